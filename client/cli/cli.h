@@ -1,0 +1,40 @@
+/*
+ * cli.h -- the fieldsync command-line tool, shared by its command files.
+ *
+ * Every command gets argc/argv starting at its own name, the open client
+ * (NULL for commands that open nothing) and returns an exit status:
+ * 0 success, 1 runtime failure, 2 bad input or usage.
+ */
+#ifndef FS_CLI_H
+#define FS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fieldsync.h"
+
+#define EXIT_USAGE 2
+
+struct cli {
+	const char *db_path;
+	fs_client *client;
+};
+
+/* Prints "fieldsync: <message>" for err and returns the exit status for it. */
+int cli_fail(struct cli *cli, fs_err err);
+/* Prints "fieldsync: <fmt>" and returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True if arg is -h or --help. */
+bool cli_is_help(const char *arg);
+/* Opens the store named by --db (or FIELDSYNC_DB). */
+int cli_open(struct cli *cli);
+/* Reads a whole file (at most 16 MiB) into a NUL-terminated buffer. */
+char *cli_read_file(const char *path, size_t *ret_len);
+
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_forms(struct cli *cli, int argc, char **argv);
+int cmd_record(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_sync(struct cli *cli, int argc, char **argv);
+
+#endif /* FS_CLI_H */

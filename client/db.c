@@ -1,0 +1,305 @@
+/*
+ * db.c -- the device store: opening, durability settings, schema
+ * migrations and small SQL helpers.
+ *
+ * The store is one SQLite file in WAL mode with synchronous=FULL, so a
+ * committed transaction survives a power cut.  The schema version is
+ * PRAGMA user_version; migrations[i] moves version i to i+1 and each runs
+ * in its own transaction.  A store newer than this code is refused
+ * (FS_ERR_SCHEMA) rather than guessed at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL,"
+	" definition TEXT NOT NULL, imported_at TEXT NOT NULL,"
+	" PRIMARY KEY(id, version));"
+	"CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
+	" form_version INTEGER NOT NULL, tombstone TEXT,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	"CREATE INDEX records_form ON records(form, updated_at);"
+	/* One row per field: its JSON value and the HLC stamp that set it. */
+	"CREATE TABLE fields(record_id TEXT NOT NULL REFERENCES records(id),"
+	" name TEXT NOT NULL, value TEXT, stamp TEXT NOT NULL,"
+	" PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
+	/* Append-only: rows are inserted, then only their pushed/rejected
+	 * marks change.  body is the change exactly as it goes on the wire. */
+	"CREATE TABLE changelog(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" record_id TEXT NOT NULL, hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
+	" created_at TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0,"
+	" batch TEXT, rejected TEXT);"
+	"CREATE INDEX changelog_pending ON changelog(pushed, seq);"
+	"CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
+	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+fs_err
+db_fail(fs_client *c, const char *what)
+{
+	int rc = sqlite3_extended_errcode(c->db);
+	fs_err err;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		err = FS_ERR_FULL;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err = FS_ERR_BUSY;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		err = FS_ERR_CORRUPT;
+		break;
+	case SQLITE_NOMEM:
+		err = FS_ERR_NOMEM;
+		break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+		err = FS_ERR_IO;
+		break;
+	default:
+		err = FS_ERR_DB;
+		break;
+	}
+	return client_fail(c, err, "%s: %s", what, sqlite3_errmsg(c->db));
+}
+
+fs_err
+db_exec(fs_client *c, const char *sql)
+{
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(c, "store");
+	return FS_OK;
+}
+
+fs_err
+db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
+{
+	if (sqlite3_prepare_v2(c->db, sql, -1, ret_stmt, NULL) != SQLITE_OK)
+		return db_fail(c, "store");
+	return FS_OK;
+}
+
+fs_err
+db_begin(fs_client *c)
+{
+	return db_exec(c, "BEGIN IMMEDIATE");
+}
+
+fs_err
+db_commit(fs_client *c)
+{
+	fs_err err = db_exec(c, "COMMIT");
+
+	if (err != FS_OK)
+		db_rollback(c);
+	return err;
+}
+
+void
+db_rollback(fs_client *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+fs_err
+db_meta_get(fs_client *c, const char *key, char **ret_value)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	char *value = NULL;
+	int rc;
+
+	if ((err = db_prepare(c, "SELECT value FROM meta WHERE key = ?", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		value = strdup((const char *)sqlite3_column_text(st, 0));
+		if (value == NULL) {
+			sqlite3_finalize(st);
+			return client_fail(c, FS_ERR_NOMEM, "out of memory");
+		}
+	} else if (rc != SQLITE_DONE) {
+		err = db_fail(c, "reading settings");
+	}
+	sqlite3_finalize(st);
+	if (err == FS_OK)
+		*ret_value = value;
+	return err;
+}
+
+fs_err
+db_meta_set(fs_client *c, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = db_prepare(c, "INSERT INTO meta(key, value) VALUES(?, ?)"
+				 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "writing settings");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+db_meta_get_i64(fs_client *c, const char *key, int64_t dflt, int64_t *ret_value)
+{
+	char *text = NULL, *end;
+	fs_err err;
+	long long v;
+
+	if ((err = db_meta_get(c, key, &text)) != FS_OK)
+		return err;
+	if (text == NULL) {
+		*ret_value = dflt;
+		return FS_OK;
+	}
+	v = strtoll(text, &end, 10);
+	if (*end != '\0' || end == text) {
+		free(text);
+		return client_fail(c, FS_ERR_CORRUPT, "setting '%s' is not a number", key);
+	}
+	free(text);
+	*ret_value = v;
+	return FS_OK;
+}
+
+fs_err
+db_meta_set_i64(fs_client *c, const char *key, int64_t value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)value);
+	return db_meta_set(c, key, buf);
+}
+
+void
+db_now_text(char buf[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+static fs_err
+db_user_version(fs_client *c, int *ret_version)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = db_prepare(c, "PRAGMA user_version", &st)) != FS_OK)
+		return err;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err = db_fail(c, "reading schema version");
+	} else {
+		*ret_version = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static fs_err
+db_migrate(fs_client *c)
+{
+	int version = 0;
+	fs_err err;
+	char sql[64];
+
+	if ((err = db_user_version(c, &version)) != FS_OK)
+		return err;
+	if (version > NMIGRATIONS)
+		return client_fail(c, FS_ERR_SCHEMA,
+		    "store schema version %d is newer than this fieldsync (%d)", version,
+		    NMIGRATIONS);
+	for (; version < NMIGRATIONS; version++) {
+		if ((err = db_begin(c)) != FS_OK)
+			return err;
+		if ((err = db_exec(c, migrations[version])) != FS_OK) {
+			db_rollback(c);
+			return client_fail(c, err, "migrating store to version %d: %s",
+			    version + 1, sqlite3_errmsg(c->db));
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		if ((err = db_exec(c, sql)) != FS_OK) {
+			db_rollback(c);
+			return err;
+		}
+		if ((err = db_commit(c)) != FS_OK)
+			return err;
+	}
+	return FS_OK;
+}
+
+static fs_err
+db_load_device(fs_client *c)
+{
+	char *device = NULL;
+	int64_t last = 0;
+	fs_err err;
+
+	if ((err = db_meta_get(c, "device_id", &device)) != FS_OK)
+		return err;
+	if (device != NULL) {
+		if (!hlc_valid_device(device)) {
+			free(device);
+			return client_fail(c, FS_ERR_CORRUPT, "stored device id is malformed");
+		}
+		memcpy(c->clock.device, device, HLC_DEVICE_LEN + 1);
+		c->has_device = true;
+		free(device);
+	}
+	if ((err = db_meta_get_i64(c, "hlc_last", 0, &last)) != FS_OK)
+		return err;
+	c->clock.last = (uint64_t)last;
+	return db_meta_get_i64(c, "clock_offset_ms", 0, &c->clock_offset_ms);
+}
+
+fs_err
+db_open(fs_client *c, const char *path)
+{
+	int rc;
+	fs_err err;
+
+	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		if (c->db == NULL)
+			return client_fail(c, FS_ERR_NOMEM, "out of memory");
+		return client_fail(c, FS_ERR_IO, "cannot open store '%s': %s", path,
+		    sqlite3_errmsg(c->db));
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_extended_result_codes(c->db, 1);
+	/* journal_mode answers with a row; exec ignores it. */
+	if ((err = db_exec(c, "PRAGMA journal_mode=WAL")) != FS_OK)
+		return client_fail(c, err, "cannot open store '%s': %s", path,
+		    sqlite3_errmsg(c->db));
+	if ((err = db_exec(c, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")) != FS_OK)
+		return err;
+	if ((err = db_migrate(c)) != FS_OK)
+		return err;
+	return db_load_device(c);
+}

@@ -1,0 +1,201 @@
+/*
+ * fieldsync.h -- the public API of libfieldsync, the device-side library.
+ *
+ * libfieldsync records screening forms offline on a field device, in one
+ * SQLite file, and keeps an append-only change log that is later pushed to a
+ * fieldsyncd server.  Everything not declared here is private.
+ *
+ * Conventions
+ *  - Every function returns an fs_err.  FS_OK is 0.  A longer, human readable
+ *    explanation of the last failure on a handle is in fs_errmsg(handle); it
+ *    names fields and rules, never field values.
+ *  - Output parameters are named ret_* and are written only on success.
+ *  - A returned `char *` belongs to the caller and is released with fs_free().
+ *    A returned `const char *` is borrowed and valid as documented.
+ *  - Records and field values cross the API as JSON text (UTF-8).  A record
+ *    value object maps field names to JSON values: text, date, datetime and
+ *    select_one are strings, integer and decimal are numbers, boolean is
+ *    true/false, select_multiple is an array of strings, geopoint is an
+ *    object {"lat": n, "lon": n} with optional "alt" and "acc".  null clears
+ *    a field.  schema/FORMS.md is the full reference.
+ *  - Threads: a handle may be used by one thread at a time.  Different
+ *    handles, even on the same file, may be used concurrently.
+ *  - The library keeps no global mutable state and never logs.
+ */
+#ifndef FIELDSYNC_H
+#define FIELDSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FS_BUILDING_LIBRARY)
+#define FS_API __attribute__((visibility("default")))
+#else
+#define FS_API
+#endif
+
+#define FS_VERSION_MAJOR 0
+#define FS_VERSION_MINOR 1
+#define FS_VERSION_PATCH 0
+#define FS_VERSION_STRING "0.1.0"
+
+/*
+ * Error codes.  Values are explicit and never renumbered; a retired code
+ * stays as a placeholder.
+ */
+typedef enum fs_err {
+	FS_OK = 0,                /* success */
+	FS_ERR_NOMEM = 1,         /* out of memory */
+	FS_ERR_MISUSE = 2,        /* bad argument to a public function */
+	FS_ERR_IO = 3,            /* file could not be read or written */
+	FS_ERR_DB = 4,            /* the SQLite store failed */
+	FS_ERR_CORRUPT = 5,       /* the store or a message is damaged */
+	FS_ERR_INVALID = 6,       /* a value broke a rule of its form */
+	FS_ERR_FORM = 7,          /* a form definition is broken */
+	FS_ERR_NOTFOUND = 8,      /* no such record, form or object */
+	FS_ERR_EXISTS = 9,        /* already exists */
+	FS_ERR_NOT_INIT = 10,     /* the device store was never initialised */
+	FS_ERR_JSON = 11,         /* malformed JSON */
+	FS_ERR_NETWORK = 12,      /* server unreachable, connection lost */
+	FS_ERR_TLS = 13,          /* TLS handshake or verification failed */
+	FS_ERR_AUTH = 14,         /* token missing, wrong or revoked (401) */
+	FS_ERR_FORBIDDEN = 15,    /* role does not allow this (403) */
+	FS_ERR_SERVER = 16,       /* server failed (5xx) */
+	FS_ERR_PROTOCOL = 17,     /* the answer is not fieldsync's protocol */
+	FS_ERR_CLOCK = 18,        /* a stamp is too far ahead of the server */
+	FS_ERR_FULL = 19,         /* disk or store full */
+	FS_ERR_DELETED = 20,      /* the record is deleted */
+	FS_ERR_TOOBIG = 21,       /* a size limit was exceeded */
+	FS_ERR_BUSY = 22,         /* the store is locked by another writer */
+	FS_ERR_CLONED = 23,       /* a remote stamp carries this device's id */
+	FS_ERR_INTERNAL = 24,     /* a bug: an invariant did not hold */
+	FS_ERR_SCHEMA = 25,       /* store written by a newer fieldsync */
+} fs_err;
+
+/* The largest fs_err value; for loops over every code. */
+#define FS_ERR_LAST FS_ERR_SCHEMA
+
+/*
+ * Returns a static English sentence for an error code.  Never NULL; an
+ * unknown code gives "unknown error".
+ */
+FS_API const char *fs_strerror(fs_err err);
+
+/* An open device store.  Opaque. */
+typedef struct fs_client fs_client;
+
+/*
+ * Opens (creating if needed) the device store at path, applies pending
+ * schema migrations, and sets WAL and synchronous=FULL.
+ * On success *ret_client owns the handle; release it with fs_close().
+ * On failure *ret_client is untouched; errors are FS_ERR_IO, FS_ERR_DB,
+ * FS_ERR_CORRUPT, FS_ERR_SCHEMA, FS_ERR_NOMEM, FS_ERR_MISUSE.
+ */
+FS_API fs_err fs_open(const char *path, fs_client **ret_client);
+
+/* Closes a handle.  Accepts NULL. */
+FS_API void fs_close(fs_client *client);
+
+/*
+ * The explanation of the last failure on this handle, or "" if none.
+ * Borrowed: valid until the next call on the handle.  Accepts NULL.
+ */
+FS_API const char *fs_errmsg(const fs_client *client);
+
+/* Releases memory returned by the library.  Accepts NULL. */
+FS_API void fs_free(void *ptr);
+
+/*
+ * Initialises the store as a device: draws a random device id and records
+ * the human name.  FS_ERR_EXISTS if the store already has a device id.
+ */
+FS_API fs_err fs_device_init(fs_client *client, const char *name);
+
+/*
+ * The device id (16 hex digits), or NULL before fs_device_init().
+ * Borrowed: valid until fs_close().
+ */
+FS_API const char *fs_device_id(const fs_client *client);
+
+/*
+ * Imports one form definition (JSON text, len bytes).  The definition is
+ * checked; a broken one is refused with FS_ERR_FORM (or FS_ERR_JSON) and
+ * fs_errmsg() names the field and the problem.  Importing the same id and
+ * version again with identical content succeeds; with different content it
+ * is FS_ERR_EXISTS.  On success, if ret_form_id is not NULL it receives
+ * the form id (free with fs_free()).
+ */
+FS_API fs_err fs_forms_import(fs_client *client, const char *json, size_t len,
+    char **ret_form_id);
+
+/*
+ * Lists imported forms as a JSON array of {"id","version","title",
+ * "fields"} objects, newest version first per id.  *ret_json is freed with
+ * fs_free().
+ */
+FS_API fs_err fs_forms_list(fs_client *client, char **ret_json);
+
+/*
+ * Turns "name=value" assignments typed on a command line into a JSON value
+ * object for form_id's newest version, converting each value to its
+ * field's type (see schema/FORMS.md, "Text input").  An empty value means
+ * null (clear).  Unknown fields or unparsable values give FS_ERR_INVALID.
+ * *ret_json is freed with fs_free().
+ */
+FS_API fs_err fs_values_from_assignments(fs_client *client, const char *form_id,
+    const char *const *assignments, size_t n, char **ret_json);
+
+/*
+ * Creates a record of the newest version of form_id from a JSON value
+ * object.  The values are validated (all rules including required); on any
+ * violation nothing is written, FS_ERR_INVALID is returned and fs_errmsg()
+ * names the field and the rule.  The record and its change-log entry are
+ * written in one durable transaction: when this returns FS_OK the record
+ * survives a power cut.  *ret_id (32 hex digits) is freed with fs_free().
+ */
+FS_API fs_err fs_record_create(fs_client *client, const char *form_id,
+    const char *values_json, char **ret_id);
+
+/*
+ * Edits a record: the given fields are set (null clears), the others are
+ * kept.  The merged record is validated as on create.  FS_ERR_NOTFOUND,
+ * FS_ERR_DELETED, FS_ERR_INVALID.
+ */
+FS_API fs_err fs_record_edit(fs_client *client, const char *id, const char *values_json);
+
+/* Deletes a record (a tombstone that syncs).  FS_ERR_NOTFOUND, FS_ERR_DELETED. */
+FS_API fs_err fs_record_delete(fs_client *client, const char *id);
+
+/*
+ * One record as JSON: {"id","form","form_version","deleted","values":{...},
+ * "stamps":{field: stamp}, "created","updated"}.  Deleted records are
+ * returned with "deleted": true.  *ret_json is freed with fs_free().
+ */
+FS_API fs_err fs_record_get(fs_client *client, const char *id, char **ret_json);
+
+/*
+ * Lists records (not deleted) as a JSON array of {"id","form",
+ * "form_version","updated"} objects, newest first.  form_id may be NULL
+ * for all forms.  *ret_json is freed with fs_free().
+ */
+FS_API fs_err fs_record_list(fs_client *client, const char *form_id, char **ret_json);
+
+/* The number of change-log entries not yet acknowledged by a server. */
+FS_API fs_err fs_pending_count(fs_client *client, int64_t *ret_count);
+
+/*
+ * Store status as JSON: {"device_id","device_name","pending","records",
+ * "forms","last_sync","cursor","clock_offset_ms"}.  last_sync is null
+ * before the first sync.  *ret_json is freed with fs_free().
+ */
+FS_API fs_err fs_status(fs_client *client, char **ret_json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FIELDSYNC_H */

@@ -1,0 +1,71 @@
+/*
+ * internal.h -- private state of libfieldsync, shared by its modules.
+ *
+ * struct fs_client is the only place the library keeps state: the SQLite
+ * connection, the hybrid logical clock, the error message of the last call
+ * and a cache of parsed form definitions.  Nothing here is installed.
+ */
+#ifndef FS_CLIENT_INTERNAL_H
+#define FS_CLIENT_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "fieldsync.h"
+#include "form.h"
+#include "hlc.h"
+
+#define FS_ERRMSG_MAX 512
+
+struct form_cache_entry {
+	struct form *form;
+};
+
+struct fs_client {
+	sqlite3 *db;
+	char errmsg[FS_ERRMSG_MAX];
+	bool has_device;
+	struct hlc clock;        /* clock.device is the device id */
+	int64_t clock_offset_ms; /* server_now - device_now, from the last sync */
+	struct form **forms;     /* parsed definitions, loaded on demand */
+	size_t nforms;
+};
+
+/* Sets the handle's message and returns err, for `return client_fail(...)`. */
+fs_err client_fail(fs_client *c, fs_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clears the handle's message at the start of a public call. */
+void client_reset_error(fs_client *c);
+
+/* db.c: store access. */
+fs_err db_open(fs_client *c, const char *path);
+fs_err db_exec(fs_client *c, const char *sql);
+fs_err db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
+fs_err db_fail(fs_client *c, const char *what);
+fs_err db_begin(fs_client *c);
+fs_err db_commit(fs_client *c);
+void db_rollback(fs_client *c);
+/* Meta values; *ret_value is NULL when the key is absent.  Caller frees. */
+fs_err db_meta_get(fs_client *c, const char *key, char **ret_value);
+fs_err db_meta_set(fs_client *c, const char *key, const char *value);
+fs_err db_meta_get_i64(fs_client *c, const char *key, int64_t dflt, int64_t *ret_value);
+fs_err db_meta_set_i64(fs_client *c, const char *key, int64_t value);
+/* Current UTC time as RFC 3339 text, in buf of at least 32 bytes. */
+void db_now_text(char buf[32]);
+
+/* forms.c: the newest (version <= 0) or a given version of a form. Borrowed. */
+fs_err forms_get(fs_client *c, const char *form_id, int64_t version,
+    const struct form **ret_form);
+
+/* clock.c: a new stamp with corrected time, inside a write transaction. */
+fs_err clock_tick(fs_client *c, uint64_t *ret_stamp, char ret_text[HLC_TEXT_LEN + 1]);
+/* Persists the clock inside the current transaction. */
+fs_err clock_save(fs_client *c);
+
+/* changelog.c: appends a change (owned by caller) to the log. */
+fs_err changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
+    const cJSON *change);
+
+#endif /* FS_CLIENT_INTERNAL_H */

@@ -1,0 +1,578 @@
+/*
+ * records.c -- creating, editing, deleting and reading records.
+ *
+ * A save validates first, then opens one write transaction that updates
+ * the record, its per-field stamps and appends the change-log entry, and
+ * commits (synchronous=FULL).  Either all of it is on disk or none of it.
+ *
+ * Field rows keep a stamp even when their value is cleared (value NULL):
+ * the merge needs it.  A deleted record keeps its fields and gets a
+ * tombstone stamp.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "id.h"
+#include "internal.h"
+
+struct record_state {
+	char form[FORM_NAME_MAX + 1];
+	int64_t version;
+	bool deleted;
+	char *created_at, *updated_at;
+	cJSON *values; /* name -> value (JSON null when cleared) */
+	cJSON *stamps; /* name -> stamp text */
+};
+
+static void
+record_state_finish(struct record_state *r)
+{
+	free(r->created_at);
+	free(r->updated_at);
+	cJSON_Delete(r->values);
+	cJSON_Delete(r->stamps);
+	memset(r, 0, sizeof(*r));
+}
+
+static fs_err
+parse_values(fs_client *c, const char *values_json, cJSON **ret_values)
+{
+	cJSON *values;
+
+	values = cJSON_ParseWithLengthOpts(values_json, strlen(values_json), NULL, 1);
+	if (values == NULL)
+		return client_fail(c, FS_ERR_JSON, "values are not valid JSON");
+	if (!cJSON_IsObject(values)) {
+		cJSON_Delete(values);
+		return client_fail(c, FS_ERR_JSON, "values must be a JSON object");
+	}
+	*ret_values = values;
+	return FS_OK;
+}
+
+static fs_err
+record_load(fs_client *c, const char *id, struct record_state *r)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((err = db_prepare(c, "SELECT form, form_version, deleted, created_at, updated_at"
+				 " FROM records WHERE id = ?",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? client_fail(c, FS_ERR_NOTFOUND, "no record %s", id)
+					: db_fail(c, "reading record");
+		sqlite3_finalize(st);
+		return err;
+	}
+	snprintf(r->form, sizeof(r->form), "%s", (const char *)sqlite3_column_text(st, 0));
+	r->version = sqlite3_column_int64(st, 1);
+	r->deleted = sqlite3_column_int(st, 2) != 0;
+	r->created_at = strdup((const char *)sqlite3_column_text(st, 3));
+	r->updated_at = strdup((const char *)sqlite3_column_text(st, 4));
+	sqlite3_finalize(st);
+	r->values = cJSON_CreateObject();
+	r->stamps = cJSON_CreateObject();
+	if (!r->created_at || !r->updated_at || !r->values || !r->stamps) {
+		record_state_finish(r);
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	}
+	if ((err = db_prepare(c, "SELECT name, value, stamp FROM fields WHERE record_id = ?"
+				 " ORDER BY name",
+		 &st)) != FS_OK) {
+		record_state_finish(r);
+		return err;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+		cJSON *value = text ? cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 1),
+					  NULL, 1)
+				    : cJSON_CreateNull();
+		if (value == NULL) {
+			err = client_fail(c, FS_ERR_CORRUPT, "stored value of field '%s' is damaged",
+			    name);
+			break;
+		}
+		cJSON_AddItemToObject(r->values, name, value);
+		cJSON_AddStringToObject(r->stamps, name, (const char *)sqlite3_column_text(st, 2));
+	}
+	if (err == FS_OK && rc != SQLITE_DONE)
+		err = db_fail(c, "reading fields");
+	sqlite3_finalize(st);
+	if (err != FS_OK)
+		record_state_finish(r);
+	return err;
+}
+
+static fs_err
+field_write(fs_client *c, const char *id, const char *name, const cJSON *value,
+    const char *stamp)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+	fs_err err;
+
+	if (value != NULL && !cJSON_IsNull(value) &&
+	    (text = cJSON_PrintUnformatted(value)) == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	if ((err = db_prepare(c, "INSERT INTO fields(record_id, name, value, stamp)"
+				 " VALUES(?, ?, ?, ?) ON CONFLICT(record_id, name)"
+				 " DO UPDATE SET value = excluded.value, stamp = excluded.stamp",
+		 &st)) != FS_OK) {
+		free(text);
+		return err;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (text != NULL)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 4, stamp, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "writing field");
+	sqlite3_finalize(st);
+	free(text);
+	return err;
+}
+
+/* The wire form of a change (docs/PROTOCOL.md).  Takes ownership of fields and base. */
+static cJSON *
+change_new(const char *id, const struct form *form, const char *op, const char *stamp,
+    cJSON *fields, cJSON *base)
+{
+	cJSON *change = cJSON_CreateObject();
+
+	if (change == NULL) {
+		cJSON_Delete(fields);
+		cJSON_Delete(base);
+		return NULL;
+	}
+	cJSON_AddStringToObject(change, "id", id);
+	cJSON_AddStringToObject(change, "form", form->id);
+	cJSON_AddNumberToObject(change, "form_version", (double)form->version);
+	cJSON_AddStringToObject(change, "op", op);
+	cJSON_AddStringToObject(change, "hlc", stamp);
+	if (fields != NULL)
+		cJSON_AddItemToObject(change, "fields", fields);
+	cJSON_AddItemToObject(change, "base", base != NULL ? base : cJSON_CreateObject());
+	return change;
+}
+
+static fs_err
+record_row_write(fs_client *c, const char *id, const struct form *form, bool insert,
+    const char *tombstone)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	fs_err err;
+
+	db_now_text(now);
+	if ((err = db_prepare(c, insert
+			? "INSERT INTO records(id, form, form_version, created_at, updated_at)"
+			  " VALUES(?1, ?2, ?3, ?4, ?4)"
+			: "UPDATE records SET updated_at = ?4, tombstone = coalesce(?5, tombstone),"
+			  " deleted = (?5 IS NOT NULL) OR deleted WHERE id = ?1",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (insert) {
+		sqlite3_bind_text(st, 2, form->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, form->version);
+	}
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	if (!insert) {
+		if (tombstone != NULL)
+			sqlite3_bind_text(st, 5, tombstone, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "writing record");
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* Writes fields, the change and the clock; the caller holds the transaction. */
+static fs_err
+save_change(fs_client *c, const char *id, const char *stamp, const cJSON *fields,
+    cJSON *change)
+{
+	const cJSON *item;
+	fs_err err;
+
+	if (change == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(item, fields)
+	{
+		if ((err = field_write(c, id, item->string, item, stamp)) != FS_OK)
+			return err;
+	}
+	if ((err = changelog_append(c, id, stamp, change)) != FS_OK)
+		return err;
+	return clock_save(c);
+}
+
+fs_err
+fs_record_create(fs_client *c, const char *form_id, const char *values_json, char **ret_id)
+{
+	char id[ID_RECORD_LEN + 1], stamp[HLC_TEXT_LEN + 1], msg[256];
+	const struct form *form;
+	cJSON *values = NULL, *fields, *change = NULL;
+	uint64_t ts;
+	fs_err err;
+	char *out;
+
+	if (c == NULL || form_id == NULL || values_json == NULL || ret_id == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if (!c->has_device)
+		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
+	if ((err = forms_get(c, form_id, 0, &form)) != FS_OK)
+		return err;
+	if ((err = parse_values(c, values_json, &values)) != FS_OK)
+		return err;
+	if ((err = form_validate(form, values, true, msg, sizeof(msg))) != FS_OK) {
+		cJSON_Delete(values);
+		return client_fail(c, err, "%s", msg);
+	}
+	/* Unset fields carry no information on create. */
+	fields = cJSON_CreateObject();
+	for (cJSON *item = values->child; item != NULL; item = item->next)
+		if (!cJSON_IsNull(item))
+			cJSON_AddItemToObject(fields, item->string, cJSON_Duplicate(item, 1));
+	cJSON_Delete(values);
+	if ((err = id_random_hex(id, ID_RECORD_LEN / 2)) != FS_OK) {
+		cJSON_Delete(fields);
+		return client_fail(c, err, "no random bytes from the kernel");
+	}
+	if ((out = strdup(id)) == NULL) {
+		cJSON_Delete(fields);
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	}
+	if ((err = db_begin(c)) != FS_OK)
+		goto fail;
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
+	    (err = record_row_write(c, id, form, true, NULL)) != FS_OK)
+		goto rollback;
+	change = change_new(id, form, "upsert", stamp, fields, NULL);
+	fields = NULL;
+	if ((err = save_change(c, id, stamp, cJSON_GetObjectItemCaseSensitive(change, "fields"),
+		 change)) != FS_OK)
+		goto rollback;
+	if ((err = db_commit(c)) != FS_OK)
+		goto fail;
+	cJSON_Delete(change);
+	*ret_id = out;
+	return FS_OK;
+rollback:
+	db_rollback(c);
+fail:
+	cJSON_Delete(fields);
+	cJSON_Delete(change);
+	free(out);
+	return err;
+}
+
+/* Loads a live record inside the current transaction, with its form. */
+static fs_err
+record_load_live(fs_client *c, const char *id, struct record_state *r,
+    const struct form **ret_form)
+{
+	fs_err err;
+
+	if ((err = record_load(c, id, r)) != FS_OK)
+		return err;
+	if (r->deleted) {
+		record_state_finish(r);
+		return client_fail(c, FS_ERR_DELETED, "record %s is deleted", id);
+	}
+	if ((err = forms_get(c, r->form, r->version, ret_form)) != FS_OK)
+		record_state_finish(r);
+	return err;
+}
+
+/*
+ * Works out what an edit changes: fields whose value differs from the stored
+ * one go into *ret_fields, the stamps they overwrite into *ret_base, and the
+ * merged record is validated as a whole.
+ */
+static fs_err
+edit_diff(fs_client *c, const struct form *form, struct record_state *r, const cJSON *values,
+    cJSON **ret_fields, cJSON **ret_base)
+{
+	cJSON *fields = cJSON_CreateObject(), *base = cJSON_CreateObject();
+	const cJSON *item;
+	char msg[256];
+	fs_err err;
+
+	if ((err = form_validate(form, values, false, msg, sizeof(msg))) != FS_OK)
+		goto fail_msg;
+	cJSON_ArrayForEach(item, values)
+	{
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(r->values, item->string);
+		const cJSON *stamp = cJSON_GetObjectItemCaseSensitive(r->stamps, item->string);
+		bool old_unset = old == NULL || cJSON_IsNull(old);
+
+		if (old_unset ? cJSON_IsNull(item) : cJSON_Compare(old, item, 1))
+			continue;
+		cJSON_AddItemToObject(fields, item->string, cJSON_Duplicate(item, 1));
+		if (stamp != NULL)
+			cJSON_AddStringToObject(base, item->string, stamp->valuestring);
+		if (old != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(r->values, item->string,
+			    cJSON_Duplicate(item, 1));
+		else
+			cJSON_AddItemToObject(r->values, item->string, cJSON_Duplicate(item, 1));
+	}
+	if ((err = form_validate(form, r->values, true, msg, sizeof(msg))) != FS_OK)
+		goto fail_msg;
+	*ret_fields = fields;
+	*ret_base = base;
+	return FS_OK;
+fail_msg:
+	cJSON_Delete(fields);
+	cJSON_Delete(base);
+	return client_fail(c, err, "%s", msg);
+}
+
+fs_err
+fs_record_edit(fs_client *c, const char *id, const char *values_json)
+{
+	struct record_state r;
+	const struct form *form;
+	cJSON *values = NULL, *fields = NULL, *base = NULL, *change = NULL;
+	char stamp[HLC_TEXT_LEN + 1];
+	uint64_t ts;
+	fs_err err;
+
+	if (c == NULL || id == NULL || values_json == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if (!c->has_device)
+		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
+	if ((err = parse_values(c, values_json, &values)) != FS_OK)
+		return err;
+	if ((err = db_begin(c)) != FS_OK) {
+		cJSON_Delete(values);
+		return err;
+	}
+	if ((err = record_load_live(c, id, &r, &form)) != FS_OK)
+		goto rollback_values;
+	err = edit_diff(c, form, &r, values, &fields, &base);
+	cJSON_Delete(values);
+	values = NULL;
+	if (err != FS_OK)
+		goto rollback_state;
+	if (fields->child == NULL) {
+		/* Nothing differs: no change to record. */
+		cJSON_Delete(fields);
+		cJSON_Delete(base);
+		record_state_finish(&r);
+		db_rollback(c);
+		return FS_OK;
+	}
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
+	    (err = record_row_write(c, id, form, false, NULL)) != FS_OK) {
+		cJSON_Delete(fields);
+		cJSON_Delete(base);
+		goto rollback_state;
+	}
+	change = change_new(id, form, "upsert", stamp, fields, base);
+	err = save_change(c, id, stamp, cJSON_GetObjectItemCaseSensitive(change, "fields"), change);
+	cJSON_Delete(change);
+	record_state_finish(&r);
+	if (err != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	return db_commit(c);
+rollback_state:
+	record_state_finish(&r);
+rollback_values:
+	cJSON_Delete(values);
+	db_rollback(c);
+	return err;
+}
+
+fs_err
+fs_record_delete(fs_client *c, const char *id)
+{
+	struct record_state r;
+	const struct form *form;
+	char stamp[HLC_TEXT_LEN + 1];
+	cJSON *change;
+	uint64_t ts;
+	fs_err err;
+
+	if (c == NULL || id == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if (!c->has_device)
+		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
+	if ((err = db_begin(c)) != FS_OK)
+		return err;
+	if ((err = record_load_live(c, id, &r, &form)) != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
+	    (err = record_row_write(c, id, form, false, stamp)) != FS_OK) {
+		record_state_finish(&r);
+		db_rollback(c);
+		return err;
+	}
+	/* base: every field stamp the device saw, so the server can tell a
+	 * delete that did not see a concurrent edit. */
+	change = change_new(id, form, "delete", stamp, NULL, r.stamps);
+	r.stamps = NULL;
+	record_state_finish(&r);
+	err = save_change(c, id, stamp, NULL, change);
+	cJSON_Delete(change);
+	if (err != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	return db_commit(c);
+}
+
+fs_err
+fs_record_get(fs_client *c, const char *id, char **ret_json)
+{
+	struct record_state r;
+	cJSON *obj, *values;
+	fs_err err;
+	char *text;
+
+	if (c == NULL || id == NULL || ret_json == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if ((err = record_load(c, id, &r)) != FS_OK)
+		return err;
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "id", id);
+	cJSON_AddStringToObject(obj, "form", r.form);
+	cJSON_AddNumberToObject(obj, "form_version", (double)r.version);
+	cJSON_AddBoolToObject(obj, "deleted", r.deleted);
+	values = cJSON_AddObjectToObject(obj, "values");
+	for (cJSON *item = r.values->child; item != NULL; item = item->next)
+		if (!cJSON_IsNull(item))
+			cJSON_AddItemToObject(values, item->string, cJSON_Duplicate(item, 1));
+	cJSON_AddItemToObject(obj, "stamps", r.stamps);
+	r.stamps = NULL;
+	cJSON_AddStringToObject(obj, "created", r.created_at);
+	cJSON_AddStringToObject(obj, "updated", r.updated_at);
+	record_state_finish(&r);
+	text = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (text == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	*ret_json = text;
+	return FS_OK;
+}
+
+fs_err
+fs_record_list(fs_client *c, const char *form_id, char **ret_json)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+	fs_err err;
+	char *text;
+	int rc;
+
+	if (c == NULL || ret_json == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if ((err = db_prepare(c, "SELECT id, form, form_version, updated_at FROM records"
+				 " WHERE deleted = 0 AND (?1 IS NULL OR form = ?1)"
+				 " ORDER BY updated_at DESC, id",
+		 &st)) != FS_OK)
+		return err;
+	if (form_id != NULL)
+		sqlite3_bind_text(st, 1, form_id, -1, SQLITE_STATIC);
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *item = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, item);
+		cJSON_AddStringToObject(item, "id", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(item, "form", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddNumberToObject(item, "form_version", (double)sqlite3_column_int64(st, 2));
+		cJSON_AddStringToObject(item, "updated", (const char *)sqlite3_column_text(st, 3));
+	}
+	if (rc != SQLITE_DONE)
+		err = db_fail(c, "listing records");
+	sqlite3_finalize(st);
+	if (err != FS_OK || (text = cJSON_PrintUnformatted(arr)) == NULL) {
+		cJSON_Delete(arr);
+		return err != FS_OK ? err : client_fail(c, FS_ERR_NOMEM, "out of memory");
+	}
+	cJSON_Delete(arr);
+	*ret_json = text;
+	return FS_OK;
+}
+
+fs_err
+fs_values_from_assignments(fs_client *c, const char *form_id, const char *const *assignments,
+    size_t n, char **ret_json)
+{
+	const struct form *form;
+	cJSON *obj;
+	char msg[256];
+	fs_err err;
+	char *text;
+
+	if (c == NULL || form_id == NULL || (n > 0 && assignments == NULL) || ret_json == NULL)
+		return FS_ERR_MISUSE;
+	client_reset_error(c);
+	if ((err = forms_get(c, form_id, 0, &form)) != FS_OK)
+		return err;
+	if ((obj = cJSON_CreateObject()) == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(assignments[i], '=');
+		char name[FORM_NAME_MAX + 1];
+		const struct form_field *field;
+		size_t len;
+		cJSON *value;
+
+		len = eq ? (size_t)(eq - assignments[i]) : 0;
+		if (eq == NULL || len == 0 || len > FORM_NAME_MAX) {
+			cJSON_Delete(obj);
+			return client_fail(c, FS_ERR_INVALID,
+			    "assignment #%zu: expected field=value", i + 1);
+		}
+		memcpy(name, assignments[i], len);
+		name[len] = '\0';
+		if ((field = form_field_find(form, name)) == NULL) {
+			cJSON_Delete(obj);
+			return client_fail(c, FS_ERR_INVALID,
+			    "field '%s': rule 'unknown_field' (form '%s' has no such field)", name,
+			    form->id);
+		}
+		if (cJSON_GetObjectItemCaseSensitive(obj, name) != NULL) {
+			cJSON_Delete(obj);
+			return client_fail(c, FS_ERR_INVALID, "field '%s': set more than once", name);
+		}
+		if ((err = form_value_from_text(field, eq + 1, &value, msg, sizeof(msg))) != FS_OK) {
+			cJSON_Delete(obj);
+			return client_fail(c, err, "%s", msg);
+		}
+		cJSON_AddItemToObject(obj, name, value);
+	}
+	text = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (text == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	*ret_json = text;
+	return FS_OK;
+}

@@ -1,0 +1,137 @@
+/*
+ * form.h -- form definitions: loading, checking and validating values.
+ *
+ * A form definition is JSON (schema/FORMS.md).  form_load() parses and checks
+ * one, refusing a broken definition with a message that names the field and
+ * the problem.  form_validate() checks a record's values against it and names
+ * the field and the rule a value broke.  Messages never contain field values
+ * (records are about possible victims; messages end up in logs).
+ *
+ * This module does not store forms or know about records; it is pure and
+ * shared by the device library and the daemon.
+ */
+#ifndef FS_FORM_H
+#define FS_FORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "fieldsync.h"
+
+enum form_type {
+	FORM_TEXT,
+	FORM_INTEGER,
+	FORM_DECIMAL,
+	FORM_BOOLEAN,
+	FORM_DATE,
+	FORM_DATETIME,
+	FORM_SELECT_ONE,
+	FORM_SELECT_MULTIPLE,
+	FORM_GEOPOINT,
+};
+
+enum form_conflict {
+	FORM_CONFLICT_FIELD_LWW, /* default */
+	FORM_CONFLICT_RECORD_LWW,
+	FORM_CONFLICT_MANUAL,
+};
+
+/* Integers must fit a double exactly so JSON round trips are lossless. */
+#define FORM_INT_LIMIT 9007199254740991LL /* 2^53 - 1 */
+/* Default cap on text values when the field sets no max_length. */
+#define FORM_TEXT_DEFAULT_MAX 65536
+#define FORM_NAME_MAX 64
+#define FORM_MAX_FIELDS 512
+
+struct form_field {
+	char *name;          /* [a-z][a-z0-9_]*, at most FORM_NAME_MAX */
+	char *label;         /* may be NULL */
+	enum form_type type;
+	bool required;
+	bool sensitive;
+	bool has_min, has_max;
+	double min, max;     /* integer/decimal: value; text: unused; date: unused */
+	int64_t max_length;  /* text; 0 = FORM_TEXT_DEFAULT_MAX */
+	char *pattern;       /* POSIX extended regex source, or NULL */
+	void *regex;         /* compiled regex_t *, private */
+	char **choices;      /* select_one / select_multiple, NULL otherwise */
+	size_t nchoices;
+};
+
+struct form {
+	char *id;            /* [a-z][a-z0-9_]* */
+	int64_t version;     /* >= 1 */
+	char *title;
+	enum form_conflict conflict;
+	struct form_field *fields;
+	size_t nfields;
+	char *json;          /* canonical JSON text of the definition (cJSON_PrintUnformatted) */
+};
+
+/*
+ * Parses and checks a definition.  On success *ret_form is owned by the
+ * caller (form_free()).  On failure returns FS_ERR_JSON or FS_ERR_FORM and
+ * writes a message such as "field 'age': min is greater than max" into
+ * err (errlen bytes, always NUL-terminated).
+ */
+fs_err form_load(const char *json, size_t len, struct form **ret_form, char *err,
+    size_t errlen);
+
+/* Frees a form.  Accepts NULL. */
+void form_free(struct form *form);
+
+/* The field called name, or NULL. */
+const struct form_field *form_field_find(const struct form *form, const char *name);
+
+const char *form_type_name(enum form_type type);
+const char *form_conflict_name(enum form_conflict policy);
+
+/*
+ * Checks one value of a field.  value may be NULL or cJSON null (unset),
+ * which is accepted here (required is checked by form_validate()).
+ * Returns FS_OK or FS_ERR_INVALID with a message like
+ * "field 'workers': rule 'min' (must be at least 0)".
+ */
+fs_err form_check_value(const struct form_field *field, const cJSON *value, char *err,
+    size_t errlen);
+
+/*
+ * Validates a values object.
+ * If complete is true, values is the whole record: every required field
+ * must be present and non-null.  If false it is a partial change: only the
+ * fields present are checked.  Unknown field names are refused in both modes.
+ * Returns FS_OK, FS_ERR_INVALID (message names field and rule) or
+ * FS_ERR_JSON when values is not an object.
+ */
+fs_err form_validate(const struct form *form, const cJSON *values, bool complete, char *err,
+    size_t errlen);
+
+/*
+ * Converts text typed by a user into a JSON value for field (see
+ * schema/FORMS.md, "Text input"): integers and decimals as numbers,
+ * booleans from true/false/yes/no/1/0, select_multiple from a
+ * comma-separated list, geopoint from "lat,lon[,alt[,acc]]", others as
+ * strings.  An empty text gives cJSON null.  The value is not validated
+ * against the field's rules beyond its type.  On success *ret_value is owned
+ * by the caller (cJSON_Delete).  FS_ERR_INVALID with a message naming the
+ * field and the expected type otherwise.
+ */
+fs_err form_value_from_text(const struct form_field *field, const char *text,
+    cJSON **ret_value, char *err, size_t errlen);
+
+/*
+ * Parses JSON text strictly, for definitions and for values objects: the
+ * len bytes must hold one JSON value with only white space around it, no
+ * NUL byte and no \u0000 escape (cJSON would silently cut the string there,
+ * so the "no NUL" rule for text could not be checked afterwards).  Uses
+ * cJSON_ParseWithLengthOpts, so no global error state.  what names the text
+ * in the message ("form", "values").  On success *ret_json is owned by the
+ * caller (cJSON_Delete()); FS_ERR_JSON with a message otherwise.
+ */
+fs_err form_json_parse(const char *json, size_t len, const char *what, cJSON **ret_json,
+    char *err, size_t errlen);
+
+#endif /* FS_FORM_H */

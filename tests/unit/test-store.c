@@ -1,0 +1,450 @@
+/*
+ * test-store.c -- the device store through the public API: round trips,
+ * atomicity of a save, validation refusals that write nothing, the change
+ * log, persistence across reopen and schema versions.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fieldsync.h"
+#include "harness.h"
+
+static char tmpdir[] = "/tmp/fs-test-store-XXXXXX";
+static int dbcount;
+
+static char *
+read_form(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf = malloc(1 << 20);
+
+	snprintf(path, sizeof(path), "%s/%s.json", getenv("FS_FORMS_DIR"), name);
+	ASSERT((f = fopen(path, "rb")) != NULL);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static char *
+db_path(void)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/dev%d.db", tmpdir, ++dbcount);
+	return path;
+}
+
+/* A fresh initialised store with both shipped forms imported. */
+static fs_client *
+fresh(char **ret_path)
+{
+	fs_client *c;
+	char *path = db_path(), *json;
+	size_t len;
+
+	ASSERT_OK(fs_open(path, &c));
+	ASSERT_OK(fs_device_init(c, "test device"));
+	json = read_form("labor_inspection", &len);
+	ASSERT_OK(fs_forms_import(c, json, len, NULL));
+	free(json);
+	json = read_form("border_screening", &len);
+	ASSERT_OK(fs_forms_import(c, json, len, NULL));
+	free(json);
+	if (ret_path != NULL)
+		*ret_path = path;
+	return c;
+}
+
+static const char *labor_values =
+    "{\"worksite_name\":\"Farm 7\",\"sector\":\"agriculture\","
+    "\"inspection_date\":\"2026-11-20\",\"referral_decision\":\"monitor\","
+    "\"number_of_workers\":42,\"debt_bondage\":true,"
+    "\"location\":{\"lat\":12.5,\"lon\":-3.25},"
+    "\"interview_notes\":\"Unicode \\u00e9\\u4e2d\\ud83d\\ude00 ok\"}";
+
+static int64_t
+count(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n;
+
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+FS_TEST(strerror_has_text_for_every_code)
+{
+	for (int e = 0; e <= FS_ERR_LAST; e++) {
+		const char *s = fs_strerror((fs_err)e);
+		ASSERT(s != NULL && s[0] != '\0');
+		ASSERT(strcmp(s, "unknown error") != 0);
+	}
+	ASSERT_STR_EQ(fs_strerror((fs_err)9999), "unknown error");
+}
+
+FS_TEST(store_record_roundtrip)
+{
+	char *path, *id, *json;
+	fs_client *c = fresh(&path);
+	cJSON *got, *want, *values;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	ASSERT_EQ(strlen(id), 32);
+	ASSERT_OK(fs_record_get(c, id, &json));
+	got = cJSON_Parse(json);
+	want = cJSON_Parse(labor_values);
+	values = cJSON_GetObjectItemCaseSensitive(got, "values");
+	ASSERT(cJSON_Compare(values, want, 1));
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(got, "form")->valuestring,
+	    "labor_inspection");
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(got, "form_version")->valueint, 1);
+	ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(got, "deleted")));
+	/* One stamp per field, all from this device. */
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(got, "stamps")),
+	    cJSON_GetArraySize(want));
+	ASSERT_CONTAINS(cJSON_GetObjectItemCaseSensitive(got, "stamps")->child->valuestring,
+	    fs_device_id(c));
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	fs_free(json);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_survives_reopen)
+{
+	char *path, *id, *json, device[17];
+	fs_client *c = fresh(&path);
+	int64_t pending;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	memcpy(device, fs_device_id(c), 17);
+	fs_close(c);
+	ASSERT_OK(fs_open(path, &c));
+	ASSERT_STR_EQ(fs_device_id(c), device);
+	ASSERT_OK(fs_record_get(c, id, &json));
+	ASSERT_CONTAINS(json, "Farm 7");
+	ASSERT_OK(fs_pending_count(c, &pending));
+	ASSERT_EQ(pending, 1);
+	fs_free(json);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_invalid_value_writes_nothing)
+{
+	char *path, *id = NULL;
+	fs_client *c = fresh(&path);
+
+	ASSERT_EQ(fs_record_create(c, "labor_inspection",
+		      "{\"worksite_name\":\"Farm\",\"sector\":\"agriculture\","
+		      "\"inspection_date\":\"2026-11-20\",\"referral_decision\":\"monitor\","
+		      "\"number_of_workers\":-1}",
+		      &id),
+	    FS_ERR_INVALID);
+	ASSERT(id == NULL);
+	ASSERT_CONTAINS(fs_errmsg(c), "number_of_workers");
+	ASSERT_CONTAINS(fs_errmsg(c), "min");
+	/* Missing required field. */
+	ASSERT_EQ(fs_record_create(c, "labor_inspection", "{\"worksite_name\":\"Farm\"}", &id),
+	    FS_ERR_INVALID);
+	ASSERT_CONTAINS(fs_errmsg(c), "required");
+	ASSERT_EQ(fs_record_create(c, "labor_inspection", "{not json", &id), FS_ERR_JSON);
+	ASSERT_EQ(fs_record_create(c, "no_such_form", "{}", &id), FS_ERR_NOTFOUND);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM records"), 0);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM changelog"), 0);
+	fs_close(c);
+}
+
+FS_TEST(store_failed_changelog_write_leaves_no_record)
+{
+	char *path, *id = NULL;
+	fs_client *c = fresh(&path);
+	sqlite3 *db;
+
+	/* Make every change-log insert fail from outside the library. */
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db,
+		      "CREATE TRIGGER fail_log BEFORE INSERT ON changelog"
+		      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+		      NULL, NULL, NULL),
+	    SQLITE_OK);
+	ASSERT(fs_record_create(c, "labor_inspection", labor_values, &id) != FS_OK);
+	ASSERT(id == NULL);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM records"), 0);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM fields"), 0);
+	ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER fail_log", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* And the store still works afterwards. */
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	ASSERT_EQ(count(path, "SELECT count(*) FROM records"), 1);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM changelog"), 1);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_edit_sets_base_and_keeps_other_fields)
+{
+	char *path, *id, *json, *log;
+	fs_client *c = fresh(&path);
+	cJSON *rec, *stamps, *change;
+	char old_stamp[64];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	ASSERT_OK(fs_record_get(c, id, &json));
+	rec = cJSON_Parse(json);
+	stamps = cJSON_GetObjectItemCaseSensitive(rec, "stamps");
+	snprintf(old_stamp, sizeof(old_stamp), "%s",
+	    cJSON_GetObjectItemCaseSensitive(stamps, "number_of_workers")->valuestring);
+	cJSON_Delete(rec);
+	fs_free(json);
+
+	ASSERT_OK(fs_record_edit(c, id, "{\"number_of_workers\":43,\"interview_notes\":null}"));
+	ASSERT_OK(fs_record_get(c, id, &json));
+	rec = cJSON_Parse(json);
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(
+		      cJSON_GetObjectItemCaseSensitive(rec, "values"), "number_of_workers")
+		      ->valueint,
+	    43);
+	ASSERT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "values"),
+		   "interview_notes") == NULL);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(
+			  cJSON_GetObjectItemCaseSensitive(rec, "values"), "worksite_name")
+			  ->valuestring,
+	    "Farm 7");
+	ASSERT(strcmp(cJSON_GetObjectItemCaseSensitive(
+			  cJSON_GetObjectItemCaseSensitive(rec, "stamps"), "number_of_workers")
+			  ->valuestring,
+		   old_stamp) > 0);
+	cJSON_Delete(rec);
+	fs_free(json);
+
+	/* The second change names the stamp it overwrote. */
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT body FROM changelog ORDER BY seq DESC LIMIT 1", -1,
+		      &st, NULL),
+	    SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	log = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	change = cJSON_Parse(log);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(
+			  cJSON_GetObjectItemCaseSensitive(change, "base"), "number_of_workers")
+			  ->valuestring,
+	    old_stamp);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(change, "op")->valuestring, "upsert");
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(change, "fields")), 2);
+	cJSON_Delete(change);
+	free(log);
+
+	/* An edit that breaks a rule writes nothing; a no-op edit logs nothing. */
+	ASSERT_EQ(fs_record_edit(c, id, "{\"sector\":\"space\"}"), FS_ERR_INVALID);
+	ASSERT_CONTAINS(fs_errmsg(c), "sector");
+	ASSERT_EQ(fs_record_edit(c, id, "{\"worksite_name\":null}"), FS_ERR_INVALID);
+	ASSERT_CONTAINS(fs_errmsg(c), "required");
+	ASSERT_OK(fs_record_edit(c, id, "{\"number_of_workers\":43}"));
+	ASSERT_EQ(count(path, "SELECT count(*) FROM changelog"), 2);
+	ASSERT_EQ(fs_record_edit(c, "ffffffffffffffffffffffffffffffff", "{}"), FS_ERR_NOTFOUND);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_delete_is_a_tombstone)
+{
+	char *path, *id, *json;
+	fs_client *c = fresh(&path);
+	int64_t pending;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	ASSERT_OK(fs_record_delete(c, id));
+	ASSERT_EQ(fs_record_delete(c, id), FS_ERR_DELETED);
+	ASSERT_EQ(fs_record_edit(c, id, "{\"number_of_workers\":1}"), FS_ERR_DELETED);
+	ASSERT_OK(fs_record_get(c, id, &json));
+	ASSERT_CONTAINS(json, "\"deleted\":true");
+	fs_free(json);
+	ASSERT_OK(fs_record_list(c, NULL, &json));
+	ASSERT_STR_EQ(json, "[]");
+	fs_free(json);
+	ASSERT_OK(fs_pending_count(c, &pending));
+	ASSERT_EQ(pending, 2);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM changelog WHERE body LIKE '%\"op\":\"delete\"%'"),
+	    1);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_list_filters_by_form)
+{
+	char *path, *a, *b, *json;
+	fs_client *c = fresh(&path);
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &a));
+	ASSERT_OK(fs_record_create(c, "border_screening",
+	    "{\"checkpoint\":\"North gate\",\"screening_time\":\"2026-11-20T10:00:00Z\","
+	    "\"document_holder\":\"companion\",\"is_minor\":true,"
+	    "\"minor_accompaniment\":\"with_non_guardian\",\"referral\":\"secondary_interview\"}",
+	    &b));
+	ASSERT_OK(fs_record_list(c, "border_screening", &json));
+	ASSERT_CONTAINS(json, b);
+	ASSERT(strstr(json, a) == NULL);
+	fs_free(json);
+	ASSERT_OK(fs_record_list(c, NULL, &json));
+	ASSERT_CONTAINS(json, a);
+	ASSERT_CONTAINS(json, b);
+	fs_free(json);
+	fs_free(a);
+	fs_free(b);
+	fs_close(c);
+}
+
+FS_TEST(store_needs_device_id_before_saving)
+{
+	fs_client *c;
+	char *id = NULL, *json;
+	size_t len;
+
+	ASSERT_OK(fs_open(db_path(), &c));
+	ASSERT(fs_device_id(c) == NULL);
+	json = read_form("labor_inspection", &len);
+	ASSERT_OK(fs_forms_import(c, json, len, NULL));
+	free(json);
+	ASSERT_EQ(fs_record_create(c, "labor_inspection", labor_values, &id), FS_ERR_NOT_INIT);
+	ASSERT_OK(fs_device_init(c, "x"));
+	ASSERT_EQ(fs_device_init(c, "x"), FS_ERR_EXISTS);
+	fs_close(c);
+}
+
+FS_TEST(store_form_import_rules)
+{
+	fs_client *c = fresh(NULL);
+	char *json, *list;
+	size_t len;
+
+	/* Same content again is fine; changed content under the same version is not. */
+	json = read_form("labor_inspection", &len);
+	ASSERT_OK(fs_forms_import(c, json, len, NULL));
+	free(json);
+	ASSERT_EQ(fs_forms_import(c,
+		      "{\"id\":\"labor_inspection\",\"version\":1,\"title\":\"x\","
+		      "\"fields\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+		      strlen("{\"id\":\"labor_inspection\",\"version\":1,\"title\":\"x\","
+			     "\"fields\":[{\"name\":\"a\",\"type\":\"text\"}]}"),
+		      NULL),
+	    FS_ERR_EXISTS);
+	ASSERT_EQ(fs_forms_import(c, "{\"id\":\"x\"}", 11, NULL), FS_ERR_FORM);
+	ASSERT(fs_errmsg(c)[0] != '\0');
+	ASSERT_OK(fs_forms_list(c, &list));
+	ASSERT_CONTAINS(list, "\"id\":\"border_screening\"");
+	ASSERT_CONTAINS(list, "\"id\":\"labor_inspection\"");
+	fs_free(list);
+	fs_close(c);
+}
+
+FS_TEST(store_newer_schema_is_refused)
+{
+	char *path;
+	fs_client *c = fresh(&path);
+	sqlite3 *db;
+
+	fs_close(c);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	c = NULL;
+	ASSERT_EQ(fs_open(path, &c), FS_ERR_SCHEMA);
+	ASSERT(c == NULL);
+}
+
+FS_TEST(store_not_a_database_is_refused)
+{
+	char *path = db_path();
+	fs_client *c = NULL;
+	FILE *f = fopen(path, "wb");
+
+	fputs("this is not an SQLite database, just some bytes that are long enough......"
+	      "..........................................................................",
+	    f);
+	fclose(f);
+	ASSERT(fs_open(path, &c) != FS_OK);
+	ASSERT(c == NULL);
+}
+
+FS_TEST(store_changelog_is_append_only)
+{
+	char *path, *id;
+	fs_client *c = fresh(&path);
+	sqlite3 *db;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT(sqlite3_exec(db, "DELETE FROM changelog", NULL, NULL, NULL) != SQLITE_OK);
+	sqlite3_close(db);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM changelog"), 1);
+	ASSERT_EQ(count(path, "PRAGMA synchronous"), 2);
+	fs_free(id);
+	fs_close(c);
+}
+
+FS_TEST(store_values_from_assignments_types_values)
+{
+	fs_client *c = fresh(NULL);
+	const char *sets[] = { "number_of_workers=12", "debt_bondage=yes", "location=1.5,2.5",
+		"worksite_name=Site A" };
+	const char *bad[] = { "number_of_workers=twelve" };
+	const char *unknown[] = { "nonexistent=1" };
+	char *json;
+
+	ASSERT_OK(fs_values_from_assignments(c, "labor_inspection", sets, 4, &json));
+	ASSERT_CONTAINS(json, "\"number_of_workers\":12");
+	ASSERT_CONTAINS(json, "\"debt_bondage\":true");
+	ASSERT_CONTAINS(json, "\"lat\":1.5");
+	fs_free(json);
+	ASSERT_EQ(fs_values_from_assignments(c, "labor_inspection", bad, 1, &json), FS_ERR_INVALID);
+	ASSERT_CONTAINS(fs_errmsg(c), "number_of_workers");
+	ASSERT(strstr(fs_errmsg(c), "twelve") == NULL);
+	ASSERT_EQ(fs_values_from_assignments(c, "labor_inspection", unknown, 1, &json),
+	    FS_ERR_INVALID);
+	ASSERT_CONTAINS(fs_errmsg(c), "nonexistent");
+	fs_close(c);
+}
+
+int
+main(void)
+{
+	ASSERT(mkdtemp(tmpdir) != NULL);
+	FS_RUN(strerror_has_text_for_every_code);
+	FS_RUN(store_record_roundtrip);
+	FS_RUN(store_survives_reopen);
+	FS_RUN(store_invalid_value_writes_nothing);
+	FS_RUN(store_failed_changelog_write_leaves_no_record);
+	FS_RUN(store_edit_sets_base_and_keeps_other_fields);
+	FS_RUN(store_delete_is_a_tombstone);
+	FS_RUN(store_list_filters_by_form);
+	FS_RUN(store_needs_device_id_before_saving);
+	FS_RUN(store_form_import_rules);
+	FS_RUN(store_newer_schema_is_refused);
+	FS_RUN(store_not_a_database_is_refused);
+	FS_RUN(store_changelog_is_append_only);
+	FS_RUN(store_values_from_assignments_types_values);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s, ignoring\n", tmpdir);
+	}
+	FS_TEST_DONE();
+}
