@@ -35,6 +35,7 @@ fs_close(fs_client *c)
 	for (size_t i = 0; i < c->nforms; i++)
 		form_free(c->forms[i]);
 	free(c->forms);
+	merge_sqlite_finish(&c->merge);
 	sqlite3_close_v2(c->db);
 	free(c);
 }

@@ -38,7 +38,9 @@ static const char *const migrations[] = {
 	" batch TEXT, rejected TEXT);"
 	"CREATE INDEX changelog_pending ON changelog(pushed, seq);"
 	"CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
-	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;",
+	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"
+	/* Every field write seen, local or pulled, for the merge rule. */
+	MERGE_SQLITE_SCHEMA,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -301,5 +303,7 @@ db_open(fs_client *c, const char *path)
 		return err;
 	if ((err = db_migrate(c)) != FS_OK)
 		return err;
+	if ((err = merge_sqlite_init(&c->merge, c->db)) != FS_OK)
+		return db_fail(c, "preparing merge statements");
 	return db_load_device(c);
 }

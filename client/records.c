@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "change.h"
 #include "id.h"
 #include "internal.h"
 
@@ -40,11 +41,13 @@ record_state_finish(struct record_state *r)
 static fs_err
 parse_values(fs_client *c, const char *values_json, cJSON **ret_values)
 {
+	char msg[256];
 	cJSON *values;
+	fs_err err;
 
-	values = cJSON_ParseWithLengthOpts(values_json, strlen(values_json), NULL, 1);
-	if (values == NULL)
-		return client_fail(c, FS_ERR_JSON, "values are not valid JSON");
+	if ((err = form_json_parse(values_json, strlen(values_json), "values", &values, msg,
+		 sizeof(msg))) != FS_OK)
+		return client_fail(c, err, "%s", msg);
 	if (!cJSON_IsObject(values)) {
 		cJSON_Delete(values);
 		return client_fail(c, FS_ERR_JSON, "values must be a JSON object");
@@ -95,7 +98,7 @@ record_load(fs_client *c, const char *id, struct record_state *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 1);
-		cJSON *value = text ? cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 1),
+		cJSON *value = text ? cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 1) + 1,
 					  NULL, 1)
 				    : cJSON_CreateNull();
 		if (value == NULL) {
@@ -111,38 +114,6 @@ record_load(fs_client *c, const char *id, struct record_state *r)
 	sqlite3_finalize(st);
 	if (err != FS_OK)
 		record_state_finish(r);
-	return err;
-}
-
-static fs_err
-field_write(fs_client *c, const char *id, const char *name, const cJSON *value,
-    const char *stamp)
-{
-	sqlite3_stmt *st;
-	char *text = NULL;
-	fs_err err;
-
-	if (value != NULL && !cJSON_IsNull(value) &&
-	    (text = cJSON_PrintUnformatted(value)) == NULL)
-		return client_fail(c, FS_ERR_NOMEM, "out of memory");
-	if ((err = db_prepare(c, "INSERT INTO fields(record_id, name, value, stamp)"
-				 " VALUES(?, ?, ?, ?) ON CONFLICT(record_id, name)"
-				 " DO UPDATE SET value = excluded.value, stamp = excluded.stamp",
-		 &st)) != FS_OK) {
-		free(text);
-		return err;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if (text != NULL)
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_text(st, 4, stamp, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(c, "writing field");
-	sqlite3_finalize(st);
-	free(text);
 	return err;
 }
 
@@ -203,22 +174,27 @@ record_row_write(fs_client *c, const char *id, const struct form *form, bool ins
 	return err;
 }
 
-/* Writes fields, the change and the clock; the caller holds the transaction. */
+/*
+ * Merges the change into the local tables with the same rule a pulled change
+ * goes through, appends it to the log and persists the clock.  The caller
+ * holds the transaction.
+ */
 static fs_err
-save_change(fs_client *c, const char *id, const char *stamp, const cJSON *fields,
-    cJSON *change)
+save_change(fs_client *c, const struct form *form, cJSON *change)
 {
-	const cJSON *item;
+	struct merge_result res = { 0 };
+	struct change ch;
+	char msg[256];
 	fs_err err;
 
 	if (change == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
-	cJSON_ArrayForEach(item, fields)
-	{
-		if ((err = field_write(c, id, item->string, item, stamp)) != FS_OK)
-			return err;
-	}
-	if ((err = changelog_append(c, id, stamp, change)) != FS_OK)
+	if ((err = change_parse(change, &ch, msg, sizeof(msg))) != FS_OK)
+		return client_fail(c, FS_ERR_INTERNAL, "built a malformed change: %s", msg);
+	if ((err = change_apply(&c->merge.ops, form, &ch, &res)) != FS_OK)
+		return err == FS_ERR_NOMEM ? client_fail(c, err, "out of memory")
+					   : db_fail(c, "writing fields");
+	if ((err = changelog_append(c, ch.id, ch.hlc, change)) != FS_OK)
 		return err;
 	return clock_save(c);
 }
@@ -267,8 +243,7 @@ fs_record_create(fs_client *c, const char *form_id, const char *values_json, cha
 		goto rollback;
 	change = change_new(id, form, "upsert", stamp, fields, NULL);
 	fields = NULL;
-	if ((err = save_change(c, id, stamp, cJSON_GetObjectItemCaseSensitive(change, "fields"),
-		 change)) != FS_OK)
+	if ((err = save_change(c, form, change)) != FS_OK)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
 		goto fail;
@@ -389,7 +364,7 @@ fs_record_edit(fs_client *c, const char *id, const char *values_json)
 		goto rollback_state;
 	}
 	change = change_new(id, form, "upsert", stamp, fields, base);
-	err = save_change(c, id, stamp, cJSON_GetObjectItemCaseSensitive(change, "fields"), change);
+	err = save_change(c, form, change);
 	cJSON_Delete(change);
 	record_state_finish(&r);
 	if (err != FS_OK) {
@@ -437,7 +412,7 @@ fs_record_delete(fs_client *c, const char *id)
 	change = change_new(id, form, "delete", stamp, NULL, r.stamps);
 	r.stamps = NULL;
 	record_state_finish(&r);
-	err = save_change(c, id, stamp, NULL, change);
+	err = save_change(c, form, change);
 	cJSON_Delete(change);
 	if (err != FS_OK) {
 		db_rollback(c);

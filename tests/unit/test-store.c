@@ -345,7 +345,7 @@ FS_TEST(store_form_import_rules)
 			     "\"fields\":[{\"name\":\"a\",\"type\":\"text\"}]}"),
 		      NULL),
 	    FS_ERR_EXISTS);
-	ASSERT_EQ(fs_forms_import(c, "{\"id\":\"x\"}", 11, NULL), FS_ERR_FORM);
+	ASSERT_EQ(fs_forms_import(c, "{\"id\":\"x\"}", 10, NULL), FS_ERR_FORM);
 	ASSERT(fs_errmsg(c)[0] != '\0');
 	ASSERT_OK(fs_forms_list(c, &list));
 	ASSERT_CONTAINS(list, "\"id\":\"border_screening\"");

@@ -1,0 +1,59 @@
+/*
+ * change.h -- one change: the unit the device log holds and the wire
+ * carries (docs/PROTOCOL.md, "Change").
+ *
+ *   {"id": record id (32 hex), "form": form id, "form_version": n,
+ *    "op": "upsert" | "delete", "hlc": stamp,
+ *    "fields": {name: value, ...}        (upsert only)
+ *    "base": {name: stamp | [stamps]}    (the stamps it overwrote)
+ *    "sig": reserved for a device signature}
+ *
+ * change_parse() checks the shape only; change_check() checks it against
+ * its form; change_apply() merges it into a store through struct
+ * merge_ops.  None of them writes a value into a message.
+ */
+#ifndef FS_CHANGE_H
+#define FS_CHANGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "fieldsync.h"
+#include "form.h"
+#include "hlc.h"
+#include "merge.h"
+
+#define CHANGE_ID_LEN 32
+
+struct change {
+	const cJSON *json; /* the object this was parsed from; borrowed */
+	const char *id;
+	const char *form;
+	int64_t form_version;
+	bool is_delete;
+	const char *hlc;
+	uint64_t stamp;
+	char device[HLC_DEVICE_LEN + 1]; /* author, from the stamp */
+	const cJSON *fields;             /* object, or NULL for delete */
+	const cJSON *base;               /* object (maybe empty) */
+};
+
+/*
+ * Checks the shape of a change object and fills *ret (pointers borrowed from
+ * obj).  FS_ERR_INVALID with a message naming the key otherwise.
+ */
+fs_err change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen);
+
+/* Checks fields against the form (partial: only present fields) and base keys. */
+fs_err change_check(const struct change *ch, const struct form *form, char *err, size_t errlen);
+
+/*
+ * Merges the change's field writes.  The caller holds the transaction and
+ * maintains the record row (tombstone, form) itself.
+ */
+fs_err change_apply(const struct merge_ops *ops, const struct form *form,
+    const struct change *ch, struct merge_result *res);
+
+#endif /* FS_CHANGE_H */

@@ -1,0 +1,82 @@
+/*
+ * merge.c -- the conflict rule.  See merge.h for the model.
+ */
+#include "merge.h"
+
+#include <string.h>
+
+fs_err
+merge_parse_base(const cJSON *base, struct merge_head *out, size_t max, size_t *ret_n)
+{
+	const cJSON *item;
+	uint64_t ts;
+	size_t n = 0;
+
+	if (base == NULL || cJSON_IsNull(base)) {
+		*ret_n = 0;
+		return FS_OK;
+	}
+	if (cJSON_IsString(base)) {
+		if (max < 1 || hlc_parse(base->valuestring, &ts, NULL) != FS_OK)
+			return FS_ERR_INVALID;
+		memcpy(out[0].stamp, base->valuestring, HLC_TEXT_LEN + 1);
+		*ret_n = 1;
+		return FS_OK;
+	}
+	if (!cJSON_IsArray(base))
+		return FS_ERR_INVALID;
+	cJSON_ArrayForEach(item, base)
+	{
+		if (n == max || !cJSON_IsString(item) ||
+		    hlc_parse(item->valuestring, &ts, NULL) != FS_OK)
+			return FS_ERR_INVALID;
+		memcpy(out[n++].stamp, item->valuestring, HLC_TEXT_LEN + 1);
+	}
+	*ret_n = n;
+	return FS_OK;
+}
+
+/* Recomputes current value and conflicts of one field from its writes. */
+static fs_err
+merge_recompute(const struct merge_ops *ops, enum form_conflict policy, const char *record,
+    const char *field, struct merge_result *res)
+{
+	char current[HLC_TEXT_LEN + 1];
+	bool found = false;
+	int open = 0;
+	fs_err err;
+
+	if (policy == FORM_CONFLICT_MANUAL &&
+	    (err = ops->min_head(ops->ctx, record, field, current, &found)) != FS_OK)
+		return err;
+	if (!found && (err = ops->max_write(ops->ctx, record, field, current)) != FS_OK)
+		return err;
+	if ((err = ops->field_set_from(ops->ctx, record, field, current)) != FS_OK)
+		return err;
+	if ((err = ops->conflicts_sync(ops->ctx, record, field, current, &open)) != FS_OK)
+		return err;
+	res->conflicts += open;
+	return FS_OK;
+}
+
+fs_err
+merge_field(const struct merge_ops *ops, enum form_conflict policy, const struct merge_write *w,
+    const cJSON *base, struct merge_result *res)
+{
+	struct merge_head bases[MERGE_MAX_BASES];
+	size_t nbases;
+	bool fresh;
+	fs_err err;
+
+	if ((err = merge_parse_base(base, bases, MERGE_MAX_BASES, &nbases)) != FS_OK)
+		return err;
+	if ((err = ops->write_insert(ops->ctx, w, &fresh)) != FS_OK)
+		return err;
+	if (!fresh)
+		return FS_OK; /* replay: already merged */
+	for (size_t i = 0; i < nbases; i++)
+		if ((err = ops->base_insert(ops->ctx, w->record, w->field, bases[i].stamp)) != FS_OK)
+			return err;
+	res->fields_applied++;
+	return merge_recompute(ops, policy, w->record, w->field, res);
+}

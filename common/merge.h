@@ -1,0 +1,109 @@
+/*
+ * merge.h -- the conflict rule, per record and field by field.
+ *
+ * Every field write ever received is kept (record, field, stamp, base,
+ * value).  A write's base names the stamp(s) of the value(s) it knowingly
+ * overwrote.  A write is a *head* when no other write names it as base.
+ * From the set of writes of one field:
+ *
+ *   current   = the write with the highest stamp        (field_lww)
+ *             = the head with the lowest stamp          (manual: keep the
+ *               older value until a reviewer picks)
+ *   conflicts = heads other than the current write
+ *
+ * Both are pure functions of the set of writes, so every replica that has
+ * seen the same writes holds the same state, whatever order they arrived in
+ * and however often they were replayed: the rule is commutative,
+ * associative and idempotent.  A value knowingly overwritten is not a
+ * conflict (it stays in the history); a value overwritten by a device that
+ * never saw it is always in the conflict set until a later write names it
+ * as base -- which is exactly what a reviewer's resolution does (its base
+ * lists every head).  Merge reads stamps only, never values, so it works
+ * unchanged once sensitive values are sealed end to end.
+ *
+ * A delete is a write of null to every field the deleting device knew
+ * (base: the stamps it saw) plus a record tombstone; the record is deleted
+ * while its tombstone is at least every current field stamp.  An edit
+ * newer than the delete that the delete did not see brings the record back
+ * and leaves the delete's null in the conflict set.
+ *
+ * record_lww is merged as field_lww in this version (see docs/PROTOCOL.md).
+ *
+ * The storage is abstract (struct merge_ops) so the SQLite stores of device
+ * and server and a PostgreSQL store share this one rule.
+ */
+#ifndef FS_MERGE_H
+#define FS_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "fieldsync.h"
+#include "form.h"
+#include "hlc.h"
+
+#define MERGE_MAX_BASES 64
+
+struct merge_write {
+	const char *record;
+	const char *field;
+	const char *stamp;  /* text stamp (hlc.h) */
+	const char *device; /* author device id */
+	const char *value;  /* JSON text, NULL for null */
+	const char *base;   /* JSON text of the base as received: "stamp", [..], or NULL */
+};
+
+struct merge_head {
+	char stamp[HLC_TEXT_LEN + 1];
+};
+
+/*
+ * Storage operations.  Every function returns FS_OK or an error; the caller
+ * of merge_apply() owns the transaction around them.
+ */
+struct merge_ops {
+	void *ctx;
+	/* Inserts a write; *ret_new is false when (record, field, stamp) exists. */
+	fs_err (*write_insert)(void *ctx, const struct merge_write *w, bool *ret_new);
+	/* Records that stamp was knowingly overwritten on (record, field). */
+	fs_err (*base_insert)(void *ctx, const char *record, const char *field, const char *stamp);
+	/* The lowest-stamped head of (record, field); *ret_found false if none. */
+	fs_err (*min_head)(void *ctx, const char *record, const char *field,
+	    char ret_stamp[HLC_TEXT_LEN + 1], bool *ret_found);
+	/* Highest stamp among all writes of (record, field). */
+	fs_err (*max_write)(void *ctx, const char *record, const char *field,
+	    char ret_stamp[HLC_TEXT_LEN + 1]);
+	/* Makes the write with stamp the field's current value. */
+	fs_err (*field_set_from)(void *ctx, const char *record, const char *field, const char *stamp);
+	/*
+	 * Makes the open conflicts of (record, field) exactly the heads other
+	 * than current, and returns how many there are.
+	 */
+	fs_err (*conflicts_sync)(void *ctx, const char *record, const char *field,
+	    const char *current, int *ret_open);
+};
+
+/*
+ * The result of checking one change: kept for the per-change answer.
+ */
+struct merge_result {
+	int fields_applied; /* field writes that were new */
+	int conflicts;      /* open conflicts on the touched fields afterwards */
+};
+
+/*
+ * Collects the stamps named by a base value (a stamp string or an array of
+ * them).  FS_ERR_INVALID for anything else or a malformed stamp.
+ */
+fs_err merge_parse_base(const cJSON *base, struct merge_head *out, size_t max, size_t *ret_n);
+
+/*
+ * Adds one field write and recomputes that field (current value and
+ * conflicts) under policy.  Idempotent.
+ */
+fs_err merge_field(const struct merge_ops *ops, enum form_conflict policy,
+    const struct merge_write *w, const cJSON *base, struct merge_result *res);
+
+#endif /* FS_MERGE_H */

@@ -1,0 +1,222 @@
+/*
+ * merge_sqlite.c -- the merge rule's storage on SQLite.  See merge.h.
+ */
+#include "merge_sqlite.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define NOT_SUPERSEDED                                                                       \
+	" NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"           \
+	" AND b.name = w.name AND b.stamp = w.stamp)"
+
+static const char *const sql[MS_NSTMT] = {
+	[MS_WRITE_INSERT] = "INSERT OR IGNORE INTO writes(record_id, name, stamp, base, value,"
+			    " device) VALUES(?, ?, ?, ?, ?, ?)",
+	[MS_BASE_INSERT] = "INSERT OR IGNORE INTO write_bases(record_id, name, stamp)"
+			   " VALUES(?, ?, ?)",
+	[MS_MIN_HEAD] = "SELECT w.stamp FROM writes w WHERE w.record_id = ?1 AND w.name = ?2"
+			" AND" NOT_SUPERSEDED " ORDER BY w.stamp LIMIT 1",
+	[MS_MAX_WRITE] = "SELECT max(stamp) FROM writes WHERE record_id = ? AND name = ?",
+	[MS_FIELD_SET] = "INSERT INTO fields(record_id, name, value, stamp)"
+			 " SELECT record_id, name, value, stamp FROM writes"
+			 " WHERE record_id = ?1 AND name = ?2 AND stamp = ?3"
+			 " ON CONFLICT(record_id, name) DO UPDATE SET value = excluded.value,"
+			 " stamp = excluded.stamp",
+	[MS_CONFLICT_DELETE] = "DELETE FROM conflicts WHERE record_id = ?1 AND name = ?2"
+			       " AND (stamp = ?3 OR EXISTS (SELECT 1 FROM write_bases b"
+			       " WHERE b.record_id = ?1 AND b.name = ?2 AND b.stamp = conflicts.stamp))",
+	[MS_CONFLICT_INSERT] = "INSERT OR IGNORE INTO conflicts(record_id, name, stamp, created_at)"
+			       " SELECT w.record_id, w.name, w.stamp, ?4 FROM writes w"
+			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp <> ?3"
+			       " AND" NOT_SUPERSEDED,
+	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
+};
+
+static fs_err
+ms_error(sqlite3 *db)
+{
+	switch (sqlite3_errcode(db) & 0xff) {
+	case SQLITE_FULL:
+		return FS_ERR_FULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return FS_ERR_BUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return FS_ERR_CORRUPT;
+	case SQLITE_NOMEM:
+		return FS_ERR_NOMEM;
+	case SQLITE_IOERR:
+		return FS_ERR_IO;
+	default:
+		return FS_ERR_DB;
+	}
+}
+
+/* Resets and binds record and field as ?1 and ?2. */
+static sqlite3_stmt *
+ms_stmt(struct merge_sqlite *ms, int which, const char *record, const char *field)
+{
+	sqlite3_stmt *st = ms->st[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_text(st, 1, record, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	return st;
+}
+
+static fs_err
+ms_done(struct merge_sqlite *ms, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? FS_OK : ms_error(ms->db);
+}
+
+static fs_err
+ms_write_insert(void *ctx, const struct merge_write *w, bool *ret_new)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms_stmt(ms, MS_WRITE_INSERT, w->record, w->field);
+	fs_err err;
+
+	sqlite3_bind_text(st, 3, w->stamp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, w->base, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, w->value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, w->device, -1, SQLITE_STATIC);
+	if ((err = ms_done(ms, st)) != FS_OK)
+		return err;
+	*ret_new = sqlite3_changes(ms->db) == 1;
+	return FS_OK;
+}
+
+static fs_err
+ms_base_insert(void *ctx, const char *record, const char *field, const char *stamp)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms_stmt(ms, MS_BASE_INSERT, record, field);
+
+	sqlite3_bind_text(st, 3, stamp, -1, SQLITE_STATIC);
+	return ms_done(ms, st);
+}
+
+static fs_err
+ms_one_stamp(struct merge_sqlite *ms, sqlite3_stmt *st, char ret_stamp[HLC_TEXT_LEN + 1],
+    bool *ret_found)
+{
+	int rc = sqlite3_step(st);
+	const unsigned char *text;
+
+	*ret_found = false;
+	if (rc == SQLITE_ROW && (text = sqlite3_column_text(st, 0)) != NULL) {
+		snprintf(ret_stamp, HLC_TEXT_LEN + 1, "%s", (const char *)text);
+		*ret_found = true;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return ms_error(ms->db);
+	}
+	sqlite3_reset(st);
+	return FS_OK;
+}
+
+static fs_err
+ms_min_head(void *ctx, const char *record, const char *field, char ret_stamp[HLC_TEXT_LEN + 1],
+    bool *ret_found)
+{
+	struct merge_sqlite *ms = ctx;
+
+	return ms_one_stamp(ms, ms_stmt(ms, MS_MIN_HEAD, record, field), ret_stamp, ret_found);
+}
+
+static fs_err
+ms_max_write(void *ctx, const char *record, const char *field, char ret_stamp[HLC_TEXT_LEN + 1])
+{
+	struct merge_sqlite *ms = ctx;
+	bool found;
+	fs_err err;
+
+	err = ms_one_stamp(ms, ms_stmt(ms, MS_MAX_WRITE, record, field), ret_stamp, &found);
+	if (err == FS_OK && !found)
+		err = FS_ERR_INTERNAL;
+	return err;
+}
+
+static fs_err
+ms_field_set_from(void *ctx, const char *record, const char *field, const char *stamp)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms_stmt(ms, MS_FIELD_SET, record, field);
+
+	sqlite3_bind_text(st, 3, stamp, -1, SQLITE_STATIC);
+	return ms_done(ms, st);
+}
+
+static fs_err
+ms_conflicts_sync(void *ctx, const char *record, const char *field, const char *current,
+    int *ret_open)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st;
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	fs_err err;
+
+	st = ms_stmt(ms, MS_CONFLICT_DELETE, record, field);
+	sqlite3_bind_text(st, 3, current, -1, SQLITE_STATIC);
+	if ((err = ms_done(ms, st)) != FS_OK)
+		return err;
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	st = ms_stmt(ms, MS_CONFLICT_INSERT, record, field);
+	sqlite3_bind_text(st, 3, current, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
+	if ((err = ms_done(ms, st)) != FS_OK)
+		return err;
+	st = ms_stmt(ms, MS_CONFLICT_COUNT, record, field);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return ms_error(ms->db);
+	}
+	*ret_open = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return FS_OK;
+}
+
+fs_err
+merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->db = db;
+	for (int i = 0; i < MS_NSTMT; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ms->st[i],
+			NULL) != SQLITE_OK) {
+			fs_err err = ms_error(db);
+			merge_sqlite_finish(ms);
+			return err;
+		}
+	}
+	ms->ops = (struct merge_ops){
+		.ctx = ms,
+		.write_insert = ms_write_insert,
+		.base_insert = ms_base_insert,
+		.min_head = ms_min_head,
+		.max_write = ms_max_write,
+		.field_set_from = ms_field_set_from,
+		.conflicts_sync = ms_conflicts_sync,
+	};
+	return FS_OK;
+}
+
+void
+merge_sqlite_finish(struct merge_sqlite *ms)
+{
+	for (int i = 0; i < MS_NSTMT; i++) {
+		sqlite3_finalize(ms->st[i]);
+		ms->st[i] = NULL;
+	}
+}

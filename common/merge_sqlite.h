@@ -1,0 +1,50 @@
+/*
+ * merge_sqlite.h -- struct merge_ops on an SQLite connection.
+ *
+ * Used by the device store and by the daemon's SQLite store: both hold the
+ * same three tables (MERGE_SQLITE_SCHEMA) next to their `fields` table
+ * (record_id, name, value, stamp).  Statements are prepared once per
+ * struct merge_sqlite and reused.
+ */
+#ifndef FS_MERGE_SQLITE_H
+#define FS_MERGE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "merge.h"
+
+#define MERGE_SQLITE_SCHEMA                                                                   \
+	"CREATE TABLE IF NOT EXISTS writes(record_id TEXT NOT NULL, name TEXT NOT NULL,"      \
+	" stamp TEXT NOT NULL, base TEXT, value TEXT, device TEXT NOT NULL,"                   \
+	" PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"                                 \
+	"CREATE TABLE IF NOT EXISTS write_bases(record_id TEXT NOT NULL, name TEXT NOT NULL," \
+	" stamp TEXT NOT NULL, PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"            \
+	"CREATE TABLE IF NOT EXISTS conflicts(record_id TEXT NOT NULL, name TEXT NOT NULL,"   \
+	" stamp TEXT NOT NULL, created_at TEXT NOT NULL,"                                      \
+	" PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"
+
+enum {
+	MS_WRITE_INSERT,
+	MS_BASE_INSERT,
+	MS_MIN_HEAD,
+	MS_MAX_WRITE,
+	MS_FIELD_SET,
+	MS_CONFLICT_DELETE,
+	MS_CONFLICT_INSERT,
+	MS_CONFLICT_COUNT,
+	MS_NSTMT
+};
+
+struct merge_sqlite {
+	sqlite3 *db;
+	sqlite3_stmt *st[MS_NSTMT];
+	struct merge_ops ops;
+};
+
+/* Prepares the statements; ms->ops is ready on FS_OK.  ms is caller memory. */
+fs_err merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db);
+
+/* Finalises the statements.  Accepts a zeroed or half-built struct. */
+void merge_sqlite_finish(struct merge_sqlite *ms);
+
+#endif /* FS_MERGE_SQLITE_H */
