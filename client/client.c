@@ -99,7 +99,8 @@ fs_pending_count(fs_client *c, int64_t *ret_count)
 	if (c == NULL || ret_count == NULL)
 		return FS_ERR_MISUSE;
 	client_reset_error(c);
-	return count_rows(c, "SELECT count(*) FROM changelog WHERE pushed = 0", ret_count);
+	return count_rows(c, "SELECT count(*) FROM changelog WHERE pushed = 0 AND rejected IS NULL",
+	    ret_count);
 }
 
 static fs_err
@@ -129,8 +130,8 @@ fs_status(fs_client *c, char **ret_json)
 	if (c == NULL || ret_json == NULL)
 		return FS_ERR_MISUSE;
 	client_reset_error(c);
-	if ((err = count_rows(c, "SELECT count(*) FROM changelog WHERE pushed = 0",
-		 &pending)) != FS_OK ||
+	if ((err = count_rows(c, "SELECT count(*) FROM changelog WHERE pushed = 0"
+				 " AND rejected IS NULL", &pending)) != FS_OK ||
 	    (err = count_rows(c, "SELECT count(*) FROM changelog WHERE rejected IS NOT NULL",
 		 &rejected)) != FS_OK ||
 	    (err = count_rows(c, "SELECT count(*) FROM records WHERE deleted = 0", &records)) !=

@@ -35,7 +35,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE changelog(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" record_id TEXT NOT NULL, hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
 	" created_at TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0,"
-	" batch TEXT, rejected TEXT);"
+	" batch TEXT, rejected TEXT, device_hlc TEXT);"
 	"CREATE INDEX changelog_pending ON changelog(pushed, seq);"
 	"CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
 	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"

@@ -70,4 +70,7 @@ fs_err clock_save(fs_client *c);
 fs_err changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
     const cJSON *change);
 
+/* restamp.c: new stamps for unsent changes after a clock correction. */
+fs_err sync_restamp_pending(fs_client *c);
+
 #endif /* FS_CLIENT_INTERNAL_H */

@@ -34,17 +34,16 @@
 
 #define FORMAT(a, b) __attribute__((format(printf, a, b)))
 
-static const char *const form_keys[] = { "id", "version", "title", "conflict", "fields",
-	"description", "hint", "label", NULL };
+static const char *const form_keys[] = {
+    "id", "version", "title", "conflict", "fields", "description", "hint", "label", NULL};
 
-static const char *const field_keys[] = { "name", "type", "label", "required", "sensitive",
-	"choices", "min", "max", "max_length", "pattern", "hint", "description", NULL };
+static const char *const field_keys[] = {"name", "type", "label", "required", "sensitive",
+    "choices", "min", "max", "max_length", "pattern", "hint", "description", NULL};
 
 /* Messages. */
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) FORMAT(3, 4);
-static fs_err def_err(char *err, size_t errlen, const char *who, const char *fmt, ...)
-    FORMAT(4, 5);
+static fs_err def_err(char *err, size_t errlen, const char *who, const char *fmt, ...) FORMAT(4, 5);
 static fs_err rule_err(const struct form_field *f, const char *rule, char *err, size_t errlen,
     const char *fmt, ...) FORMAT(5, 6);
 
@@ -83,8 +82,8 @@ def_err(char *err, size_t errlen, const char *who, const char *fmt, ...)
 
 /* A value broke a rule: "field 'name': rule 'rule' (explanation)". */
 static fs_err
-rule_err(const struct form_field *f, const char *rule, char *err, size_t errlen,
-    const char *fmt, ...)
+rule_err(
+    const struct form_field *f, const char *rule, char *err, size_t errlen, const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
@@ -112,13 +111,15 @@ type_expect(enum form_type type)
 	case FORM_DATE:
 		return "must be a calendar date YYYY-MM-DD";
 	case FORM_DATETIME:
-		return "must be an RFC 3339 date-time YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)";
+		return "must be an RFC 3339 date-time "
+		       "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)";
 	case FORM_SELECT_ONE:
 		return "must be a string";
 	case FORM_SELECT_MULTIPLE:
 		return "must be an array of strings";
 	case FORM_GEOPOINT:
-		return "must be an object with lat -90..90, lon -180..180 and optional alt and acc >= 0";
+		return "must be an object with lat -90..90, lon -180..180 and optional alt and acc "
+		       ">= 0";
 	}
 	return "has an unknown type";
 }
@@ -218,16 +219,20 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Without floor(), so that the module needs no libm. */
 static bool
 is_integral(double v)
 {
-	return isfinite(v) && floor(v) == v;
+	double a = v < 0 ? -v : v;
+
+	/* From 2^53 on, every double is an integer. */
+	return isfinite(v) && (a >= 0x1p53 || (double)(int64_t)v == v);
 }
 
 static bool
 int_in_range(double v)
 {
-	return is_integral(v) && fabs(v) <= (double)FORM_INT_LIMIT;
+	return is_integral(v) && v >= -(double)FORM_INT_LIMIT && v <= (double)FORM_INT_LIMIT;
 }
 
 /* Reads exactly n decimal digits. */
@@ -249,7 +254,7 @@ digits(const char *s, size_t n, int *ret)
 static int
 days_in_month(int y, int m)
 {
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : days[m - 1];
@@ -421,8 +426,8 @@ check_select_multiple(const struct form_field *f, const cJSON *v, char *err, siz
 			    "every item must be one of the field's choices");
 		for (prev = v->child; prev != item; prev = prev->next)
 			if (strcmp(prev->valuestring, item->valuestring) == 0)
-				return rule_err(f, "choices", err, errlen,
-				    "must not list a choice twice");
+				return rule_err(
+				    f, "choices", err, errlen, "must not list a choice twice");
 	}
 	return FS_OK;
 }
@@ -430,8 +435,8 @@ check_select_multiple(const struct form_field *f, const cJSON *v, char *err, siz
 static fs_err
 check_geopoint(const struct form_field *f, const cJSON *v, char *err, size_t errlen)
 {
-	static const char *const keys[4] = { "lat", "lon", "alt", "acc" };
-	double val[4] = { 0 };
+	static const char *const keys[4] = {"lat", "lon", "alt", "acc"};
+	double val[4] = {0};
 	unsigned seen = 0;
 	const cJSON *item;
 	size_t k;
@@ -507,10 +512,9 @@ field_index(const struct form *form, const char *name)
 }
 
 fs_err
-form_validate(const struct form *form, const cJSON *values, bool complete, char *err,
-    size_t errlen)
+form_validate(const struct form *form, const cJSON *values, bool complete, char *err, size_t errlen)
 {
-	unsigned char seen[FORM_MAX_FIELDS] = { 0 };
+	unsigned char seen[FORM_MAX_FIELDS] = {0};
 	const struct form_field *f;
 	const cJSON *item;
 	size_t i, pos = 1;
@@ -526,7 +530,8 @@ form_validate(const struct form *form, const cJSON *values, bool complete, char 
 		if (i == form->nfields) {
 			if (item->string != NULL && name_valid(item->string))
 				seterr(err, errlen,
-				    "field '%s': rule 'unknown_field' (not in form %s version %lld)",
+				    "field '%s': rule 'unknown_field' (not in form %s version "
+				    "%lld)",
 				    item->string, form->id, (long long)form->version);
 			else
 				seterr(err, errlen,
@@ -557,8 +562,8 @@ form_validate(const struct form *form, const cJSON *values, bool complete, char 
 /* Strict JSON parsing. */
 
 fs_err
-form_json_parse(const char *json, size_t len, const char *what, cJSON **ret_json, char *err,
-    size_t errlen)
+form_json_parse(
+    const char *json, size_t len, const char *what, cJSON **ret_json, char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -614,8 +619,7 @@ in_list(const char *s, const char *const *list)
 
 /* Refuses keys not in known and keys given twice. */
 static fs_err
-check_keys(const cJSON *obj, const char *const *known, const char *who, char *err,
-    size_t errlen)
+check_keys(const cJSON *obj, const char *const *known, const char *who, char *err, size_t errlen)
 {
 	const cJSON *a, *b;
 	char buf[KEY_SHOW_MAX];
@@ -626,16 +630,16 @@ check_keys(const cJSON *obj, const char *const *known, const char *who, char *er
 			    show_key(buf, sizeof(buf), a->string != NULL ? a->string : ""));
 		for (b = obj->child; b != a; b = b->next)
 			if (strcmp(a->string, b->string) == 0)
-				return def_err(err, errlen, who, "key '%s' appears twice",
-				    a->string);
+				return def_err(
+				    err, errlen, who, "key '%s' appears twice", a->string);
 	}
 	return FS_OK;
 }
 
 /* An optional string; *ret is borrowed from obj, or NULL when absent. */
 static fs_err
-opt_string(const cJSON *obj, const char *key, const char *who, const char **ret, char *err,
-    size_t errlen)
+opt_string(
+    const cJSON *obj, const char *key, const char *who, const char **ret, char *err, size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -651,8 +655,7 @@ opt_string(const cJSON *obj, const char *key, const char *who, const char **ret,
 }
 
 static fs_err
-opt_bool(const cJSON *obj, const char *key, const char *who, bool *ret, char *err,
-    size_t errlen)
+opt_bool(const cJSON *obj, const char *key, const char *who, bool *ret, char *err, size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -666,8 +669,8 @@ opt_bool(const cJSON *obj, const char *key, const char *who, bool *ret, char *er
 }
 
 static fs_err
-opt_number(const cJSON *obj, const char *key, const char *who, bool *has, double *ret,
-    char *err, size_t errlen)
+opt_number(const cJSON *obj, const char *key, const char *who, bool *has, double *ret, char *err,
+    size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -695,8 +698,8 @@ dup_string(const char *s, char **ret, char *err, size_t errlen)
 
 /* The name of a form or field: present, a string, [a-z][a-z0-9_]*. */
 static fs_err
-req_name(const cJSON *obj, const char *key, const char *who, const char **ret, char *err,
-    size_t errlen)
+req_name(
+    const cJSON *obj, const char *key, const char *who, const char **ret, char *err, size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -729,8 +732,8 @@ parse_type(struct form_field *f, const cJSON *obj, const char *who, char *err, s
 			return FS_OK;
 		}
 	}
-	return def_err(err, errlen, who, "unknown type '%s'",
-	    show_key(buf, sizeof(buf), item->valuestring));
+	return def_err(
+	    err, errlen, who, "unknown type '%s'", show_key(buf, sizeof(buf), item->valuestring));
 }
 
 static fs_err
@@ -806,8 +809,7 @@ parse_bounds(struct form_field *f, const cJSON *obj, const char *who, char *err,
 }
 
 static fs_err
-parse_max_length(struct form_field *f, const cJSON *obj, const char *who, char *err,
-    size_t errlen)
+parse_max_length(struct form_field *f, const cJSON *obj, const char *who, char *err, size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "max_length");
 
@@ -815,8 +817,8 @@ parse_max_length(struct form_field *f, const cJSON *obj, const char *who, char *
 		return FS_OK;
 	if (f->type != FORM_TEXT)
 		return def_err(err, errlen, who, "'max_length' is only allowed for text");
-	if (!cJSON_IsNumber(item) || !is_integral(item->valuedouble) ||
-	    item->valuedouble < 1 || item->valuedouble > FORM_TEXT_DEFAULT_MAX)
+	if (!cJSON_IsNumber(item) || !is_integral(item->valuedouble) || item->valuedouble < 1 ||
+	    item->valuedouble > FORM_TEXT_DEFAULT_MAX)
 		return def_err(err, errlen, who, "'max_length' must be an integer from 1 to %d",
 		    FORM_TEXT_DEFAULT_MAX);
 	f->max_length = (int64_t)item->valuedouble;
@@ -1218,8 +1220,8 @@ word_eq(const char *s, size_t len, const char *word)
 
 /* A trimmed string value; date and datetime must be valid. */
 static fs_err
-text_string(const struct form_field *f, const char *s, size_t len, cJSON **ret, char *err,
-    size_t errlen)
+text_string(
+    const struct form_field *f, const char *s, size_t len, cJSON **ret, char *err, size_t errlen)
 {
 	char *copy;
 	bool ok = true;
@@ -1274,10 +1276,10 @@ fail:
 }
 
 static fs_err
-text_geopoint(const struct form_field *f, const char *s, size_t len, cJSON **ret, char *err,
-    size_t errlen)
+text_geopoint(
+    const struct form_field *f, const char *s, size_t len, cJSON **ret, char *err, size_t errlen)
 {
-	static const char *const keys[4] = { "lat", "lon", "alt", "acc" };
+	static const char *const keys[4] = {"lat", "lon", "alt", "acc"};
 	const char *end = s + len, *comma, *part;
 	double v[4];
 	size_t n = 0, plen, k;
@@ -1313,8 +1315,8 @@ bad:
 }
 
 fs_err
-form_value_from_text(const struct form_field *field, const char *text, cJSON **ret_value,
-    char *err, size_t errlen)
+form_value_from_text(
+    const struct form_field *field, const char *text, cJSON **ret_value, char *err, size_t errlen)
 {
 	const char *s = text;
 	size_t len;
@@ -1350,8 +1352,8 @@ form_value_from_text(const struct form_field *field, const char *text, cJSON **r
 		else if (word_eq(s, len, "false") || word_eq(s, len, "no") || word_eq(s, len, "0"))
 			v = cJSON_CreateFalse();
 		else
-			return rule_err(field, "type", err, errlen,
-			    "must be true/false, yes/no or 1/0");
+			return rule_err(
+			    field, "type", err, errlen, "must be true/false, yes/no or 1/0");
 		break;
 	case FORM_DATE:
 	case FORM_DATETIME:

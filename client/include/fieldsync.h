@@ -194,6 +194,79 @@ FS_API fs_err fs_pending_count(fs_client *client, int64_t *ret_count);
  */
 FS_API fs_err fs_status(fs_client *client, char **ret_json);
 
+
+/* --- Sync ------------------------------------------------------------ */
+
+/*
+ * Process-wide set-up for sync: wraps curl_global_init().  Call once
+ * before the first fs_sync() and before starting threads; the only
+ * process-wide call in the library.
+ */
+FS_API fs_err fs_global_init(void);
+
+/* Progress of a running sync, passed to the progress callback. */
+typedef struct fs_sync_progress {
+	const char *phase;   /* "push", "pull" or "forms" */
+	int64_t pushed;      /* changes acknowledged by the server so far */
+	int64_t push_total;  /* changes that were pending when the sync began */
+	int64_t pulled;      /* changes received and merged so far */
+	int64_t conflicts;   /* conflicts reported so far */
+	int64_t rejected;    /* changes the server refused (kept, see status) */
+	int attempt;         /* 1 for the first try of a request, more on retries */
+} fs_sync_progress;
+
+typedef void (*fs_progress_cb)(void *userdata, const fs_sync_progress *progress);
+
+/*
+ * Sync options.  Zero-initialise, then set what you need.  Strings are
+ * borrowed for the duration of fs_sync().
+ */
+typedef struct fs_sync_options {
+	const char *server_url;   /* "https://host:port" (required) */
+	const char *token;        /* bearer token (required) */
+	const char *ca_file;      /* PEM CA bundle; NULL: the system's */
+	const char *pinned_key;   /* "sha256//BASE64" pins the server key; NULL: none */
+	int batch_size;           /* changes per push request; 0: 500 */
+	int max_attempts;         /* tries per request before giving up; 0: 6 */
+	int64_t backoff_ms;       /* first retry delay, doubled each time; 0: 500 */
+	int64_t backoff_max_ms;   /* cap on one delay; 0: 30000 */
+	int64_t timeout_ms;       /* one request without progress; 0: 60000 */
+	fs_progress_cb progress;  /* may be NULL */
+	void *progress_userdata;
+} fs_sync_options;
+
+/* What a sync did.  Counts cover this call only. */
+typedef struct fs_sync_result {
+	int64_t pushed;      /* changes the server acknowledged */
+	int64_t duplicates;  /* of those, ones it already had */
+	int64_t rejected;    /* changes refused for good (kept with a reason) */
+	int64_t pulled;      /* changes received and merged */
+	int64_t conflicts;   /* conflicts the server reported for our pushes */
+	int64_t cursor;      /* pull cursor afterwards */
+} fs_sync_result;
+
+/*
+ * Pushes pending changes in batches, then pulls and merges the server's
+ * changes, then downloads forms if the server published new ones.
+ * TLS verification is always on.  A change is marked sent only after the
+ * server's answer for its batch was read and parsed; anything else leaves
+ * it pending, so an interrupted sync resumes without loss or duplicates.
+ * Network failures and 5xx/429 answers are retried with exponential
+ * backoff and jitter (honouring Retry-After).  Errors: FS_ERR_NETWORK,
+ * FS_ERR_TLS, FS_ERR_AUTH (sync paused, nothing lost), FS_ERR_FORBIDDEN,
+ * FS_ERR_SERVER, FS_ERR_PROTOCOL, FS_ERR_CLOCK, FS_ERR_CLONED, store
+ * errors.  *ret_result (may be NULL) is filled even on failure, with what
+ * was done before it.  The progress callback runs on the calling thread.
+ */
+FS_API fs_err fs_sync(fs_client *client, const fs_sync_options *options,
+    fs_sync_result *ret_result);
+
+/*
+ * Changes the server refused for good, as a JSON array of {"seq","id",
+ * "hlc","reason"}.  They stay on the device.  *ret_json freed with fs_free().
+ */
+FS_API fs_err fs_rejected_list(fs_client *client, char **ret_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,227 @@
+/*
+ * http.c -- HTTPS requests with libcurl.  See http.h.
+ */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+	int too_big;
+};
+
+struct headers_seen {
+	long retry_after;
+	int64_t server_time;
+	int json;
+};
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+
+	if (s->len + n + 1 > HTTP_MAX_ANSWER) {
+		s->too_big = 1;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 8192;
+		char *grown;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if ((grown = realloc(s->buf, cap)) == NULL)
+			return 0;
+		s->buf = grown;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, ptr, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct headers_seen *h = userdata;
+	size_t n = size * nmemb;
+	char line[256];
+
+	if (n >= sizeof(line))
+		return n;
+	memcpy(line, ptr, n);
+	line[n] = '\0';
+	if (strncasecmp(line, "Retry-After:", 12) == 0)
+		h->retry_after = strtol(line + 12, NULL, 10);
+	else if (strncasecmp(line, "X-Fieldsync-Time:", 17) == 0)
+		h->server_time = strtoll(line + 17, NULL, 10);
+	else if (strncasecmp(line, "Content-Type:", 13) == 0)
+		h->json = strstr(line, "application/json") != NULL;
+	else if (strncasecmp(line, "HTTP/", 5) == 0)
+		*h = (struct headers_seen){ .retry_after = -1, .server_time = -1 };
+	return n;
+}
+
+fs_err
+http_gzip(const char *in, size_t len, char **ret_out, size_t *ret_len)
+{
+	z_stream z = { 0 };
+	size_t cap = deflateBound(&z, len) + 64;
+	char *out;
+	int rc;
+
+	if ((out = malloc(cap)) == NULL)
+		return FS_ERR_NOMEM;
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return FS_ERR_NOMEM;
+	}
+	cap = deflateBound(&z, len) + 64;
+	free(out);
+	if ((out = malloc(cap)) == NULL) {
+		deflateEnd(&z);
+		return FS_ERR_NOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(out);
+		return FS_ERR_INTERNAL;
+	}
+	*ret_out = out;
+	*ret_len = z.total_out;
+	return FS_OK;
+}
+
+static fs_err
+curl_failure(fs_client *c, CURLcode rc, const char *errbuf, const char *url)
+{
+	const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_USE_SSL_FAILED:
+		/* FAILURE-MODES 9: a far-off device clock shows up here. */
+		if (strstr(detail, "not yet valid") != NULL || strstr(detail, "expired") != NULL)
+			return client_fail(c, FS_ERR_TLS,
+			    "TLS to %s failed: %s (check the device clock)", url, detail);
+		return client_fail(c, FS_ERR_TLS, "TLS to %s failed: %s", url, detail);
+	default:
+		return client_fail(c, FS_ERR_NETWORK, "cannot reach %s: %s", url, detail);
+	}
+}
+
+fs_err
+http_request(fs_client *c, const fs_sync_options *o, const char *method, const char *path,
+    const char *body, size_t body_len, struct http_answer *ret)
+{
+	char url[2048], auth[256], errbuf[CURL_ERROR_SIZE] = "";
+	struct headers_seen seen = { .retry_after = -1, .server_time = -1 };
+	struct curl_slist *hdrs = NULL;
+	struct sink sink = { 0 };
+	char *gz = NULL;
+	size_t gz_len = 0;
+	CURLcode rc;
+	CURL *curl;
+	fs_err err = FS_OK;
+	curl_off_t up = 0, down = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->retry_after_s = -1;
+	ret->server_time_ms = -1;
+	snprintf(url, sizeof(url), "%s%s", o->server_url, path);
+	if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token) >=
+	    (int)sizeof(auth))
+		return client_fail(c, FS_ERR_MISUSE, "token too long");
+	if (body != NULL && (err = http_gzip(body, body_len, &gz, &gz_len)) != FS_OK)
+		return client_fail(c, err, "cannot compress request");
+	if ((curl = curl_easy_init()) == NULL) {
+		free(gz);
+		return client_fail(c, FS_ERR_NOMEM, "cannot start libcurl");
+	}
+	hdrs = curl_slist_append(hdrs, auth);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (body != NULL) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);
+	if (o->pinned_key != NULL)
+		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, o->pinned_key);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	/* No fixed total timeout: a slow link may take long, but not stall. */
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+	    (long)((o->timeout_ms > 0 ? o->timeout_ms : 60000) + 999) / 1000);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &seen);
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, gz);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)gz_len);
+	}
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
+	curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	ret->bytes_up = up;
+	ret->bytes_down = down;
+	ret->retry_after_s = seen.retry_after;
+	ret->server_time_ms = seen.server_time;
+	if (rc != CURLE_OK) {
+		err = sink.too_big ? client_fail(c, FS_ERR_PROTOCOL, "answer from %s is too large", url)
+				   : curl_failure(c, rc, errbuf, url);
+		ret->status = 0;
+	} else if (!seen.json || sink.buf == NULL ||
+	    (ret->json = cJSON_ParseWithLengthOpts(sink.buf, sink.len + 1, NULL, 1)) == NULL ||
+	    !cJSON_IsObject(ret->json)) {
+		/* FAILURE-MODES 8: a portal's 200 with HTML is not success. */
+		cJSON_Delete(ret->json);
+		ret->json = NULL;
+		err = client_fail(c, FS_ERR_PROTOCOL,
+		    "answer from %s (HTTP %ld) is not fieldsync JSON (captive portal or proxy?)", url,
+		    ret->status);
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	free(sink.buf);
+	free(gz);
+	return err;
+}
+
+void
+http_answer_finish(struct http_answer *a)
+{
+	cJSON_Delete(a->json);
+	a->json = NULL;
+}

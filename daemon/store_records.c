@@ -1,0 +1,319 @@
+/*
+ * store_records.c -- SQLite backend of store_records.h.
+ *
+ * Gap-free cursor: SQLite has one writer at a time and a reader sees a
+ * committed snapshot, so a pull never sees sequence n+1 before n is
+ * visible.  (A PostgreSQL backend must take care of this itself, e.g. by
+ * serialising sequence assignment per commit.)
+ */
+#include "store_records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge_sqlite.h"
+#include "store_sqlite_internal.h"
+
+struct store_push {
+	sqlite3 *db;
+	struct merge_sqlite merge;
+};
+
+fs_err
+store_push_begin(struct store *store, struct store_push **ret_push)
+{
+	struct store_push *push;
+	sqlite3 *db = store_sqlite_db(store);
+	fs_err err;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((push = calloc(1, sizeof(*push))) == NULL)
+		return FS_ERR_NOMEM;
+	push->db = db;
+	if ((err = merge_sqlite_init(&push->merge, db)) != FS_OK) {
+		free(push);
+		return err;
+	}
+	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK) {
+		merge_sqlite_finish(&push->merge);
+		free(push);
+		return err;
+	}
+	*ret_push = push;
+	return FS_OK;
+}
+
+const struct merge_ops *
+store_push_merge_ops(struct store_push *push)
+{
+	return &push->merge.ops;
+}
+
+static void
+push_free(struct store_push *push)
+{
+	merge_sqlite_finish(&push->merge);
+	free(push);
+}
+
+fs_err
+store_push_commit(struct store_push *push)
+{
+	fs_err err = store_sqlite_exec(push->db, "COMMIT");
+
+	if (err != FS_OK)
+		sqlite3_exec(push->db, "ROLLBACK", NULL, NULL, NULL);
+	push_free(push);
+	return err;
+}
+
+void
+store_push_abort(struct store_push *push)
+{
+	if (push == NULL)
+		return;
+	if (!sqlite3_get_autocommit(push->db))
+		sqlite3_exec(push->db, "ROLLBACK", NULL, NULL, NULL);
+	push_free(push);
+}
+
+static fs_err
+prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? FS_OK : store_sqlite_err(db, rc, "preparing statement");
+}
+
+static fs_err
+step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	fs_err err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(db, rc, what);
+
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_batch_answer(struct store *store, const char *device, const char *batch,
+    char **ret_answer)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	sqlite3_stmt *st;
+	char *answer = NULL;
+	fs_err err;
+	int rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = prepare(db, "SELECT answer FROM batches WHERE device = ? AND batch = ?", &st)) !=
+	    FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, batch, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if ((answer = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+			err = FS_ERR_NOMEM;
+	} else if (rc != SQLITE_DONE) {
+		err = store_sqlite_err(db, rc, "reading batch");
+	}
+	sqlite3_finalize(st);
+	if (err == FS_OK)
+		*ret_answer = answer;
+	return err;
+}
+
+fs_err
+store_push_record_team(struct store_push *push, const char *record_id, char ret_team[65],
+    bool *ret_exists)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = prepare(push->db, "SELECT team FROM records WHERE id = ?", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*ret_exists = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		snprintf(ret_team, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		err = store_sqlite_err(push->db, rc, "reading record team");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
+    const char *team, const char *device, const char *batch, int64_t *ret_seq, bool *ret_dup)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db,
+		 "INSERT OR IGNORE INTO changes(record_id, team, device, batch, hlc, body,"
+		 " received_at) VALUES(?, ?, ?, ?, ?, ?, " STORE_SQLITE_NOW ")",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, batch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ch->hlc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	if ((err = step_done(push->db, st, "appending change")) != FS_OK)
+		return err;
+	*ret_dup = sqlite3_changes(push->db) == 0;
+	*ret_seq = *ret_dup ? 0 : sqlite3_last_insert_rowid(push->db);
+	return FS_OK;
+}
+
+fs_err
+store_push_record_update(struct store_push *push, const struct change *ch, const char *team,
+    const char *device_name, int64_t seq, int *ret_open)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = prepare(push->db,
+		 "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
+		 " created_at, updated_at, last_seq)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, " STORE_SQLITE_NOW ", " STORE_SQLITE_NOW ", ?7)"
+		 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
+		 " last_seq = excluded.last_seq,"
+		 " form_version = max(form_version, excluded.form_version),"
+		 " tombstone = CASE WHEN excluded.tombstone IS NULL THEN tombstone"
+		 "  WHEN tombstone IS NULL OR excluded.tombstone > tombstone"
+		 "  THEN excluded.tombstone ELSE tombstone END",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->form, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ch->form_version);
+	sqlite3_bind_text(st, 4, team, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, device_name, -1, SQLITE_STATIC);
+	if (ch->is_delete)
+		sqlite3_bind_text(st, 6, ch->hlc, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, seq);
+	if ((err = step_done(push->db, st, "writing record")) != FS_OK)
+		return err;
+	/* Deleted while no live value is newer than the tombstone (merge.h). */
+	if ((err = prepare(push->db,
+		 "UPDATE records SET"
+		 " deleted = tombstone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fields f"
+		 "  WHERE f.record_id = ?1 AND f.value IS NOT NULL AND f.stamp > tombstone),"
+		 " open_conflicts = (SELECT count(*) FROM conflicts c WHERE c.record_id = ?1)"
+		 " WHERE id = ?1 RETURNING open_conflicts",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_open = sqlite3_column_int(st, 0);
+		rc = sqlite3_step(st);
+	}
+	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(push->db, rc, "refreshing record");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_push_batch_save(struct store_push *push, const char *device, const char *batch,
+    const char *answer)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db, "INSERT INTO batches(device, batch, answer, created_at)"
+				     " VALUES(?, ?, ?, " STORE_SQLITE_NOW ")",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, batch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, answer, -1, SQLITE_STATIC);
+	return step_done(push->db, st, "saving batch answer");
+}
+
+static fs_err
+single_int(struct store *store, const char *sql, int64_t *ret)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = prepare(db, sql, &st)) != FS_OK)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	else
+		err = store_sqlite_err(db, rc, "reading a count");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_max_seq(struct store *store, int64_t *ret_seq)
+{
+	return single_int(store, "SELECT coalesce(max(seq), 0) FROM changes", ret_seq);
+}
+
+fs_err
+store_forms_version(struct store *store, int64_t *ret_version)
+{
+	return single_int(store, "SELECT count(*) FROM forms", ret_version);
+}
+
+fs_err
+store_pull(struct store *store, const char *team, int64_t after, int limit, store_change_cb cb,
+    void *arg, int64_t *ret_next, bool *ret_more)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	sqlite3_stmt *st;
+	int64_t next = after;
+	int n = 0, rc;
+	fs_err err;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = prepare(db, team != NULL
+			? "SELECT seq, body FROM changes WHERE team = ?3 AND seq > ?1"
+			  " ORDER BY seq LIMIT ?2"
+			: "SELECT seq, body FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit + 1);
+	if (team != NULL)
+		sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
+	*ret_more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			*ret_more = true;
+			break;
+		}
+		next = sqlite3_column_int64(st, 0);
+		n++;
+		if (cb(arg, next, (const char *)sqlite3_column_text(st, 1)) != 0) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+	}
+	if (err == FS_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = store_sqlite_err(db, rc, "reading changes");
+	sqlite3_finalize(st);
+	if (err == FS_OK)
+		*ret_next = next;
+	return err;
+}

@@ -1,0 +1,87 @@
+/*
+ * store_records.h -- the sync side of the central store: the received
+ * change log (the pull cursor), merged records, batches already answered.
+ *
+ * Like store.h this is one logical interface with an SQLite backend today
+ * (store_records.c); the merge rule itself lives in common/merge.c and
+ * reaches storage only through struct merge_ops, so a PostgreSQL backend
+ * implements these declarations and an ops table without touching it.
+ *
+ * A push is one transaction: store_push_begin() ... store_push_commit() or
+ * store_push_abort().  The struct store_push belongs to the calling thread.
+ */
+#ifndef FS_DAEMON_STORE_RECORDS_H
+#define FS_DAEMON_STORE_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "change.h"
+#include "fieldsync.h"
+#include "merge.h"
+
+struct store;
+struct store_push;
+
+/* Opens the push transaction (BEGIN IMMEDIATE).  *ret_push until commit/abort. */
+fs_err store_push_begin(struct store *store, struct store_push **ret_push);
+
+/* The merge storage inside this transaction.  Borrowed. */
+const struct merge_ops *store_push_merge_ops(struct store_push *push);
+
+/*
+ * The stored answer of a batch already applied, or *ret_answer NULL.
+ * Works outside a push too (push may be NULL: uses store).  Caller frees.
+ */
+fs_err store_batch_answer(struct store *store, const char *device, const char *batch,
+    char **ret_answer);
+
+/* The team a record belongs to; *ret_exists false for a new record. */
+fs_err store_push_record_team(struct store_push *push, const char *record_id,
+    char ret_team[65], bool *ret_exists);
+
+/*
+ * Appends a change to the received log (never rewritten).  *ret_dup is true
+ * when the same (record, stamp) was received before: nothing is written.
+ */
+fs_err store_push_change_insert(struct store_push *push, const struct change *ch,
+    const char *body, const char *team, const char *device, const char *batch,
+    int64_t *ret_seq, bool *ret_dup);
+
+/*
+ * Creates or updates the record row after its change was merged: tombstone,
+ * deleted flag, open-conflict count, last change.  *ret_open receives the
+ * record's open conflicts.
+ */
+fs_err store_push_record_update(struct store_push *push, const struct change *ch,
+    const char *team, const char *device_name, int64_t seq, int *ret_open);
+
+/* Keeps the answer of a batch for replays. */
+fs_err store_push_batch_save(struct store_push *push, const char *device, const char *batch,
+    const char *answer);
+
+/* Commits and frees push.  On failure the transaction is rolled back. */
+fs_err store_push_commit(struct store_push *push);
+
+/* Rolls back and frees push.  Accepts NULL. */
+void store_push_abort(struct store_push *push);
+
+/* The highest committed sequence number (0 when empty). */
+fs_err store_max_seq(struct store *store, int64_t *ret_seq);
+
+/* A number that changes whenever a form is published. */
+fs_err store_forms_version(struct store *store, int64_t *ret_version);
+
+/* One received change, for pull.  Strings valid during the callback only. */
+typedef int (*store_change_cb)(void *arg, int64_t seq, const char *body);
+
+/*
+ * Calls cb for the changes after `after`, in sequence order, at most limit,
+ * restricted to team unless team is NULL.  *ret_next is the last sequence
+ * visited (or after), *ret_more whether more rows follow.
+ */
+fs_err store_pull(struct store *store, const char *team, int64_t after, int limit,
+    store_change_cb cb, void *arg, int64_t *ret_next, bool *ret_more);
+
+#endif /* FS_DAEMON_STORE_RECORDS_H */

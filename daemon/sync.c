@@ -1,0 +1,459 @@
+/*
+ * sync.c -- POST /v1/push and GET /v1/pull.
+ *
+ * Push: one batch is one transaction.  The batch id makes a retry
+ * idempotent (the first answer is stored and returned again), and each
+ * change is also unique by (record, stamp), so even a batch re-sent under a
+ * new id applies nothing twice.  A change that breaks its form is rejected
+ * with its reason and does not stop the others.  Whole-batch refusals:
+ * malformed body (400), a device id that is not this token's (403), a
+ * stamp too far ahead of the server clock (409 clock_ahead), too many
+ * changes (413), a store failure (5xx: nothing applied).
+ *
+ * Pull: the received change log after a cursor, restricted to the caller's
+ * team for field devices.  Nothing here logs a field value.
+ */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "change.h"
+#include "config.h"
+#include "form.h"
+#include "hlc.h"
+#include "http.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "store_records.h"
+
+#define PULL_DEFAULT_LIMIT 500
+#define PULL_MAX_LIMIT 5000
+#define BATCH_ID_MAX 64
+#define PUSH_FORM_CACHE 16
+
+/* Forms named by one batch, loaded once each. */
+struct form_cache {
+	struct form *forms[PUSH_FORM_CACHE];
+	size_t n;
+};
+
+static void
+form_cache_finish(struct form_cache *fc)
+{
+	for (size_t i = 0; i < fc->n; i++)
+		form_free(fc->forms[i]);
+}
+
+static fs_err
+form_cache_get(struct form_cache *fc, struct store *store, const char *id, int64_t version,
+    const struct form **ret)
+{
+	struct form *form;
+	fs_err err;
+
+	for (size_t i = 0; i < fc->n; i++) {
+		if (fc->forms[i]->version == version && strcmp(fc->forms[i]->id, id) == 0) {
+			*ret = fc->forms[i];
+			return FS_OK;
+		}
+	}
+	if ((err = store_form_get(store, id, version, &form)) != FS_OK)
+		return err;
+	if (fc->n == PUSH_FORM_CACHE) {
+		form_free(fc->forms[0]);
+		memmove(fc->forms, fc->forms + 1, (PUSH_FORM_CACHE - 1) * sizeof(fc->forms[0]));
+		fc->n--;
+	}
+	fc->forms[fc->n++] = form;
+	*ret = form;
+	return FS_OK;
+}
+
+static int
+store_status(fs_err err)
+{
+	switch (err) {
+	case FS_ERR_FULL:
+		return 507;
+	case FS_ERR_BUSY:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+static bool
+valid_batch_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			c == '-' || c == '_'))
+			return false;
+	}
+	return n > 0 && n <= BATCH_ID_MAX;
+}
+
+static void
+reject(cJSON *rejected, int index, const struct change *ch, const char *error,
+    const char *detail)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(r, "index", index);
+	if (ch != NULL) {
+		cJSON_AddStringToObject(r, "id", ch->id);
+		cJSON_AddStringToObject(r, "hlc", ch->hlc);
+	}
+	cJSON_AddStringToObject(r, "error", error);
+	cJSON_AddStringToObject(r, "detail", detail);
+	cJSON_AddItemToArray(rejected, r);
+}
+
+static void
+set_json(struct http_response *resp, int status, cJSON *obj)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+
+	cJSON_Delete(obj);
+	if (text == NULL) {
+		http_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	resp->status = status;
+	resp->body = text;
+	resp->body_len = strlen(text);
+}
+
+/* Checks the envelope; fills device, batch, changes or answers 4xx. */
+static bool
+push_envelope(const struct server_ctx *ctx, const cJSON *root, const char **device,
+    const char **batch, const cJSON **changes, struct http_response *resp)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "device");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "batch");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "changes");
+	char detail[128];
+	int n;
+
+	if (!cJSON_IsObject(root)) {
+		http_error(resp, 400, "bad_request", "body must be a JSON object");
+		return false;
+	}
+	if (!cJSON_IsString(d) || !hlc_valid_device(d->valuestring)) {
+		http_error(resp, 400, "bad_request", "'device' must be 16 lower-case hex digits");
+		return false;
+	}
+	if (!cJSON_IsString(b) || !valid_batch_id(b->valuestring)) {
+		http_error(resp, 400, "bad_request", "'batch' must be 1 to 64 of [A-Za-z0-9_-]");
+		return false;
+	}
+	if (!cJSON_IsArray(c)) {
+		http_error(resp, 400, "bad_request", "'changes' must be an array");
+		return false;
+	}
+	n = cJSON_GetArraySize(c);
+	if (n < 1 || (unsigned)n > ctx->cfg->max_changes_per_batch) {
+		snprintf(detail, sizeof(detail), "a batch holds 1 to %u changes",
+		    ctx->cfg->max_changes_per_batch);
+		http_error(resp, n < 1 ? 400 : 413, n < 1 ? "bad_request" : "too_large", detail);
+		return false;
+	}
+	*device = d->valuestring;
+	*batch = b->valuestring;
+	*changes = c;
+	return true;
+}
+
+/* 409 when any stamp is further ahead of the server clock than allowed. */
+static bool
+push_clock_ok(const struct server_ctx *ctx, const cJSON *changes, struct http_response *resp)
+{
+	int64_t now = hlc_wall_ms(), limit = now + ctx->cfg->max_clock_ahead_ms;
+	const cJSON *item;
+	uint64_t stamp;
+
+	cJSON_ArrayForEach(item, changes)
+	{
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "hlc");
+		if (cJSON_IsString(h) && hlc_parse(h->valuestring, &stamp, NULL) == FS_OK &&
+		    (int64_t)hlc_ms(stamp) > limit) {
+			cJSON *obj = cJSON_CreateObject();
+			cJSON_AddStringToObject(obj, "error", "clock_ahead");
+			cJSON_AddStringToObject(obj, "detail",
+			    "a change is stamped ahead of the server clock; correct the device"
+			    " clock offset and re-stamp pending changes");
+			cJSON_AddNumberToObject(obj, "server_time_ms", (double)now);
+			cJSON_AddNumberToObject(obj, "max_ahead_ms",
+			    (double)ctx->cfg->max_clock_ahead_ms);
+			set_json(resp, 409, obj);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct push_counts {
+	int accepted, duplicates, conflicts;
+};
+
+/* Validates and merges one change inside the push transaction. */
+static fs_err
+push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
+    const struct auth_identity *who, const char *device, const char *batch, int index,
+    const cJSON *item, cJSON *rejected, struct push_counts *counts)
+{
+	struct merge_result res = { 0 };
+	const struct form *form;
+	struct change ch;
+	char msg[256], team[65];
+	bool exists, dup;
+	int64_t seq;
+	int open = 0;
+	char *body;
+	fs_err err;
+
+	if (change_parse(item, &ch, msg, sizeof(msg)) != FS_OK) {
+		reject(rejected, index, NULL, "invalid", msg);
+		return FS_OK;
+	}
+	if (strcmp(ch.device, device) != 0) {
+		reject(rejected, index, &ch, "wrong_device",
+		    "the change is stamped by another device");
+		return FS_OK;
+	}
+	if ((err = form_cache_get(fc, ctx->store, ch.form, ch.form_version, &form)) != FS_OK) {
+		if (err != FS_ERR_NOTFOUND)
+			return err;
+		reject(rejected, index, &ch, "unknown_form", "form version is not published");
+		return FS_OK;
+	}
+	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
+		reject(rejected, index, &ch, "invalid", msg);
+		return FS_OK;
+	}
+	if ((err = store_push_record_team(push, ch.id, team, &exists)) != FS_OK)
+		return err;
+	if (exists && strcmp(team, who->team) != 0) {
+		reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
+		return FS_OK;
+	}
+	if ((body = cJSON_PrintUnformatted(item)) == NULL)
+		return FS_ERR_NOMEM;
+	err = store_push_change_insert(push, &ch, body, who->team, device, batch, &seq, &dup);
+	free(body);
+	if (err != FS_OK)
+		return err;
+	if (dup) {
+		counts->duplicates++;
+		return FS_OK;
+	}
+	if ((err = change_apply(store_push_merge_ops(push), form, &ch, &res)) != FS_OK)
+		return err;
+	if ((err = store_push_record_update(push, &ch, who->team, who->name, seq, &open)) != FS_OK)
+		return err;
+	counts->accepted++;
+	counts->conflicts += res.conflicts;
+	return FS_OK;
+}
+
+static cJSON *
+push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected, int64_t cursor)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(obj, "batch", batch);
+	cJSON_AddNumberToObject(obj, "accepted", counts->accepted);
+	cJSON_AddNumberToObject(obj, "duplicates", counts->duplicates);
+	cJSON_AddNumberToObject(obj, "conflicts", counts->conflicts);
+	cJSON_AddItemToObject(obj, "rejected", rejected);
+	cJSON_AddNumberToObject(obj, "cursor", (double)cursor);
+	return obj;
+}
+
+/* Replays the stored answer with the current server time. */
+static void
+push_replay(struct http_response *resp, const char *stored)
+{
+	cJSON *obj = cJSON_Parse(stored);
+
+	if (obj == NULL) {
+		http_error(resp, 500, "internal", "stored batch answer is damaged");
+		return;
+	}
+	cJSON_AddTrueToObject(obj, "replayed");
+	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
+	set_json(resp, 200, obj);
+}
+
+int
+sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	const struct auth_identity *who = req->who;
+	struct push_counts counts = { 0 };
+	struct form_cache fc = { .n = 0 };
+	struct store_push *push = NULL;
+	const char *device, *batch;
+	const cJSON *changes, *item;
+	cJSON *root, *rejected = NULL, *answer;
+	char *stored = NULL, *text = NULL, msg[256];
+	int64_t cursor = 0;
+	int index = 0;
+	fs_err err;
+
+	if (!auth_require(who, AUTH_PUSH))
+		return http_error(resp, 403, "forbidden", "this token may not push"), 0;
+	/* Strict: one value, no NUL, no \u0000, no duplicate keys in values. */
+	if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) != FS_OK)
+		return http_error(resp, 400, "bad_json", msg), 0;
+	if (!push_envelope(ctx, root, &device, &batch, &changes, resp) ||
+	    !push_clock_ok(ctx, changes, resp))
+		goto out;
+	switch (store_device_bind_hlc(ctx->store, who->device_rowid, device)) {
+	case FS_OK:
+		break;
+	case FS_ERR_FORBIDDEN:
+		http_error(resp, 403, "device_mismatch",
+		    "this token belongs to another device id");
+		goto out;
+	case FS_ERR_EXISTS:
+		http_error(resp, 403, "device_taken", "this device id is enrolled with another token");
+		goto out;
+	default:
+		http_error(resp, 503, "unavailable", "store failed");
+		goto out;
+	}
+	if ((err = store_batch_answer(ctx->store, device, batch, &stored)) != FS_OK) {
+		http_error(resp, store_status(err), "store", fs_strerror(err));
+		goto out;
+	}
+	if (stored != NULL) {
+		push_replay(resp, stored);
+		goto out;
+	}
+	if ((err = store_push_begin(ctx->store, &push)) != FS_OK)
+		goto fail;
+	rejected = cJSON_CreateArray();
+	cJSON_ArrayForEach(item, changes)
+	{
+		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, rejected,
+			 &counts)) != FS_OK)
+			goto fail;
+	}
+	/* Inside the transaction, max(seq) is this batch's last change. */
+	if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK)
+		goto fail;
+	answer = push_answer(batch, &counts, rejected, cursor);
+	rejected = NULL;
+	if ((text = cJSON_PrintUnformatted(answer)) == NULL) {
+		cJSON_Delete(answer);
+		err = FS_ERR_NOMEM;
+		goto fail;
+	}
+	if ((err = store_push_batch_save(push, device, batch, text)) != FS_OK) {
+		cJSON_Delete(answer);
+		goto fail;
+	}
+	err = store_push_commit(push);
+	push = NULL;
+	if (err != FS_OK) {
+		cJSON_Delete(answer);
+		goto fail;
+	}
+	log_info("push %s: device %s batch %s: %d accepted, %d duplicate, %d rejected, "
+		 "%d conflicts",
+	    req->request_id, who->name, batch, counts.accepted, counts.duplicates,
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(answer, "rejected")),
+	    counts.conflicts);
+	cJSON_AddNumberToObject(answer, "time_ms", (double)hlc_wall_ms());
+	set_json(resp, 200, answer);
+	goto out;
+fail:
+	store_push_abort(push);
+	log_warnx("push %s: device %s: batch not applied: %s", req->request_id, who->name,
+	    fs_strerror(err));
+	http_error(resp, store_status(err), err == FS_ERR_FULL ? "store_full" : "store",
+	    "the batch was not applied; retry later");
+out:
+	cJSON_Delete(rejected);
+	form_cache_finish(&fc);
+	free(stored);
+	free(text);
+	cJSON_Delete(root);
+	return 0;
+}
+
+static bool
+parse_int(const char *s, int64_t lo, int64_t hi, int64_t *ret)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static int
+pull_row(void *arg, int64_t seq, const char *body)
+{
+	cJSON *arr = arg, *item = cJSON_CreateObject(), *raw = cJSON_CreateRaw(body);
+
+	if (item == NULL || raw == NULL) {
+		cJSON_Delete(item);
+		cJSON_Delete(raw);
+		return 1;
+	}
+	cJSON_AddNumberToObject(item, "seq", (double)seq);
+	cJSON_AddItemToObject(item, "change", raw);
+	cJSON_AddItemToArray(arr, item);
+	return 0;
+}
+
+int
+sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	const struct auth_identity *who = req->who;
+	int64_t after = 0, limit = PULL_DEFAULT_LIMIT, next = 0, forms = 0;
+	bool more = false;
+	cJSON *obj, *arr;
+	fs_err err;
+
+	if (!auth_require(who, AUTH_PULL))
+		return http_error(resp, 403, "forbidden", "this token may not pull"), 0;
+	if (req->query_after != NULL && !parse_int(req->query_after, 0, INT64_MAX, &after))
+		return http_error(resp, 400, "bad_request", "'after' must be a cursor (>= 0)"), 0;
+	if (req->query_limit != NULL && !parse_int(req->query_limit, 1, PULL_MAX_LIMIT, &limit))
+		return http_error(resp, 400, "bad_request", "'limit' must be 1 to 5000"), 0;
+	obj = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(obj, "changes");
+	/* Field devices see their own team; reviewers and admins see all. */
+	err = store_pull(ctx->store, strcmp(who->role, "field") == 0 ? who->team : NULL, after,
+	    (int)limit, pull_row, arr, &next, &more);
+	if (err == FS_OK)
+		err = store_forms_version(ctx->store, &forms);
+	if (err != FS_OK) {
+		cJSON_Delete(obj);
+		return http_error(resp, store_status(err), "store", fs_strerror(err)), 0;
+	}
+	cJSON_AddNumberToObject(obj, "next", (double)next);
+	cJSON_AddBoolToObject(obj, "more", more);
+	cJSON_AddNumberToObject(obj, "forms_version", (double)forms);
+	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
+	set_json(resp, 200, obj);
+	return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * sync.h -- the sync endpoints: POST /v1/push and GET /v1/pull
+ * (docs/PROTOCOL.md).  The server has already authenticated the caller,
+ * decompressed the body within its limits and checked the method.
+ */
+#ifndef FS_DAEMON_SYNC_H
+#define FS_DAEMON_SYNC_H
+
+struct server_ctx;
+struct http_request;
+struct http_response;
+
+int sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+
+#endif /* FS_DAEMON_SYNC_H */

@@ -1,0 +1,485 @@
+/*
+ * test-merge.c -- the merge rule's properties (common/merge.c, change.c).
+ *
+ * Property test: several devices edit a few records offline, each on its
+ * own replica, exchanging random subsets of changes now and then.  Then
+ * fresh replicas apply the complete set of changes in random orders with
+ * random replays.  Every replica must end in the identical state (current
+ * values and conflict set), and every value ever written must be the
+ * current value, in the conflict set, or knowingly overwritten (named as
+ * base by a later write).  Runs for field_lww and manual.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "change.h"
+#include "form.h"
+#include "harness.h"
+#include "hlc.h"
+#include "merge_sqlite.h"
+
+#define NDEV 4
+#define NREC 3
+#define NFIELD 4
+#define NSTEPS 300
+#define NREPLICAS 6
+
+static const char *field_names[NFIELD] = { "a", "b", "c", "d" };
+static const char *record_ids[NREC] = {
+	"00000000000000000000000000000001",
+	"00000000000000000000000000000002",
+	"00000000000000000000000000000003",
+};
+
+struct replica {
+	sqlite3 *db;
+	struct merge_sqlite ms;
+};
+
+static uint64_t rng_state;
+
+static uint32_t
+rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+static struct form *
+test_form(enum form_conflict policy)
+{
+	char json[512], err[256];
+	struct form *f = NULL;
+
+	snprintf(json, sizeof(json),
+	    "{\"id\":\"t\",\"version\":1,\"title\":\"t\",\"conflict\":\"%s\",\"fields\":["
+	    "{\"name\":\"a\",\"type\":\"integer\"},{\"name\":\"b\",\"type\":\"integer\"},"
+	    "{\"name\":\"c\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"integer\"}]}",
+	    form_conflict_name(policy));
+	ASSERT_OK(form_load(json, strlen(json), &f, err, sizeof(err)));
+	return f;
+}
+
+static void
+replica_open(struct replica *r)
+{
+	ASSERT_EQ(sqlite3_open(":memory:", &r->db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(r->db,
+		      "CREATE TABLE fields(record_id TEXT, name TEXT, value TEXT, stamp TEXT,"
+		      " PRIMARY KEY(record_id, name));" MERGE_SQLITE_SCHEMA,
+		      NULL, NULL, NULL),
+	    SQLITE_OK);
+	ASSERT_OK(merge_sqlite_init(&r->ms, r->db));
+}
+
+static void
+replica_close(struct replica *r)
+{
+	merge_sqlite_finish(&r->ms);
+	sqlite3_close(r->db);
+}
+
+static void
+replica_apply(struct replica *r, const struct form *form, const cJSON *change)
+{
+	struct merge_result res = { 0 };
+	struct change ch;
+	char err[256];
+
+	ASSERT_OK(change_parse(change, &ch, err, sizeof(err)));
+	ASSERT_OK(change_check(&ch, form, err, sizeof(err)));
+	ASSERT_EQ(sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	ASSERT_OK(change_apply(&r->ms.ops, form, &ch, &res));
+	ASSERT_EQ(sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* The replica's state as one string: current values and open conflicts. */
+static char *
+replica_dump(struct replica *r)
+{
+	static const char *q = "SELECT 'F', record_id, name, coalesce(value, 'null'), stamp"
+			       " FROM fields UNION ALL SELECT 'C', record_id, name, '', stamp"
+			       " FROM conflicts ORDER BY 1, 2, 3, 5";
+	size_t cap = 1 << 16, len = 0;
+	char *out = malloc(cap);
+	sqlite3_stmt *st;
+
+	ASSERT_EQ(sqlite3_prepare_v2(r->db, q, -1, &st, NULL), SQLITE_OK);
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "%s %s %s %s %s\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+		if (len + (size_t)n + 1 > cap)
+			out = realloc(out, cap *= 2);
+		memcpy(out + len, line, (size_t)n + 1);
+		len += (size_t)n;
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+static const char *
+current_stamp(struct replica *r, const char *rec, const char *field, char buf[HLC_TEXT_LEN + 1])
+{
+	sqlite3_stmt *st;
+	const char *res = NULL;
+
+	ASSERT_EQ(sqlite3_prepare_v2(r->db, "SELECT stamp FROM fields WHERE record_id = ? AND name = ?",
+		      -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, rec, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(buf, HLC_TEXT_LEN + 1, "%s", sqlite3_column_text(st, 0));
+		res = buf;
+	}
+	sqlite3_finalize(st);
+	return res;
+}
+
+/* Every written value: current, in conflicts, or named as a base. */
+static void
+assert_nothing_lost(struct replica *r)
+{
+	sqlite3_stmt *st;
+	int bad = -1;
+
+	ASSERT_EQ(sqlite3_prepare_v2(r->db,
+		      "SELECT count(*) FROM writes w WHERE"
+		      " NOT EXISTS (SELECT 1 FROM fields f WHERE f.record_id = w.record_id"
+		      "  AND f.name = w.name AND f.stamp = w.stamp)"
+		      " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.record_id = w.record_id"
+		      "  AND c.name = w.name AND c.stamp = w.stamp)"
+		      " AND NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"
+		      "  AND b.name = w.name AND b.stamp = w.stamp)",
+		      -1, &st, NULL),
+	    SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	bad = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	ASSERT_EQ(bad, 0);
+}
+
+struct device {
+	struct hlc clock;
+	struct replica rep;
+	size_t seen; /* prefix of the global log this device has merged */
+	bool *got;
+};
+
+static void
+run_property(enum form_conflict policy, uint64_t seed)
+{
+	struct form *form = test_form(policy);
+	struct device dev[NDEV];
+	cJSON *log = cJSON_CreateArray();
+	char *expected = NULL;
+	int total, value = 0;
+
+	rng_state = seed;
+	fprintf(stderr, "   policy %s seed %llu\n", form_conflict_name(policy),
+	    (unsigned long long)seed);
+	for (int d = 0; d < NDEV; d++) {
+		memset(&dev[d], 0, sizeof(dev[d]));
+		snprintf(dev[d].clock.device, sizeof(dev[d].clock.device), "%016x", d + 1);
+		replica_open(&dev[d].rep);
+		dev[d].got = calloc(NSTEPS + 1, sizeof(bool));
+	}
+	for (int step = 0; step < NSTEPS; step++) {
+		int d = (int)(rnd() % NDEV);
+		struct device *me = &dev[d];
+
+		if (rnd() % 4 == 0) {
+			/* Receive a random subset of changes it has not seen. */
+			int n = cJSON_GetArraySize(log);
+			for (int i = 0; i < n; i++) {
+				if (!me->got[i] && rnd() % 2 == 0) {
+					cJSON *ch = cJSON_GetArrayItem(log, i);
+					uint64_t ts;
+					char devid[17];
+					hlc_parse(cJSON_GetObjectItemCaseSensitive(ch, "hlc")->valuestring,
+					    &ts, devid);
+					ASSERT_OK(hlc_observe(&me->clock, ts, devid));
+					replica_apply(&me->rep, form, ch);
+					me->got[i] = true;
+				}
+			}
+			continue;
+		}
+		/* A local edit of one or two fields, with the base it sees. */
+		{
+			const char *rec = record_ids[rnd() % NREC];
+			cJSON *ch = cJSON_CreateObject(), *fields, *base;
+			char stamp[HLC_TEXT_LEN + 1], cur[HLC_TEXT_LEN + 1];
+			uint64_t ts;
+			int nf = 1 + (int)(rnd() % 2);
+
+			/* Device clocks are skewed by days and step backwards. */
+			ASSERT_OK(hlc_tick(&me->clock,
+			    1700000000000LL + (int64_t)d * 86400000LL - (int64_t)(rnd() % 100000),
+			    &ts));
+			hlc_format(ts, me->clock.device, stamp);
+			cJSON_AddStringToObject(ch, "id", rec);
+			cJSON_AddStringToObject(ch, "form", "t");
+			cJSON_AddNumberToObject(ch, "form_version", 1);
+			cJSON_AddStringToObject(ch, "hlc", stamp);
+			base = cJSON_CreateObject();
+			if (rnd() % 10 == 0) {
+				cJSON_AddStringToObject(ch, "op", "delete");
+				for (int f = 0; f < NFIELD; f++)
+					if (current_stamp(&me->rep, rec, field_names[f], cur))
+						cJSON_AddStringToObject(base, field_names[f], cur);
+				if (base->child == NULL) {
+					cJSON_Delete(base);
+					cJSON_Delete(ch);
+					continue;
+				}
+			} else {
+				cJSON_AddStringToObject(ch, "op", "upsert");
+				fields = cJSON_AddObjectToObject(ch, "fields");
+				for (int k = 0; k < nf; k++) {
+					const char *f = field_names[rnd() % NFIELD];
+					if (cJSON_GetObjectItemCaseSensitive(fields, f) != NULL)
+						continue;
+					cJSON_AddNumberToObject(fields, f, ++value);
+					if (current_stamp(&me->rep, rec, f, cur))
+						cJSON_AddStringToObject(base, f, cur);
+				}
+			}
+			cJSON_AddItemToObject(ch, "base", base);
+			replica_apply(&me->rep, form, ch);
+			me->got[cJSON_GetArraySize(log)] = true;
+			cJSON_AddItemToArray(log, ch);
+		}
+	}
+	total = cJSON_GetArraySize(log);
+	ASSERT(total > NSTEPS / 2);
+	/* Fresh replicas: the whole log in random orders, with replays. */
+	for (int k = 0; k < NREPLICAS; k++) {
+		struct replica r;
+		int *order = malloc(sizeof(int) * (size_t)total);
+		char *dump;
+
+		replica_open(&r);
+		for (int i = 0; i < total; i++)
+			order[i] = i;
+		if (k > 0) {
+			for (int i = total - 1; i > 0; i--) {
+				int j = (int)(rnd() % (uint32_t)(i + 1)), t = order[i];
+				order[i] = order[j];
+				order[j] = t;
+			}
+		}
+		for (int i = 0; i < total; i++) {
+			replica_apply(&r, form, cJSON_GetArrayItem(log, order[i]));
+			if (rnd() % 5 == 0) /* replay an earlier change */
+				replica_apply(&r, form, cJSON_GetArrayItem(log, order[rnd() % (uint32_t)(i + 1)]));
+		}
+		dump = replica_dump(&r);
+		assert_nothing_lost(&r);
+		if (expected == NULL) {
+			expected = dump;
+			ASSERT(strlen(expected) > 0);
+		} else {
+			if (strcmp(dump, expected) != 0)
+				FS_FAIL_AT("replica %d diverged:\n%s\n--- expected:\n%s", k, dump,
+				    expected);
+			free(dump);
+		}
+		free(order);
+		replica_close(&r);
+	}
+	/* Devices that then receive everything converge to the same state. */
+	for (int d = 0; d < NDEV; d++) {
+		char *dump;
+		for (int i = 0; i < total; i++)
+			if (!dev[d].got[i])
+				replica_apply(&dev[d].rep, form, cJSON_GetArrayItem(log, i));
+		dump = replica_dump(&dev[d].rep);
+		ASSERT_STR_EQ(dump, expected);
+		free(dump);
+		replica_close(&dev[d].rep);
+		free(dev[d].got);
+	}
+	free(expected);
+	cJSON_Delete(log);
+	form_free(form);
+}
+
+FS_TEST(merge_converges_field_lww)
+{
+	for (uint64_t seed = 1; seed <= 8; seed++)
+		run_property(FORM_CONFLICT_FIELD_LWW, seed * 7919);
+}
+
+FS_TEST(merge_converges_manual)
+{
+	for (uint64_t seed = 1; seed <= 8; seed++)
+		run_property(FORM_CONFLICT_MANUAL, seed * 104729);
+}
+
+/* Two devices edit the same field from the same base: one conflict. */
+FS_TEST(merge_concurrent_edit_is_a_conflict_and_a_resolution_clears_it)
+{
+	struct form *form = test_form(FORM_CONFLICT_FIELD_LWW);
+	struct replica r;
+	const char *c1 = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			 "\"form_version\":1,\"op\":\"upsert\","
+			 "\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1},"
+			 "\"base\":{}}";
+	const char *c2 = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			 "\"form_version\":1,\"op\":\"upsert\","
+			 "\"hlc\":\"0000000000020000-000000000000000a\",\"fields\":{\"a\":2},"
+			 "\"base\":{\"a\":\"0000000000010000-000000000000000a\"}}";
+	const char *c3 = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			 "\"form_version\":1,\"op\":\"upsert\","
+			 "\"hlc\":\"0000000000030000-000000000000000b\",\"fields\":{\"a\":3},"
+			 "\"base\":{\"a\":\"0000000000010000-000000000000000a\"}}";
+	const char *fix = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			  "\"form_version\":1,\"op\":\"upsert\","
+			  "\"hlc\":\"0000000000040000-000000000000000c\",\"fields\":{\"a\":2},"
+			  "\"base\":{\"a\":[\"0000000000020000-000000000000000a\","
+			  "\"0000000000030000-000000000000000b\"]}}";
+	cJSON *j;
+	char *dump;
+
+	replica_open(&r);
+	j = cJSON_Parse(c1);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	j = cJSON_Parse(c2);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	dump = replica_dump(&r);
+	ASSERT(strstr(dump, "C ") == NULL); /* a knowing overwrite is no conflict */
+	free(dump);
+	j = cJSON_Parse(c3);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	dump = replica_dump(&r);
+	ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a 3 ");
+	ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 a  0000000000020000-");
+	free(dump);
+	/* A reviewer's choice names both heads as base: conflict gone, value 2. */
+	j = cJSON_Parse(fix);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	dump = replica_dump(&r);
+	ASSERT(strstr(dump, "C ") == NULL);
+	ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a 2 0000000000040000-");
+	free(dump);
+	replica_close(&r);
+	form_free(form);
+}
+
+FS_TEST(merge_manual_keeps_older_value)
+{
+	struct form *form = test_form(FORM_CONFLICT_MANUAL);
+	struct replica r;
+	const char *a = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			"\"form_version\":1,\"op\":\"upsert\","
+			"\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}";
+	const char *b = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			"\"form_version\":1,\"op\":\"upsert\","
+			"\"hlc\":\"0000000000020000-000000000000000b\",\"fields\":{\"a\":2}}";
+	cJSON *j;
+	char *dump;
+
+	replica_open(&r);
+	j = cJSON_Parse(b);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	j = cJSON_Parse(a);
+	replica_apply(&r, form, j);
+	cJSON_Delete(j);
+	dump = replica_dump(&r);
+	ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a 1 ");
+	ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 a  0000000000020000-");
+	free(dump);
+	replica_close(&r);
+	form_free(form);
+}
+
+FS_TEST(change_parse_refuses_malformed_changes)
+{
+	static const char *bad[] = {
+		"[]",
+		"{}",
+		"{\"id\":\"xyz\",\"form\":\"t\",\"form_version\":1,\"op\":\"upsert\","
+		"\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":0,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"merge\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"1\",\"fields\":{\"a\":1}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"delete\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}",
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1},"
+		"\"base\":[]}",
+	};
+	struct change ch;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *j = cJSON_Parse(bad[i]);
+		ASSERT_EQ(change_parse(j, &ch, err, sizeof(err)), FS_ERR_INVALID);
+		ASSERT(err[0] != '\0');
+		cJSON_Delete(j);
+	}
+}
+
+FS_TEST(change_check_refuses_bad_values_and_bases)
+{
+	struct form *form = test_form(FORM_CONFLICT_FIELD_LWW);
+	static const char *bad[] = {
+		/* wrong type */
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":\"x\"}}",
+		/* unknown field */
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"z\":1}}",
+		/* base not older than the change */
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1},"
+		"\"base\":{\"a\":\"0000000000020000-000000000000000a\"}}",
+		/* base for a field the change does not set */
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":1,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1},"
+		"\"base\":{\"b\":\"0000000000000001-000000000000000a\"}}",
+		/* wrong version */
+		"{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\",\"form_version\":2,"
+		"\"op\":\"upsert\",\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}",
+	};
+	struct change ch;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *j = cJSON_Parse(bad[i]);
+		ASSERT_OK(change_parse(j, &ch, err, sizeof(err)));
+		ASSERT_EQ(change_check(&ch, form, err, sizeof(err)), FS_ERR_INVALID);
+		cJSON_Delete(j);
+	}
+	form_free(form);
+}
+
+int
+main(void)
+{
+	FS_RUN(merge_concurrent_edit_is_a_conflict_and_a_resolution_clears_it);
+	FS_RUN(merge_manual_keeps_older_value);
+	FS_RUN(change_parse_refuses_malformed_changes);
+	FS_RUN(change_check_refuses_bad_values_and_bases);
+	FS_RUN(merge_converges_field_lww);
+	FS_RUN(merge_converges_manual);
+	FS_TEST_DONE();
+}
