@@ -394,8 +394,9 @@ fetch_forms(struct sync_run *run)
 	return err;
 }
 
+/* Creates or updates the record row of a pulled change (before its fields). */
 static fs_err
-record_row_merge(fs_client *c, const struct change *ch)
+record_row_upsert(fs_client *c, const struct change *ch)
 {
 	sqlite3_stmt *st;
 	char now[32];
@@ -422,14 +423,22 @@ record_row_merge(fs_client *c, const struct change *ch)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
 	sqlite3_finalize(st);
-	if (err != FS_OK)
-		return err;
+	return err;
+}
+
+/* Deleted while no live value is newer than the tombstone (merge.h). */
+static fs_err
+record_row_refresh(fs_client *c, const char *id)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
 	if ((err = db_prepare(c, "UPDATE records SET deleted = tombstone IS NOT NULL AND NOT EXISTS"
 				 " (SELECT 1 FROM fields f WHERE f.record_id = ?1"
 				 " AND f.value IS NOT NULL AND f.stamp > tombstone) WHERE id = ?1",
 		 &st)) != FS_OK)
 		return err;
-	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
 	sqlite3_finalize(st);
@@ -471,11 +480,13 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 			    " device never made: restored from a backup or cloned? Sync stopped");
 			goto rollback;
 		}
+		if ((err = record_row_upsert(c, &ch)) != FS_OK)
+			goto rollback;
 		if ((err = change_apply(&c->merge.ops, form, &ch, &res)) != FS_OK) {
 			err = db_fail(c, "merging a pulled change");
 			goto rollback;
 		}
-		if ((err = record_row_merge(c, &ch)) != FS_OK)
+		if ((err = record_row_refresh(c, ch.id)) != FS_OK)
 			goto rollback;
 		n++;
 	}

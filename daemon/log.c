@@ -17,7 +17,7 @@
 
 static int log_verbosity;
 
-static void
+__attribute__((format(printf, 3, 0))) static void
 log_vline(const char *prefix, int errnum, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX];

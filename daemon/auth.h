@@ -1,0 +1,95 @@
+/*
+ * auth.h -- bearer tokens, device identities and role permissions.
+ *
+ * A token is 32 random bytes written as 64 lower-case hex digits.  It is
+ * shown once, when the device is added, and the store keeps only its
+ * SHA-256 hash.  A request is authenticated by hashing the presented token
+ * and looking the hash up; the fetched hash is then compared with the
+ * computed one in constant time.
+ *
+ * Roles are ordered field < reviewer < admin, but every check names the
+ * permission it needs (auth_require()), never a role:
+ *
+ *   permission        field  reviewer  admin
+ *   AUTH_PUSH           x       x        x
+ *   AUTH_PULL           x       x        x     (field: own team only)
+ *   AUTH_READ_FORMS     x       x        x
+ *   AUTH_REVIEW                 x        x
+ *   AUTH_ADMIN                           x
+ *
+ * This module never logs tokens or hashes.
+ */
+#ifndef FS_DAEMON_AUTH_H
+#define FS_DAEMON_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync.h"
+
+#define AUTH_TOKEN_BYTES 32
+#define AUTH_TOKEN_LEN   (2 * AUTH_TOKEN_BYTES) /* hex digits */
+#define AUTH_HASH_LEN    32                     /* SHA-256 */
+#define AUTH_NAME_MAX    64                     /* device and team names */
+
+struct store;
+
+/* Who sent a request: one row of the devices table. */
+struct auth_identity {
+	int64_t device_rowid;
+	char name[AUTH_NAME_MAX + 1];
+	char role[16];        /* "field", "reviewer" or "admin" */
+	char team[AUTH_NAME_MAX + 1];
+	char hlc_device[17];  /* device id bound on first push, or "" */
+};
+
+enum auth_perm {
+	AUTH_PUSH = 1 << 0,
+	AUTH_PULL = 1 << 1,
+	AUTH_READ_FORMS = 1 << 2,
+	AUTH_REVIEW = 1 << 3,
+	AUTH_ADMIN = 1 << 4,
+};
+
+/*
+ * Makes a new token (AUTH_TOKEN_LEN hex digits + NUL) and its hash.
+ * FS_ERR_IO if the kernel's random source fails.
+ */
+fs_err auth_token_new(char ret_token[AUTH_TOKEN_LEN + 1], unsigned char ret_hash[AUTH_HASH_LEN]);
+
+/* SHA-256 of the token text.  FS_ERR_INTERNAL if GnuTLS fails. */
+fs_err auth_token_hash(const char *token, unsigned char ret_hash[AUTH_HASH_LEN]);
+
+/* Compares n bytes in time independent of where they differ. */
+bool auth_ct_equal(const void *a, const void *b, size_t n);
+
+/*
+ * Parses an Authorization header value, strictly: the scheme "Bearer"
+ * (case-insensitive), one space, exactly AUTH_TOKEN_LEN lower-case hex
+ * digits, nothing else.  FS_ERR_AUTH if header is NULL or malformed.
+ */
+fs_err auth_parse_bearer(const char *header, char ret_token[AUTH_TOKEN_LEN + 1]);
+
+/*
+ * Authenticates an Authorization header against the store.  Returns FS_OK
+ * and fills *ret_who, or FS_ERR_AUTH (missing, malformed, unknown or
+ * revoked token; *ret_reason says which, in words safe to log and to send
+ * back), or FS_ERR_DB / FS_ERR_BUSY when the store failed.  Thread-safe.
+ */
+fs_err auth_authenticate(struct store *store, const char *header, struct auth_identity *ret_who,
+    const char **ret_reason);
+
+/* True if the identity's role grants every permission in perms. */
+bool auth_require(const struct auth_identity *who, unsigned perms);
+
+/* True if role is "field", "reviewer" or "admin". */
+bool auth_valid_role(const char *role);
+
+/*
+ * True if name is usable as a device or team name: 1 to AUTH_NAME_MAX
+ * characters from [A-Za-z0-9._-], not starting with '.' or '-'.
+ */
+bool auth_valid_name(const char *name);
+
+#endif /* FS_DAEMON_AUTH_H */

@@ -1,0 +1,104 @@
+/*
+ * http.h -- what a request handler sees of HTTP: the request as parsed by
+ * the server, the JSON response it fills in, and helpers to build JSON
+ * answers and errors.
+ *
+ * Handlers (sync_handle_push(), sync_handle_pull(), the built-in routes)
+ * never touch libmicrohttpd.  The server has already authenticated the
+ * caller, checked the permission the route needs, enforced the size limits
+ * and decompressed the body; it adds the common headers (Content-Type,
+ * X-Fieldsync-Time, X-Request-Id, security headers), compresses the answer
+ * when the client accepts gzip, and logs the request.
+ *
+ * Every answer is JSON.  Errors look like {"error": "not_found", "detail":
+ * "no route for this path"}: "error" is a stable machine-readable code, and
+ * "detail" is an English sentence that never contains field values.
+ */
+#ifndef FS_DAEMON_HTTP_H
+#define FS_DAEMON_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "fieldsync.h"
+
+struct auth_identity;
+
+struct http_request {
+	const char *method;      /* "GET", "POST" */
+	const char *path;        /* "/v1/push"; no query string */
+	const char *query_after; /* raw value of ?after=, or NULL */
+	const char *query_limit; /* raw value of ?limit=, or NULL */
+	const char *body;        /* decompressed, NUL-terminated; "" when none */
+	size_t body_len;         /* bytes before the NUL */
+	const struct auth_identity *who; /* NULL only on routes without auth */
+	const char *request_id;  /* for log lines */
+};
+
+struct http_response {
+	int status;      /* HTTP status code */
+	char *body;      /* malloc'd JSON; owned by the server after return */
+	size_t body_len;
+	int retry_after; /* seconds for a Retry-After header; 0 = none */
+};
+
+/*
+ * Handler convention: return 0 once resp is filled in (whatever the
+ * status).  Any other value makes the server discard resp->body and answer
+ * 500 "internal".
+ */
+
+/*
+ * Sets resp to status with {"error": error, "detail": detail}.  detail may
+ * be NULL.  Always returns 0, so a handler can `return http_error(...)`; if
+ * memory runs out, the server sends a fixed 500 body instead.
+ */
+int http_error(struct http_response *resp, int status, const char *error, const char *detail);
+
+/*
+ * Like http_error(), with the status and error code for err taken from the
+ * one table that maps fs_err to HTTP (http_status_for()).
+ */
+int http_error_fs(struct http_response *resp, fs_err err, const char *detail);
+
+/*
+ * Sets resp to status with root printed as JSON.  Consumes root (it is
+ * deleted even on failure).  Returns 0, or -1 if out of memory.
+ */
+int http_reply_json(struct http_response *resp, int status, cJSON *root);
+
+/*
+ * Sets resp to status with json (malloc'd, len bytes), taking ownership.
+ * Returns 0.
+ */
+int http_reply_take(struct http_response *resp, int status, char *json, size_t len);
+
+/* The HTTP status for an internal error code (one table, no default). */
+int http_status_for(fs_err err);
+
+/* The stable "error" code string for an internal error code. */
+const char *http_error_code(fs_err err);
+
+/* Server time in milliseconds since the epoch (the time authority). */
+int64_t http_now_ms(void);
+
+/*
+ * True if a request path must be refused with 400: it contains "..", an
+ * encoded dot pair ("%2e%2e" in any case), an encoded NUL ("%00"), a
+ * backslash or a control character.
+ */
+bool http_path_suspicious(const char *path);
+
+/* True if an Accept-Encoding value accepts gzip (a q=0 refuses it). */
+bool http_accepts_gzip(const char *header);
+
+/*
+ * Copies src into dst (dstlen bytes) for a log line: printable ASCII kept,
+ * everything else written as '?', truncated with "..." if too long.
+ */
+void http_log_safe(char *dst, size_t dstlen, const char *src);
+
+#endif /* FS_DAEMON_HTTP_H */

@@ -1,0 +1,34 @@
+/*
+ * routes.h -- the request routing table and the built-in handlers
+ * (GET /v1/health, GET /v1/forms).
+ *
+ * A route names a path, a method, the permissions it needs (auth.h) and
+ * its handler.  The sync handlers live in sync.c (sync.h); until that file
+ * exists, sync_stub.c answers 501.
+ */
+#ifndef FS_DAEMON_ROUTES_H
+#define FS_DAEMON_ROUTES_H
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "server.h"
+
+typedef int (*route_handler)(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+
+struct route {
+	const char *path;
+	const char *method;
+	unsigned perms;      /* enum auth_perm bits; 0 = no authentication */
+	route_handler handler;
+};
+
+/*
+ * Finds the route for path and method.  Returns NULL if there is none; then
+ * *ret_allow is the method the path does accept (405) or NULL when the
+ * path is unknown (404).
+ */
+const struct route *routes_find(const char *path, const char *method, const char **ret_allow);
+
+#endif /* FS_DAEMON_ROUTES_H */

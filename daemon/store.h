@@ -1,0 +1,159 @@
+/*
+ * store.h -- the daemon's central store: one interface, one implementation
+ * per backend (store_sqlite.c today; store_pg.c for PostgreSQL later).
+ *
+ * This part covers devices (tokens, roles, teams, the device id bound to a
+ * token) and published form definitions, plus the audit trail.  Records,
+ * changes and conflicts are written by the sync code (store_records.h),
+ * which uses the backend's own handle (store_sqlite_internal.h).
+ *
+ * The API has no SQL in it: every function is one logical operation, so a
+ * PostgreSQL backend can implement the same declarations with its own
+ * connections and transactions.
+ *
+ * Threads: struct store may be shared by every thread of the daemon.  Each
+ * function uses the calling thread's own database connection (see
+ * store_sqlite.c), so calls from different threads run concurrently and
+ * the store serialises writers itself.  store_open() and store_close() must
+ * not race with other calls.
+ *
+ * Errors are fs_err codes: FS_ERR_DB (the database failed), FS_ERR_BUSY
+ * (still locked after the busy timeout), FS_ERR_SCHEMA (written by a newer
+ * fieldsyncd), FS_ERR_NOMEM, FS_ERR_IO (data_dir unusable), and the ones
+ * named per function.
+ */
+#ifndef FS_DAEMON_STORE_H
+#define FS_DAEMON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "fieldsync.h"
+
+struct form;
+struct store;
+
+/* One row of the devices table, as listed by store_device_list(). */
+struct store_device {
+	int64_t rowid;
+	const char *name;
+	const char *role;
+	const char *team;
+	const char *hlc_device; /* "" when not bound yet */
+	bool revoked;
+	const char *created_at; /* ISO 8601 UTC */
+	const char *revoked_at; /* "" when not revoked */
+};
+
+/* One published form version, as listed by store_form_list(). */
+struct store_form {
+	const char *id;
+	int64_t version;
+	const char *definition; /* canonical JSON */
+	const char *published_at;
+};
+
+/* Callbacks return 0 to go on, non-zero to stop the listing early. */
+typedef int (*store_device_cb)(void *arg, const struct store_device *device);
+typedef int (*store_form_cb)(void *arg, const struct store_form *form);
+
+/*
+ * Opens the store in data_dir (created with mode 0700 if missing), applies
+ * pending schema migrations and returns it in *ret_store.  Release with
+ * store_close().
+ */
+fs_err store_open(const char *data_dir, struct store **ret_store);
+
+/*
+ * Closes the store and every connection it opened.  Call only after the
+ * threads that used it have stopped.  Accepts NULL.
+ */
+void store_close(struct store *store);
+
+/* --- Devices -------------------------------------------------------- */
+
+/*
+ * Adds a device.  role must satisfy auth_valid_role(), name and team
+ * auth_valid_name(); token_hash is the SHA-256 of its token.  On success
+ * *ret_rowid (if not NULL) receives the row id.  FS_ERR_EXISTS if the name
+ * is taken, FS_ERR_INVALID for a bad role or name.
+ */
+fs_err store_device_add(struct store *store, const char *name, const char *role,
+    const char *team, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+
+/*
+ * Calls cb once per device, ordered by name.  The strings are valid only
+ * during the callback.
+ */
+fs_err store_device_list(struct store *store, store_device_cb cb, void *arg);
+
+/*
+ * Revokes the device called name: its token stops working at once.
+ * Revoking a revoked device succeeds and keeps the first revocation time.
+ * FS_ERR_NOTFOUND if there is no such device.
+ */
+fs_err store_device_revoke(struct store *store, const char *name);
+
+/*
+ * Looks a device up by the hash of its token and compares the stored hash
+ * with token_hash in constant time.  FS_OK fills *ret_who;
+ * FS_ERR_NOTFOUND if no device has that token; FS_ERR_AUTH if the device
+ * is revoked.
+ */
+fs_err store_device_by_token_hash(struct store *store,
+    const unsigned char token_hash[AUTH_HASH_LEN], struct auth_identity *ret_who);
+
+/*
+ * Binds the device id (HLC device, 16 hex digits) that a token pushes with,
+ * the first time it pushes.  Atomic without a surrounding transaction, and
+ * safe inside one.  FS_OK if the row is now (or already was) bound to
+ * hlc_device; FS_ERR_EXISTS if another device row holds that id;
+ * FS_ERR_FORBIDDEN if this row is bound to a different id (a token copied
+ * to another device); FS_ERR_NOTFOUND if there is no such row;
+ * FS_ERR_INVALID if hlc_device is not a device id.
+ */
+fs_err store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device);
+
+/* --- Forms ---------------------------------------------------------- */
+
+/*
+ * Publishes a form definition (JSON text, len bytes).  It is checked with
+ * form_load(); a broken one gives FS_ERR_FORM or FS_ERR_JSON with the form
+ * module's message in err.  The canonical JSON is stored.  Publishing the
+ * same id and version again with the same content succeeds (*ret_new set
+ * to false); different content gives FS_ERR_EXISTS.  ret_id (at least 65
+ * bytes), ret_version and ret_new may be NULL.
+ */
+fs_err store_form_publish(struct store *store, const char *json, size_t len, char *err,
+    size_t errlen, char ret_id[65], int64_t *ret_version, bool *ret_new);
+
+/*
+ * Every published definition as one JSON array, ordered by id and version.
+ * *ret_json is malloc'd and owned by the caller (free()); *ret_len (if not
+ * NULL) receives its length.
+ */
+fs_err store_forms_json(struct store *store, char **ret_json, size_t *ret_len);
+
+/* Calls cb once per published form version, ordered by id and version. */
+fs_err store_form_list(struct store *store, store_form_cb cb, void *arg);
+
+/*
+ * Loads one published form version.  *ret_form is owned by the caller
+ * (form_free()).  FS_ERR_NOTFOUND if it was never published.
+ */
+fs_err store_form_get(struct store *store, const char *id, int64_t version,
+    struct form **ret_form);
+
+/* --- Audit ---------------------------------------------------------- */
+
+/*
+ * Appends to the audit trail.  actor is a device name or "cli"; action a
+ * short verb ("device.add"); record_id and detail may be NULL.  detail
+ * must never hold field values or tokens.
+ */
+fs_err store_audit(struct store *store, const char *actor, const char *action,
+    const char *record_id, const char *detail);
+
+#endif /* FS_DAEMON_STORE_H */

@@ -1,0 +1,521 @@
+/*
+ * store_sqlite.c -- the SQLite backend of store.h: connections, schema
+ * migrations, devices, forms and the audit trail.
+ *
+ * One database file, data_dir/fieldsyncd.db, in WAL mode.  Each thread
+ * gets its own connection (store_sqlite_internal.h explains why and how).
+ * The schema is versioned with PRAGMA user_version: migrations[i] takes the
+ * database from version i to i + 1, each in its own transaction.  This
+ * array is the authoritative schema; schema/sql/server-sqlite.sql is a
+ * documentation copy.  A database whose version is newer than this binary
+ * knows is refused (FS_ERR_SCHEMA), never modified.
+ *
+ * Forms are in store_sqlite_forms.c; records, changes and conflicts are
+ * not handled here (store_records.c).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "form.h"
+#include "hlc.h"
+#include "log.h"
+#include "merge_sqlite.h"
+#include "store.h"
+#include "store_sqlite_internal.h"
+
+#define STORE_FILE "fieldsyncd.db"
+
+struct conn {
+	sqlite3 *db;
+	struct store *store;
+	struct conn *prev, *next;
+};
+
+struct store {
+	char *path;
+	pthread_key_t key;
+	pthread_mutex_t lock; /* guards conns */
+	struct conn *conns;
+};
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the full central schema. */
+    "CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK(role IN ('field','reviewer','admin')), team TEXT NOT NULL,"
+    " token_hash BLOB NOT NULL UNIQUE, hlc_device TEXT UNIQUE,"
+    " revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, revoked_at TEXT);"
+    "CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL,"
+    " published_at TEXT NOT NULL, PRIMARY KEY(id, version));"
+    "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL,"
+    " team TEXT NOT NULL, device TEXT NOT NULL, batch TEXT NOT NULL, hlc TEXT NOT NULL,"
+    " body TEXT NOT NULL, received_at TEXT NOT NULL);"
+    "CREATE INDEX changes_team_seq ON changes(team, seq);"
+    "CREATE UNIQUE INDEX changes_hlc ON changes(record_id, hlc);"
+    "CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
+    " form_version INTEGER NOT NULL, team TEXT NOT NULL, created_by TEXT NOT NULL,"
+    " tombstone TEXT, deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL, review_status TEXT NOT NULL DEFAULT 'new',"
+    " open_conflicts INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL);"
+    "CREATE INDEX records_form ON records(form, updated_at);"
+    "CREATE TABLE fields(record_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT,"
+    " stamp TEXT NOT NULL, PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
+    /* writes, write_bases, conflicts: the merge rule's tables (merge_sqlite.h). */
+    MERGE_SQLITE_SCHEMA
+    "CREATE INDEX conflicts_record ON conflicts(record_id);"
+    "CREATE TABLE batches(device TEXT NOT NULL, batch TEXT NOT NULL, answer TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, PRIMARY KEY(device, batch)) WITHOUT ROWID;"
+    "CREATE TABLE review_events(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, status TEXT, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL);"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
+    " action TEXT NOT NULL, record_id TEXT, detail TEXT);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+fs_err
+store_sqlite_err(sqlite3 *db, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return FS_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_warnx("Store busy during %s, giving up", what);
+		return FS_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return FS_ERR_NOMEM;
+	case SQLITE_CONSTRAINT:
+		return FS_ERR_EXISTS;
+	case SQLITE_FULL:
+		log_warnx("Store full during %s", what);
+		return FS_ERR_FULL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		log_warnx("Store corrupt during %s: %s", what, db ? sqlite3_errmsg(db) : "");
+		return FS_ERR_CORRUPT;
+	default:
+		log_warnx("Store failed during %s: %s", what,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		return FS_ERR_DB;
+	}
+}
+
+fs_err
+store_sqlite_exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? FS_OK : store_sqlite_err(db, rc, "exec");
+}
+
+/* Thread-specific data destructor: the thread is exiting. */
+static void
+conn_release(void *arg)
+{
+	struct conn *c = arg;
+	struct store *store = c->store;
+
+	pthread_mutex_lock(&store->lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		store->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&store->lock);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static fs_err
+conn_open(const char *path, sqlite3 **ret_db)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("Failed to open store '%s': %s", path,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return rc == SQLITE_NOMEM ? FS_ERR_NOMEM : FS_ERR_IO;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		fs_err err = store_sqlite_err(db, rc, "connection setup");
+		sqlite3_close(db);
+		return err;
+	}
+	*ret_db = db;
+	return FS_OK;
+}
+
+sqlite3 *
+store_sqlite_db(struct store *store)
+{
+	struct conn *c = pthread_getspecific(store->key);
+
+	if (c != NULL)
+		return c->db;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (conn_open(store->path, &c->db) != FS_OK) {
+		free(c);
+		return NULL;
+	}
+	c->store = store;
+	pthread_mutex_lock(&store->lock);
+	c->next = store->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	store->conns = c;
+	pthread_mutex_unlock(&store->lock);
+	if (pthread_setspecific(store->key, c) != 0) {
+		conn_release(c);
+		return NULL;
+	}
+	return c->db;
+}
+
+static int
+user_version(sqlite3 *db, int *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ret = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static fs_err
+migrate(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char sql[64];
+	int version = 0, rc;
+	fs_err err;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (mode == NULL || strcmp(mode, "wal") != 0)
+			log_warnx("Store refused WAL mode (journal_mode=%s), continuing",
+			    mode ? mode : "?");
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return store_sqlite_err(db, rc, "journal mode");
+
+	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK)
+		return err;
+	if ((rc = user_version(db, &version)) != SQLITE_OK) {
+		err = store_sqlite_err(db, rc, "schema version");
+		goto rollback;
+	}
+	if (version > NMIGRATIONS) {
+		log_warnx("Store schema version %d is newer than this fieldsyncd (%d)", version,
+		    NMIGRATIONS);
+		err = FS_ERR_SCHEMA;
+		goto rollback;
+	}
+	for (; version < NMIGRATIONS; version++) {
+		log_info("Migrating store schema to version %d", version + 1);
+		if ((err = store_sqlite_exec(db, migrations[version])) != FS_OK)
+			goto rollback;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", version + 1);
+		if ((err = store_sqlite_exec(db, sql)) != FS_OK)
+			goto rollback;
+	}
+	return store_sqlite_exec(db, "COMMIT");
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+fs_err
+store_open(const char *data_dir, struct store **ret_store)
+{
+	struct store *store;
+	size_t len;
+	sqlite3 *db;
+	fs_err err;
+
+	if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("Failed to create data directory '%s'", data_dir);
+		return FS_ERR_IO;
+	}
+	if ((store = calloc(1, sizeof(*store))) == NULL)
+		return FS_ERR_NOMEM;
+	len = strlen(data_dir) + sizeof("/" STORE_FILE);
+	if ((store->path = malloc(len)) == NULL) {
+		free(store);
+		return FS_ERR_NOMEM;
+	}
+	snprintf(store->path, len, "%s/%s", data_dir, STORE_FILE);
+	if (pthread_key_create(&store->key, conn_release) != 0) {
+		free(store->path);
+		free(store);
+		return FS_ERR_NOMEM;
+	}
+	pthread_mutex_init(&store->lock, NULL);
+	if ((db = store_sqlite_db(store)) == NULL) {
+		err = FS_ERR_IO;
+		goto fail;
+	}
+	if ((err = migrate(db)) != FS_OK)
+		goto fail;
+	*ret_store = store;
+	return FS_OK;
+fail:
+	store_close(store);
+	return err;
+}
+
+void
+store_close(struct store *store)
+{
+	struct conn *c, *next;
+
+	if (store == NULL)
+		return;
+	/* After the key is deleted no destructor can run for it any more. */
+	pthread_key_delete(store->key);
+	for (c = store->conns; c != NULL; c = next) {
+		next = c->next;
+		if (sqlite3_close(c->db) != SQLITE_OK)
+			log_warnx("Store connection still busy at close, ignoring");
+		free(c);
+	}
+	pthread_mutex_destroy(&store->lock);
+	free(store->path);
+	free(store);
+}
+
+fs_err
+store_sqlite_prepare(struct store *store, const char *sql, sqlite3_stmt **ret_st)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	int rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	rc = sqlite3_prepare_v2(db, sql, -1, ret_st, NULL);
+	return rc == SQLITE_OK ? FS_OK : store_sqlite_err(db, rc, "prepare");
+}
+
+fs_err
+store_sqlite_step_done(sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	fs_err err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(sqlite3_db_handle(st), rc, what);
+
+	sqlite3_finalize(st);
+	return err;
+}
+
+const char *
+store_sqlite_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s != NULL ? s : "";
+}
+
+fs_err
+store_device_add(struct store *store, const char *name, const char *role, const char *team,
+    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if (!auth_valid_name(name) || !auth_valid_name(team) || !auth_valid_role(role))
+		return FS_ERR_INVALID;
+	err = store_sqlite_prepare(store,
+	    "INSERT INTO devices(name, role, team, token_hash, created_at)"
+	    " VALUES(?1, ?2, ?3, ?4, " STORE_SQLITE_NOW ")",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, token_hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	if ((err = store_sqlite_step_done(st, "device add")) != FS_OK)
+		return err;
+	if (ret_rowid != NULL)
+		*ret_rowid = sqlite3_last_insert_rowid(store_sqlite_db(store));
+	return FS_OK;
+}
+
+fs_err
+store_device_list(struct store *store, store_device_cb cb, void *arg)
+{
+	struct store_device d;
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT rowid_, name, role, team, hlc_device, revoked, created_at, revoked_at"
+	    " FROM devices ORDER BY name",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		d.rowid = sqlite3_column_int64(st, 0);
+		d.name = store_sqlite_text(st, 1);
+		d.role = store_sqlite_text(st, 2);
+		d.team = store_sqlite_text(st, 3);
+		d.hlc_device = store_sqlite_text(st, 4);
+		d.revoked = sqlite3_column_int(st, 5) != 0;
+		d.created_at = store_sqlite_text(st, 6);
+		d.revoked_at = store_sqlite_text(st, 7);
+		if (cb(arg, &d) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(sqlite3_db_handle(st), rc, "device list");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_device_revoke(struct store *store, const char *name)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "UPDATE devices SET revoked = 1, revoked_at = coalesce(revoked_at, " STORE_SQLITE_NOW
+	    ") WHERE name = ?1",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((err = store_sqlite_step_done(st, "device revoke")) != FS_OK)
+		return err;
+	return sqlite3_changes(store_sqlite_db(store)) == 0 ? FS_ERR_NOTFOUND : FS_OK;
+}
+
+fs_err
+store_device_by_token_hash(struct store *store, const unsigned char token_hash[AUTH_HASH_LEN],
+    struct auth_identity *ret_who)
+{
+	struct auth_identity who;
+	sqlite3_stmt *st;
+	const void *stored;
+	bool revoked;
+	fs_err err;
+	int rc;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT rowid_, name, role, team, hlc_device, revoked, token_hash"
+	    " FROM devices WHERE token_hash = ?1",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_blob(st, 1, token_hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? FS_ERR_NOTFOUND
+		                        : store_sqlite_err(sqlite3_db_handle(st), rc, "token lookup");
+		sqlite3_finalize(st);
+		return err;
+	}
+	/* The hash is the lookup key; compare it again, in constant time. */
+	stored = sqlite3_column_blob(st, 6);
+	if (stored == NULL || sqlite3_column_bytes(st, 6) != AUTH_HASH_LEN ||
+	    !auth_ct_equal(stored, token_hash, AUTH_HASH_LEN)) {
+		sqlite3_finalize(st);
+		return FS_ERR_NOTFOUND;
+	}
+	memset(&who, 0, sizeof(who));
+	who.device_rowid = sqlite3_column_int64(st, 0);
+	snprintf(who.name, sizeof(who.name), "%s", store_sqlite_text(st, 1));
+	snprintf(who.role, sizeof(who.role), "%s", store_sqlite_text(st, 2));
+	snprintf(who.team, sizeof(who.team), "%s", store_sqlite_text(st, 3));
+	snprintf(who.hlc_device, sizeof(who.hlc_device), "%s", store_sqlite_text(st, 4));
+	revoked = sqlite3_column_int(st, 5) != 0;
+	sqlite3_finalize(st);
+	if (revoked)
+		return FS_ERR_AUTH;
+	*ret_who = who;
+	return FS_OK;
+}
+
+fs_err
+store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if (!hlc_valid_device(hlc_device))
+		return FS_ERR_INVALID;
+	/* One statement: atomic on its own and inside a caller's transaction. */
+	err = store_sqlite_prepare(store,
+	    "UPDATE devices SET hlc_device = ?2 WHERE rowid_ = ?1 AND hlc_device IS NULL", &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, rowid);
+	sqlite3_bind_text(st, 2, hlc_device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return FS_ERR_EXISTS; /* another row holds this device id */
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(store_sqlite_db(store), rc, "device bind");
+
+	if ((err = store_sqlite_prepare(store, "SELECT hlc_device FROM devices WHERE rowid_ = ?1", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, rowid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = strcmp(store_sqlite_text(st, 0), hlc_device) == 0 ? FS_OK : FS_ERR_FORBIDDEN;
+	else if (rc == SQLITE_DONE)
+		err = FS_ERR_NOTFOUND;
+	else
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, "device bind");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_audit(struct store *store, const char *actor, const char *action, const char *record_id,
+    const char *detail)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "INSERT INTO audit(at, actor, action, record_id, detail)"
+	    " VALUES(" STORE_SQLITE_NOW ", ?1, ?2, ?3, ?4)",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	return store_sqlite_step_done(st, "audit");
+}
