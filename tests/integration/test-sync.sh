@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# test-sync.sh -- devices and the real fieldsyncd over HTTPS on 127.0.0.1.
+#
+# Three devices of one team record offline, sync, edit the same records
+# concurrently and sync again: every device and the server end with the
+# identical fields and conflicts.  Also: a replayed batch applies nothing,
+# a revoked token is refused, a field token never sees another team's
+# records, malformed/oversized/zip-bomb bodies leave every table as it was,
+# and a daemon killed with SIGKILL in the middle of a push loses nothing
+# and applies nothing twice once the device resumes.
+#
+# usage: test-sync.sh FIELDSYNCD FIELDSYNC SOURCE_ROOT
+set -euo pipefail
+
+D=$(realpath "$1")
+F=$(realpath "$2")
+SRC=$(realpath "$3")
+T=$(mktemp -d /tmp/fs-test-sync-XXXXXX)
+DPID=
+cleanup() {
+	if [ -n "$DPID" ]; then kill -9 "$DPID" 2>/dev/null || true; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T"
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f daemon.log ] && tail -20 daemon.log >&2
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	-keyout key.pem -out cert.pem 2>/dev/null
+
+start_daemon() {
+	rm -f port
+	"$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port \
+		2>>daemon.log &
+	DPID=$!
+	for _ in $(seq 100); do
+		[ -s port ] && break
+		sleep 0.05
+	done
+	[ -s port ] || fail "daemon did not start"
+	PORT=$(cat port)
+	URL=https://127.0.0.1:$PORT
+}
+
+token() { # name role team
+	"$D" -d data device add --name "$1" --role "$2" --team "$3" 2>/dev/null |
+		sed -n 's/^token: //p' >"tok-$1"
+	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
+}
+
+sync_dev() { # name [extra args]
+	local n=$1
+	shift
+	"$F" --db "$n.db" sync --server "$URL" --token-file "tok-$n" --cacert cert.pem -q "$@"
+}
+
+# Current values and open conflicts, the same query on every replica.
+state() {
+	sqlite3 "$1" "SELECT record_id, name, coalesce(value,'null'), stamp FROM fields
+		ORDER BY 1, 2; SELECT 'conflict', record_id, name, stamp FROM conflicts ORDER BY 2, 3, 4;"
+}
+
+table_hash() {
+	sqlite3 data/fieldsyncd.db .dump | sha256sum | cut -d' ' -f1
+}
+
+new_labor() { # db site workers
+	"$F" --db "$1" record new labor_inspection --set "worksite_name=$2" --set sector=fishing \
+		--set inspection_date=2026-11-20 --set referral_decision=monitor \
+		--set "number_of_workers=$3"
+}
+
+"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" 2>/dev/null
+"$D" -d data form publish "$SRC/schema/forms/border_screening.json" 2>/dev/null
+for n in a1 a2 a3; do token $n field north; done
+token b1 field south
+token gone field north
+"$D" -d data device revoke gone 2>/dev/null
+start_daemon
+
+# 1. Offline recording on three devices, then sync: all converge.
+for n in a1 a2 a3 b1 gone; do
+	"$F" --db $n.db init --device $n >/dev/null
+	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+done
+declare -A ids
+for n in a1 a2 a3; do
+	for k in 1 2 3; do
+		ids[$n$k]=$(new_labor $n.db "site $n $k" $k)
+	done
+done
+new_labor b1.db "south site" 5 >/dev/null
+for n in a1 a2 a3 b1; do sync_dev $n >/dev/null || fail "first sync of $n"; done
+for n in a1 a2 a3; do sync_dev $n >/dev/null || fail "second sync of $n"; done
+[ "$(sqlite3 a1.db 'SELECT count(*) FROM records')" -eq 9 ] || fail "a1 lacks records"
+for n in a2 a3; do
+	[ "$(state $n.db)" = "$(state a1.db)" ] || fail "$n differs from a1 after sync"
+done
+[ "$(state data/fieldsyncd.db | grep -v "$(sqlite3 b1.db 'SELECT id FROM records')")" = \
+	"$(state a1.db)" ] || fail "server differs from devices"
+pass "three devices recorded offline and converged"
+
+# 2. Concurrent edits of the same record: converge, conflicts listed.
+r=${ids[a11]}
+"$F" --db a1.db record edit "$r" --set number_of_workers=100 >/dev/null
+"$F" --db a2.db record edit "$r" --set number_of_workers=200 >/dev/null
+"$F" --db a3.db record edit "$r" --set number_of_workers=300 --set debt_bondage=true >/dev/null
+"$F" --db a3.db record delete "${ids[a22]}" >/dev/null
+"$F" --db a2.db record edit "${ids[a22]}" --set isolation=true >/dev/null
+for round in 1 2; do
+	for n in a3 a1 a2; do sync_dev $n >/dev/null || fail "sync of $n, round $round"; done
+done
+for n in a2 a3; do
+	[ "$(state $n.db)" = "$(state a1.db)" ] || fail "$n diverged after concurrent edits"
+done
+conflicts=$(sqlite3 a1.db "SELECT count(*) FROM conflicts WHERE record_id = '$r'")
+[ "$conflicts" -eq 2 ] || fail "expected 2 open conflicts on $r, got $conflicts"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$r'")" -eq 2 ] ||
+	fail "server record not flagged with its conflicts"
+win=$(sqlite3 a1.db "SELECT value FROM fields WHERE record_id = '$r' AND name = 'number_of_workers'")
+[ "$win" = 300 ] || fail "last writer should win: got $win"
+"$F" --db a1.db record show "$r" | grep -q '"debt_bondage":	true' ||
+	fail "the other field of the concurrent edit was lost"
+pass "concurrent edits converged; 2 conflicts kept on every replica and the server"
+
+# 3. A replayed batch applies nothing.
+dev=$(sqlite3 a1.db "SELECT value FROM meta WHERE key = 'device_id'")
+body=$(sqlite3 a1.db "SELECT body FROM changelog ORDER BY seq LIMIT 1")
+printf '{"device":"%s","batch":"replay-test-1","changes":[%s]}' "$dev" "$body" >replay.json
+post() { # token-file file [extra curl args]
+	curl -s -o answer.json -w '%{http_code}' --cacert cert.pem \
+		-H "Authorization: Bearer $(cat "$1")" -H 'Content-Type: application/json' \
+		"${@:3}" --data-binary @"$2" "$URL/v1/push"
+}
+code=$(post tok-a1 replay.json)
+[ "$code" = 200 ] || fail "replay test push: HTTP $code"
+grep -q '"duplicates":1' answer.json || fail "an old change was not counted as duplicate"
+before=$(table_hash)
+code=$(post tok-a1 replay.json)
+[ "$code" = 200 ] && grep -q '"replayed":true' answer.json || fail "replayed batch not recognised"
+[ "$(table_hash)" = "$before" ] || fail "a replayed batch changed the store"
+pass "replayed batch answered again and applied nothing"
+
+# 4. Revoked token.
+new_labor gone.db "revoked site" 1 >/dev/null
+set +e
+sync_dev gone 2>err.txt
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "sync with a revoked token exited $rc"
+grep -q '401' err.txt || fail "revoked sync did not report 401"
+[ "$("$F" --db gone.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = 1 ] ||
+	fail "the refused device lost its pending change"
+pass "revoked token refused, its device keeps its change"
+
+# 5. Team isolation.
+[ "$(sqlite3 b1.db 'SELECT count(*) FROM records')" -eq 1 ] || fail "b1 received another team's records"
+curl -s --cacert cert.pem -H "Authorization: Bearer $(cat tok-b1)" "$URL/v1/pull?after=0" >pull.json
+grep -q "$r" pull.json && fail "a south token pulled a north record"
+grep -q '"changes":\[{' pull.json || fail "b1 did not see its own team's change"
+pass "field token sees only its team"
+
+# 6. Bad bodies leave every table unchanged.
+before=$(table_hash)
+printf '{"device":"%s","batch":"x","changes":[{' "$dev" >bad.json
+[ "$(post tok-a1 bad.json)" = 400 ] || fail "malformed JSON not refused with 400"
+head -c 20000000 /dev/zero | tr '\0' 'a' >big.bin
+[ "$(post tok-a1 big.bin)" = 413 ] || fail "oversized body not refused with 413"
+head -c 300000000 /dev/zero | gzip -9 >bomb.gz
+[ "$(post tok-a1 bomb.gz -H 'Content-Encoding: gzip')" = 413 ] || fail "zip bomb not refused with 413"
+[ "$(table_hash)" = "$before" ] || fail "a refused body changed the store"
+pass "malformed JSON 400, oversized 413, zip bomb 413, store unchanged"
+
+# 7. Daemon killed with SIGKILL in the middle of a push; the device resumes.
+for k in $(seq 1 1500); do
+	echo "{\"worksite_name\":\"bulk $k\",\"sector\":\"mining\",\"inspection_date\":\"2026-11-21\",\"referral_decision\":\"none\",\"number_of_workers\":$k}" >v.json
+	"$F" --db a3.db record new labor_inspection --json v.json >/dev/null
+done 2>/dev/null &
+wait $!
+pending=$("$F" --db a3.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')
+[ "$pending" -ge 1500 ] || fail "expected 1500 pending changes, got $pending"
+dev3=$(sqlite3 a3.db "SELECT value FROM meta WHERE key = 'device_id'")
+on_server() { sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE device = '$dev3'" 2>/dev/null || echo 0; }
+base_n=$(on_server)
+sync_dev a3 --batch 20 --attempts 1 >/dev/null 2>&1 &
+SPID=$!
+# Kill as soon as the first batches have landed: the push is mid-way.
+for _ in $(seq 400); do
+	[ "$(on_server)" -gt "$base_n" ] && break
+	sleep 0.01
+done
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+wait "$SPID" 2>/dev/null || true
+killed_at=$(on_server)
+[ "$killed_at" -lt "$((base_n + 1500))" ] || fail "the push finished before the kill; test did not test"
+[ "$(sqlite3 data/fieldsyncd.db 'PRAGMA integrity_check')" = ok ] || fail "server store damaged"
+start_daemon
+sync_dev a3 >/dev/null || fail "resumed sync failed"
+local_n=$(sqlite3 a3.db "SELECT count(*) FROM changelog")
+server_n=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE device = '$dev3'")
+distinct_n=$(sqlite3 data/fieldsyncd.db "SELECT count(DISTINCT hlc) FROM changes WHERE device = '$dev3'")
+[ "$local_n" = "$server_n" ] || fail "server has $server_n changes of a3, device made $local_n"
+[ "$server_n" = "$distinct_n" ] || fail "a change was applied twice"
+[ "$("$F" --db a3.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = 0 ] ||
+	fail "changes still pending after resume"
+for n in a1 a2; do sync_dev $n >/dev/null; done
+sync_dev a3 >/dev/null
+[ "$(state a1.db)" = "$(state a3.db)" ] || fail "devices diverged after the daemon crash"
+pass "daemon killed mid-push after $((killed_at - base_n)) of 1500 new changes: $server_n changes of a3 on the server exactly once"
+
+# 8. No field value reaches the daemon's log.
+grep -q "site a1" daemon.log && fail "a field value appears in the daemon log"
+grep -qi "$(cat tok-a1)" daemon.log && fail "a token appears in the daemon log"
+pass "daemon log holds no field value and no token"
+echo "test-sync: all passed"
