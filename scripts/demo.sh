@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds fieldsync and runs the main job: fieldsyncd on its embedded SQLite
+# store with a development certificate, plus a demo field device that
+# records a screening form offline and syncs it.  The daemon keeps running;
+# the script says how to reach it and how to stop it.
+#
+# Usage: scripts/demo.sh            (from anywhere in a clone)
+# Everything it makes lives in ./demo/ (delete it to start over).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+scripts/deps.sh build
+
+echo "== building"
+if [ ! -d build ]; then
+	meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+
+D=$root/build/daemon/fieldsyncd
+F=$root/build/client/fieldsync
+W=$root/demo
+mkdir -p "$W"
+cd "$W"
+
+if [ -f fieldsyncd.pid ] && kill -0 "$(cat fieldsyncd.pid)" 2>/dev/null; then
+	echo "== stopping the previous demo daemon"
+	kill "$(cat fieldsyncd.pid)"
+	sleep 1
+fi
+
+if [ ! -f cert.pem ]; then
+	echo "== generating a development certificate (self-signed, 30 days)"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+		-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+		-keyout key.pem -out cert.pem 2>/dev/null
+	chmod 600 key.pem
+fi
+
+if [ ! -f data/fieldsyncd.db ]; then
+	echo "== publishing forms and enrolling demo devices"
+	"$D" -d data form publish "$root/schema/forms/labor_inspection.json"
+	"$D" -d data form publish "$root/schema/forms/border_screening.json"
+	"$D" -d data device add --name demo-inspector --role field --team demo 2>/dev/null |
+		sed -n 's/^token: //p' >device.token
+	"$D" -d data device add --name demo-reviewer --role reviewer --team hq 2>/dev/null |
+		sed -n 's/^token: //p' >reviewer.token
+	chmod 600 device.token reviewer.token
+fi
+
+port=${FIELDSYNC_DEMO_PORT:-8443}
+echo "== starting fieldsyncd on https://127.0.0.1:$port"
+nohup "$D" -d data -l 127.0.0.1 -p "$port" --cert cert.pem --key key.pem \
+	>>fieldsyncd.log 2>&1 &
+echo $! >fieldsyncd.pid
+for _ in $(seq 50); do
+	curl -sf --cacert cert.pem "https://127.0.0.1:$port/v1/health" >/dev/null && break
+	sleep 0.1
+done
+curl -sf --cacert cert.pem "https://127.0.0.1:$port/v1/health" >/dev/null ||
+	{ echo "fieldsyncd did not start; see $W/fieldsyncd.log" >&2; exit 1; }
+
+if [ ! -f device.db ]; then
+	"$F" --db device.db init --device demo-inspector
+	"$F" --db device.db forms import "$root/schema/forms/labor_inspection.json"
+fi
+echo "== recording a labour inspection offline (no network needed)"
+id=$("$F" --db device.db record new labor_inspection \
+	--set worksite_name="Demo fish processing plant" --set sector=fishing \
+	--set inspection_date="$(date +%F)" --set location=5.6037,-0.1870 \
+	--set number_of_workers=38 --set retention_of_documents=true \
+	--set withholding_of_wages=true --set referral_decision=refer_labour_authority \
+	--set referral_agency="Labour inspectorate")
+echo "saved record $id"
+"$F" --db device.db status
+echo "== syncing"
+"$F" --db device.db sync --server "https://127.0.0.1:$port" --token-file device.token \
+	--cacert cert.pem
+"$F" --db device.db status
+
+cat <<MSG
+
+fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
+  health:    curl --cacert $W/cert.pem https://127.0.0.1:$port/v1/health
+  forms:     curl --cacert $W/cert.pem -H "Authorization: Bearer \$(cat $W/device.token)" \\
+                  https://127.0.0.1:$port/v1/forms
+  device:    $F --db $W/device.db record list
+  sync:      $F --db $W/device.db sync --server https://127.0.0.1:$port \\
+                  --token-file $W/device.token --cacert $W/cert.pem
+  reviewer token (for the review API): $W/reviewer.token
+  log:       $W/fieldsyncd.log
+  stop:      kill \$(cat $W/fieldsyncd.pid)
+MSG
