@@ -421,6 +421,39 @@ fs_record_delete(fs_client *c, const char *id)
 	return db_commit(c);
 }
 
+/* The open conflicts of a record: the values that lost, with their stamps. */
+static fs_err
+record_conflicts(fs_client *c, const char *id, cJSON *arr)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = db_prepare(c, "SELECT c.name, c.stamp, w.value, w.device FROM conflicts c"
+				 " JOIN writes w ON w.record_id = c.record_id AND w.name = c.name"
+				 " AND w.stamp = c.stamp WHERE c.record_id = ? ORDER BY c.name, c.stamp",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *item = cJSON_CreateObject(), *value = NULL;
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+
+		if (text != NULL)
+			value = cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 2) + 1,
+			    NULL, 1);
+		cJSON_AddStringToObject(item, "field", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(item, "stamp", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddItemToObject(item, "value", value != NULL ? value : cJSON_CreateNull());
+		cJSON_AddStringToObject(item, "device", (const char *)sqlite3_column_text(st, 3));
+		cJSON_AddItemToArray(arr, item);
+	}
+	if (rc != SQLITE_DONE)
+		err = db_fail(c, "reading conflicts");
+	sqlite3_finalize(st);
+	return err;
+}
+
 fs_err
 fs_record_get(fs_client *c, const char *id, char **ret_json)
 {
@@ -448,6 +481,10 @@ fs_record_get(fs_client *c, const char *id, char **ret_json)
 	cJSON_AddStringToObject(obj, "created", r.created_at);
 	cJSON_AddStringToObject(obj, "updated", r.updated_at);
 	record_state_finish(&r);
+	if ((err = record_conflicts(c, id, cJSON_AddArrayToObject(obj, "conflicts"))) != FS_OK) {
+		cJSON_Delete(obj);
+		return err;
+	}
 	text = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	if (text == NULL)

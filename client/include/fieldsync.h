@@ -172,7 +172,9 @@ FS_API fs_err fs_record_delete(fs_client *client, const char *id);
 
 /*
  * One record as JSON: {"id","form","form_version","deleted","values":{...},
- * "stamps":{field: stamp}, "created","updated"}.  Deleted records are
+ * "stamps":{field: stamp}, "created","updated","conflicts":[{"field",
+ * "stamp","value","device"}]}; conflicts are the open ones (values that
+ * lost against a concurrent edit, kept until resolved).  Deleted records are
  * returned with "deleted": true.  *ret_json is freed with fs_free().
  */
 FS_API fs_err fs_record_get(fs_client *client, const char *id, char **ret_json);

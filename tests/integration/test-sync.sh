@@ -128,6 +128,8 @@ win=$(sqlite3 a1.db "SELECT value FROM fields WHERE record_id = '$r' AND name = 
 [ "$win" = 300 ] || fail "last writer should win: got $win"
 "$F" --db a1.db record show "$r" | grep -q '"debt_bondage":	true' ||
 	fail "the other field of the concurrent edit was lost"
+n=$("$F" --db a2.db record show "$r" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["conflicts"]))')
+[ "$n" -eq 2 ] || fail "record show lists $n conflicts, expected 2"
 pass "concurrent edits converged; 2 conflicts kept on every replica and the server"
 
 # 3. A replayed batch applies nothing.
