@@ -7,19 +7,18 @@
  */
 #include "admin.h"
 
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "auth.h"
 #include "config.h"
 #include "fieldsync.h"
 #include "store.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE    2
 #define FORM_FILE_MAX (1024 * 1024)
 
 static const char usage_device_add[] =
@@ -36,9 +35,8 @@ static const char usage_device_revoke[] =
 static const char usage_form_publish[] =
     "usage: fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
     "  Checks and publishes a form definition (schema/FORMS.md).\n";
-static const char usage_form_list[] =
-    "usage: fieldsyncd [-f file] [-d data_dir] form list\n"
-    "  Lists published form versions.\n";
+static const char usage_form_list[] = "usage: fieldsyncd [-f file] [-d data_dir] form list\n"
+                                      "  Lists published form versions.\n";
 
 void
 admin_usage_lines(FILE *fp)
@@ -103,11 +101,11 @@ static int
 device_add(const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"role", required_argument, NULL, 'r'},
-		{"team", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"team", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *role = NULL, *team = NULL;
 	char token[AUTH_TOKEN_LEN + 1], detail[256];
@@ -141,8 +139,8 @@ device_add(const struct config *cfg, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!auth_valid_name(name) || !auth_valid_name(team)) {
-		fprintf(stderr, "fieldsyncd: invalid %s name\n%s", auth_valid_name(name) ? "team" : "device",
-		    usage_device_add);
+		fprintf(stderr, "fieldsyncd: invalid %s name\n%s",
+		    auth_valid_name(name) ? "team" : "device", usage_device_add);
 		return EXIT_USAGE;
 	}
 	if (!auth_valid_role(role)) {
@@ -284,8 +282,9 @@ form_publish(const struct config *cfg, int argc, char **argv)
 		return rc;
 	path = argv[optind];
 	if ((json = read_file(path, &len)) == NULL) {
-		fprintf(stderr, "fieldsyncd: cannot read '%s' (missing, unreadable or over %d bytes)\n",
-		    path, FORM_FILE_MAX);
+		fprintf(stderr,
+		    "fieldsyncd: cannot read '%s' (missing, unreadable or over %d bytes)\n", path,
+		    FORM_FILE_MAX);
 		return EXIT_USAGE;
 	}
 	if (open_store(cfg, &store) != 0) {
@@ -304,7 +303,8 @@ form_publish(const struct config *cfg, int argc, char **argv)
 		    (long long)version);
 		rc = 0;
 	} else if (err == FS_ERR_FORM || err == FS_ERR_JSON || err == FS_ERR_EXISTS) {
-		fprintf(stderr, "fieldsyncd: %s: %s\n", path, msg[0] ? msg : "invalid form definition");
+		fprintf(
+		    stderr, "fieldsyncd: %s: %s\n", path, msg[0] ? msg : "invalid form definition");
 		rc = EXIT_USAGE;
 	} else {
 		fprintf(stderr, "fieldsyncd: cannot publish '%s'\n", path);
@@ -322,7 +322,7 @@ print_form(void *arg, const struct store_form *f)
 	cJSON *root;
 
 	(void)arg;
-	root = cJSON_ParseWithLengthOpts(f->definition, strlen(f->definition), NULL, 1);
+	root = cJSON_ParseWithLengthOpts(f->definition, strlen(f->definition), NULL, 0);
 	if (root != NULL)
 		title = cJSON_GetObjectItemCaseSensitive(root, "title");
 	printf("%-24s %7lld  %-24s  %s\n", f->id, (long long)f->version, f->published_at,
@@ -355,17 +355,18 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{"device", "add", device_add},
-	{"device", "list", device_list},
-	{"device", "revoke", device_revoke},
-	{"form", "publish", form_publish},
-	{"form", "list", form_list},
+    {"device", "add", device_add},
+    {"device", "list", device_list},
+    {"device", "revoke", device_revoke},
+    {"form", "publish", form_publish},
+    {"form", "list", form_list},
 };
 
 static void
 group_usage(FILE *fp, const char *group)
 {
-	fprintf(fp, "usage: fieldsyncd [-f file] [-d data_dir] %s COMMAND [options]\ncommands:", group);
+	fprintf(
+	    fp, "usage: fieldsyncd [-f file] [-d data_dir] %s COMMAND [options]\ncommands:", group);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(subcommands[i].group, group) == 0)
 			fprintf(fp, " %s", subcommands[i].name);

@@ -64,8 +64,8 @@ auth_parse_bearer(const char *header, char ret_token[AUTH_TOKEN_LEN + 1])
 }
 
 fs_err
-auth_authenticate(struct store *store, const char *header, struct auth_identity *ret_who,
-    const char **ret_reason)
+auth_authenticate(
+    struct store *store, const char *header, struct auth_identity *ret_who, const char **ret_reason)
 {
 	char token[AUTH_TOKEN_LEN + 1];
 	unsigned char hash[AUTH_HASH_LEN];
@@ -136,7 +136,7 @@ auth_valid_name(const char *name)
 		if (n >= AUTH_NAME_MAX)
 			return false;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '.' || c == '_' || c == '-'))
+		        c == '.' || c == '_' || c == '-'))
 			return false;
 	}
 	return true;

@@ -39,9 +39,9 @@ struct store;
 struct auth_identity {
 	int64_t device_rowid;
 	char name[AUTH_NAME_MAX + 1];
-	char role[16];        /* "field", "reviewer" or "admin" */
+	char role[16]; /* "field", "reviewer" or "admin" */
 	char team[AUTH_NAME_MAX + 1];
-	char hlc_device[17];  /* device id bound on first push, or "" */
+	char hlc_device[17]; /* device id bound on first push, or "" */
 };
 
 enum auth_perm {

@@ -44,23 +44,21 @@ struct key {
 #define GIB (UINT64_C(1) << 30)
 
 static const struct key keys[] = {
-	{"listen", KEY_LISTEN, offsetof(struct config, listen), 0, 0},
-	{"port", KEY_PORT, offsetof(struct config, port), 0, 65535},
-	{"data_dir", KEY_PATH, offsetof(struct config, data_dir), 0, 0},
-	{"store", KEY_STORE, offsetof(struct config, store), 0, 0},
-	{"tls_cert", KEY_PATH, offsetof(struct config, tls_cert), 0, 0},
-	{"tls_key", KEY_PATH, offsetof(struct config, tls_key), 0, 0},
-	{"threads", KEY_UINT, offsetof(struct config, threads), 1, 256},
-	{"max_connections", KEY_UINT, offsetof(struct config, max_connections), 1, 65536},
-	{"max_per_ip", KEY_UINT, offsetof(struct config, max_per_ip), 1, 65536},
-	{"connection_timeout", KEY_UINT, offsetof(struct config, connection_timeout), 1, 3600},
-	{"max_body", KEY_SIZE, offsetof(struct config, max_body), 1 * KIB, 1 * GIB},
-	{"max_inflated", KEY_SIZE, offsetof(struct config, max_inflated), 1 * KIB, 4 * GIB},
-	{"max_changes_per_batch", KEY_UINT, offsetof(struct config, max_changes_per_batch), 1,
-	    1000000},
-	{"max_clock_ahead_ms", KEY_INT64, offsetof(struct config, max_clock_ahead_ms), 1000,
-	    86400000},
-	{"insecure_http", KEY_BOOL, offsetof(struct config, insecure_http), 0, 0},
+    {"listen", KEY_LISTEN, offsetof(struct config, listen), 0, 0},
+    {"port", KEY_PORT, offsetof(struct config, port), 0, 65535},
+    {"data_dir", KEY_PATH, offsetof(struct config, data_dir), 0, 0},
+    {"store", KEY_STORE, offsetof(struct config, store), 0, 0},
+    {"tls_cert", KEY_PATH, offsetof(struct config, tls_cert), 0, 0},
+    {"tls_key", KEY_PATH, offsetof(struct config, tls_key), 0, 0},
+    {"threads", KEY_UINT, offsetof(struct config, threads), 1, 256},
+    {"max_connections", KEY_UINT, offsetof(struct config, max_connections), 1, 65536},
+    {"max_per_ip", KEY_UINT, offsetof(struct config, max_per_ip), 1, 65536},
+    {"connection_timeout", KEY_UINT, offsetof(struct config, connection_timeout), 1, 3600},
+    {"max_body", KEY_SIZE, offsetof(struct config, max_body), 1 * KIB, 1 * GIB},
+    {"max_inflated", KEY_SIZE, offsetof(struct config, max_inflated), 1 * KIB, 4 * GIB},
+    {"max_changes_per_batch", KEY_UINT, offsetof(struct config, max_changes_per_batch), 1, 1000000},
+    {"max_clock_ahead_ms", KEY_INT64, offsetof(struct config, max_clock_ahead_ms), 1000, 86400000},
+    {"insecure_http", KEY_BOOL, offsetof(struct config, insecure_http), 0, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -197,8 +195,8 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 	switch (k->type) {
 	case KEY_LISTEN:
 		if (config_parse_listen(value) != 0) {
-			snprintf(err, errlen, "listen: '%.64s' is not a numeric IPv4 or IPv6 address",
-			    value);
+			snprintf(err, errlen,
+			    "listen: '%.64s' is not a numeric IPv4 or IPv6 address", value);
 			return -1;
 		}
 		snprintf(field, CONFIG_ADDR_MAX, "%s", value);
@@ -226,7 +224,8 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 			cfg->store = CONFIG_STORE_POSTGRESQL;
 			return 0;
 #else
-			snprintf(err, errlen, "store: 'postgresql' is not built into this fieldsyncd");
+			snprintf(
+			    err, errlen, "store: 'postgresql' is not built into this fieldsyncd");
 			return -1;
 #endif
 		}
@@ -236,8 +235,9 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 	case KEY_SIZE:
 	case KEY_INT64:
 		if (parse_number(value, k->type == KEY_SIZE, &v) != 0 || v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s: must be a number from %" PRIu64 " to %" PRIu64 "%s",
-			    k->name, k->min, k->max,
+			snprintf(err, errlen,
+			    "%s: must be a number from %" PRIu64 " to %" PRIu64 "%s", k->name,
+			    k->min, k->max,
 			    k->type == KEY_SIZE ? " (bytes; K, M or G suffix allowed)" : "");
 			return -1;
 		}
@@ -335,8 +335,7 @@ later_line(const unsigned seen[NKEYS], const char *a, const char *b)
 }
 
 int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen,
-    bool *ret_io_error)
+config_load(struct config *cfg, const char *path, char *err, size_t errlen, bool *ret_io_error)
 {
 	unsigned seen[NKEYS] = {0};
 	char msg[512];
@@ -424,7 +423,8 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (!cfg->insecure_http && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
-		snprintf(err, errlen, "tls_cert and tls_key are required unless insecure_http is set");
+		snprintf(
+		    err, errlen, "tls_cert and tls_key are required unless insecure_http is set");
 		return -1;
 	}
 	if (cfg->data_dir[0] == '\0') {

@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_FILE "/etc/fieldsyncd/fieldsyncd.conf"
-#define CONFIG_PATH_MAX 4096
-#define CONFIG_ADDR_MAX 64
+#define CONFIG_PATH_MAX     4096
+#define CONFIG_ADDR_MAX     64
 
 enum config_store {
 	CONFIG_STORE_SQLITE,
@@ -30,8 +30,8 @@ enum config_store {
 };
 
 struct config {
-	char listen[CONFIG_ADDR_MAX];   /* numeric IPv4 or IPv6 address */
-	unsigned port;                  /* 0 = ephemeral (tests) */
+	char listen[CONFIG_ADDR_MAX]; /* numeric IPv4 or IPv6 address */
+	unsigned port;                /* 0 = ephemeral (tests) */
 	char data_dir[CONFIG_PATH_MAX];
 	enum config_store store;
 	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain */
@@ -39,12 +39,12 @@ struct config {
 	unsigned threads;               /* MHD worker threads */
 	unsigned max_connections;
 	unsigned max_per_ip;
-	unsigned connection_timeout;    /* seconds of inactivity */
-	size_t max_body;                /* request body as sent (compressed) */
-	size_t max_inflated;            /* request body after decompression */
+	unsigned connection_timeout; /* seconds of inactivity */
+	size_t max_body;             /* request body as sent (compressed) */
+	size_t max_inflated;         /* request body after decompression */
 	unsigned max_changes_per_batch;
 	int64_t max_clock_ahead_ms;
-	bool insecure_http;             /* plain HTTP; loopback only */
+	bool insecure_http; /* plain HTTP; loopback only */
 };
 
 /* Fills cfg with the defaults. */
@@ -57,8 +57,7 @@ void config_defaults(struct config *cfg);
  * partly updated and must not be used.  *ret_io_error is set to true when
  * the file could not be read (a runtime error rather than bad input).
  */
-int config_load(struct config *cfg, const char *path, char *err, size_t errlen,
-    bool *ret_io_error);
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen, bool *ret_io_error);
 
 /*
  * Checks the final configuration after flags were applied.  Returns 0, or

@@ -17,30 +17,29 @@
 #ifndef FS_DAEMON_HTTP_H
 #define FS_DAEMON_HTTP_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <cjson/cJSON.h>
 
 #include "fieldsync.h"
 
 struct auth_identity;
 
 struct http_request {
-	const char *method;      /* "GET", "POST" */
-	const char *path;        /* "/v1/push"; no query string */
-	const char *query_after; /* raw value of ?after=, or NULL */
-	const char *query_limit; /* raw value of ?limit=, or NULL */
-	const char *body;        /* decompressed, NUL-terminated; "" when none */
-	size_t body_len;         /* bytes before the NUL */
+	const char *method;              /* "GET", "POST" */
+	const char *path;                /* "/v1/push"; no query string */
+	const char *query_after;         /* raw value of ?after=, or NULL */
+	const char *query_limit;         /* raw value of ?limit=, or NULL */
+	const char *body;                /* decompressed, NUL-terminated; "" when none */
+	size_t body_len;                 /* bytes before the NUL */
 	const struct auth_identity *who; /* NULL only on routes without auth */
-	const char *request_id;  /* for log lines */
+	const char *request_id;          /* for log lines */
 };
 
 struct http_response {
-	int status;      /* HTTP status code */
-	char *body;      /* malloc'd JSON; owned by the server after return */
+	int status; /* HTTP status code */
+	char *body; /* malloc'd JSON; owned by the server after return */
 	size_t body_len;
 	int retry_after; /* seconds for a Retry-After header; 0 = none */
 };

@@ -19,6 +19,7 @@
 #include "fieldsync.h"
 #include "log.h"
 #include "server.h"
+#include "server_tls.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -64,7 +65,8 @@ help(void)
 	      "  --key file        TLS private key, PEM (tls_key)\n"
 	      "  --insecure-http   serve plain HTTP; loopback addresses only (insecure_http)\n"
 	      "  --port-file file  write the port actually listened on to file\n"
-	      "  -n                check the configuration, print \"configuration OK\", exit\n"
+	      "  -n                check the configuration and the TLS files, print\n"
+	      "                    \"configuration OK\", exit\n"
 	      "  -v                verbose (debug) logging\n"
 	      "  --version         print the version and exit\n"
 	      "  -h, --help        print this help and exit\n\n"
@@ -77,13 +79,13 @@ static int
 parse_flags(int argc, char **argv, struct flags *fl)
 {
 	static const struct option opts[] = {
-		{"cert", required_argument, NULL, OPT_CERT},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"insecure-http", no_argument, NULL, OPT_INSECURE},
-		{"port-file", required_argument, NULL, OPT_PORT_FILE},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"key", required_argument, NULL, OPT_KEY},
+	    {"insecure-http", no_argument, NULL, OPT_INSECURE},
+	    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -167,7 +169,8 @@ build_config(const struct flags *fl, struct config *cfg)
 	}
 	if (fl->listen != NULL) {
 		if (config_parse_listen(fl->listen) != 0) {
-			fprintf(stderr, "fieldsyncd: -l: '%s' is not a numeric IPv4 or IPv6 address\n",
+			fprintf(stderr,
+			    "fieldsyncd: -l: '%s' is not a numeric IPv4 or IPv6 address\n",
 			    fl->listen);
 			return EXIT_USAGE;
 		}
@@ -204,6 +207,13 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (fl->check_only) {
+		/* Also load the TLS files: a wrong path or key is caught before a restart. */
+		struct server_tls tls;
+		if (!cfg->insecure_http) {
+			if (server_tls_load(&tls, cfg) != 0)
+				return 1;
+			server_tls_free(&tls);
+		}
 		printf("configuration OK\n");
 		return 0;
 	}

@@ -13,15 +13,10 @@
 
 #include "auth.h"
 #include "store.h"
-#ifdef HAVE_SYNC_H
 #include "sync.h"
-#else
-#include "sync_stub.h"
-#endif
 
 static int
-handle_health(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+handle_health(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	char *body;
 	int n;
@@ -61,10 +56,10 @@ handle_forms(struct server_ctx *ctx, const struct http_request *req, struct http
 }
 
 static const struct route routes[] = {
-	{"/v1/health", "GET", 0, handle_health},
-	{"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms},
-	{"/v1/push", "POST", AUTH_PUSH, sync_handle_push},
-	{"/v1/pull", "GET", AUTH_PULL, sync_handle_pull},
+    {"/v1/health", "GET", 0, handle_health},
+    {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms},
+    {"/v1/push", "POST", AUTH_PUSH, sync_handle_push},
+    {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull},
 };
 
 const struct route *

@@ -3,8 +3,7 @@
  * (GET /v1/health, GET /v1/forms).
  *
  * A route names a path, a method, the permissions it needs (auth.h) and
- * its handler.  The sync handlers live in sync.c (sync.h); until that file
- * exists, sync_stub.c answers 501.
+ * its handler.  The sync handlers live in sync.c (sync.h).
  */
 #ifndef FS_DAEMON_ROUTES_H
 #define FS_DAEMON_ROUTES_H
@@ -14,13 +13,13 @@
 #include "http.h"
 #include "server.h"
 
-typedef int (*route_handler)(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
+typedef int (*route_handler)(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 struct route {
 	const char *path;
 	const char *method;
-	unsigned perms;      /* enum auth_perm bits; 0 = no authentication */
+	unsigned perms; /* enum auth_perm bits; 0 = no authentication */
 	route_handler handler;
 };
 

@@ -63,12 +63,12 @@ struct request {
 	struct auth_identity who;
 	bool authed;
 	enum inflate_coding coding;
-	char *raw;           /* body as received */
+	char *raw; /* body as received */
 	size_t raw_len, raw_cap;
-	size_t discarded;    /* bytes thrown away past max_body */
+	size_t discarded; /* bytes thrown away past max_body */
 	bool too_big;
-	bool answered;       /* a response was queued */
-	const char *allow;   /* for 405 */
+	bool answered;           /* a response was queued */
+	const char *allow;       /* for 405 */
 	const char *auth_reason; /* for 401 */
 };
 
@@ -81,12 +81,12 @@ elapsed_ms(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
-	    (now.tv_nsec - start->tv_nsec) / 1000000;
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
 static void
-log_request(const struct request *rq, const char *method, const char *url, int status,
-    size_t bytes_out)
+log_request(
+    const struct request *rq, const char *method, const char *url, int status, size_t bytes_out)
 {
 	char path[128];
 
@@ -118,9 +118,14 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 	enum MHD_Result ret;
 	int status = resp->status;
 
+	if (status < 100 || status > 599) {
+		log_warnx("request %s: handler set no valid status", rq->id);
+		free(resp->body);
+		resp->body = NULL;
+	}
 	if (resp->body != NULL && resp->body_len >= GZIP_MIN &&
-	    http_accepts_gzip(
-		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
+	    http_accepts_gzip(MHD_lookup_connection_value(
+	        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
 	    inflate_gzip_encode(resp->body, resp->body_len, &gz, &gzlen) == FS_OK) {
 		free(resp->body);
 		resp->body = gz;
@@ -128,8 +133,8 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 		gzipped = true;
 	}
 	if (resp->body != NULL) {
-		r = MHD_create_response_from_buffer(resp->body_len, resp->body,
-		    MHD_RESPMEM_MUST_FREE);
+		r = MHD_create_response_from_buffer(
+		    resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
 		if (r == NULL)
 			free(resp->body);
 	} else {
@@ -168,11 +173,13 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 	return ret;
 }
 
-/* Stage 1: everything that can be decided from the request line and headers.
- * Returns true and fills resp if the request is refused. */
+/*
+ * Stage 1: everything that can be decided from the request line and
+ * headers.  Returns true and fills resp if the request is refused.
+ */
 static bool
-check_headers(struct server *srv, struct request *rq, struct MHD_Connection *conn,
-    const char *url, const char *method, struct http_response *resp)
+check_headers(struct server *srv, struct request *rq, struct MHD_Connection *conn, const char *url,
+    const char *method, struct http_response *resp)
 {
 	const struct config *cfg = srv->ctx.cfg;
 	const char *v;
@@ -185,13 +192,15 @@ check_headers(struct server *srv, struct request *rq, struct MHD_Connection *con
 	}
 	if ((rq->route = routes_find(url, method, &rq->allow)) == NULL) {
 		if (rq->allow != NULL)
-			http_error(resp, 405, "method_not_allowed", "this path takes another method");
+			http_error(
+			    resp, 405, "method_not_allowed", "this path takes another method");
 		else
 			http_error(resp, 404, "not_found", "no such endpoint");
 		return true;
 	}
 	if (rq->route->perms != 0) {
-		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		v = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		err = auth_authenticate(srv->ctx.store, v, &rq->who, &rq->auth_reason);
 		if (err == FS_ERR_AUTH) {
 			http_error(resp, 401, "unauthorized", rq->auth_reason);
@@ -215,7 +224,8 @@ check_headers(struct server *srv, struct request *rq, struct MHD_Connection *con
 	}
 	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (v != NULL && strtoull(v, NULL, 10) > cfg->max_body) {
-		snprintf(detail, sizeof(detail), "the body is larger than %zu bytes", cfg->max_body);
+		snprintf(
+		    detail, sizeof(detail), "the body is larger than %zu bytes", cfg->max_body);
 		http_error(resp, 413, "too_large", detail);
 		return true;
 	}
@@ -290,8 +300,9 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 		goto send;
 	}
 	if (err != FS_OK) {
-		http_error_fs(&resp, err, err == FS_ERR_CORRUPT ? "the body could not be decompressed"
-		                                                : "could not read the body");
+		http_error_fs(&resp, err,
+		    err == FS_ERR_CORRUPT ? "the body could not be decompressed"
+		                          : "could not read the body");
 		goto send;
 	}
 	req.method = method;
@@ -350,8 +361,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+on_completed(
+    void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct server *srv = cls;
 	struct request *rq = *con_cls;
@@ -427,7 +438,8 @@ wait_for_signal(const sigset_t *set)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP received; configuration reload is not supported, ignoring");
+			log_info(
+			    "SIGHUP received; configuration reload is not supported, ignoring");
 			continue;
 		}
 		return sig;
@@ -494,8 +506,8 @@ server_run(const struct config *cfg, struct store *store, const char *port_file)
 		return 1;
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL
-	                                                                 : MHD_USE_POLL;
+	flags |=
+	    MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
 	if (!cfg->insecure_http)
 		flags |= MHD_USE_TLS;
 	if (v6)
@@ -503,26 +515,22 @@ server_run(const struct config *cfg, struct store *store, const char *port_file)
 	/* The TLS options go last, in an array that is empty for plain HTTP. */
 	tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert};
 	tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key};
-	tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-	    (void *)(uintptr_t)SERVER_TLS_PRIORITIES};
+	tls_opts[2] = (struct MHD_OptionItem){
+	    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)SERVER_TLS_PRIORITIES};
 	tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (cfg->insecure_http)
 		tls_opts[0].option = MHD_OPTION_END;
 	srv.mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, &srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, sa,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
-	    MHD_OPTION_ARRAY, tls_opts,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	    on_unescape, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (srv.mhd == NULL) {
-		log_warnx("Failed to start the HTTP%s server on %s port %u", cfg->insecure_http ? "" : "S",
-		    cfg->listen, cfg->port);
+		log_warnx("Failed to start the HTTP%s server on %s port %u",
+		    cfg->insecure_http ? "" : "S", cfg->listen, cfg->port);
 		goto out;
 	}
 	info = MHD_get_daemon_info(srv.mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -530,7 +538,8 @@ server_run(const struct config *cfg, struct store *store, const char *port_file)
 	log_info("listening on %s://%s%s%s:%u", cfg->insecure_http ? "http" : "https",
 	    v6 ? "[" : "", cfg->listen, v6 ? "]" : "", port);
 	if (cfg->insecure_http)
-		log_warnx("Serving plain HTTP on loopback: for tests and TLS-terminating proxies only");
+		log_warnx(
+		    "Serving plain HTTP on loopback: for tests and TLS-terminating proxies only");
 	if (port_file != NULL && write_port_file(port_file, port) != 0)
 		goto stop;
 

@@ -16,8 +16,10 @@
 struct config;
 struct store;
 
-/* What every handler receives.  Read-only for handlers (the store is
- * thread-safe, see store.h). */
+/*
+ * What every handler receives.  Read-only for handlers (the store is
+ * thread-safe, see store.h).
+ */
 struct server_ctx {
 	const struct config *cfg;
 	struct store *store;

@@ -34,7 +34,9 @@ read_pem(const char *path, const char *what, size_t *ret_len)
 	n = fread(buf, 1, PEM_MAX + 1, fp);
 	if (ferror(fp) || n > PEM_MAX || n == 0) {
 		log_warnx("Failed to read TLS %s '%s': %s", what, path,
-		    n > PEM_MAX ? "file too large" : n == 0 ? "file empty" : "read error");
+		    n > PEM_MAX ? "file too large"
+		    : n == 0    ? "file empty"
+		                : "read error");
 		gnutls_memset(buf, 0, PEM_MAX + 1);
 		free(buf);
 		fclose(fp);

@@ -19,13 +19,15 @@ struct config;
 #define SERVER_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct server_tls {
-	char *cert;     /* PEM, NUL-terminated */
-	char *key;      /* PEM, NUL-terminated; wiped on free */
+	char *cert; /* PEM, NUL-terminated */
+	char *key;  /* PEM, NUL-terminated; wiped on free */
 	size_t key_len;
 };
 
-/* Reads and checks cfg->tls_cert and cfg->tls_key.  Returns 0, or -1 after
- * logging why. */
+/*
+ * Reads and checks cfg->tls_cert and cfg->tls_key.  Returns 0, or -1 after
+ * logging why.
+ */
 int server_tls_load(struct server_tls *tls, const struct config *cfg);
 
 /* Wipes and frees.  Accepts a zeroed or half-loaded struct. */

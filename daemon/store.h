@@ -80,8 +80,8 @@ void store_close(struct store *store);
  * *ret_rowid (if not NULL) receives the row id.  FS_ERR_EXISTS if the name
  * is taken, FS_ERR_INVALID for a bad role or name.
  */
-fs_err store_device_add(struct store *store, const char *name, const char *role,
-    const char *team, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+fs_err store_device_add(struct store *store, const char *name, const char *role, const char *team,
+    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
 
 /*
  * Calls cb once per device, ordered by name.  The strings are valid only
@@ -143,8 +143,7 @@ fs_err store_form_list(struct store *store, store_form_cb cb, void *arg);
  * Loads one published form version.  *ret_form is owned by the caller
  * (form_free()).  FS_ERR_NOTFOUND if it was never published.
  */
-fs_err store_form_get(struct store *store, const char *id, int64_t version,
-    struct form **ret_form);
+fs_err store_form_get(struct store *store, const char *id, int64_t version, struct form **ret_form);
 
 /* --- Audit ---------------------------------------------------------- */
 

@@ -65,8 +65,7 @@ static const char *const migrations[] = {
     "CREATE TABLE fields(record_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT,"
     " stamp TEXT NOT NULL, PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
     /* writes, write_bases, conflicts: the merge rule's tables (merge_sqlite.h). */
-    MERGE_SQLITE_SCHEMA
-    "CREATE INDEX conflicts_record ON conflicts(record_id);"
+    MERGE_SQLITE_SCHEMA "CREATE INDEX conflicts_record ON conflicts(record_id);"
     "CREATE TABLE batches(device TEXT NOT NULL, batch TEXT NOT NULL, answer TEXT NOT NULL,"
     " created_at TEXT NOT NULL, PRIMARY KEY(device, batch)) WITHOUT ROWID;"
     "CREATE TABLE review_events(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
@@ -140,8 +139,8 @@ conn_open(const char *path, sqlite3 **ret_db)
 	sqlite3 *db = NULL;
 	int rc;
 
-	rc = sqlite3_open_v2(path, &db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_warnx("Failed to open store '%s': %s", path,
 		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -150,8 +149,7 @@ conn_open(const char *path, sqlite3 **ret_db)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL,
-	    NULL);
+	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		fs_err err = store_sqlite_err(db, rc, "connection setup");
 		sqlite3_close(db);
@@ -394,7 +392,8 @@ store_device_list(struct store *store, store_device_cb cb, void *arg)
 			break;
 		}
 	}
-	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(sqlite3_db_handle(st), rc, "device list");
+	err =
+	    rc == SQLITE_DONE ? FS_OK : store_sqlite_err(sqlite3_db_handle(st), rc, "device list");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -437,8 +436,9 @@ store_device_by_token_hash(struct store *store, const unsigned char token_hash[A
 	sqlite3_bind_blob(st, 1, token_hash, AUTH_HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		err = rc == SQLITE_DONE ? FS_ERR_NOTFOUND
-		                        : store_sqlite_err(sqlite3_db_handle(st), rc, "token lookup");
+		err = rc == SQLITE_DONE
+		          ? FS_ERR_NOTFOUND
+		          : store_sqlite_err(sqlite3_db_handle(st), rc, "token lookup");
 		sqlite3_finalize(st);
 		return err;
 	}
@@ -486,7 +486,8 @@ store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(store_sqlite_db(store), rc, "device bind");
 
-	if ((err = store_sqlite_prepare(store, "SELECT hlc_device FROM devices WHERE rowid_ = ?1", &st)) != FS_OK)
+	if ((err = store_sqlite_prepare(
+	         store, "SELECT hlc_device FROM devices WHERE rowid_ = ?1", &st)) != FS_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, rowid);
 	rc = sqlite3_step(st);

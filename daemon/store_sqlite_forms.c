@@ -43,8 +43,8 @@ store_form_publish(struct store *store, const char *json, size_t len, char *err,
 	if (sqlite3_changes(store_sqlite_db(store)) == 0) {
 		/* Already published: only an identical definition is accepted. */
 		fresh = false;
-		e = store_sqlite_prepare(store,
-		    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2", &st);
+		e = store_sqlite_prepare(
+		    store, "SELECT definition FROM forms WHERE id = ?1 AND version = ?2", &st);
 		if (e != FS_OK)
 			goto out;
 		sqlite3_bind_text(st, 1, form->id, -1, SQLITE_STATIC);
@@ -176,8 +176,8 @@ store_form_get(struct store *store, const char *id, int64_t version, struct form
 	fs_err err;
 	int rc;
 
-	err = store_sqlite_prepare(store,
-	    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2", &st);
+	err = store_sqlite_prepare(
+	    store, "SELECT definition FROM forms WHERE id = ?1 AND version = ?2", &st);
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -193,8 +193,8 @@ store_form_get(struct store *store, const char *id, int64_t version, struct form
 	err = form_load(def, strlen(def), ret_form, msg, sizeof(msg));
 	sqlite3_finalize(st);
 	if (err != FS_OK) {
-		log_warnx("Stored form '%s' version %lld no longer loads: %s", id, (long long)version,
-		    msg);
+		log_warnx("Stored form '%s' version %lld no longer loads: %s", id,
+		    (long long)version, msg);
 		return err == FS_ERR_NOMEM ? err : FS_ERR_CORRUPT;
 	}
 	return FS_OK;

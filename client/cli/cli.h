@@ -18,6 +18,7 @@
 struct cli {
 	const char *db_path;
 	fs_client *client;
+	bool create; /* cli_open() may create the store (init) */
 };
 
 /* Prints "fieldsync: <message>" for err and returns the exit status for it. */

@@ -31,6 +31,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if (name == NULL)
 		return cli_usage_error("init: --device NAME is required");
+	cli->create = true;
 	if ((status = cli_open(cli)) != 0)
 		return status;
 	if ((err = fs_device_init(cli->client, name)) != FS_OK)
@@ -58,7 +59,8 @@ forms_import(struct cli *cli, const char *path)
 	free(json);
 	if (err != FS_OK) {
 		fprintf(stderr, "fieldsync: %s: %s\n", path, fs_errmsg(cli->client));
-		return cli_fail(NULL, err) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE;
+		return err == FS_ERR_FORM || err == FS_ERR_JSON || err == FS_ERR_EXISTS ? EXIT_USAGE
+											 : EXIT_FAILURE;
 	}
 	printf("imported form %s\n", id);
 	fs_free(id);

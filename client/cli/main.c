@@ -87,8 +87,16 @@ cli_open(struct cli *cli)
 {
 	fs_err err;
 
+	struct stat sb;
+
 	if (cli->client != NULL)
 		return 0;
+	/* Only init creates a store: a mistyped --db must not make an empty one. */
+	if (!cli->create && stat(cli->db_path, &sb) != 0) {
+		fprintf(stderr, "fieldsync: no device store at '%s' (run 'fieldsync init' first)\n",
+		    cli->db_path);
+		return EXIT_USAGE;
+	}
 	if ((err = fs_open(cli->db_path, &cli->client)) != FS_OK) {
 		fprintf(stderr, "fieldsync: cannot open store '%s': %s\n", cli->db_path,
 		    fs_strerror(err));
@@ -170,14 +178,11 @@ main(int argc, char **argv)
 		} else if (strncmp(argv[i], "--db=", 5) == 0) {
 			cli.db_path = argv[i] + 5;
 		} else {
-			usage(stderr);
-			return cli_usage_error("unknown option '%s'", argv[i]);
+			return cli_usage_error("unknown option '%s' (see fieldsync --help)", argv[i]);
 		}
 	}
-	if (i == argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (i == argc)
+		return cli_usage_error("no command given (see fieldsync --help)");
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (strcmp(argv[i], commands[k].name) == 0) {
 			status = commands[k].run(&cli, argc - i, argv + i);
@@ -185,6 +190,5 @@ main(int argc, char **argv)
 			return status;
 		}
 	}
-	usage(stderr);
-	return cli_usage_error("unknown command '%s'", argv[i]);
+	return cli_usage_error("unknown command '%s' (see fieldsync --help)", argv[i]);
 }

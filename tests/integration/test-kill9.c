@@ -29,6 +29,7 @@
  * log must hold at least one row per reported save and fs_pending_count()
  * must equal its row count.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -44,8 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "fieldsync.h"
 #include "harness.h"
 
@@ -59,40 +58,40 @@
 #define READY_TIMEOUT_US (60 * 1000000LL)
 #define NOTES_MAX        8192
 #define LINE_MAX_LEN     256
-#define MAX_REPORTED     20     /* losses printed in detail */
+#define MAX_REPORTED     20 /* losses printed in detail */
 #define PATH_LEN         1024
 
 /* The fields an edit changes; each edit value differs from any create value. */
 enum edit_field { EF_WORKSITE, EF_INSPECTOR, EF_NOTES, EF_WORKERS, NEDIT };
 
-static const char *const edit_names[NEDIT] = { "worksite_name", "inspector_id",
-	"interview_notes", "number_of_workers" };
+static const char *const edit_names[NEDIT] = {
+    "worksite_name", "inspector_id", "interview_notes", "number_of_workers"};
 
 /* A record the child reported, and what the parent expects of it. */
 struct rec {
 	char id[33];
-	uint64_t k;                /* counter of the create */
-	bool has_edit[NEDIT];      /* a reported edit set this field ... */
-	uint64_t edit_k[NEDIT];    /* ... to its value for this counter */
-	bool has_maybe[NEDIT];     /* an edit began and may have committed ... */
-	uint64_t maybe_k[NEDIT];   /* ... with this counter */
+	uint64_t k;              /* counter of the create */
+	bool has_edit[NEDIT];    /* a reported edit set this field ... */
+	uint64_t edit_k[NEDIT];  /* ... to its value for this counter */
+	bool has_maybe[NEDIT];   /* an edit began and may have committed ... */
+	uint64_t maybe_k[NEDIT]; /* ... with this counter */
 };
 
 struct state {
 	struct rec *recs;
 	size_t nrecs, cap;
-	size_t creates, edits;     /* reported saves */
-	int early_kills;           /* rounds killed before their first save */
-	int inside_kills;          /* rounds killed between an intent and its report */
-	int finished;              /* rounds where the child hit CHILD_MAX_SAVES */
+	size_t creates, edits; /* reported saves */
+	int early_kills;       /* rounds that reported no save */
+	int inside_kills;      /* rounds killed between an intent and its report */
+	int finished;          /* rounds where the child hit CHILD_MAX_SAVES */
 };
 
 /* The part of a round the parent learns from the pipe. */
 struct round {
 	uint64_t base;
-	size_t first_rec;          /* this round's records are recs[first_rec..] */
+	size_t first_rec; /* this round's records are recs[first_rec..] */
 	bool ready;
-	char last;                 /* kind of the last whole line */
+	char last; /* kind of the last whole line */
 	bool pending_edit;
 	size_t pe_rec;
 	int pe_field;
@@ -139,7 +138,7 @@ make_notes(char *buf, size_t size, const char *prefix, uint64_t k, size_t len)
 
 	for (int j = 0; n < len; j++) {
 		w = j % 10 == 9 ? snprintf(word, sizeof(word), " ünïcödé-%d", j)
-				: snprintf(word, sizeof(word), " note-%" PRIu64 "-%d", k % 997, j);
+		                : snprintf(word, sizeof(word), " note-%" PRIu64 "-%d", k % 997, j);
 		if (n + (size_t)w >= size)
 			break;
 		memcpy(buf + n, word, (size_t)w + 1);
@@ -161,14 +160,14 @@ put(cJSON *obj, const char *name, cJSON *value)
 static cJSON *
 values_create(uint64_t k)
 {
-	static const char *const sectors[] = { "agriculture", "construction", "domestic_work",
-		"fishing", "manufacturing", "mining", "hospitality", "other" };
-	static const char *const decisions[] = { "none", "monitor", "refer_labour_authority",
-		"refer_police", "refer_victim_services" };
-	static const char *const indicators[] = { "abuse_of_vulnerability", "deception",
-		"restriction_of_movement", "isolation", "physical_sexual_violence",
-		"intimidation_threats", "retention_of_documents", "withholding_of_wages",
-		"debt_bondage", "abusive_conditions", "excessive_overtime" };
+	static const char *const sectors[] = {"agriculture", "construction", "domestic_work",
+	    "fishing", "manufacturing", "mining", "hospitality", "other"};
+	static const char *const decisions[] = {
+	    "none", "monitor", "refer_labour_authority", "refer_police", "refer_victim_services"};
+	static const char *const indicators[] = {"abuse_of_vulnerability", "deception",
+	    "restriction_of_movement", "isolation", "physical_sexual_violence",
+	    "intimidation_threats", "retention_of_documents", "withholding_of_wages",
+	    "debt_bondage", "abusive_conditions", "excessive_overtime"};
 	uint64_t h = mix(k);
 	cJSON *v = cJSON_CreateObject(), *loc;
 	char buf[128], *notes;
@@ -289,18 +288,16 @@ say(int fd, const char *fmt, ...)
 	}
 }
 
-static void __attribute__((noreturn))
-child_die(fs_client *c, const char *what, fs_err err)
+static void __attribute__((noreturn)) child_die(fs_client *c, const char *what, fs_err err)
 {
 	/* Messages name fields and rules, never values. */
 	fprintf(stderr, "kill9 child: %s: %s: %s\n", what, fs_strerror(err), fs_errmsg(c));
 	_exit(3);
 }
 
-static void __attribute__((noreturn))
-child_main(const char *path, int fd, uint64_t base)
+static void __attribute__((noreturn)) child_main(const char *path, int fd, uint64_t base)
 {
-	char (*ids)[33], *json, *id;
+	char(*ids)[33], *json, *id;
 	size_t nids = 0;
 	fs_client *c = NULL;
 	fs_err err;
@@ -447,7 +444,7 @@ handle_line(struct state *st, struct round *rd, const char *line)
 static int
 pump(struct state *st, struct round *rd, int fd, int64_t deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int64_t left = deadline - now_us();
 	char *nl, *line;
 	ssize_t n;
@@ -457,7 +454,7 @@ pump(struct state *st, struct round *rd, int fd, int64_t deadline)
 		return 0;
 	if (left < 1000) {
 		/* poll() counts in milliseconds; sleep the rest exactly. */
-		struct timespec ts = { 0, (long)left * 1000 };
+		struct timespec ts = {0, (long)left * 1000};
 		nanosleep(&ts, NULL);
 		return 0;
 	}
@@ -635,9 +632,9 @@ check_record(fs_client *c, const struct rec *r, int *ret_reported)
 		cJSON_ArrayForEach(item, a)
 		{
 			const cJSON *other = cJSON_GetObjectItemCaseSensitive(b, item->string);
-			const cJSON *mine = pass == 0 ? cJSON_GetObjectItemCaseSensitive(values,
-							     item->string)
-						      : item;
+			const cJSON *mine =
+			    pass == 0 ? cJSON_GetObjectItemCaseSensitive(values, item->string)
+			              : item;
 			int f = edit_field(item->string);
 
 			if (other != NULL && (pass == 1 || cJSON_Compare(item, other, 1)))
@@ -656,7 +653,7 @@ check_record(fs_client *c, const struct rec *r, int *ret_reported)
 				fprintf(stderr, "kill9: LOST record %s field '%s': %s\n", r->id,
 				    item->string,
 				    other == NULL ? (pass == 0 ? "missing" : "unexpected")
-						  : "not the value saved");
+				                  : "not the value saved");
 			bad++;
 		}
 	}
@@ -689,24 +686,20 @@ read_form(const char *name, size_t *ret_len)
 }
 
 static void
-make_store(const char *path)
+make_store(const char *path, const char *form, size_t len)
 {
 	fs_client *c;
-	size_t len;
-	char *json;
 
 	ASSERT_OK(fs_open(path, &c));
 	ASSERT_OK(fs_device_init(c, "kill9 device"));
-	json = read_form("labor_inspection", &len);
-	ASSERT_OK(fs_forms_import(c, json, len, NULL));
-	free(json);
+	ASSERT_OK(fs_forms_import(c, form, len, NULL));
 	fs_close(c);
 }
 
 static void
 remove_store(const char *dir, const char path[PATH_LEN])
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 	char file[PATH_LEN + 16];
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -719,24 +712,28 @@ remove_store(const char *dir, const char path[PATH_LEN])
 int
 main(int argc, char **argv)
 {
-	struct state st = { 0 };
+	struct state st = {0};
 	const char *seed_env = getenv("FS_KILL9_SEED"), *tmp = getenv("TMPDIR");
 	char dir[PATH_LEN], path[PATH_LEN];
 	int64_t changelog, records, pending, t0 = now_us();
 	int rounds = DEFAULT_ROUNDS, lost = 0, reported = 0, maybes = 0, rc;
 	uint64_t seed;
 	fs_client *c;
+	size_t form_len;
+	char *form;
 
 	(void)fs_harness_ran; /* harness.h's FS_RUN counter; no FS_TEST cases here. */
 	if (argc > 1 && (rounds = atoi(argv[1])) < 1) {
 		fprintf(stderr, "usage: test-kill9 [ROUNDS]\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	form = read_form("labor_inspection", &form_len);
 	seed = seed_env != NULL ? strtoull(seed_env, NULL, 0)
-				: (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	                        : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	prng_state = seed;
-	printf("kill9: seed %" PRIu64 " (FS_KILL9_SEED=%" PRIu64 " repeats it), %d rounds\n",
-	    seed, seed, rounds);
+	printf("kill9: seed %" PRIu64 " (FS_KILL9_SEED=%" PRIu64 " repeats it), %d rounds\n", seed,
+	    seed, rounds);
 	snprintf(dir, sizeof(dir), "%s/fs-test-kill9-XXXXXX",
 	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	ASSERT(mkdtemp(dir) != NULL);
@@ -744,7 +741,8 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/device.db", dir);
 	/* A failing check aborts; the store is kept for a look. */
 	fprintf(stderr, "kill9: store %s\n", path);
-	make_store(path);
+	make_store(path, form, form_len);
+	free(form);
 
 	for (int round = 0; round < rounds; round++)
 		run_round(&st, path, round);
@@ -760,13 +758,6 @@ main(int argc, char **argv)
 	ASSERT_OK(fs_pending_count(c, &pending));
 	fs_close(c);
 
-	printf("kill9: %d kills (%d before the first save, %d inside a save, %d rounds ran out), "
-	       "%zu saves reported (%zu creates, %zu edits), %" PRId64 " unreported saves found "
-	       "(%d edits), %d lost, integrity ok, %.1f s\n",
-	    rounds - st.finished, st.early_kills, st.inside_kills, st.finished,
-	    st.creates + st.edits, st.creates, st.edits,
-	    changelog - (int64_t)(st.creates + st.edits), maybes, lost,
-	    (double)(now_us() - t0) / 1e6);
 	if (records < (int64_t)st.creates) {
 		fprintf(stderr, "kill9: %" PRId64 " records in the store, %zu creates reported\n",
 		    records, st.creates);
@@ -778,11 +769,21 @@ main(int argc, char **argv)
 		lost++;
 	}
 	if (pending != changelog) {
-		fprintf(stderr, "kill9: fs_pending_count() is %" PRId64 ", change log has %" PRId64
-				" rows\n",
+		fprintf(stderr,
+		    "kill9: fs_pending_count() is %" PRId64 ", change log has %" PRId64 " rows\n",
 		    pending, changelog);
 		lost++;
 	}
+	/* Integrity problems abort in check_sqlite() before this. */
+	printf("kill9: %d kills (%d with no save reported, %d inside a save call), %zu saves "
+	       "reported (%zu creates, %zu edits), %" PRId64 " more committed unreported "
+	       "(%d edits seen), %d lost, integrity ok, %.1f s\n",
+	    rounds - st.finished, st.early_kills, st.inside_kills, st.creates + st.edits,
+	    st.creates, st.edits, changelog - (int64_t)(st.creates + st.edits), maybes, lost,
+	    (double)(now_us() - t0) / 1e6);
+	if (st.finished > 0)
+		printf("kill9: %d rounds reached %d saves before the kill\n", st.finished,
+		    CHILD_MAX_SAVES);
 	free(st.recs);
 	if (lost > 0) {
 		fprintf(stderr, "kill9: FAILED; store kept in %s, seed %" PRIu64 "\n", dir, seed);

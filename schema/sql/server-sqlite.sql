@@ -1,0 +1,71 @@
+-- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
+-- schema version 1 (PRAGMA user_version = 1).
+--
+-- DOCUMENTATION COPY.  The authoritative schema is the migrations[] array
+-- in daemon/store_sqlite.c, which fieldsyncd applies at start-up
+-- (migrations[i] takes user_version from i to i + 1).  Change that array
+-- first, add a migration rather than editing an old one, and keep this
+-- file in step.
+--
+-- Connections use WAL mode, synchronous=FULL, foreign_keys=ON and a
+-- 5000 ms busy timeout.  Times are ISO 8601 UTC text with milliseconds
+-- (strftime('%Y-%m-%dT%H:%M:%fZ','now')).  Stamps are HLC text
+-- (common/hlc.h), which sorts like the stamps themselves.
+
+-- Devices and their tokens.  Only the SHA-256 of a token is stored.
+-- hlc_device is the device id bound on the token's first push.
+CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK(role IN ('field','reviewer','admin')), team TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE, hlc_device TEXT UNIQUE,
+    revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, revoked_at TEXT);
+
+-- Published form definitions (canonical JSON); never changed once published.
+CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL,
+    published_at TEXT NOT NULL, PRIMARY KEY(id, version));
+
+-- The immutable log of changes as received; seq is the pull cursor.
+CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL,
+    team TEXT NOT NULL, device TEXT NOT NULL, batch TEXT NOT NULL, hlc TEXT NOT NULL,
+    body TEXT NOT NULL, received_at TEXT NOT NULL);
+CREATE INDEX changes_team_seq ON changes(team, seq);
+CREATE UNIQUE INDEX changes_hlc ON changes(record_id, hlc);
+
+-- Merged records.
+CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,
+    form_version INTEGER NOT NULL, team TEXT NOT NULL, created_by TEXT NOT NULL,
+    tombstone TEXT, deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, review_status TEXT NOT NULL DEFAULT 'new',
+    open_conflicts INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL);
+CREATE INDEX records_form ON records(form, updated_at);
+
+-- The winning value and stamp of each field of each record.
+CREATE TABLE fields(record_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT,
+    stamp TEXT NOT NULL, PRIMARY KEY(record_id, name)) WITHOUT ROWID;
+
+-- The merge rule's tables, shared with the device store: the text comes from
+-- MERGE_SQLITE_SCHEMA in common/merge_sqlite.h.
+-- Every write to a field, with the stamp it overwrote (base).
+CREATE TABLE IF NOT EXISTS writes(record_id TEXT NOT NULL, name TEXT NOT NULL,
+    stamp TEXT NOT NULL, base TEXT, value TEXT, device TEXT NOT NULL,
+    PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;
+-- Stamps that some write named as its base (overwritten values).
+CREATE TABLE IF NOT EXISTS write_bases(record_id TEXT NOT NULL, name TEXT NOT NULL,
+    stamp TEXT NOT NULL, PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;
+-- Open conflicts: concurrent writes kept for review.
+CREATE TABLE IF NOT EXISTS conflicts(record_id TEXT NOT NULL, name TEXT NOT NULL,
+    stamp TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;
+CREATE INDEX conflicts_record ON conflicts(record_id);
+
+-- The answer of every batch applied, for idempotent replays.
+CREATE TABLE batches(device TEXT NOT NULL, batch TEXT NOT NULL, answer TEXT NOT NULL,
+    created_at TEXT NOT NULL, PRIMARY KEY(device, batch)) WITHOUT ROWID;
+
+-- Review status changes and notes by headquarters.
+CREATE TABLE review_events(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL,
+    kind TEXT NOT NULL, status TEXT, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL);
+
+-- Administrative actions (device add/revoke, form publish, ...).  Never
+-- holds field values or tokens.
+CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, record_id TEXT, detail TEXT);
