@@ -256,6 +256,8 @@ main(int argc, char **argv)
 		}
 		return admin_main(&cfg, argc, argv);
 	}
+	/* review commands (audit, export): see daemon/admin_review.c */
+	/* operations commands (backup, restore): see daemon/backup.c */
 	fprintf(stderr, "fieldsyncd: unknown command '%.32s'\n", argv[0]);
 	usage(stderr);
 	return EXIT_USAGE;
