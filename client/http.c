@@ -170,8 +170,21 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	/*
+	 * Verification is never off.  With a CA file (or the system's CAs) the
+	 * chain and host name are checked, and a pin narrows that further.  With
+	 * a pin and no CA file -- a self-signed deployment -- the pinned key is
+	 * the trust anchor: libcurl still refuses any other key, so the chain
+	 * check, which a self-signed certificate cannot pass, is replaced by a
+	 * stronger one rather than dropped.
+	 */
+	if (o->pinned_key != NULL && o->ca_file == NULL) {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
 	if (o->ca_file != NULL)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);
 	if (o->pinned_key != NULL)

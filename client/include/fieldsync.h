@@ -227,7 +227,9 @@ typedef struct fs_sync_options {
 	const char *server_url;   /* "https://host:port" (required) */
 	const char *token;        /* bearer token (required) */
 	const char *ca_file;      /* PEM CA bundle; NULL: the system's */
-	const char *pinned_key;   /* "sha256//BASE64" pins the server key; NULL: none */
+	const char *pinned_key;   /* "sha256//BASE64" pins the server key; NULL: none.
+	                             Without ca_file the pin alone is the trust
+	                             anchor (self-signed servers). */
 	int batch_size;           /* changes per push request; 0: 500 */
 	int max_attempts;         /* tries per request before giving up; 0: 6 */
 	int64_t backoff_ms;       /* first retry delay, doubled each time; 0: 500 */

@@ -219,7 +219,24 @@ sync_dev a3 >/dev/null
 [ "$(state a1.db)" = "$(state a3.db)" ] || fail "devices diverged after the daemon crash"
 pass "daemon killed mid-push after $((killed_at - base_n)) of 1500 new changes: $server_n changes of a3 on the server exactly once"
 
-# 8. No field value reaches the daemon's log.
+# 8. TLS trust: a pinned key alone works with the self-signed certificate, a
+# wrong pin and an untrusted certificate are refused as TLS errors.
+pin="sha256//$(openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
+	openssl dgst -sha256 -binary | base64)"
+"$F" --db a1.db sync --server "$URL" --token-file tok-a1 --pin "$pin" -q >/dev/null ||
+	fail "sync with a pinned key failed"
+set +e
+"$F" --db a1.db sync --server "$URL" --token-file tok-a1 -q --attempts 1 \
+	--pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" >/dev/null 2>err.txt
+rc1=$?
+"$F" --db a1.db sync --server "$URL" --token-file tok-a1 -q --attempts 1 >/dev/null 2>err2.txt
+rc2=$?
+set -e
+[ $rc1 -ne 0 ] && grep -q "TLS" err.txt || fail "a wrong pin was not refused as a TLS error"
+[ $rc2 -ne 0 ] && grep -q "TLS" err2.txt || fail "an untrusted certificate was not refused"
+pass "pinned key accepted; wrong pin and untrusted certificate refused"
+
+# 9. No field value reaches the daemon's log.
 grep -q "site a1" daemon.log && fail "a field value appears in the daemon log"
 grep -qi "$(cat tok-a1)" daemon.log && fail "a token appears in the daemon log"
 pass "daemon log holds no field value and no token"
