@@ -49,6 +49,17 @@ merge_recompute(const struct merge_ops *ops, enum form_conflict policy, const ch
 	if (policy == FORM_CONFLICT_MANUAL &&
 	    (err = ops->min_head(ops->ctx, record, field, current, &found)) != FS_OK)
 		return err;
+	if (policy == FORM_CONFLICT_RECORD_LWW &&
+	    (err = ops->max_write_not_losing(ops->ctx, record, field, current, &found)) != FS_OK)
+		return err;
+	if (policy == FORM_CONFLICT_RECORD_LWW && !found) {
+		/* Every write of the field lost: it has no value until resolved. */
+		if ((err = ops->field_set_from(ops->ctx, record, field, NULL)) != FS_OK ||
+		    (err = ops->conflicts_sync(ops->ctx, record, field, NULL, &open)) != FS_OK)
+			return err;
+		res->conflicts += open;
+		return FS_OK;
+	}
 	if (!found && (err = ops->max_write(ops->ctx, record, field, current)) != FS_OK)
 		return err;
 	if ((err = ops->field_set_from(ops->ctx, record, field, current)) != FS_OK)
@@ -57,6 +68,20 @@ merge_recompute(const struct merge_ops *ops, enum form_conflict policy, const ch
 		return err;
 	res->conflicts += open;
 	return FS_OK;
+}
+
+struct record_recompute {
+	const struct merge_ops *ops;
+	const char *record;
+	struct merge_result *res;
+};
+
+static fs_err
+recompute_one(void *arg, const char *field)
+{
+	struct record_recompute *rr = arg;
+
+	return merge_recompute(rr->ops, FORM_CONFLICT_RECORD_LWW, rr->record, field, rr->res);
 }
 
 fs_err
@@ -78,5 +103,10 @@ merge_field(const struct merge_ops *ops, enum form_conflict policy, const struct
 		if ((err = ops->base_insert(ops->ctx, w->record, w->field, bases[i].stamp)) != FS_OK)
 			return err;
 	res->fields_applied++;
+	if (policy == FORM_CONFLICT_RECORD_LWW) {
+		/* One write can change which changes lose: redo the whole record. */
+		struct record_recompute rr = { .ops = ops, .record = w->record, .res = res };
+		return ops->record_fields(ops->ctx, w->record, recompute_one, &rr);
+	}
 	return merge_recompute(ops, policy, w->record, w->field, res);
 }

@@ -27,7 +27,12 @@
  * newer than the delete that the delete did not see brings the record back
  * and leaves the delete's null in the conflict set.
  *
- * record_lww is merged as field_lww in this version (see docs/PROTOCOL.md).
+ *   record_lww: a change *loses* when, on any field, one of its writes is a
+ *   head beside a newer head (it was concurrent with a newer change).  The
+ *   current value of every field is the newest write whose change did not
+ *   lose, so the newest of two concurrent changes wins all its fields and
+ *   the loser's writes -- even on fields the winner did not touch -- are in
+ *   the conflict set.  Still a pure function of the write set.
  *
  * The storage is abstract (struct merge_ops) so the SQLite stores of device
  * and server and a PostgreSQL store share this one rule.
@@ -75,11 +80,21 @@ struct merge_ops {
 	/* Highest stamp among all writes of (record, field). */
 	fs_err (*max_write)(void *ctx, const char *record, const char *field,
 	    char ret_stamp[HLC_TEXT_LEN + 1]);
-	/* Makes the write with stamp the field's current value. */
+	/*
+	 * record_lww: the highest-stamped write of (record, field) whose change
+	 * did not lose on any field of the record; *ret_found false if every
+	 * write of the field lost.
+	 */
+	fs_err (*max_write_not_losing)(void *ctx, const char *record, const char *field,
+	    char ret_stamp[HLC_TEXT_LEN + 1], bool *ret_found);
+	/* record_lww: calls fn for every field the record has writes for. */
+	fs_err (*record_fields)(void *ctx, const char *record,
+	    fs_err (*fn)(void *arg, const char *field), void *arg);
+	/* Makes the write with stamp the field's current value; NULL: no value. */
 	fs_err (*field_set_from)(void *ctx, const char *record, const char *field, const char *stamp);
 	/*
 	 * Makes the open conflicts of (record, field) exactly the heads other
-	 * than current, and returns how many there are.
+	 * than current (NULL: all heads), and returns how many there are.
 	 */
 	fs_err (*conflicts_sync)(void *ctx, const char *record, const char *field,
 	    const char *current, int *ret_open);

@@ -4,12 +4,20 @@
 #include "merge_sqlite.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define NOT_SUPERSEDED                                                                       \
 	" NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"           \
 	" AND b.name = w.name AND b.stamp = w.stamp)"
+
+#define NOT_SUPERSEDED_H                                                                     \
+	" NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = h.record_id"           \
+	" AND b.name = h.name AND b.stamp = h.stamp)"
+#define NOT_SUPERSEDED_N                                                                     \
+	" NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = n.record_id"           \
+	" AND b.name = n.name AND b.stamp = n.stamp)"
 
 static const char *const sql[MS_NSTMT] = {
 	[MS_WRITE_INSERT] = "INSERT OR IGNORE INTO writes(record_id, name, stamp, base, value,"
@@ -19,17 +27,25 @@ static const char *const sql[MS_NSTMT] = {
 	[MS_MIN_HEAD] = "SELECT w.stamp FROM writes w WHERE w.record_id = ?1 AND w.name = ?2"
 			" AND" NOT_SUPERSEDED " ORDER BY w.stamp LIMIT 1",
 	[MS_MAX_WRITE] = "SELECT max(stamp) FROM writes WHERE record_id = ? AND name = ?",
+	/* A change loses when one of its writes is a head beside a newer head. */
+	[MS_MAX_NOT_LOSING] = "SELECT max(w.stamp) FROM writes w WHERE w.record_id = ?1"
+			      " AND w.name = ?2 AND w.stamp NOT IN (SELECT h.stamp FROM writes h"
+			      " WHERE h.record_id = ?1 AND" NOT_SUPERSEDED_H " AND EXISTS"
+			      " (SELECT 1 FROM writes n WHERE n.record_id = ?1 AND n.name = h.name"
+			      " AND n.stamp > h.stamp AND" NOT_SUPERSEDED_N "))",
+	[MS_RECORD_FIELDS] = "SELECT DISTINCT name FROM writes WHERE record_id = ?1 AND ?2 IS NULL",
 	[MS_FIELD_SET] = "INSERT INTO fields(record_id, name, value, stamp)"
 			 " SELECT record_id, name, value, stamp FROM writes"
 			 " WHERE record_id = ?1 AND name = ?2 AND stamp = ?3"
 			 " ON CONFLICT(record_id, name) DO UPDATE SET value = excluded.value,"
 			 " stamp = excluded.stamp",
+	[MS_FIELD_CLEAR] = "DELETE FROM fields WHERE record_id = ?1 AND name = ?2",
 	[MS_CONFLICT_DELETE] = "DELETE FROM conflicts WHERE record_id = ?1 AND name = ?2"
-			       " AND (stamp = ?3 OR EXISTS (SELECT 1 FROM write_bases b"
+			       " AND (stamp IS ?3 OR EXISTS (SELECT 1 FROM write_bases b"
 			       " WHERE b.record_id = ?1 AND b.name = ?2 AND b.stamp = conflicts.stamp))",
 	[MS_CONFLICT_INSERT] = "INSERT OR IGNORE INTO conflicts(record_id, name, stamp, created_at)"
 			       " SELECT w.record_id, w.name, w.stamp, ?4 FROM writes w"
-			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp <> ?3"
+			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp IS NOT ?3"
 			       " AND" NOT_SUPERSEDED,
 	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
 };
@@ -146,11 +162,56 @@ ms_max_write(void *ctx, const char *record, const char *field, char ret_stamp[HL
 }
 
 static fs_err
+ms_max_not_losing(void *ctx, const char *record, const char *field,
+    char ret_stamp[HLC_TEXT_LEN + 1], bool *ret_found)
+{
+	struct merge_sqlite *ms = ctx;
+
+	return ms_one_stamp(ms, ms_stmt(ms, MS_MAX_NOT_LOSING, record, field), ret_stamp,
+	    ret_found);
+}
+
+static fs_err
+ms_record_fields(void *ctx, const char *record, fs_err (*fn)(void *arg, const char *field),
+    void *arg)
+{
+	struct merge_sqlite *ms = ctx;
+	char (*names)[FORM_NAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = ms_stmt(ms, MS_RECORD_FIELDS, record, NULL);
+	fs_err err = FS_OK;
+	int rc;
+
+	/* Collect first: fn runs statements that would reset this one. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			void *grown = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
+			if (grown == NULL) {
+				err = FS_ERR_NOMEM;
+				break;
+			}
+			names = grown;
+		}
+		snprintf(names[n++], FORM_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	if (err == FS_OK && rc != SQLITE_DONE)
+		err = ms_error(ms->db);
+	sqlite3_reset(st);
+	for (size_t i = 0; err == FS_OK && i < n; i++)
+		err = fn(arg, names[i]);
+	free(names);
+	return err;
+}
+
+static fs_err
 ms_field_set_from(void *ctx, const char *record, const char *field, const char *stamp)
 {
 	struct merge_sqlite *ms = ctx;
-	sqlite3_stmt *st = ms_stmt(ms, MS_FIELD_SET, record, field);
+	sqlite3_stmt *st;
 
+	if (stamp == NULL)
+		return ms_done(ms, ms_stmt(ms, MS_FIELD_CLEAR, record, field));
+	st = ms_stmt(ms, MS_FIELD_SET, record, field);
 	sqlite3_bind_text(st, 3, stamp, -1, SQLITE_STATIC);
 	return ms_done(ms, st);
 }
@@ -206,6 +267,8 @@ merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 		.base_insert = ms_base_insert,
 		.min_head = ms_min_head,
 		.max_write = ms_max_write,
+		.max_write_not_losing = ms_max_not_losing,
+		.record_fields = ms_record_fields,
 		.field_set_from = ms_field_set_from,
 		.conflicts_sync = ms_conflicts_sync,
 	};

@@ -406,6 +406,58 @@ FS_TEST(merge_manual_keeps_older_value)
 	form_free(form);
 }
 
+FS_TEST(merge_converges_record_lww)
+{
+	for (uint64_t seed = 1; seed <= 8; seed++)
+		run_property(FORM_CONFLICT_RECORD_LWW, seed * 15485863);
+}
+
+/* The newer of two concurrent changes wins every field, even untouched ones. */
+FS_TEST(merge_record_lww_loser_loses_all_its_fields)
+{
+	struct form *form = test_form(FORM_CONFLICT_RECORD_LWW);
+	const char *base = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			   "\"form_version\":1,\"op\":\"upsert\","
+			   "\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"b\":7}}";
+	const char *a = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			"\"form_version\":1,\"op\":\"upsert\","
+			"\"hlc\":\"0000000000050000-000000000000000a\",\"fields\":{\"a\":1,\"b\":1},"
+			"\"base\":{\"b\":\"0000000000010000-000000000000000a\"}}";
+	const char *b = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			"\"form_version\":1,\"op\":\"upsert\","
+			"\"hlc\":\"0000000000070000-000000000000000b\",\"fields\":{\"a\":2}}";
+	const char *order[2][3] = { { base, a, b }, { b, a, base } };
+	char *first = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		struct replica r;
+		char *dump;
+
+		replica_open(&r);
+		for (int i = 0; i < 3; i++) {
+			cJSON *j = cJSON_Parse(order[k][i]);
+			replica_apply(&r, form, j);
+			cJSON_Delete(j);
+		}
+		dump = replica_dump(&r);
+		/* a: B wins.  b: A's write lost with its change; the older value stays. */
+		ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a 2 ");
+		ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 b 7 ");
+		ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 a  0000000000050000-");
+		ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 b  0000000000050000-");
+		assert_nothing_lost(&r);
+		if (first == NULL)
+			first = dump;
+		else {
+			ASSERT_STR_EQ(dump, first);
+			free(dump);
+		}
+		replica_close(&r);
+	}
+	free(first);
+	form_free(form);
+}
+
 FS_TEST(change_parse_refuses_malformed_changes)
 {
 	static const char *bad[] = {
@@ -481,5 +533,7 @@ main(void)
 	FS_RUN(change_check_refuses_bad_values_and_bases);
 	FS_RUN(merge_converges_field_lww);
 	FS_RUN(merge_converges_manual);
+	FS_RUN(merge_record_lww_loser_loses_all_its_fields);
+	FS_RUN(merge_converges_record_lww);
 	FS_TEST_DONE();
 }
