@@ -32,6 +32,7 @@ struct sync_run {
 	const fs_sync_options *o;
 	fs_sync_result res;
 	fs_sync_progress prog;
+	bool restored; /* the server lost data; push everything again */
 };
 
 fs_err
@@ -407,9 +408,7 @@ record_row_upsert(fs_client *c, const struct change *ch)
 				 " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
 				 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
 				 " form_version = max(form_version, excluded.form_version),"
-				 " tombstone = CASE WHEN excluded.tombstone IS NULL THEN tombstone"
-				 "  WHEN tombstone IS NULL OR excluded.tombstone > tombstone"
-				 "  THEN excluded.tombstone ELSE tombstone END",
+				 MERGE_SQLITE_TOMBSTONE_UPSERT,
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
@@ -426,16 +425,14 @@ record_row_upsert(fs_client *c, const struct change *ch)
 	return err;
 }
 
-/* Deleted while no live value is newer than the tombstone (merge.h). */
+/* Recomputes the deleted flag after a merge. */
 static fs_err
 record_row_refresh(fs_client *c, const char *id)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = db_prepare(c, "UPDATE records SET deleted = tombstone IS NOT NULL AND NOT EXISTS"
-				 " (SELECT 1 FROM fields f WHERE f.record_id = ?1"
-				 " AND f.value IS NOT NULL AND f.stamp > tombstone) WHERE id = ?1",
+	if ((err = db_prepare(c, "UPDATE records SET" MERGE_SQLITE_DELETED " WHERE id = ?1",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -455,8 +452,8 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 {
 	fs_client *c = run->c;
 	struct merge_result res = { 0 };
+	char msg[256], last_hlc[HLC_TEXT_LEN + 1] = "";
 	const cJSON *item;
-	char msg[256];
 	int n = 0;
 	fs_err err;
 
@@ -488,9 +485,11 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 		}
 		if ((err = record_row_refresh(c, ch.id)) != FS_OK)
 			goto rollback;
+		snprintf(last_hlc, sizeof(last_hlc), "%s", ch.hlc);
 		n++;
 	}
 	if ((err = db_meta_set_i64(c, "pull_cursor", next)) != FS_OK ||
+	    (last_hlc[0] != '\0' && (err = db_meta_set(c, "cursor_hlc", last_hlc)) != FS_OK) ||
 	    (err = clock_save(c)) != FS_OK)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
@@ -509,8 +508,40 @@ rollback:
 	return err;
 }
 
+/*
+ * The change at this device's cursor is not the one the device pulled
+ * there: the server was restored from an older backup and lost changes it
+ * had acknowledged.  Everything this
+ * device made is marked unsent again (the server drops what it still has
+ * as duplicates) and the cursor restarts, so the next sync heals the
+ * server.  FS_ERR_SERVER tells the caller to sync again.
+ */
 static fs_err
-pull_all(struct sync_run *run)
+server_lost_data(struct sync_run *run, int64_t cursor)
+{
+	fs_client *c = run->c;
+	fs_err err;
+
+	if ((err = db_begin(c)) != FS_OK)
+		return err;
+	if ((err = db_exec(c, "UPDATE changelog SET pushed = 0, batch = NULL"
+			      " WHERE rejected IS NULL")) != FS_OK ||
+	    (err = db_meta_set_i64(c, "pull_cursor", 0)) != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	if ((err = db_commit(c)) != FS_OK)
+		return err;
+	run->restored = true;
+	return client_fail(c, FS_ERR_SERVER,
+	    "the server's log no longer holds the change at this device's cursor %lld: the"
+	    " server was restored from an older backup; all of this device's changes will be"
+	    " sent again",
+	    (long long)cursor);
+}
+
+static fs_err
+pull_pages(struct sync_run *run, const char *cursor_hlc)
 {
 	fs_client *c = run->c;
 	int64_t cursor = 0, forms_seen = -1;
@@ -524,7 +555,7 @@ pull_all(struct sync_run *run)
 		return err;
 	run->res.cursor = cursor;
 	while (more) {
-		const cJSON *changes, *next, *m, *fv;
+		const cJSON *changes, *next, *m, *fv, *at;
 
 		snprintf(path, sizeof(path), "/v1/pull?after=%lld&limit=%d", (long long)cursor,
 		    PULL_LIMIT);
@@ -540,10 +571,16 @@ pull_all(struct sync_run *run)
 		next = cJSON_GetObjectItemCaseSensitive(a.json, "next");
 		m = cJSON_GetObjectItemCaseSensitive(a.json, "more");
 		fv = cJSON_GetObjectItemCaseSensitive(a.json, "forms_version");
-		if (!cJSON_IsArray(changes) || !cJSON_IsNumber(next) || !cJSON_IsBool(m) ||
-		    next->valuedouble < (double)cursor) {
+		if (!cJSON_IsArray(changes) || !cJSON_IsNumber(next) || !cJSON_IsBool(m)) {
 			http_answer_finish(&a);
 			return client_fail(c, FS_ERR_PROTOCOL, "pull answer is malformed");
+		}
+		at = cJSON_GetObjectItemCaseSensitive(a.json, "after_hlc");
+		if (cursor > 0 && cursor_hlc != NULL && cJSON_IsString(at) &&
+		    strcmp(at->valuestring, cursor_hlc) != 0) {
+			/* FAILURE-MODES 38: the server lost changes it had acknowledged. */
+			http_answer_finish(&a);
+			return server_lost_data(run, cursor);
 		}
 		if (cJSON_IsNumber(fv) && (int64_t)fv->valuedouble != forms_seen && !fetched) {
 			/* New forms published: fetch them before merging. */
@@ -565,11 +602,26 @@ pull_all(struct sync_run *run)
 		more = cJSON_IsTrue(m);
 		cursor = (int64_t)next->valuedouble;
 		http_answer_finish(&a);
+		/* Checked on the first page; later pages follow our own cursor. */
+		cursor_hlc = NULL;
 		if (err != FS_OK)
 			return err;
 		progress(run, "pull", 1);
 	}
 	return FS_OK;
+}
+
+static fs_err
+pull_all(struct sync_run *run)
+{
+	char *cursor_hlc = NULL;
+	fs_err err;
+
+	if ((err = db_meta_get(run->c, "cursor_hlc", &cursor_hlc)) != FS_OK)
+		return err;
+	err = pull_pages(run, cursor_hlc);
+	free(cursor_hlc);
+	return err;
 }
 
 fs_err
@@ -589,6 +641,13 @@ fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
 	err = push_all(&run);
 	if (err == FS_OK)
 		err = pull_all(&run);
+	if (err == FS_ERR_SERVER && run.restored) {
+		/* Heal the restored server at once: push everything, pull again. */
+		client_reset_error(c);
+		run.restored = false;
+		if ((err = push_all(&run)) == FS_OK)
+			err = pull_all(&run);
+	}
 	if (err == FS_OK) {
 		db_now_text(now);
 		if ((err = db_begin(c)) == FS_OK) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hlc.h"
 #include "merge_sqlite.h"
 #include "store_sqlite_internal.h"
 
@@ -188,9 +189,7 @@ store_push_record_update(struct store_push *push, const struct change *ch, const
 		 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
 		 " last_seq = excluded.last_seq,"
 		 " form_version = max(form_version, excluded.form_version),"
-		 " tombstone = CASE WHEN excluded.tombstone IS NULL THEN tombstone"
-		 "  WHEN tombstone IS NULL OR excluded.tombstone > tombstone"
-		 "  THEN excluded.tombstone ELSE tombstone END",
+		 MERGE_SQLITE_TOMBSTONE_UPSERT,
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
@@ -207,9 +206,7 @@ store_push_record_update(struct store_push *push, const struct change *ch, const
 		return err;
 	/* Deleted while no live value is newer than the tombstone (merge.h). */
 	if ((err = prepare(push->db,
-		 "UPDATE records SET"
-		 " deleted = tombstone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fields f"
-		 "  WHERE f.record_id = ?1 AND f.value IS NOT NULL AND f.stamp > tombstone),"
+		 "UPDATE records SET" MERGE_SQLITE_DELETED ","
 		 " open_conflicts = (SELECT count(*) FROM conflicts c WHERE c.record_id = ?1)"
 		 " WHERE id = ?1 RETURNING open_conflicts",
 		 &st)) != FS_OK)
@@ -276,6 +273,29 @@ store_forms_version(struct store *store, int64_t *ret_version)
 }
 
 fs_err
+store_change_hlc(struct store *store, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1])
+{
+	sqlite3 *db = store_sqlite_db(store);
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = prepare(db, "SELECT hlc FROM changes WHERE seq = ?", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, seq);
+	ret_hlc[0] = '\0';
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(ret_hlc, HLC_TEXT_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		err = store_sqlite_err(db, rc, "reading a change");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
 store_pull(struct store *store, const char *team, int64_t after, int limit, store_change_cb cb,
     void *arg, int64_t *ret_next, bool *ret_more)
 {
@@ -316,4 +336,151 @@ store_pull(struct store *store, const char *team, int64_t after, int limit, stor
 	if (err == FS_OK)
 		*ret_next = next;
 	return err;
+}
+
+fs_err
+store_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
+    int64_t *ret_version, char ret_team[65])
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = prepare(push->db, "SELECT form, form_version, team FROM records WHERE id = ?",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(ret_form, 65, "%s", store_sqlite_text(st, 0));
+		*ret_version = sqlite3_column_int64(st, 1);
+		snprintf(ret_team, 65, "%s", store_sqlite_text(st, 2));
+	} else {
+		err = rc == SQLITE_DONE ? FS_ERR_NOTFOUND
+		                        : store_sqlite_err(push->db, rc, "reading record");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
+    struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+	fs_err err;
+	int rc;
+
+	*ret_n = 0;
+	ret_max[0] = '\0';
+	if ((err = prepare(push->db,
+		 "SELECT w.stamp, w.value FROM writes w WHERE w.record_id = ?1 AND w.name = ?2"
+		 " AND NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"
+		 " AND b.name = w.name AND b.stamp = w.stamp) ORDER BY w.stamp",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *value = (const char *)sqlite3_column_text(st, 1);
+		if (n == max) {
+			err = FS_ERR_TOOBIG;
+			break;
+		}
+		snprintf(heads[n].stamp, sizeof(heads[n].stamp), "%s", store_sqlite_text(st, 0));
+		heads[n].value = NULL;
+		if (value != NULL && (heads[n].value = strdup(value)) == NULL) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (err == FS_OK && rc != SQLITE_DONE)
+		err = store_sqlite_err(push->db, rc, "reading heads");
+	sqlite3_finalize(st);
+	*ret_n = n;
+	if (err != FS_OK)
+		return err;
+	if ((err = prepare(push->db,
+		 "SELECT max(stamp) FROM writes WHERE record_id = ?1 AND name = ?2", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(ret_max, HLC_TEXT_LEN + 1, "%s", store_sqlite_text(st, 0));
+	else
+		err = store_sqlite_err(push->db, rc, "reading stamps");
+	sqlite3_finalize(st);
+	return err;
+}
+
+void
+store_heads_finish(struct store_head *heads, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(heads[i].value);
+		heads[i].value = NULL;
+	}
+}
+
+/* Reads server_meta key into buf. */
+static fs_err
+meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = prepare(db, "SELECT value FROM server_meta WHERE key = ?", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(buf, len, "%s", store_sqlite_text(st, 0));
+	else
+		err = rc == SQLITE_DONE ? FS_ERR_CORRUPT
+		                        : store_sqlite_err(db, rc, "reading server clock");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_push_server_stamp(struct store_push *push, const char *after,
+    char ret_stamp[HLC_TEXT_LEN + 1])
+{
+	char last[32], device[HLC_DEVICE_LEN + 1];
+	struct hlc clock = {.last = 0};
+	uint64_t stamp;
+	sqlite3_stmt *st;
+	char *end;
+	fs_err err;
+
+	if ((err = meta_get(push->db, "hlc_device", clock.device, sizeof(clock.device))) != FS_OK ||
+	    (err = meta_get(push->db, "hlc_last", last, sizeof(last))) != FS_OK)
+		return err;
+	if (!hlc_valid_device(clock.device))
+		return FS_ERR_CORRUPT;
+	clock.last = strtoull(last, &end, 16);
+	if (*end != '\0')
+		return FS_ERR_CORRUPT;
+	if (after != NULL && after[0] != '\0') {
+		if ((err = hlc_parse(after, &stamp, device)) != FS_OK)
+			return FS_ERR_CORRUPT;
+		/* After this, the next tick is numerically greater than after. */
+		if ((err = hlc_observe(&clock, stamp, device)) != FS_OK)
+			return err;
+	}
+	if ((err = hlc_tick(&clock, hlc_wall_ms(), &stamp)) != FS_OK)
+		return err;
+	snprintf(last, sizeof(last), "%016llx", (unsigned long long)stamp);
+	if ((err = prepare(push->db, "UPDATE server_meta SET value = ? WHERE key = 'hlc_last'",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, last, -1, SQLITE_STATIC);
+	if ((err = step_done(push->db, st, "saving server clock")) != FS_OK)
+		return err;
+	hlc_format(stamp, clock.device, ret_stamp);
+	return FS_OK;
 }

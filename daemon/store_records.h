@@ -61,6 +61,40 @@ fs_err store_push_record_update(struct store_push *push, const struct change *ch
 fs_err store_push_batch_save(struct store_push *push, const char *device, const char *batch,
     const char *answer);
 
+/* --- Conflict resolution (a change the server authors) ---------------- */
+
+/* The form, form version and team of a record.  FS_ERR_NOTFOUND if none. */
+fs_err store_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
+    int64_t *ret_version, char ret_team[65]);
+
+/* One head of a field: a write that no other write names as its base. */
+struct store_head {
+	char stamp[HLC_TEXT_LEN + 1];
+	char *value; /* JSON text (malloc'd), NULL for null */
+};
+
+/*
+ * The heads of (record, field), lowest stamp first, into heads (at most max;
+ * FS_ERR_TOOBIG if there are more), their number in *ret_n, and the highest
+ * stamp of any write of the field in ret_max ("" if none).  Release the
+ * values with store_heads_finish(), also after an error.
+ */
+fs_err store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
+    struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1]);
+
+/* Frees the values of n heads.  Accepts heads with NULL values. */
+void store_heads_finish(struct store_head *heads, size_t n);
+
+/*
+ * Issues a stamp from the server's own clock: its device id and last stamp
+ * are kept in the store, and the new stamp is greater than both the last
+ * one and after (a stamp text, or NULL).  The clock is saved inside the
+ * push transaction, so an aborted push issues nothing.  FS_ERR_CLONED if
+ * after carries the server's id but is newer than anything it issued.
+ */
+fs_err store_push_server_stamp(struct store_push *push, const char *after,
+    char ret_stamp[HLC_TEXT_LEN + 1]);
+
 /* Commits and frees push.  On failure the transaction is rolled back. */
 fs_err store_push_commit(struct store_push *push);
 
@@ -72,6 +106,9 @@ fs_err store_max_seq(struct store *store, int64_t *ret_seq);
 
 /* A number that changes whenever a form is published. */
 fs_err store_forms_version(struct store *store, int64_t *ret_version);
+
+/* The stamp of the change with sequence seq, or "" when there is none. */
+fs_err store_change_hlc(struct store *store, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1]);
 
 /* One received change, for pull.  Strings valid during the callback only. */
 typedef int (*store_change_cb)(void *arg, int64_t seq, const char *body);

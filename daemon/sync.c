@@ -429,6 +429,7 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 {
 	const struct auth_identity *who = req->who;
 	int64_t after = 0, limit = PULL_DEFAULT_LIMIT, next = 0, forms = 0;
+	char after_hlc[HLC_TEXT_LEN + 1] = "";
 	bool more = false;
 	cJSON *obj, *arr;
 	fs_err err;
@@ -446,6 +447,8 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 	    (int)limit, pull_row, arr, &next, &more);
 	if (err == FS_OK)
 		err = store_forms_version(ctx->store, &forms);
+	if (err == FS_OK && after > 0)
+		err = store_change_hlc(ctx->store, after, after_hlc);
 	if (err != FS_OK) {
 		cJSON_Delete(obj);
 		return http_error(resp, store_status(err), "store", fs_strerror(err)), 0;
@@ -453,6 +456,10 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 	cJSON_AddNumberToObject(obj, "next", (double)next);
 	cJSON_AddBoolToObject(obj, "more", more);
 	cJSON_AddNumberToObject(obj, "forms_version", (double)forms);
+	/* The stamp at the cursor: a device that remembers another one knows
+	 * the server was restored from an older backup. */
+	if (after > 0)
+		cJSON_AddStringToObject(obj, "after_hlc", after_hlc);
 	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
 	set_json(resp, 200, obj);
 	return 0;
