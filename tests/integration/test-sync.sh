@@ -105,7 +105,9 @@ for n in a2 a3; do
 done
 [ "$(state data/fieldsyncd.db | grep -v "$(sqlite3 b1.db 'SELECT id FROM records')")" = \
 	"$(state a1.db)" ] || fail "server differs from devices"
-pass "three devices recorded offline and converged"
+"$F" --db a1.db forms list | grep -q '^border_screening' ||
+	fail "a published form did not reach the device by sync"
+pass "three devices recorded offline and converged; published forms reached them"
 
 # 2. Concurrent edits of the same record: converge, conflicts listed.
 r=${ids[a11]}
