@@ -129,6 +129,29 @@ cmd_forms(struct cli *cli, int argc, char **argv)
 	return cli_usage_error("forms: unknown subcommand '%s' (import, list)", argv[1]);
 }
 
+/* Lists the changes the server refused, with the reason, so they can be fixed. */
+static int
+show_rejected(struct cli *cli)
+{
+	cJSON *arr, *item;
+	char *json;
+	fs_err err;
+
+	if ((err = fs_rejected_list(cli->client, &json)) != FS_OK)
+		return cli_fail(cli, err);
+	arr = cJSON_Parse(json);
+	fs_free(json);
+	cJSON_ArrayForEach(item, arr)
+	{
+		printf("  refused: record %s change %s: %s\n",
+		    cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring,
+		    cJSON_GetObjectItemCaseSensitive(item, "hlc")->valuestring,
+		    cJSON_GetObjectItemCaseSensitive(item, "reason")->valuestring);
+	}
+	cJSON_Delete(arr);
+	return 0;
+}
+
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -142,7 +165,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		if (cli_is_help(argv[i])) {
 			printf("usage: fieldsync [--db PATH] status [--json]\n\n"
 			       "Shows the device id, changes waiting to be pushed, changes the\n"
-			       "server refused, and the time of the last sync.\n");
+			       "server refused (each with its reason; they stay on the device),\n"
+			       "and the time of the last sync.\n");
 			return 0;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json_out = true;
@@ -179,5 +203,5 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		    cJSON_IsString(server) ? server->valuestring : "");
 	}
 	cJSON_Delete(obj);
-	return 0;
+	return show_rejected(cli);
 }

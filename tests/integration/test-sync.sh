@@ -62,9 +62,12 @@ sync_dev() { # name [extra args]
 }
 
 # Current values and open conflicts, the same query on every replica.
+# (A record the server refused exists on its device only: left out.)
+private=none
 state() {
 	sqlite3 "$1" "SELECT record_id, name, coalesce(value,'null'), stamp FROM fields
-		ORDER BY 1, 2; SELECT 'conflict', record_id, name, stamp FROM conflicts ORDER BY 2, 3, 4;"
+		ORDER BY 1, 2; SELECT 'conflict', record_id, name, stamp FROM conflicts ORDER BY 2, 3, 4;" |
+		grep -v "$private"
 }
 
 table_hash() {
@@ -151,6 +154,24 @@ code=$(post tok-a1 replay.json)
 [ "$code" = 200 ] && grep -q '"replayed":true' answer.json || fail "replayed batch not recognised"
 [ "$(table_hash)" = "$before" ] || fail "a replayed batch changed the store"
 pass "replayed batch answered again and applied nothing"
+
+# 3b. A change the server refuses for good (its form is not published) stays
+# on the device with its reason and does not hold back the changes behind it.
+cat >private.json <<'JSON'
+{"id": "private_notes", "version": 1, "title": "Not published",
+ "fields": [{"name": "note", "type": "text", "required": true}]}
+JSON
+"$F" --db a1.db forms import private.json >/dev/null
+private=$("$F" --db a1.db record new private_notes --set note=x)
+behind=$(new_labor a1.db "behind the refused one" 4)
+out=$(sync_dev a1 2>/dev/null) || fail "sync with a refused change failed"
+echo "$out" | grep -q "rejected 1" || fail "the refused change was not reported: $out"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE id = '$behind'")" = 1 ] ||
+	fail "a refused change held back the one behind it"
+"$F" --db a1.db status | grep -q "refused: .*unknown_form" || fail "status does not show the reason"
+out=$(sync_dev a1 2>/dev/null)
+echo "$out" | grep -q "pushed 0 .* rejected 0" || fail "a refused change was sent again: $out"
+pass "a refused change stays on the device with its reason; the ones behind it went"
 
 # 4. Revoked token.
 new_labor gone.db "revoked site" 1 >/dev/null
