@@ -23,8 +23,8 @@ changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
 	if ((body = cJSON_PrintUnformatted(change)) == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
 	db_now_text(now);
-	if ((err = db_prepare(c, "INSERT INTO changelog(record_id, hlc, body, created_at)"
-				 " VALUES(?, ?, ?, ?)",
+	if ((err = db_stmt(c, "INSERT INTO changelog(record_id, hlc, body, created_at)"
+			      " VALUES(?, ?, ?, ?)",
 		 &st)) != FS_OK) {
 		free(body);
 		return err;
@@ -35,7 +35,7 @@ changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing the change log");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	free(body);
 	return err;
 }

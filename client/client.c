@@ -36,6 +36,7 @@ fs_close(fs_client *c)
 		form_free(c->forms[i]);
 	free(c->forms);
 	merge_sqlite_finish(&c->merge);
+	db_stmt_clear(c);
 	sqlite3_close_v2(c->db);
 	free(c);
 }

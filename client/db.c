@@ -95,6 +95,51 @@ db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
 }
 
 fs_err
+db_stmt(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
+{
+	struct db_stmt_slot *slot;
+
+	for (size_t i = 0; i < DB_STMT_CACHE; i++) {
+		slot = &c->stmts[i];
+		/* The address finds it; the text proves it (a buffer may be reused). */
+		if (slot->sql == sql && slot->st != NULL && strcmp(sqlite3_sql(slot->st), sql) == 0) {
+			sqlite3_reset(slot->st);
+			sqlite3_clear_bindings(slot->st);
+			*ret_stmt = slot->st;
+			return FS_OK;
+		}
+	}
+	slot = &c->stmts[c->stmt_next];
+	c->stmt_next = (c->stmt_next + 1) % DB_STMT_CACHE;
+	sqlite3_finalize(slot->st);
+	slot->st = NULL;
+	slot->sql = NULL;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(c, "store");
+	slot->sql = sql;
+	*ret_stmt = slot->st;
+	return FS_OK;
+}
+
+void
+db_stmt_done(sqlite3_stmt *st)
+{
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+void
+db_stmt_clear(fs_client *c)
+{
+	for (size_t i = 0; i < DB_STMT_CACHE; i++) {
+		sqlite3_finalize(c->stmts[i].st);
+		c->stmts[i].st = NULL;
+		c->stmts[i].sql = NULL;
+	}
+}
+
+fs_err
 db_begin(fs_client *c)
 {
 	return db_exec(c, "BEGIN IMMEDIATE");
@@ -125,20 +170,20 @@ db_meta_get(fs_client *c, const char *key, char **ret_value)
 	char *value = NULL;
 	int rc;
 
-	if ((err = db_prepare(c, "SELECT value FROM meta WHERE key = ?", &st)) != FS_OK)
+	if ((err = db_stmt(c, "SELECT value FROM meta WHERE key = ?", &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		value = strdup((const char *)sqlite3_column_text(st, 0));
 		if (value == NULL) {
-			sqlite3_finalize(st);
+			db_stmt_done(st);
 			return client_fail(c, FS_ERR_NOMEM, "out of memory");
 		}
 	} else if (rc != SQLITE_DONE) {
 		err = db_fail(c, "reading settings");
 	}
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (err == FS_OK)
 		*ret_value = value;
 	return err;
@@ -150,15 +195,15 @@ db_meta_set(fs_client *c, const char *key, const char *value)
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = db_prepare(c, "INSERT INTO meta(key, value) VALUES(?, ?)"
-				 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	if ((err = db_stmt(c, "INSERT INTO meta(key, value) VALUES(?, ?)"
+			      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing settings");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return err;
 }
 

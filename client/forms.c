@@ -48,7 +48,7 @@ forms_get(fs_client *c, const char *form_id, int64_t version, const struct form 
 		*ret_form = cached;
 		return FS_OK;
 	}
-	if ((err = db_prepare(c, version > 0
+	if ((err = db_stmt(c, version > 0
 			? "SELECT version, definition FROM forms WHERE id = ?1 AND version = ?2"
 			: "SELECT version, definition FROM forms WHERE id = ?1"
 			  " ORDER BY version DESC LIMIT 1",
@@ -59,7 +59,7 @@ forms_get(fs_client *c, const char *form_id, int64_t version, const struct form 
 		sqlite3_bind_int64(st, 2, version);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		if (version > 0)
 			return client_fail(c, FS_ERR_NOTFOUND, "form '%s' version %lld is not on this device",
 			    form_id, (long long)version);
@@ -67,18 +67,18 @@ forms_get(fs_client *c, const char *form_id, int64_t version, const struct form 
 	}
 	if (rc != SQLITE_ROW) {
 		err = db_fail(c, "reading forms");
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		return err;
 	}
 	version = sqlite3_column_int64(st, 0);
 	if ((cached = cache_find(c, form_id, version)) != NULL) {
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		*ret_form = cached;
 		return FS_OK;
 	}
 	err = form_load((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 	    &form, msg, sizeof(msg));
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (err != FS_OK)
 		return client_fail(c, FS_ERR_CORRUPT, "stored form '%s' is damaged: %s", form_id, msg);
 	if (cache_add(c, form) != FS_OK) {

@@ -3,7 +3,9 @@
  */
 #include "http.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -104,11 +106,38 @@ http_gzip(const char *in, size_t len, char **ret_out, size_t *ret_len)
 	return FS_OK;
 }
 
+/*
+ * True if a TLS handshake error text says the connection itself broke (a
+ * reset, an early close, a stalled link), not that TLS refused the peer.
+ */
+static bool
+handshake_cut(const char *detail)
+{
+	static const char *const cut[] = { "reset", "recv failure", "send failure", "eof",
+		"syscall", "closed", "timed out", "broken pipe" };
+	char low[CURL_ERROR_SIZE];
+	size_t i;
+
+	for (i = 0; detail[i] != '\0' && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)detail[i]);
+	low[i] = '\0';
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+		if (strstr(low, cut[i]) != NULL)
+			return true;
+	return false;
+}
+
 static fs_err
 curl_failure(fs_client *c, CURLcode rc, const char *errbuf, const char *url)
 {
 	const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
 
+	/*
+	 * FAILURE-MODES 3: a connection cut during the handshake is a network
+	 * failure, retried like any other, not a TLS refusal that stops sync.
+	 */
+	if (rc == CURLE_SSL_CONNECT_ERROR && handshake_cut(detail))
+		return client_fail(c, FS_ERR_NETWORK, "cannot reach %s: %s", url, detail);
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
@@ -144,6 +173,7 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	CURL *curl;
 	fs_err err = FS_OK;
 	curl_off_t up = 0, down = 0;
+	long hdr_up = 0, hdr_down = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->retry_after_s = -1;
@@ -207,8 +237,12 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
 	curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
 	curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
-	ret->bytes_up = up;
-	ret->bytes_down = down;
+	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &hdr_up);
+	curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &hdr_down);
+	ret->bytes_up = up + hdr_up;
+	ret->bytes_down = down + hdr_down;
+	ret->json_up = body != NULL ? (int64_t)body_len : 0;
+	ret->json_down = (int64_t)sink.len;
 	ret->retry_after_s = seen.retry_after;
 	ret->server_time_ms = seen.server_time;
 	if (rc != CURLE_OK) {

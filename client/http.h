@@ -24,8 +24,10 @@ struct http_answer {
 	cJSON *json;           /* parsed body, owned (NULL if none) */
 	long retry_after_s;    /* Retry-After, -1 if absent */
 	int64_t server_time_ms; /* X-Fieldsync-Time, -1 if absent */
-	int64_t bytes_up;      /* bytes sent (body as on the wire) */
-	int64_t bytes_down;    /* bytes received (as on the wire) */
+	int64_t bytes_up;      /* bytes sent: request line, headers, body as on the wire */
+	int64_t bytes_down;    /* bytes received: status line, headers, body as on the wire */
+	int64_t json_up;       /* request body before compression */
+	int64_t json_down;     /* answer body after decompression */
 };
 
 /*

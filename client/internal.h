@@ -23,6 +23,14 @@ struct form_cache_entry {
 	struct form *form;
 };
 
+/* Prepared statements kept for the hot paths (save, push, pull); see db_stmt(). */
+#define DB_STMT_CACHE 24
+
+struct db_stmt_slot {
+	const char *sql; /* the caller's text (a literal): the key */
+	sqlite3_stmt *st;
+};
+
 struct fs_client {
 	sqlite3 *db;
 	char errmsg[FS_ERRMSG_MAX];
@@ -32,6 +40,8 @@ struct fs_client {
 	struct merge_sqlite merge; /* the conflict rule on this store */
 	struct form **forms;     /* parsed definitions, loaded on demand */
 	size_t nforms;
+	struct db_stmt_slot stmts[DB_STMT_CACHE];
+	size_t stmt_next;        /* the slot a full cache reuses next */
 };
 
 /* Sets the handle's message and returns err, for `return client_fail(...)`. */
@@ -45,6 +55,17 @@ void client_reset_error(fs_client *c);
 fs_err db_open(fs_client *c, const char *path);
 fs_err db_exec(fs_client *c, const char *sql);
 fs_err db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
+/*
+ * A prepared statement from the handle's cache, reset and with no
+ * bindings; prepared on first use.  Borrowed: never finalize it; call
+ * db_stmt_done() when finished with it (on every path), which resets it so
+ * that it holds no read transaction open.  Meant for string literals run
+ * on every save or synced change.
+ */
+fs_err db_stmt(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
+void db_stmt_done(sqlite3_stmt *st);
+/* Finalizes every cached statement (before closing the connection). */
+void db_stmt_clear(fs_client *c);
 fs_err db_fail(fs_client *c, const char *what);
 fs_err db_begin(fs_client *c);
 fs_err db_commit(fs_client *c);

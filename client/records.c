@@ -149,7 +149,7 @@ record_row_write(fs_client *c, const char *id, const struct form *form, bool ins
 	fs_err err;
 
 	db_now_text(now);
-	if ((err = db_prepare(c, insert
+	if ((err = db_stmt(c, insert
 			? "INSERT INTO records(id, form, form_version, created_at, updated_at)"
 			  " VALUES(?1, ?2, ?3, ?4, ?4)"
 			: "UPDATE records SET updated_at = ?4, tombstone = coalesce(?5, tombstone),"
@@ -170,7 +170,7 @@ record_row_write(fs_client *c, const char *id, const struct form *form, bool ins
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return err;
 }
 

@@ -108,6 +108,11 @@ request(struct sync_run *run, const char *phase, const char *method, const char 
 	for (int attempt = 1; attempt <= max; attempt++) {
 		progress(run, phase, attempt);
 		err = http_request(run->c, run->o, method, path, body, len, a);
+		run->res.requests++;
+		run->res.bytes_up += a->bytes_up;
+		run->res.bytes_down += a->bytes_down;
+		run->res.json_up += a->json_up;
+		run->res.json_down += a->json_down;
 		if (err == FS_OK) {
 			if (a->status == 429 || a->status >= 500) {
 				err = client_fail(run->c, FS_ERR_SERVER, "server answered HTTP %ld",
@@ -404,7 +409,7 @@ record_row_upsert(fs_client *c, const struct change *ch)
 	fs_err err;
 
 	db_now_text(now);
-	if ((err = db_prepare(c, "INSERT INTO records(id, form, form_version, tombstone, created_at,"
+	if ((err = db_stmt(c, "INSERT INTO records(id, form, form_version, tombstone, created_at,"
 				 " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
 				 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
 				 " form_version = max(form_version, excluded.form_version),"
@@ -421,7 +426,7 @@ record_row_upsert(fs_client *c, const struct change *ch)
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return err;
 }
 
@@ -432,13 +437,13 @@ record_row_refresh(fs_client *c, const char *id)
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = db_prepare(c, "UPDATE records SET" MERGE_SQLITE_DELETED " WHERE id = ?1",
-		 &st)) != FS_OK)
+	if ((err = db_stmt(c, "UPDATE records SET" MERGE_SQLITE_DELETED " WHERE id = ?1", &st)) !=
+	    FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return err;
 }
 

@@ -17,14 +17,80 @@ bad(char *err, size_t errlen, const char *msg)
 	return FS_ERR_INVALID;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+change_dup_keys(const cJSON *obj)
+{
+	const cJSON *a, *b;
+	const char **keys;
+	size_t n = 0, i;
+	int dup = 0;
+
+	for (a = obj->child; a != NULL; a = a->next)
+		n++;
+	if (n <= 16) {
+		for (a = obj->child; a != NULL; a = a->next)
+			for (b = obj->child; b != a; b = b->next)
+				if (a->string != NULL && b->string != NULL &&
+				    strcmp(a->string, b->string) == 0)
+					return 1;
+		return 0;
+	}
+	/* Sorted, so that an object with many keys costs n log n, not n^2. */
+	if ((keys = malloc(n * sizeof(*keys))) == NULL)
+		return -1;
+	for (i = 0, a = obj->child; a != NULL; a = a->next)
+		keys[i++] = a->string != NULL ? a->string : "";
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 1; i < n && !dup; i++)
+		dup = strcmp(keys[i - 1], keys[i]) == 0;
+	free(keys);
+	return dup;
+}
+
+/* Only these keys, each at most once; sig is reserved (docs/PROTOCOL.md). */
+static fs_err
+check_change_keys(const cJSON *obj, char *err, size_t errlen)
+{
+	static const char *const known[] = { "id", "form", "form_version", "op", "hlc", "fields",
+		"base", "sig" };
+	const size_t nknown = sizeof(known) / sizeof(known[0]);
+	unsigned seen = 0;
+	const cJSON *item;
+	size_t k;
+
+	for (item = obj->child; item != NULL; item = item->next) {
+		for (k = 0; k < nknown; k++)
+			if (item->string != NULL && strcmp(item->string, known[k]) == 0)
+				break;
+		if (k == nknown)
+			return bad(err, errlen, "change has a key that is not in the protocol");
+		if (seen & (1u << k)) {
+			snprintf(err, errlen, "change: key '%s' appears twice", known[k]);
+			return FS_ERR_INVALID;
+		}
+		seen |= 1u << k;
+	}
+	return FS_OK;
+}
+
 fs_err
 change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 {
-	const cJSON *id, *form, *ver, *op, *hlc, *fields, *base;
+	const cJSON *id, *form, *ver, *op, *hlc, *fields, *base, *sig;
 	struct change ch = { .json = obj };
+	fs_err rc;
+	int dup;
 
 	if (!cJSON_IsObject(obj))
 		return bad(err, errlen, "change is not an object");
+	if ((rc = check_change_keys(obj, err, errlen)) != FS_OK)
+		return rc;
 	id = cJSON_GetObjectItemCaseSensitive(obj, "id");
 	form = cJSON_GetObjectItemCaseSensitive(obj, "form");
 	ver = cJSON_GetObjectItemCaseSensitive(obj, "form_version");
@@ -32,6 +98,7 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 	hlc = cJSON_GetObjectItemCaseSensitive(obj, "hlc");
 	fields = cJSON_GetObjectItemCaseSensitive(obj, "fields");
 	base = cJSON_GetObjectItemCaseSensitive(obj, "base");
+	sig = cJSON_GetObjectItemCaseSensitive(obj, "sig");
 	if (!cJSON_IsString(id) || !id_is_hex(id->valuestring, CHANGE_ID_LEN))
 		return bad(err, errlen, "'id' must be 32 lower-case hex digits");
 	if (!cJSON_IsString(form) || strlen(form->valuestring) > FORM_NAME_MAX ||
@@ -58,6 +125,14 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 	}
 	if (base != NULL && !cJSON_IsObject(base))
 		return bad(err, errlen, "'base' must be an object");
+	if (base != NULL && (dup = change_dup_keys(base)) != 0) {
+		if (dup < 0)
+			return FS_ERR_NOMEM;
+		return bad(err, errlen, "'base' names a field twice");
+	}
+	/* Reserved for a device signature: kept, so it must stay small. */
+	if (sig != NULL && (!cJSON_IsString(sig) || strlen(sig->valuestring) > CHANGE_SIG_MAX))
+		return bad(err, errlen, "'sig' must be a string of at most 1024 bytes");
 	ch.fields = fields;
 	ch.base = base;
 	*ret = ch;
@@ -106,7 +181,8 @@ change_check(const struct change *ch, const struct form *form, char *err, size_t
 
 static fs_err
 apply_one(const struct merge_ops *ops, const struct form *form, const struct change *ch,
-    const char *field, const cJSON *value, const cJSON *base, struct merge_result *res)
+    bool first, const char *field, const cJSON *value, const cJSON *base,
+    struct merge_result *res)
 {
 	struct merge_write w = {
 		.record = ch->id,
@@ -126,9 +202,69 @@ apply_one(const struct merge_ops *ops, const struct form *form, const struct cha
 	}
 	w.value = value_text;
 	w.base = base_text;
-	err = merge_field(ops, form->conflict, &w, base, res);
+	err = first ? merge_field_first(ops, &w, base, res)
+		    : merge_field(ops, form->conflict, &w, base, res);
 	free(value_text);
 	free(base_text);
+	return err;
+}
+
+/*
+ * The writes of a change on a record that has none yet, stored together:
+ * each is the first and only write of its field (merge.h,
+ * merge_field_first()), so nothing is recomputed.  A field named twice
+ * keeps its first value, as merge_field() does.
+ */
+static fs_err
+apply_first(const struct merge_ops *ops, const struct change *ch, struct merge_result *res)
+{
+	const cJSON *list = ch->is_delete ? ch->base : ch->fields, *item;
+	struct merge_head heads[MERGE_MAX_BASES];
+	struct merge_write *w;
+	size_t n = 0, cap = (size_t)cJSON_GetArraySize(list), nheads;
+	fs_err err = FS_OK;
+
+	if (cap == 0)
+		return FS_OK;
+	if ((w = calloc(cap, sizeof(*w))) == NULL)
+		return FS_ERR_NOMEM;
+	cJSON_ArrayForEach(item, list)
+	{
+		const cJSON *value = ch->is_delete ? NULL : item;
+		const cJSON *base =
+		    ch->is_delete ? item : cJSON_GetObjectItemCaseSensitive(ch->base, item->string);
+		bool seen = false;
+
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(w[k].field, item->string) == 0;
+		if (seen || n == cap)
+			continue;
+		if ((err = merge_parse_base(base, heads, MERGE_MAX_BASES, &nheads)) != FS_OK)
+			goto out;
+		w[n] = (struct merge_write){ .record = ch->id, .field = item->string,
+			.stamp = ch->hlc, .device = ch->device };
+		if ((value != NULL && !cJSON_IsNull(value) &&
+			(w[n].value = cJSON_PrintUnformatted(value)) == NULL) ||
+		    (base != NULL && (w[n].base = cJSON_PrintUnformatted(base)) == NULL)) {
+			free((char *)w[n].value);
+			err = FS_ERR_NOMEM;
+			goto out;
+		}
+		n++;
+		/* Bases name writes this store never saw: kept, they change nothing now. */
+		for (size_t i = 0; i < nheads; i++)
+			if ((err = ops->base_insert(ops->ctx, ch->id, item->string, heads[i].stamp)) !=
+			    FS_OK)
+				goto out;
+	}
+	if ((err = ops->first_writes(ops->ctx, w, n)) == FS_OK)
+		res->fields_applied += (int)n;
+out:
+	for (size_t k = 0; k < n; k++) {
+		free((char *)w[k].value);
+		free((char *)w[k].base);
+	}
+	free(w);
 	return err;
 }
 
@@ -137,13 +273,20 @@ change_apply(const struct merge_ops *ops, const struct form *form, const struct 
     struct merge_result *res)
 {
 	const cJSON *item;
+	bool first = false;
 	fs_err err;
 
+	/* A new record (the common case of a push): no field to recompute. */
+	if (ops->record_empty != NULL && (err = ops->record_empty(ops->ctx, ch->id, &first)) != FS_OK)
+		return err;
+	if (first && ops->first_writes != NULL)
+		return apply_first(ops, ch, res);
 	if (ch->is_delete) {
 		/* A delete writes null over every field it saw. */
 		cJSON_ArrayForEach(item, ch->base)
 		{
-			if ((err = apply_one(ops, form, ch, item->string, NULL, item, res)) != FS_OK)
+			if ((err = apply_one(ops, form, ch, first, item->string, NULL, item, res)) !=
+			    FS_OK)
 				return err;
 		}
 		return FS_OK;
@@ -151,7 +294,7 @@ change_apply(const struct merge_ops *ops, const struct form *form, const struct 
 	cJSON_ArrayForEach(item, ch->fields)
 	{
 		const cJSON *base = cJSON_GetObjectItemCaseSensitive(ch->base, item->string);
-		if ((err = apply_one(ops, form, ch, item->string, item, base, res)) != FS_OK)
+		if ((err = apply_one(ops, form, ch, first, item->string, item, base, res)) != FS_OK)
 			return err;
 	}
 	return FS_OK;

@@ -26,6 +26,7 @@
 #include "merge.h"
 
 #define CHANGE_ID_LEN 32
+#define CHANGE_SIG_MAX 1024 /* bytes of the reserved "sig" member */
 
 struct change {
 	const cJSON *json; /* the object this was parsed from; borrowed */
@@ -42,9 +43,19 @@ struct change {
 
 /*
  * Checks the shape of a change object and fills *ret (pointers borrowed from
- * obj).  FS_ERR_INVALID with a message naming the key otherwise.
+ * obj).  FS_ERR_INVALID with a message naming the key otherwise: a key that
+ * is not in the protocol, a key given twice (also inside "base"), or a
+ * "sig" that is not a string of at most CHANGE_SIG_MAX bytes.  Everything
+ * a change may carry is named, so what the server stores and relays to
+ * other devices is bounded by the form's own limits.
  */
 fs_err change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen);
+
+/*
+ * 1 if the JSON object obj has a key twice, 0 if not, -1 when out of
+ * memory.  O(n log n) in the number of keys.
+ */
+int change_dup_keys(const cJSON *obj);
 
 /* Checks fields against the form (partial: only present fields) and base keys. */
 fs_err change_check(const struct change *ch, const struct form *form, char *err, size_t errlen);

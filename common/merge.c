@@ -85,6 +85,35 @@ recompute_one(void *arg, const char *field)
 }
 
 fs_err
+merge_field_first(const struct merge_ops *ops, const struct merge_write *w, const cJSON *base,
+    struct merge_result *res)
+{
+	struct merge_head bases[MERGE_MAX_BASES];
+	size_t nbases;
+	bool fresh;
+	fs_err err;
+
+	if ((err = merge_parse_base(base, bases, MERGE_MAX_BASES, &nbases)) != FS_OK)
+		return err;
+	if ((err = ops->write_insert(ops->ctx, w, &fresh)) != FS_OK)
+		return err;
+	if (!fresh)
+		return FS_OK; /* the same field twice in one change */
+	/*
+	 * Bases name writes this store never saw: they are kept (a later
+	 * arrival is then already superseded) but change nothing now.
+	 */
+	for (size_t i = 0; i < nbases; i++)
+		if ((err = ops->base_insert(ops->ctx, w->record, w->field, bases[i].stamp)) != FS_OK)
+			return err;
+	res->fields_applied++;
+	/* The only write of the field: current, and no open conflicts. */
+	if (ops->field_set_write != NULL)
+		return ops->field_set_write(ops->ctx, w);
+	return ops->field_set_from(ops->ctx, w->record, w->field, w->stamp);
+}
+
+fs_err
 merge_field(const struct merge_ops *ops, enum form_conflict policy, const struct merge_write *w,
     const cJSON *base, struct merge_result *res)
 {

@@ -98,6 +98,26 @@ struct merge_ops {
 	 */
 	fs_err (*conflicts_sync)(void *ctx, const char *record, const char *field,
 	    const char *current, int *ret_open);
+	/*
+	 * Optional (NULL: never taken).  *ret_empty is true when no write of
+	 * the record is stored at all.  Then every write of the change being
+	 * merged is the first of its field: the only head, so it is the
+	 * current value under every policy and conflicts with nothing, and
+	 * merge_field_first() stores it without recomputing the field.
+	 */
+	fs_err (*record_empty)(void *ctx, const char *record, bool *ret_empty);
+	/*
+	 * Optional (NULL: field_set_from).  Makes the write w, just inserted,
+	 * the field's current value from the value the caller holds.
+	 */
+	fs_err (*field_set_write)(void *ctx, const struct merge_write *w);
+	/*
+	 * Optional (NULL: merge_field_first() per write).  Stores the n first
+	 * writes of one change on a record without writes (record_empty),
+	 * fields all distinct, and makes each its field's current value, in
+	 * as few statements as the store allows.
+	 */
+	fs_err (*first_writes)(void *ctx, const struct merge_write *w, size_t n);
 };
 
 /*
@@ -120,5 +140,15 @@ fs_err merge_parse_base(const cJSON *base, struct merge_head *out, size_t max, s
  */
 fs_err merge_field(const struct merge_ops *ops, enum form_conflict policy,
     const struct merge_write *w, const cJSON *base, struct merge_result *res);
+
+/*
+ * merge_field() for a write of a record that had no writes before the
+ * change began (ops->record_empty): the same result, without the reads.
+ * With several writes of one change on one record, each is still the
+ * only write of its field, and none of them can lose under record_lww (no
+ * field has two heads), so the shortcut holds for the whole change.
+ */
+fs_err merge_field_first(const struct merge_ops *ops, const struct merge_write *w,
+    const cJSON *base, struct merge_result *res);
 
 #endif /* FS_MERGE_H */

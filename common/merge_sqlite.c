@@ -48,6 +48,10 @@ static const char *const sql[MS_NSTMT] = {
 			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp IS NOT ?3"
 			       " AND" NOT_SUPERSEDED,
 	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
+	[MS_RECORD_EMPTY] = "SELECT 1 FROM writes WHERE record_id = ?1 AND ?2 IS NULL LIMIT 1",
+	[MS_FIELD_SET_WRITE] = "INSERT INTO fields(record_id, name, value, stamp)"
+			       " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(record_id, name)"
+			       " DO UPDATE SET value = excluded.value, stamp = excluded.stamp",
 };
 
 static fs_err
@@ -217,6 +221,98 @@ ms_field_set_from(void *ctx, const char *record, const char *field, const char *
 }
 
 static fs_err
+ms_field_set_write(void *ctx, const struct merge_write *w)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms_stmt(ms, MS_FIELD_SET_WRITE, w->record, w->field);
+
+	sqlite3_bind_text(st, 3, w->value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, w->stamp, -1, SQLITE_STATIC);
+	return ms_done(ms, st);
+}
+
+/* The statement inserting 2^k rows into writes (table 0) or fields (table 1). */
+static fs_err
+ms_multi(struct merge_sqlite *ms, int table, int k, sqlite3_stmt **ret)
+{
+	static const char *const head[2] = {
+		"INSERT OR IGNORE INTO writes(record_id, name, stamp, base, value, device) VALUES",
+		"INSERT INTO fields(record_id, name, value, stamp) VALUES",
+	};
+	static const char *const row[2] = { "(?,?,?,?,?,?)", "(?,?,?,?)" };
+	static const char tail[] =
+	    " ON CONFLICT(record_id, name) DO UPDATE SET value = excluded.value,"
+	    " stamp = excluded.stamp";
+	char text[128 + MS_MULTI_MAX * 16 + sizeof(tail)];
+	size_t len;
+	int rows = 1 << k;
+
+	if (ms->multi[table][k] != NULL) {
+		*ret = ms->multi[table][k];
+		return FS_OK;
+	}
+	len = (size_t)snprintf(text, sizeof(text), "%s", head[table]);
+	for (int i = 0; i < rows; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "," : "", row[table]);
+	if (table == 1)
+		snprintf(text + len, sizeof(text) - len, "%s", tail);
+	if (sqlite3_prepare_v3(ms->db, text, -1, SQLITE_PREPARE_PERSISTENT, &ms->multi[table][k],
+		NULL) != SQLITE_OK)
+		return ms_error(ms->db);
+	*ret = ms->multi[table][k];
+	return FS_OK;
+}
+
+/* n first writes, in chunks of a power of two rows: one statement per chunk and table. */
+static fs_err
+ms_first_writes(void *ctx, const struct merge_write *w, size_t n)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st;
+	fs_err err;
+
+	while (n > 0) {
+		int k = MS_MULTI_SIZES - 1;
+		size_t rows;
+
+		while ((size_t)1 << k > n)
+			k--;
+		rows = (size_t)1 << k;
+		if ((err = ms_multi(ms, 0, k, &st)) != FS_OK)
+			return err;
+		for (size_t i = 0; i < rows; i++) {
+			int p = (int)i * 6;
+			sqlite3_bind_text(st, p + 1, w[i].record, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 2, w[i].field, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 3, w[i].stamp, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 4, w[i].base, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 5, w[i].value, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 6, w[i].device, -1, SQLITE_STATIC);
+		}
+		err = ms_done(ms, st);
+		sqlite3_clear_bindings(st);
+		if (err != FS_OK)
+			return err;
+		if ((err = ms_multi(ms, 1, k, &st)) != FS_OK)
+			return err;
+		for (size_t i = 0; i < rows; i++) {
+			int p = (int)i * 4;
+			sqlite3_bind_text(st, p + 1, w[i].record, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 2, w[i].field, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 3, w[i].value, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 4, w[i].stamp, -1, SQLITE_STATIC);
+		}
+		err = ms_done(ms, st);
+		sqlite3_clear_bindings(st);
+		if (err != FS_OK)
+			return err;
+		w += rows;
+		n -= rows;
+	}
+	return FS_OK;
+}
+
+static fs_err
 ms_conflicts_sync(void *ctx, const char *record, const char *field, const char *current,
     int *ret_open)
 {
@@ -248,6 +344,20 @@ ms_conflicts_sync(void *ctx, const char *record, const char *field, const char *
 	return FS_OK;
 }
 
+static fs_err
+ms_record_empty(void *ctx, const char *record, bool *ret_empty)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms_stmt(ms, MS_RECORD_EMPTY, record, NULL);
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ms_error(ms->db);
+	*ret_empty = rc == SQLITE_DONE;
+	return FS_OK;
+}
+
 fs_err
 merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 {
@@ -271,6 +381,9 @@ merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 		.record_fields = ms_record_fields,
 		.field_set_from = ms_field_set_from,
 		.conflicts_sync = ms_conflicts_sync,
+		.record_empty = ms_record_empty,
+		.field_set_write = ms_field_set_write,
+		.first_writes = ms_first_writes,
 	};
 	return FS_OK;
 }
@@ -281,5 +394,11 @@ merge_sqlite_finish(struct merge_sqlite *ms)
 	for (int i = 0; i < MS_NSTMT; i++) {
 		sqlite3_finalize(ms->st[i]);
 		ms->st[i] = NULL;
+	}
+	for (int t = 0; t < 2; t++) {
+		for (int k = 0; k < MS_MULTI_SIZES; k++) {
+			sqlite3_finalize(ms->multi[t][k]);
+			ms->multi[t][k] = NULL;
+		}
 	}
 }

@@ -48,12 +48,19 @@ enum {
 	MS_CONFLICT_DELETE,
 	MS_CONFLICT_INSERT,
 	MS_CONFLICT_COUNT,
+	MS_RECORD_EMPTY,
+	MS_FIELD_SET_WRITE,
 	MS_NSTMT
 };
+
+/* Multi-row inserts of first writes: 1, 2, 4, ... MS_MULTI_MAX rows. */
+#define MS_MULTI_SIZES 6
+#define MS_MULTI_MAX   (1 << (MS_MULTI_SIZES - 1))
 
 struct merge_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *st[MS_NSTMT];
+	sqlite3_stmt *multi[2][MS_MULTI_SIZES]; /* writes, fields; prepared on first use */
 	struct merge_ops ops;
 };
 

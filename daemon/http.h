@@ -10,9 +10,16 @@
  * X-Fieldsync-Time, X-Request-Id, security headers), compresses the answer
  * when the client accepts gzip, and logs the request.
  *
- * Every answer is JSON.  Errors look like {"error": "not_found", "detail":
- * "no route for this path"}: "error" is a stable machine-readable code, and
- * "detail" is an English sentence that never contains field values.
+ * Answers are JSON unless the handler names another content type (the
+ * review page's static files, CSV exports).  Errors look like {"error":
+ * "not_found", "detail": "no route for this path"}: "error" is a stable
+ * machine-readable code, and "detail" is an English sentence that never
+ * contains field values.
+ *
+ * A handler may answer with a stream instead of a body (exports): the
+ * server then pulls the answer piece by piece through resp->stream_read on
+ * the same worker thread, after the handler has returned, and calls
+ * resp->stream_free once at the end (also when the client went away).
  */
 #ifndef FS_DAEMON_HTTP_H
 #define FS_DAEMON_HTTP_H
@@ -21,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fieldsync.h"
 
@@ -29,19 +37,37 @@ struct auth_identity;
 struct http_request {
 	const char *method;              /* "GET", "POST" */
 	const char *path;                /* "/v1/push"; no query string */
+	const char *param;               /* the segment matched by a route's '*', or "" */
 	const char *query_after;         /* raw value of ?after=, or NULL */
 	const char *query_limit;         /* raw value of ?limit=, or NULL */
 	const char *body;                /* decompressed, NUL-terminated; "" when none */
 	size_t body_len;                 /* bytes before the NUL */
 	const struct auth_identity *who; /* NULL only on routes without auth */
 	const char *request_id;          /* for log lines */
+	void *conn;                      /* the server's connection, for http_query() */
 };
+
+/* Stream reader results, as libmicrohttpd's content reader defines them. */
+#define HTTP_STREAM_END   ((ssize_t)-1) /* the answer is complete */
+#define HTTP_STREAM_ERROR ((ssize_t)-2) /* failed: cut the connection */
+
+/*
+ * Fills buf (max bytes) with the next part of a streamed answer; pos is the
+ * number of bytes sent so far.  Returns the number of bytes written (at
+ * least 1), HTTP_STREAM_END or HTTP_STREAM_ERROR.  Never returns 0.
+ */
+typedef ssize_t (*http_stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 
 struct http_response {
 	int status; /* HTTP status code */
-	char *body; /* malloc'd JSON; owned by the server after return */
+	char *body; /* malloc'd; owned by the server after return */
 	size_t body_len;
-	int retry_after; /* seconds for a Retry-After header; 0 = none */
+	int retry_after;          /* seconds for a Retry-After header; 0 = none */
+	const char *content_type; /* static string; NULL means application/json */
+	char attachment[96];      /* file name for Content-Disposition, or "" */
+	http_stream_read stream_read; /* when set, body is ignored (see above) */
+	void (*stream_free)(void *cls);
+	void *stream_cls;
 };
 
 /*
@@ -80,6 +106,20 @@ int http_status_for(fs_err err);
 
 /* The stable "error" code string for an internal error code. */
 const char *http_error_code(fs_err err);
+
+/*
+ * The value of query parameter name (decoded), or NULL when absent.  With a
+ * repeated parameter, the first.  Implemented by the server (server.c).
+ */
+const char *http_query(const struct http_request *req, const char *name);
+
+/*
+ * Calls cb for every query parameter in order (value NULL for "?key"
+ * without '=').  cb returns 0 to go on.  Returns the number of parameters
+ * visited.
+ */
+int http_query_each(const struct http_request *req,
+    int (*cb)(void *arg, const char *name, const char *value), void *arg);
 
 /* Server time in milliseconds since the epoch (the time authority). */
 int64_t http_now_ms(void);

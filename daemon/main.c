@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_review.h"
+#include "backup.h"
 #include "config.h"
 #include "fieldsync.h"
 #include "log.h"
@@ -47,6 +49,8 @@ usage(FILE *fp)
 	      "                  [serve]\n",
 	    fp);
 	admin_usage_lines(fp);
+	admin_review_usage_lines(fp);
+	backup_usage_lines(fp);
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 
@@ -192,7 +196,7 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 {
 	struct store *store;
 	char err[512];
-	int rc;
+	int rc, lock;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -219,12 +223,17 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 	}
 	if (geteuid() == 0)
 		log_warnx("Running as root; run fieldsyncd as its own user (see the systemd unit)");
+	/* Held while serving: "fieldsyncd restore" refuses to run meanwhile. */
+	if (backup_lock_shared(cfg->data_dir, &lock) != 0)
+		return 1;
 	if (store_open(cfg->data_dir, &store) != FS_OK) {
 		log_warnx("Failed to open the store in '%s'", cfg->data_dir);
+		close(lock);
 		return 1;
 	}
 	rc = server_run(cfg, store, fl->port_file);
 	store_close(store);
+	close(lock);
 	return rc;
 }
 
@@ -256,8 +265,20 @@ main(int argc, char **argv)
 		}
 		return admin_main(&cfg, argc, argv);
 	}
-	/* review commands (audit, export): see daemon/admin_review.c */
-	/* operations commands (backup, restore): see daemon/backup.c */
+	if (strcmp(argv[0], "audit") == 0 || strcmp(argv[0], "export") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return admin_review_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "backup") == 0 || strcmp(argv[0], "restore") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return backup_main(&cfg, argc, argv);
+	}
 	fprintf(stderr, "fieldsyncd: unknown command '%.32s'\n", argv[0]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -1,8 +1,8 @@
 /*
  * routes.c -- the routing table and the built-in handlers.  See routes.h.
  *
- * Paths are matched exactly: there are few of them and none has
- * parameters in the path.
+ * Paths are matched exactly, segment by segment, with '*' matching one
+ * segment (a record id): there are few routes, so a linear scan is fine.
  */
 #include "routes.h"
 
@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include "auth.h"
+#include "export.h"
+#include "review_api.h"
 #include "store.h"
 #include "sync.h"
+#include "web.h"
 
 static int
 handle_health(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
@@ -60,18 +63,61 @@ static const struct route routes[] = {
     {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms},
     {"/v1/push", "POST", AUTH_PUSH, sync_handle_push},
     {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull},
+    /* The review API (docs/PROTOCOL.md, "Review API"). */
+    {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me},
+    {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list},
+    {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record},
+    {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status},
+    {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal},
+    {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve},
+    {"/v1/review/export", "GET", AUTH_REVIEW, export_handle},
+    /* The review page: static files, no data, so no token. */
+    {"/", "GET", 0, web_handle_asset},
+    {"/app.js", "GET", 0, web_handle_asset},
+    {"/app.css", "GET", 0, web_handle_asset},
+    {"/favicon.svg", "GET", 0, web_handle_asset},
 };
 
+/* Matches path against pattern; the '*' segment is copied to param. */
+static bool
+path_match(const char *pattern, const char *path, char param[ROUTE_PARAM_MAX + 1])
+{
+	const char *p = pattern, *s = path;
+	size_t n;
+
+	while (*p != '\0') {
+		if (*p == '*') {
+			for (n = 0; s[n] != '\0' && s[n] != '/'; n++)
+				;
+			if (n == 0 || n > ROUTE_PARAM_MAX)
+				return false;
+			memcpy(param, s, n);
+			param[n] = '\0';
+			s += n;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
 const struct route *
-routes_find(const char *path, const char *method, const char **ret_allow)
+routes_find(const char *path, const char *method, const char **ret_allow,
+    char ret_param[ROUTE_PARAM_MAX + 1])
 {
 	*ret_allow = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		ret_param[0] = '\0';
+		if (!path_match(routes[i].path, path, ret_param))
 			continue;
 		if (strcmp(routes[i].method, method) == 0)
 			return &routes[i];
 		*ret_allow = routes[i].method;
 	}
+	ret_param[0] = '\0';
 	return NULL;
 }

@@ -3,7 +3,12 @@
  * (GET /v1/health, GET /v1/forms).
  *
  * A route names a path, a method, the permissions it needs (auth.h) and
- * its handler.  The sync handlers live in sync.c (sync.h).
+ * its handler.  The sync handlers live in sync.c (sync.h), the review API
+ * in review_api.c, review_resolve.c and export.c, the review page in web.c.
+ *
+ * A path is matched exactly, except that one segment written '*' matches
+ * any single non-empty segment (up to ROUTE_PARAM_MAX bytes, no '/'); the
+ * handler finds it in req->param.
  */
 #ifndef FS_DAEMON_ROUTES_H
 #define FS_DAEMON_ROUTES_H
@@ -23,11 +28,15 @@ struct route {
 	route_handler handler;
 };
 
+#define ROUTE_PARAM_MAX 64
+
 /*
  * Finds the route for path and method.  Returns NULL if there is none; then
  * *ret_allow is the method the path does accept (405) or NULL when the
- * path is unknown (404).
+ * path is unknown (404).  ret_param (ROUTE_PARAM_MAX + 1 bytes) receives
+ * the segment matched by '*', or "".
  */
-const struct route *routes_find(const char *path, const char *method, const char **ret_allow);
+const struct route *routes_find(const char *path, const char *method, const char **ret_allow,
+    char ret_param[ROUTE_PARAM_MAX + 1]);
 
 #endif /* FS_DAEMON_ROUTES_H */

@@ -67,12 +67,27 @@ struct request {
 	size_t raw_len, raw_cap;
 	size_t discarded; /* bytes thrown away past max_body */
 	bool too_big;
+	char param[ROUTE_PARAM_MAX + 1]; /* the route's '*' segment */
 	bool answered;           /* a response was queued */
 	const char *allow;       /* for 405 */
 	const char *auth_reason; /* for 401 */
 };
 
 static const char fallback_body[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
+
+/*
+ * On every answer.  The review page loads only its own script and style
+ * (no inline script, no other origin), may not be framed, and sends no
+ * Referer.
+ */
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+			  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+_Static_assert(HTTP_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM, "stream end");
+_Static_assert(HTTP_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR, "stream error");
+
+/* Size of the buffer libmicrohttpd hands a stream reader. */
+#define STREAM_BLOCK (64 * 1024)
 
 static int64_t
 elapsed_ms(const struct timespec *start)
@@ -112,9 +127,9 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
     const char *method, const char *url)
 {
 	struct MHD_Response *r;
-	char buf[32], *gz;
+	char buf[32], disposition[128], *gz;
 	size_t gzlen;
-	bool gzipped = false;
+	bool gzipped = false, fallback = false;
 	enum MHD_Result ret;
 	int status = resp->status;
 
@@ -122,6 +137,24 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 		log_warnx("request %s: handler set no valid status", rq->id);
 		free(resp->body);
 		resp->body = NULL;
+		if (resp->stream_read != NULL && resp->stream_free != NULL)
+			resp->stream_free(resp->stream_cls);
+		resp->stream_read = NULL;
+	}
+	if (resp->stream_read != NULL) {
+		free(resp->body);
+		resp->body = NULL;
+		resp->body_len = 0;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+		    resp->stream_read, resp->stream_cls, resp->stream_free);
+		if (r == NULL && resp->stream_free != NULL)
+			resp->stream_free(resp->stream_cls);
+		resp->stream_read = NULL;
+		if (r == NULL) {
+			log_warnx("request %s: failed to create a response", rq->id);
+			return MHD_NO;
+		}
+		goto headers;
 	}
 	if (resp->body != NULL && resp->body_len >= GZIP_MIN &&
 	    http_accepts_gzip(MHD_lookup_connection_value(
@@ -139,6 +172,7 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 			free(resp->body);
 	} else {
 		status = 500;
+		fallback = true;
 		r = MHD_create_response_from_buffer(sizeof(fallback_body) - 1,
 		    (void *)(uintptr_t)fallback_body, MHD_RESPMEM_PERSISTENT);
 	}
@@ -147,11 +181,21 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 		log_warnx("request %s: failed to create a response", rq->id);
 		return MHD_NO;
 	}
-	add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+headers:
+	add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    resp->content_type != NULL && !fallback ? resp->content_type : "application/json");
+	if (resp->attachment[0] != '\0' && !fallback) {
+		snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"",
+		    resp->attachment);
+		add_header(r, "Content-Disposition", disposition);
+	}
 	snprintf(buf, sizeof(buf), "%" PRId64, http_now_ms());
 	add_header(r, "X-Fieldsync-Time", buf);
 	add_header(r, "X-Request-Id", rq->id);
 	add_header(r, "X-Content-Type-Options", "nosniff");
+	add_header(r, "Content-Security-Policy", csp);
+	add_header(r, "X-Frame-Options", "DENY");
+	add_header(r, "Referrer-Policy", "no-referrer");
 	add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	add_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (gzipped)
@@ -190,7 +234,7 @@ check_headers(struct server *srv, struct request *rq, struct MHD_Connection *con
 		http_error(resp, 400, "bad_path", "the request path is not allowed");
 		return true;
 	}
-	if ((rq->route = routes_find(url, method, &rq->allow)) == NULL) {
+	if ((rq->route = routes_find(url, method, &rq->allow, rq->param)) == NULL) {
 		if (rq->allow != NULL)
 			http_error(
 			    resp, 405, "method_not_allowed", "this path takes another method");
@@ -307,6 +351,8 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 	}
 	req.method = method;
 	req.path = url;
+	req.param = rq->param;
+	req.conn = conn;
 	req.query_after = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
 	req.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	req.body = body;
@@ -315,11 +361,48 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 	req.request_id = rq->id;
 	if (rq->route->handler(&srv->ctx, &req, &resp) != 0) {
 		log_warnx("request %s: handler for %s failed", rq->id, rq->route->path);
+		if (resp.stream_read != NULL && resp.stream_free != NULL)
+			resp.stream_free(resp.stream_cls);
+		resp.stream_read = NULL;
 		http_error(&resp, 500, "internal", "the server failed to answer");
 	}
 send:
 	free(body);
 	return send_response(conn, rq, &resp, method, url);
+}
+
+const char *
+http_query(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_each {
+	int (*cb)(void *arg, const char *name, const char *value);
+	void *arg;
+	bool stopped;
+};
+
+static enum MHD_Result
+query_each_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_each *qe = cls;
+
+	(void)kind;
+	if (qe->stopped)
+		return MHD_NO;
+	if (qe->cb(qe->arg, key, value) != 0)
+		qe->stopped = true;
+	return qe->stopped ? MHD_NO : MHD_YES;
+}
+
+int
+http_query_each(const struct http_request *req,
+    int (*cb)(void *arg, const char *name, const char *value), void *arg)
+{
+	struct query_each qe = {.cb = cb, .arg = arg, .stopped = false};
+
+	return MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_each_one, &qe);
 }
 
 static enum MHD_Result

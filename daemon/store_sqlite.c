@@ -72,6 +72,23 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, status TEXT, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL);"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
     " action TEXT NOT NULL, record_id TEXT, detail TEXT);",
+    /*
+     * 1 -> 2: headquarters review.  server_meta holds the server's own HLC
+     * device id (a reviewer's resolution is a change the server authors)
+     * and the last stamp it issued; no device may bind that id.  Review
+     * events name the field and stamp of a resolution.
+     */
+    "CREATE TABLE server_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO server_meta(key, value) VALUES('hlc_device', lower(hex(randomblob(8)))),"
+    " ('hlc_last', '0000000000000000');"
+    "CREATE TRIGGER devices_server_hlc BEFORE UPDATE OF hlc_device ON devices"
+    " WHEN NEW.hlc_device = (SELECT value FROM server_meta WHERE key = 'hlc_device')"
+    " BEGIN SELECT RAISE(ABORT, 'device id reserved for the server'); END;"
+    "ALTER TABLE review_events ADD COLUMN field TEXT;"
+    "ALTER TABLE review_events ADD COLUMN stamp TEXT;"
+    "CREATE INDEX review_events_record ON review_events(record_id, id);"
+    "CREATE INDEX records_updated ON records(updated_at);"
+    "CREATE INDEX audit_at ON audit(at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

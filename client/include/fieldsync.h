@@ -247,6 +247,16 @@ typedef struct fs_sync_result {
 	int64_t pulled;      /* changes received and merged */
 	int64_t conflicts;   /* conflicts the server reported for our pushes */
 	int64_t cursor;      /* pull cursor afterwards */
+	/*
+	 * Traffic of this call, for metered links (added in 0.1; new fields
+	 * only ever go at the end).  Counted by libcurl per request, retries
+	 * included; TLS record overhead is not counted.
+	 */
+	int64_t requests;    /* HTTP requests made */
+	int64_t bytes_up;    /* request lines, headers and bodies as sent (gzip) */
+	int64_t bytes_down;  /* status lines, headers and bodies as received */
+	int64_t json_up;     /* request bodies before compression */
+	int64_t json_down;   /* answer bodies after decompression */
 } fs_sync_result;
 
 /*

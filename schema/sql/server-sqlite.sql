@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 1 (PRAGMA user_version = 1).
+-- schema version 2 (PRAGMA user_version = 2).
 --
 -- DOCUMENTATION COPY.  The authoritative schema is the migrations[] array
 -- in daemon/store_sqlite.c, which fieldsyncd applies at start-up
@@ -69,3 +69,21 @@ CREATE TABLE review_events(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL,
 -- holds field values or tokens.
 CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, record_id TEXT, detail TEXT);
+
+-- Version 2: headquarters review (docs/PROTOCOL.md, "Review API").
+-- The server's own HLC device id, which stamps a reviewer's conflict
+-- resolution (an ordinary change the server authors), and the last stamp it
+-- issued (16 hex digits).  No device may bind the server's id.
+CREATE TABLE server_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO server_meta(key, value) VALUES('hlc_device', lower(hex(randomblob(8)))),
+    ('hlc_last', '0000000000000000');
+CREATE TRIGGER devices_server_hlc BEFORE UPDATE OF hlc_device ON devices
+    WHEN NEW.hlc_device = (SELECT value FROM server_meta WHERE key = 'hlc_device')
+    BEGIN SELECT RAISE(ABORT, 'device id reserved for the server'); END;
+-- review_events.kind is 'status' (status, note) or 'resolve' (field, stamp
+-- of the resolving change, note).
+ALTER TABLE review_events ADD COLUMN field TEXT;
+ALTER TABLE review_events ADD COLUMN stamp TEXT;
+CREATE INDEX review_events_record ON review_events(record_id, id);
+CREATE INDEX records_updated ON records(updated_at);
+CREATE INDEX audit_at ON audit(at);

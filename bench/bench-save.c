@@ -1,0 +1,157 @@
+/*
+ * bench-save.c -- issue 6, figure 1: forms saved per second on a device.
+ *
+ * fs_record_create() (validation, merge tables, change log, clock: one
+ * transaction, synchronous=FULL, WAL) against a bare SQLite transaction
+ * that inserts the same record as one row into a table with the same
+ * settings, in the same directory and the same run.  The two are
+ * interleaved in rounds, alternating which goes first, so that load from
+ * other processes falls on both alike.
+ *
+ * usage: bench-save [SAVES]     (default 2000 of each)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+#define ROUND 50
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void
+must(sqlite3 *db, int rc, const char *what)
+{
+	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		bench_die("%s: %s", what, sqlite3_errmsg(db));
+}
+
+struct side {
+	double wall, cpu;
+	double *lat;
+	int n;
+};
+
+int
+main(int argc, char **argv)
+{
+	int total = argc > 1 ? atoi(argv[1]) : 2000;
+	char fs_path[600], bare_path[600], buf[8192], *form, *id, **recs;
+	struct side fs = { 0 }, bare = { 0 };
+	sqlite3_stmt *ins, *begin, *commit;
+	uint64_t rng = 42;
+	fs_client *c;
+	sqlite3 *db;
+	size_t len;
+	fs_err err;
+	cJSON *out;
+
+	if (total < ROUND || total > 1000000)
+		bench_die("usage: bench-save [SAVES >= %d]", ROUND);
+	snprintf(fs_path, sizeof(fs_path), "%s/save-device.db", bench_workdir());
+	snprintf(bare_path, sizeof(bare_path), "%s/save-bare.db", bench_workdir());
+	bench_rm_db(fs_path);
+	bench_rm_db(bare_path);
+	if ((err = fs_open(fs_path, &c)) != FS_OK || fs_device_init(c, "bench-save") != FS_OK)
+		bench_die("cannot make the device store");
+	snprintf(buf, sizeof(buf), "%s/labor_inspection.json", bench_forms_dir());
+	form = bench_read_file(buf, &len);
+	if (fs_forms_import(c, form, len, NULL) != FS_OK)
+		bench_die("form import: %s", fs_errmsg(c));
+	free(form);
+
+	/* The bare baseline: same journal and sync settings, one row per record. */
+	if (sqlite3_open(bare_path, &db) != SQLITE_OK)
+		bench_die("cannot open %s", bare_path);
+	must(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				  " CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
+				  " form_version INTEGER NOT NULL, body TEXT NOT NULL,"
+				  " created_at TEXT NOT NULL)",
+		     NULL, NULL, NULL),
+	    "bare schema");
+	must(db, sqlite3_prepare_v2(db, "INSERT INTO records VALUES(lower(hex(randomblob(16))),"
+					"'labor_inspection', 1, ?1,"
+					" strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+		     -1, &ins, NULL),
+	    "prepare");
+	must(db, sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL), "prepare");
+	must(db, sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL), "prepare");
+
+	fs.lat = calloc((size_t)total, sizeof(double));
+	bare.lat = calloc((size_t)total, sizeof(double));
+	/* Both sides save the same records, made before the clock starts. */
+	recs = calloc((size_t)total, sizeof(*recs));
+	if (fs.lat == NULL || bare.lat == NULL || recs == NULL)
+		bench_die("out of memory");
+	for (int i = 0; i < total; i++) {
+		bench_record_json(buf, sizeof(buf), &rng);
+		if ((recs[i] = strdup(buf)) == NULL)
+			bench_die("out of memory");
+	}
+	for (int round = 0; fs.n < total; round++) {
+		for (int side = 0; side < 2; side++) {
+			bool do_fs = (side == 0) == (round % 2 == 0);
+			struct side *s = do_fs ? &fs : &bare;
+			double w0 = bench_now(), c0 = cpu_seconds();
+
+			for (int i = 0; i < ROUND && s->n < total; i++) {
+				double t = bench_now();
+				const char *rec = recs[s->n];
+				if (do_fs) {
+					if (fs_record_create(c, "labor_inspection", rec, &id) != FS_OK)
+						bench_die("save: %s", fs_errmsg(c));
+					fs_free(id);
+				} else {
+					must(db, sqlite3_step(begin), "begin");
+					sqlite3_reset(begin);
+					sqlite3_bind_text(ins, 1, rec, -1, SQLITE_STATIC);
+					must(db, sqlite3_step(ins), "insert");
+					sqlite3_reset(ins);
+					must(db, sqlite3_step(commit), "commit");
+					sqlite3_reset(commit);
+				}
+				s->lat[s->n++] = bench_now() - t;
+			}
+			s->wall += bench_now() - w0;
+			s->cpu += cpu_seconds() - c0;
+		}
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(begin);
+	sqlite3_finalize(commit);
+	sqlite3_close(db);
+	fs_close(c);
+
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "bench", "save");
+	cJSON_AddNumberToObject(out, "saves", total);
+	cJSON_AddNumberToObject(out, "fs_saves_per_s", total / fs.wall);
+	cJSON_AddNumberToObject(out, "bare_saves_per_s", total / bare.wall);
+	cJSON_AddNumberToObject(out, "cost_ratio", fs.wall / bare.wall);
+	cJSON_AddNumberToObject(out, "fs_p50_ms", 1e3 * bench_percentile(fs.lat, total, 50));
+	cJSON_AddNumberToObject(out, "fs_p99_ms", 1e3 * bench_percentile(fs.lat, total, 99));
+	cJSON_AddNumberToObject(out, "bare_p50_ms", 1e3 * bench_percentile(bare.lat, total, 50));
+	cJSON_AddNumberToObject(out, "bare_p99_ms", 1e3 * bench_percentile(bare.lat, total, 99));
+	cJSON_AddNumberToObject(out, "fs_cpu_us_per_save", 1e6 * fs.cpu / total);
+	cJSON_AddNumberToObject(out, "bare_cpu_us_per_save", 1e6 * bare.cpu / total);
+	cJSON_AddBoolToObject(out, "target_met", fs.wall / bare.wall <= 1.5);
+	bench_print(out);
+	for (int i = 0; i < total; i++)
+		free(recs[i]);
+	free(recs);
+	free(fs.lat);
+	free(bare.lat);
+	return 0;
+}

@@ -1,0 +1,510 @@
+/*
+ * export.c -- streamed CSV and JSON exports.  See export.h.
+ *
+ * The export is a small state machine: header, one record per step, footer.
+ * Each step formats into an output buffer that export_read() drains; the
+ * next step runs only once the buffer is empty, so memory holds one record.
+ */
+#include "export.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "formset.h"
+#include "http.h"
+#include "log.h"
+#include "review_api.h"
+#include "server.h"
+#include "store.h"
+
+#define OBUF_MAX ((size_t)256 * 1024 * 1024) /* one record never needs more */
+
+/* The fixed columns before the fields, in order. */
+static const char *const fixed_cols[] = {"id", "form", "form_version", "team", "created_by",
+    "created_at", "updated_at", "review_status", "open_conflicts", "deleted"};
+#define NFIXED (sizeof(fixed_cols) / sizeof(fixed_cols[0]))
+
+struct obuf {
+	char *data;
+	size_t len, off, cap;
+	bool failed;
+};
+
+enum export_state { ST_HEADER, ST_ROWS, ST_FOOTER, ST_DONE };
+
+struct export {
+	struct formset *set;
+	struct store_export *cur;
+	enum export_format format;
+	int *col_of;  /* set->fields index -> output column, or -1 (left out) */
+	char **vals;  /* current record's values (JSON text) per output column */
+	const struct formset_field **cols;
+	size_t ncols;
+	enum export_state state;
+	int64_t count;
+	bool include_sensitive;
+	struct obuf out;
+};
+
+/* Reserves n more bytes; returns where to write them or NULL. */
+static char *
+ob_reserve(struct obuf *ob, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (ob->failed)
+		return NULL;
+	if (ob->len + n > ob->cap) {
+		if (ob->len + n > OBUF_MAX) {
+			ob->failed = true;
+			return NULL;
+		}
+		cap = ob->cap ? ob->cap : 16384;
+		while (cap < ob->len + n)
+			cap *= 2;
+		if ((p = realloc(ob->data, cap)) == NULL) {
+			ob->failed = true;
+			return NULL;
+		}
+		ob->data = p;
+		ob->cap = cap;
+	}
+	return ob->data + ob->len;
+}
+
+static void
+ob_add(struct obuf *ob, const char *s, size_t n)
+{
+	char *p = ob_reserve(ob, n);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		ob->len += n;
+	}
+}
+
+static void
+ob_str(struct obuf *ob, const char *s)
+{
+	ob_add(ob, s, strlen(s));
+}
+
+size_t
+export_csv_cell(char *out, const char *s, size_t len, bool text)
+{
+	bool quote = false;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			quote = true;
+	if (quote)
+		out[o++] = '"';
+	/* A spreadsheet would run these as formulas: make them text. */
+	if (text && len > 0 && strchr("=+-@\t\r", s[0]) != NULL)
+		out[o++] = '\'';
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"')
+			out[o++] = '"';
+		out[o++] = s[i];
+	}
+	if (quote)
+		out[o++] = '"';
+	return o;
+}
+
+static void
+csv_cell(struct obuf *ob, const char *s, size_t len, bool text)
+{
+	char *p = ob_reserve(ob, 2 * len + 4);
+
+	if (p != NULL)
+		ob->len += export_csv_cell(p, s, len, text);
+}
+
+/* Appends item as plain text: strings as they are, numbers as JSON. */
+static void
+plain_text(struct obuf *t, const cJSON *item)
+{
+	char *s;
+
+	if (cJSON_IsString(item)) {
+		ob_str(t, item->valuestring);
+	} else if (!cJSON_IsNull(item) && (s = cJSON_PrintUnformatted(item)) != NULL) {
+		ob_str(t, s);
+		cJSON_free(s);
+	}
+}
+
+/* One CSV cell for a stored value (JSON text, NULL for null). */
+static void
+csv_value(struct obuf *ob, const char *json)
+{
+	struct obuf t = {0};
+	const cJSON *item;
+	cJSON *v;
+
+	if (json == NULL || strcmp(json, "null") == 0)
+		return;
+	if (json[0] != '"' && json[0] != '[' && json[0] != '{') {
+		csv_cell(ob, json, strlen(json), false); /* a number or a boolean */
+		return;
+	}
+	if ((v = cJSON_ParseWithLengthOpts(json, strlen(json) + 1, NULL, 1)) == NULL)
+		return;
+	if (cJSON_IsArray(v)) {
+		/* select_multiple: the choices, separated by ';'. */
+		cJSON_ArrayForEach(item, v)
+		{
+			if (item != v->child)
+				ob_add(&t, ";", 1);
+			plain_text(&t, item);
+		}
+	} else if (cJSON_IsObject(v)) {
+		/* geopoint: lat,lon[,alt[,acc]] as typed on a device. */
+		static const char *const keys[] = {"lat", "lon", "alt", "acc"};
+		for (size_t i = 0; i < 4; i++) {
+			item = cJSON_GetObjectItemCaseSensitive(v, keys[i]);
+			if (item == NULL)
+				break;
+			if (i > 0)
+				ob_add(&t, ",", 1);
+			plain_text(&t, item);
+		}
+	} else {
+		plain_text(&t, v);
+	}
+	cJSON_Delete(v);
+	if (t.failed)
+		ob->failed = true;
+	else
+		csv_cell(ob, t.data ? t.data : "", t.len, true);
+	free(t.data);
+}
+
+/* Appends s as a JSON string. */
+static void
+json_string(struct obuf *ob, const char *s)
+{
+	char esc[8];
+
+	ob_add(ob, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			ob_add(ob, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			ob_add(ob, esc, 6);
+		} else {
+			ob_add(ob, s, 1);
+		}
+	}
+	ob_add(ob, "\"", 1);
+}
+
+static void
+emit_header(struct export *x)
+{
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (x->format == EXPORT_CSV) {
+		for (size_t i = 0; i < NFIXED; i++) {
+			if (i > 0)
+				ob_add(&x->out, ",", 1);
+			ob_str(&x->out, fixed_cols[i]);
+		}
+		for (size_t i = 0; i < x->ncols; i++) {
+			ob_add(&x->out, ",", 1);
+			csv_cell(&x->out, x->cols[i]->name, strlen(x->cols[i]->name), true);
+		}
+		ob_add(&x->out, "\r\n", 2);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ob_str(&x->out, "{\"form\":");
+	json_string(&x->out, x->set->id);
+	ob_str(&x->out, ",\"exported_at\":");
+	json_string(&x->out, now);
+	ob_str(&x->out, x->include_sensitive ? ",\"sensitive\":\"included\"" :
+					       ",\"sensitive\":\"omitted\"");
+	ob_str(&x->out, ",\"columns\":[");
+	for (size_t i = 0; i < x->ncols; i++) {
+		if (i > 0)
+			ob_add(&x->out, ",", 1);
+		json_string(&x->out, x->cols[i]->name);
+	}
+	ob_str(&x->out, "],\"records\":[");
+}
+
+static int
+take_value(void *arg, const struct review_value *v)
+{
+	struct export *x = arg;
+	const struct formset_field *col = formset_field(x->set, v->field);
+	int i;
+
+	if (col == NULL || (i = x->col_of[col - x->set->fields]) < 0 || v->value == NULL)
+		return 0;
+	free(x->vals[i]);
+	return (x->vals[i] = strdup(v->value)) == NULL ? 1 : 0;
+}
+
+static void
+emit_row(struct export *x, const struct review_record *r)
+{
+	char num[32];
+	struct obuf *ob = &x->out;
+
+	if (x->format == EXPORT_CSV) {
+		const char *text[] = {r->id, r->form, NULL, r->team, r->created_by, r->created_at,
+		    r->updated_at, r->review_status};
+		for (size_t i = 0; i < 8; i++) {
+			if (i > 0)
+				ob_add(ob, ",", 1);
+			if (i == 2) {
+				snprintf(num, sizeof(num), "%lld", (long long)r->form_version);
+				ob_str(ob, num);
+			} else {
+				csv_cell(ob, text[i], strlen(text[i]), true);
+			}
+		}
+		snprintf(num, sizeof(num), ",%d,%s", r->open_conflicts, r->deleted ? "true" : "false");
+		ob_str(ob, num);
+		for (size_t i = 0; i < x->ncols; i++) {
+			ob_add(ob, ",", 1);
+			csv_value(ob, x->vals[i]);
+		}
+		ob_add(ob, "\r\n", 2);
+		return;
+	}
+	ob_str(ob, x->count > 0 ? ",\n{\"id\":" : "\n{\"id\":");
+	json_string(ob, r->id);
+	ob_str(ob, ",\"form\":");
+	json_string(ob, r->form);
+	snprintf(num, sizeof(num), ",\"form_version\":%lld", (long long)r->form_version);
+	ob_str(ob, num);
+	ob_str(ob, ",\"team\":");
+	json_string(ob, r->team);
+	ob_str(ob, ",\"created_by\":");
+	json_string(ob, r->created_by);
+	ob_str(ob, ",\"created_at\":");
+	json_string(ob, r->created_at);
+	ob_str(ob, ",\"updated_at\":");
+	json_string(ob, r->updated_at);
+	ob_str(ob, ",\"review_status\":");
+	json_string(ob, r->review_status);
+	snprintf(num, sizeof(num), ",\"open_conflicts\":%d", r->open_conflicts);
+	ob_str(ob, num);
+	ob_str(ob, r->deleted ? ",\"deleted\":true" : ",\"deleted\":false");
+	ob_str(ob, ",\"fields\":{");
+	for (size_t i = 0; i < x->ncols; i++) {
+		if (i > 0)
+			ob_add(ob, ",", 1);
+		json_string(ob, x->cols[i]->name);
+		ob_add(ob, ":", 1);
+		/* Stored values are canonical JSON text already. */
+		ob_str(ob, x->vals[i] != NULL ? x->vals[i] : "null");
+	}
+	ob_str(ob, "}}");
+}
+
+/* Produces the next piece into x->out.  Returns -1 if the store failed. */
+static int
+step(struct export *x)
+{
+	struct review_record r;
+	char tail[64];
+	bool done;
+
+	switch (x->state) {
+	case ST_HEADER:
+		emit_header(x);
+		x->state = ST_ROWS;
+		break;
+	case ST_ROWS:
+		if (store_export_next(x->cur, &r, &done) != FS_OK)
+			return -1;
+		if (done) {
+			x->state = ST_FOOTER;
+			break;
+		}
+		for (size_t i = 0; i < x->ncols; i++) {
+			free(x->vals[i]);
+			x->vals[i] = NULL;
+		}
+		if (store_export_fields(x->cur, r.id, take_value, x) != FS_OK)
+			return -1;
+		emit_row(x, &r);
+		x->count++;
+		break;
+	case ST_FOOTER:
+		if (x->format == EXPORT_JSON) {
+			snprintf(tail, sizeof(tail), "\n],\"count\":%lld}\n", (long long)x->count);
+			ob_str(&x->out, tail);
+		}
+		x->state = ST_DONE;
+		break;
+	case ST_DONE:
+		break;
+	}
+	return x->out.failed ? -1 : 0;
+}
+
+ssize_t
+export_read(struct export *x, char *buf, size_t max)
+{
+	size_t n;
+
+	while (x->out.off == x->out.len) {
+		x->out.off = x->out.len = 0;
+		if (x->state == ST_DONE)
+			return 0;
+		if (step(x) != 0)
+			return -1;
+	}
+	n = x->out.len - x->out.off;
+	if (n > max)
+		n = max;
+	memcpy(buf, x->out.data + x->out.off, n);
+	x->out.off += n;
+	return (ssize_t)n;
+}
+
+int64_t
+export_count(const struct export *x)
+{
+	return x->count;
+}
+
+fs_err
+export_open(struct store *store, const struct review_filter *f, enum export_format format,
+    bool include_sensitive, struct export **ret_x)
+{
+	struct export *x;
+	fs_err err;
+
+	if (f->form == NULL)
+		return FS_ERR_INVALID;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return FS_ERR_NOMEM;
+	x->format = format;
+	x->include_sensitive = include_sensitive;
+	if ((err = formset_load(store, f->form, &x->set)) != FS_OK)
+		goto fail;
+	x->col_of = calloc(x->set->nfields, sizeof(*x->col_of));
+	x->vals = calloc(x->set->nfields, sizeof(*x->vals));
+	x->cols = calloc(x->set->nfields, sizeof(*x->cols));
+	if (x->col_of == NULL || x->vals == NULL || x->cols == NULL) {
+		err = FS_ERR_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < x->set->nfields; i++) {
+		if (x->set->fields[i].sensitive && !include_sensitive) {
+			x->col_of[i] = -1;
+			continue;
+		}
+		x->col_of[i] = (int)x->ncols;
+		x->cols[x->ncols++] = &x->set->fields[i];
+	}
+	if ((err = store_export_open(store, f, &x->cur)) != FS_OK)
+		goto fail;
+	*ret_x = x;
+	return FS_OK;
+fail:
+	export_free(x);
+	return err;
+}
+
+void
+export_free(struct export *x)
+{
+	if (x == NULL)
+		return;
+	store_export_close(x->cur);
+	for (size_t i = 0; x->vals != NULL && i < x->ncols; i++)
+		free(x->vals[i]);
+	free(x->vals);
+	free(x->cols);
+	free(x->col_of);
+	formset_free(x->set);
+	free(x->out.data);
+	free(x);
+}
+
+/* --- HTTP ------------------------------------------------------------ */
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = export_read(cls, buf, max);
+
+	(void)pos;
+	if (n < 0) {
+		log_warnx("Export failed after %lld records; the download is cut short",
+		    (long long)export_count(cls));
+		return HTTP_STREAM_ERROR;
+	}
+	return n == 0 ? HTTP_STREAM_END : n;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct export *x = cls;
+
+	log_info("export of form %s done: %lld records", x->set->id, (long long)x->count);
+	export_free(x);
+}
+
+int
+export_handle(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct review_query q;
+	struct export *x;
+	char detail[160], stamp[32];
+	enum export_format format;
+	time_t t = time(NULL);
+	struct tm tm;
+	fs_err err;
+
+	if (!review_query_parse(req, true, &q, resp))
+		return 0;
+	if (q.f.form == NULL)
+		return http_error(resp, 400, "bad_request", "'form' is required");
+	format = strcmp(q.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV;
+	if ((err = export_open(ctx->store, &q.f, format, q.include_sensitive, &x)) != FS_OK)
+		return http_error_fs(resp, err,
+		    err == FS_ERR_NOTFOUND ? "the form is not published" : "could not start the export");
+	snprintf(detail, sizeof(detail), "form=%s format=%s sensitive=%s", q.f.form, q.format,
+	    q.include_sensitive ? "included" : "omitted");
+	if ((err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) != FS_OK) {
+		export_free(x);
+		return http_error_fs(resp, err, "could not write the audit entry; nothing exported");
+	}
+	log_info("review %s: %s exports form %s as %s", req->request_id, req->who->name, q.f.form,
+	    q.format);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(resp->attachment, sizeof(resp->attachment), "%s-%s.%s", q.f.form, stamp,
+	    q.format);
+	resp->status = 200;
+	resp->content_type =
+	    format == EXPORT_CSV ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+	resp->stream_read = stream_read;
+	resp->stream_free = stream_free;
+	resp->stream_cls = x;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * export.h -- CSV and JSON exports of the records of one form: one row per
+ * record, one column per field of the union of the form's versions
+ * (formset.h) plus a form_version column, streamed.
+ *
+ * An export is pulled piece by piece with export_read(): only the current
+ * record is in memory, read through the store's export cursor (its own
+ * connection and snapshot), so 100 000 records never sit in memory at
+ * once.  The same code serves GET /v1/review/export (a streamed HTTP
+ * answer) and `fieldsyncd export` (admin_review.c).
+ *
+ * CSV follows RFC 4180 (CRLF line ends, fields with a comma, quote, CR or
+ * LF quoted, quotes doubled) and is protected against formula injection: a
+ * text cell that starts with = + - @, a tab or a CR gets a leading '.
+ * Sensitive columns are left out unless include_sensitive is set (the
+ * caller audits the export either way).
+ */
+#ifndef FS_DAEMON_EXPORT_H
+#define FS_DAEMON_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fieldsync.h"
+#include "store_review.h"
+
+struct server_ctx;
+struct http_request;
+struct http_response;
+struct store;
+
+enum export_format {
+	EXPORT_CSV,
+	EXPORT_JSON,
+};
+
+struct export;
+
+/*
+ * Starts an export of the records matching f (f->form is required).
+ * FS_ERR_NOTFOUND if the form was never published.  Release with
+ * export_free().
+ */
+fs_err export_open(struct store *store, const struct review_filter *f, enum export_format format,
+    bool include_sensitive, struct export **ret_x);
+
+/*
+ * Writes the next bytes of the export into buf (max >= 1 bytes).  Returns
+ * the number written, 0 at the end, or -1 if the store failed (the export
+ * is then incomplete and must be discarded).
+ */
+ssize_t export_read(struct export *x, char *buf, size_t max);
+
+/* Records written so far. */
+int64_t export_count(const struct export *x);
+
+/* Frees the export.  Accepts NULL. */
+void export_free(struct export *x);
+
+/*
+ * Appends one CSV cell for text s (len bytes) to out (at least 2 * len + 4
+ * bytes): formula-protected when text is true, quoted when needed.  Returns
+ * the bytes written.  Exposed for tests.
+ */
+size_t export_csv_cell(char *out, const char *s, size_t len, bool text);
+
+/* GET /v1/review/export (docs/PROTOCOL.md). */
+int export_handle(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+
+#endif /* FS_DAEMON_EXPORT_H */

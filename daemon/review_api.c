@@ -1,0 +1,411 @@
+/*
+ * review_api.c -- query filters, GET /v1/review/me, GET /v1/review/records
+ * and POST /v1/review/records/ID/status.  See review_api.h.
+ */
+#include "review_api.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "formset.h"
+#include "form.h"
+#include "http.h"
+#include "id.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT     500
+#define SUMMARY_MAX        120 /* bytes of the summary text in a list row */
+
+bool
+review_valid_id(const char *s)
+{
+	return s != NULL && id_is_hex(s, ID_RECORD_LEN);
+}
+
+bool
+review_status_settable(const char *status)
+{
+	return review_status_valid(status) && strcmp(status, "new") != 0;
+}
+
+cJSON *
+review_value_json(const char *text)
+{
+	cJSON *v;
+
+	if (text == NULL)
+		return cJSON_CreateNull();
+	v = cJSON_ParseWithLengthOpts(text, strlen(text) + 1, NULL, 1);
+	return v != NULL ? v : cJSON_CreateNull();
+}
+
+static bool
+digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+int
+review_date_bound(const char *text, bool upper, char ret[32])
+{
+	size_t n = strlen(text);
+	char frac[4] = "000";
+	const char *p;
+	int i;
+
+	if (n < 10 || !digits(text, 4) || text[4] != '-' || !digits(text + 5, 2) ||
+	    text[7] != '-' || !digits(text + 8, 2))
+		return -1;
+	if (n == 10) {
+		snprintf(ret, 32, "%.10s%s", text, upper ? "T23:59:59.999Z" : "T00:00:00.000Z");
+		return 0;
+	}
+	if (n < 20 || text[10] != 'T' || !digits(text + 11, 2) || text[13] != ':' ||
+	    !digits(text + 14, 2) || text[16] != ':' || !digits(text + 17, 2))
+		return -1;
+	p = text + 19;
+	if (*p == '.') {
+		for (i = 0, p++; isdigit((unsigned char)*p); p++, i++)
+			if (i < 3)
+				frac[i] = *p;
+		if (i == 0)
+			return -1;
+		for (; i < 3; i++)
+			frac[i] = '0';
+	} else if (upper) {
+		memcpy(frac, "999", 4);
+	}
+	if (strcmp(p, "Z") != 0)
+		return -1;
+	snprintf(ret, 32, "%.19s.%sZ", text, frac);
+	return 0;
+}
+
+static bool
+valid_field_name(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return false;
+	return n <= FORM_NAME_MAX;
+}
+
+static bool
+parse_count(const char *s, int64_t lo, int64_t hi, int64_t *ret)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
+		return false;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static bool
+parse_bool(const char *s, bool *ret)
+{
+	if (s != NULL && (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)) {
+		*ret = true;
+		return true;
+	}
+	if (s != NULL && (strcmp(s, "0") == 0 || strcmp(s, "false") == 0)) {
+		*ret = false;
+		return true;
+	}
+	return false;
+}
+
+struct query_state {
+	struct review_query *q;
+	bool export;
+	char error[160];
+};
+
+/* One query parameter; sets st->error and stops on a bad one. */
+static int
+query_one(void *arg, const char *key, const char *value)
+{
+	struct query_state *st = arg;
+	struct review_query *q = st->q;
+	struct review_filter *f = &q->f;
+	bool b;
+
+	if (value == NULL)
+		value = "";
+	if (strcmp(key, "form") == 0) {
+		if (!valid_field_name(value))
+			goto bad;
+		f->form = value;
+	} else if (strcmp(key, "team") == 0 || strcmp(key, "device") == 0) {
+		if (!auth_valid_name(value))
+			goto bad;
+		*(key[0] == 't' ? &f->team : &f->device) = value;
+	} else if (strcmp(key, "status") == 0) {
+		if (!review_status_valid(value))
+			goto bad;
+		f->status = value;
+	} else if (strcmp(key, "from") == 0) {
+		if (review_date_bound(value, false, q->from) != 0)
+			goto bad;
+		f->from = q->from;
+	} else if (strcmp(key, "to") == 0) {
+		if (review_date_bound(value, true, q->to) != 0)
+			goto bad;
+		f->to = q->to;
+	} else if (strcmp(key, "date") == 0) {
+		if (strcmp(value, "updated") != 0 && strcmp(value, "created") != 0)
+			goto bad;
+		f->by_created = value[0] == 'c';
+	} else if (strcmp(key, "conflicts") == 0) {
+		if (!parse_bool(value, &b))
+			goto bad;
+		f->conflicts = b ? 1 : 0;
+	} else if (strcmp(key, "deleted") == 0) {
+		if (!parse_bool(value, &f->include_deleted))
+			goto bad;
+	} else if (strcmp(key, "limit") == 0 && !st->export) {
+		if (!parse_count(value, 1, LIST_MAX_LIMIT, &q->limit))
+			goto bad;
+	} else if (strcmp(key, "offset") == 0 && !st->export) {
+		if (!parse_count(value, 0, INT64_MAX / 2, &q->offset))
+			goto bad;
+	} else if (strcmp(key, "format") == 0 && st->export) {
+		if (strcmp(value, "csv") != 0 && strcmp(value, "json") != 0)
+			goto bad;
+		q->format = value;
+	} else if (strcmp(key, "include_sensitive") == 0 && st->export) {
+		if (!parse_bool(value, &q->include_sensitive))
+			goto bad;
+	} else if (strcmp(key, "flag") == 0 || (valid_field_name(key) && strcmp(value, "true") == 0)) {
+		/* flag=NAME, or the shorthand NAME=true: a boolean field is true. */
+		const char *name = strcmp(key, "flag") == 0 ? value : key;
+		if (!valid_field_name(name))
+			goto bad;
+		if (f->nflags == REVIEW_MAX_FLAGS) {
+			snprintf(st->error, sizeof(st->error), "at most %d indicator filters",
+			    REVIEW_MAX_FLAGS);
+			return 1;
+		}
+		f->flags[f->nflags++] = name;
+	} else {
+		snprintf(st->error, sizeof(st->error), "unknown query parameter '%.32s'", key);
+		return 1;
+	}
+	return 0;
+bad:
+	snprintf(st->error, sizeof(st->error), "query parameter '%.32s' has an invalid value", key);
+	return 1;
+}
+
+bool
+review_query_parse(const struct http_request *req, bool export, struct review_query *q,
+    struct http_response *resp)
+{
+	struct query_state st = {.q = q, .export = export, .error = ""};
+
+	memset(q, 0, sizeof(*q));
+	q->f.conflicts = -1;
+	q->limit = LIST_DEFAULT_LIMIT;
+	q->format = "csv";
+	http_query_each(req, query_one, &st);
+	if (st.error[0] != '\0') {
+		http_error(resp, 400, "bad_request", st.error);
+		return false;
+	}
+	return true;
+}
+
+int
+review_handle_me(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	(void)ctx;
+	cJSON_AddStringToObject(obj, "name", req->who->name);
+	cJSON_AddStringToObject(obj, "role", req->who->role);
+	cJSON_AddStringToObject(obj, "team", req->who->team);
+	return http_reply_json(resp, 200, obj);
+}
+
+/* Adds the columns of struct review_record to obj. */
+static void
+add_record(cJSON *obj, const struct review_record *r)
+{
+	cJSON_AddStringToObject(obj, "id", r->id);
+	cJSON_AddStringToObject(obj, "form", r->form);
+	cJSON_AddNumberToObject(obj, "form_version", (double)r->form_version);
+	cJSON_AddStringToObject(obj, "team", r->team);
+	cJSON_AddStringToObject(obj, "created_by", r->created_by);
+	cJSON_AddStringToObject(obj, "created_at", r->created_at);
+	cJSON_AddStringToObject(obj, "updated_at", r->updated_at);
+	cJSON_AddStringToObject(obj, "review_status", r->review_status);
+	cJSON_AddNumberToObject(obj, "open_conflicts", r->open_conflicts);
+	cJSON_AddBoolToObject(obj, "deleted", r->deleted);
+}
+
+struct list_ctx {
+	struct server_ctx *ctx;
+	struct formcache fc;
+	cJSON *rows;
+	cJSON *row;                         /* the row being filled */
+	const struct formset *set;          /* its form */
+	const struct formset_field *summary; /* the summary column found so far */
+	char summary_text[SUMMARY_MAX + 4];
+	fs_err err;
+};
+
+/* Copies at most SUMMARY_MAX bytes of s, cut at a UTF-8 character boundary. */
+static void
+summary_copy(char *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > SUMMARY_MAX) {
+		n = SUMMARY_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+		memcpy(dst, s, n);
+		memcpy(dst + n, "\xe2\x80\xa6", 4); /* an ellipsis */
+		return;
+	}
+	memcpy(dst, s, n + 1);
+}
+
+/* Picks the summary (first non-sensitive text value) and the true flags. */
+static int
+list_value(void *arg, const struct review_value *v)
+{
+	struct list_ctx *lc = arg;
+	const struct formset_field *col = formset_field(lc->set, v->field);
+	cJSON *val;
+
+	if (col == NULL || col->sensitive || v->value == NULL)
+		return 0;
+	if (col->type == FORM_BOOLEAN && strcmp(v->value, "true") == 0) {
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(lc->row, "flags"),
+		    cJSON_CreateString(v->field));
+	} else if (col->type == FORM_TEXT && (lc->summary == NULL || col < lc->summary)) {
+		val = review_value_json(v->value);
+		if (cJSON_IsString(val) && val->valuestring[0] != '\0') {
+			lc->summary = col;
+			summary_copy(lc->summary_text, val->valuestring);
+		}
+		cJSON_Delete(val);
+	}
+	return 0;
+}
+
+static int
+list_row(void *arg, const struct review_record *r)
+{
+	struct list_ctx *lc = arg;
+	cJSON *row = cJSON_CreateObject();
+
+	if (row == NULL)
+		return 1;
+	cJSON_AddItemToArray(lc->rows, row);
+	add_record(row, r);
+	cJSON_AddArrayToObject(row, "flags");
+	lc->row = row;
+	lc->summary = NULL;
+	lc->summary_text[0] = '\0';
+	if ((lc->err = formcache_get(&lc->fc, r->form, &lc->set)) != FS_OK) {
+		if (lc->err != FS_ERR_NOTFOUND)
+			return 1;
+		lc->err = FS_OK; /* a form never published: no summary, no flags */
+	} else if ((lc->err = store_review_fields(lc->ctx->store, r->id, list_value, lc)) != FS_OK) {
+		return 1;
+	}
+	cJSON_AddStringToObject(row, "summary", lc->summary_text);
+	return 0;
+}
+
+int
+review_handle_list(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct list_ctx lc = {.ctx = ctx, .err = FS_OK};
+	struct review_query q;
+	int64_t total = 0;
+	cJSON *obj;
+	fs_err err;
+
+	if (!review_query_parse(req, false, &q, resp))
+		return 0;
+	formcache_init(&lc.fc, ctx->store);
+	obj = cJSON_CreateObject();
+	lc.rows = cJSON_AddArrayToObject(obj, "records");
+	err = store_review_list(ctx->store, &q.f, q.limit, q.offset, list_row, &lc, &total);
+	formcache_finish(&lc.fc);
+	if (err == FS_ERR_NOMEM && lc.err != FS_OK)
+		err = lc.err;
+	if (err != FS_OK) {
+		cJSON_Delete(obj);
+		return http_error_fs(resp, err, "could not list the records");
+	}
+	cJSON_AddNumberToObject(obj, "total", (double)total);
+	cJSON_AddNumberToObject(obj, "limit", (double)q.limit);
+	cJSON_AddNumberToObject(obj, "offset", (double)q.offset);
+	return http_reply_json(resp, 200, obj);
+}
+
+int
+review_handle_status(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	const cJSON *status, *note;
+	char msg[160];
+	cJSON *root, *obj;
+	fs_err err;
+
+	if (!review_valid_id(req->param))
+		return http_error(resp, 404, "not_found", "no such record");
+	if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) != FS_OK)
+		return http_error(resp, 400, "bad_json", msg);
+	status = cJSON_GetObjectItemCaseSensitive(root, "status");
+	note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	if (!cJSON_IsString(status) || !review_status_settable(status->valuestring)) {
+		cJSON_Delete(root);
+		return http_error(resp, 400, "bad_request",
+		    "'status' must be \"reviewed\", \"follow_up\" or \"referred\"");
+	}
+	if (note != NULL && !cJSON_IsNull(note) &&
+	    (!cJSON_IsString(note) || strlen(note->valuestring) > REVIEW_NOTE_MAX)) {
+		cJSON_Delete(root);
+		snprintf(msg, sizeof(msg), "'note' must be a text of at most %d bytes",
+		    REVIEW_NOTE_MAX);
+		return http_error(resp, 400, "bad_request", msg);
+	}
+	err = store_review_set_status(ctx->store, req->param, status->valuestring,
+	    cJSON_IsString(note) ? note->valuestring : NULL, req->who->name);
+	if (err != FS_OK) {
+		cJSON_Delete(root);
+		return http_error_fs(resp, err,
+		    err == FS_ERR_NOTFOUND ? "no such record" : "could not set the status");
+	}
+	log_info("review %s: %s set record %s to %s", req->request_id, req->who->name, req->param,
+	    status->valuestring);
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "id", req->param);
+	cJSON_AddStringToObject(obj, "review_status", status->valuestring);
+	cJSON_Delete(root);
+	return http_reply_json(resp, 200, obj);
+}

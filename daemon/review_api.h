@@ -1,0 +1,75 @@
+/*
+ * review_api.h -- the review API for headquarters (docs/PROTOCOL.md,
+ * "Review API"): records by filter, one record with its values, conflicts
+ * and history, review status, reveal of sensitive values, conflict
+ * resolution.  Every route needs AUTH_REVIEW (reviewer or admin tokens).
+ *
+ * Sensitive values (a field marked sensitive in any version of its form)
+ * never leave these handlers unmasked except through POST .../reveal,
+ * which writes an audit entry first.  Nothing here logs a value.
+ *
+ * The handlers are split by concern: review_api.c (filters, list, status,
+ * who am I), review_record.c (one record, reveal), review_resolve.c
+ * (resolution).  The CSV/JSON export is in export.c.
+ */
+#ifndef FS_DAEMON_REVIEW_API_H
+#define FS_DAEMON_REVIEW_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "store_review.h"
+
+struct server_ctx;
+struct http_request;
+struct http_response;
+
+/* A review filter parsed from a query string, with the buffers it points into. */
+struct review_query {
+	struct review_filter f;
+	char from[32], to[32]; /* normalised bounds */
+	int64_t limit, offset;
+	const char *format;     /* export only: "csv" or "json" */
+	bool include_sensitive; /* export only */
+};
+
+/*
+ * Parses the query parameters of req into q (docs/PROTOCOL.md lists them).
+ * export says whether format and include_sensitive are allowed.  Returns
+ * true, or false with a 400 answer already in resp.
+ */
+bool review_query_parse(const struct http_request *req, bool export, struct review_query *q,
+    struct http_response *resp);
+
+/*
+ * Normalises a date bound: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS[.fff]Z, into
+ * ISO text with milliseconds comparable with the store's times.  An upper
+ * bound given as a date covers the whole day.  Returns 0 or -1.
+ */
+int review_date_bound(const char *text, bool upper, char ret[32]);
+
+/* True if s is a record id (32 lower-case hex digits). */
+bool review_valid_id(const char *s);
+
+/* Parses a stored value (JSON text, NULL for null) into a new cJSON item. */
+cJSON *review_value_json(const char *text);
+
+/* The review status a reviewer may set: reviewed, follow_up, referred. */
+bool review_status_settable(const char *status);
+
+int review_handle_me(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int review_handle_list(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int review_handle_record(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int review_handle_status(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int review_handle_reveal(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+int review_handle_resolve(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+
+#endif /* FS_DAEMON_REVIEW_API_H */

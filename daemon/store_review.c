@@ -1,0 +1,471 @@
+/*
+ * store_review.c -- SQLite backend of the review reads and writes of
+ * store_review.h (the export cursor is in store_export.c).
+ *
+ * Everything here runs on the calling thread's connection
+ * (store_sqlite_internal.h).  The one write that is not part of a push,
+ * a status change, is its own BEGIN IMMEDIATE transaction together with
+ * its review event and audit entry, so the three never disagree.
+ */
+#include "store_review.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_review_sqlite.h"
+#include "store_sqlite_internal.h"
+
+bool
+review_status_valid(const char *status)
+{
+	return status != NULL &&
+	       (strcmp(status, "new") == 0 || strcmp(status, "reviewed") == 0 ||
+		   strcmp(status, "follow_up") == 0 || strcmp(status, "referred") == 0);
+}
+
+/* Appends text to buf; -1 when it does not fit. */
+static int
+append(char *buf, size_t len, size_t *pos, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*pos + n + 1 > len)
+		return -1;
+	memcpy(buf + *pos, text, n + 1);
+	*pos += n;
+	return 0;
+}
+
+int
+store_review_where(const struct review_filter *f, char *buf, size_t len)
+{
+	const char *col = f->by_created ? "r.created_at" : "r.updated_at";
+	char part[256];
+	size_t pos = 0;
+	int rc = 0;
+
+	rc |= append(buf, len, &pos, " WHERE 1");
+	if (!f->include_deleted)
+		rc |= append(buf, len, &pos, " AND r.deleted = 0");
+	if (f->form != NULL)
+		rc |= append(buf, len, &pos, " AND r.form = :form");
+	if (f->team != NULL)
+		rc |= append(buf, len, &pos, " AND r.team = :team");
+	if (f->status != NULL)
+		rc |= append(buf, len, &pos, " AND r.review_status = :status");
+	if (f->device != NULL)
+		rc |= append(buf, len, &pos,
+		    " AND (r.created_by = :device OR EXISTS (SELECT 1 FROM changes c"
+		    " JOIN devices d ON d.hlc_device = c.device"
+		    " WHERE c.record_id = r.id AND d.name = :device))");
+	if (f->from != NULL) {
+		snprintf(part, sizeof(part), " AND %s >= :from", col);
+		rc |= append(buf, len, &pos, part);
+	}
+	if (f->to != NULL) {
+		snprintf(part, sizeof(part), " AND %s <= :to", col);
+		rc |= append(buf, len, &pos, part);
+	}
+	if (f->conflicts == 0)
+		rc |= append(buf, len, &pos, " AND r.open_conflicts = 0");
+	else if (f->conflicts > 0)
+		rc |= append(buf, len, &pos, " AND r.open_conflicts > 0");
+	for (size_t i = 0; i < f->nflags && i < REVIEW_MAX_FLAGS; i++) {
+		snprintf(part, sizeof(part),
+		    " AND EXISTS (SELECT 1 FROM fields fl WHERE fl.record_id = r.id"
+		    " AND fl.name = :flag%zu AND fl.value = 'true')",
+		    i);
+		rc |= append(buf, len, &pos, part);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+bind_named(sqlite3_stmt *st, const char *name, const char *value)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0 && value != NULL)
+		sqlite3_bind_text(st, i, value, -1, SQLITE_STATIC);
+}
+
+void
+store_review_bind(sqlite3_stmt *st, const struct review_filter *f)
+{
+	char name[16];
+
+	bind_named(st, ":form", f->form);
+	bind_named(st, ":team", f->team);
+	bind_named(st, ":status", f->status);
+	bind_named(st, ":device", f->device);
+	bind_named(st, ":from", f->from);
+	bind_named(st, ":to", f->to);
+	for (size_t i = 0; i < f->nflags && i < REVIEW_MAX_FLAGS; i++) {
+		snprintf(name, sizeof(name), ":flag%zu", i);
+		bind_named(st, name, f->flags[i]);
+	}
+}
+
+void
+store_review_row(sqlite3_stmt *st, struct review_record *r)
+{
+	r->id = store_sqlite_text(st, 0);
+	r->form = store_sqlite_text(st, 1);
+	r->form_version = sqlite3_column_int64(st, 2);
+	r->team = store_sqlite_text(st, 3);
+	r->created_by = store_sqlite_text(st, 4);
+	r->created_at = store_sqlite_text(st, 5);
+	r->updated_at = store_sqlite_text(st, 6);
+	r->review_status = store_sqlite_text(st, 7);
+	r->open_conflicts = sqlite3_column_int(st, 8);
+	r->deleted = sqlite3_column_int(st, 9) != 0;
+}
+
+/* The caller's callback, whichever kind of row it takes. */
+struct row_cb {
+	union {
+		review_record_cb record;
+		review_value_cb value;
+		review_change_cb change;
+		review_event_cb event;
+		review_audit_cb audit;
+	} u;
+	void *arg;
+};
+
+typedef int (*row_fn)(sqlite3_stmt *st, const struct row_cb *cb);
+
+/* Steps st to the end; finalizes it.  A non-zero callback gives NOMEM. */
+static fs_err
+each_row(sqlite3_stmt *st, row_fn fn, const struct row_cb *cb, const char *what)
+{
+	fs_err err = FS_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(st, cb) != 0) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+	}
+	if (err == FS_OK && rc != SQLITE_DONE)
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, what);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int
+record_row(sqlite3_stmt *st, const struct row_cb *cb)
+{
+	struct review_record r;
+
+	store_review_row(st, &r);
+	return cb->u.record(cb->arg, &r);
+}
+
+fs_err
+store_review_list(struct store *store, const struct review_filter *f, int64_t limit,
+    int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total)
+{
+	char where[4096], sql[4608];
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if (store_review_where(f, where, sizeof(where)) != 0)
+		return FS_ERR_INVALID;
+	if (ret_total != NULL) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM records r%s", where);
+		if ((err = store_sqlite_prepare(store, sql, &st)) != FS_OK)
+			return err;
+		store_review_bind(st, f);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*ret_total = sqlite3_column_int64(st, 0);
+		err = rc == SQLITE_ROW ? FS_OK
+		                       : store_sqlite_err(sqlite3_db_handle(st), rc, "record count");
+		sqlite3_finalize(st);
+		if (err != FS_OK)
+			return err;
+	}
+	snprintf(sql, sizeof(sql),
+	    "SELECT " STORE_REVIEW_COLUMNS " FROM records r%s"
+	    " ORDER BY r.updated_at DESC, r.id LIMIT :limit OFFSET :offset",
+	    where);
+	if ((err = store_sqlite_prepare(store, sql, &st)) != FS_OK)
+		return err;
+	store_review_bind(st, f);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), limit);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":offset"), offset);
+	return each_row(st, record_row, &(struct row_cb){.u.record = cb, .arg = arg}, "record list");
+}
+
+fs_err
+store_review_get(struct store *store, const char *id, review_record_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	err = store_sqlite_prepare(
+	    store, "SELECT " STORE_REVIEW_COLUMNS " FROM records r WHERE r.id = ?1", &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct review_record r;
+		store_review_row(st, &r);
+		err = cb(arg, &r) != 0 ? FS_ERR_NOMEM : FS_OK;
+	} else if (rc == SQLITE_DONE)
+		err = FS_ERR_NOTFOUND;
+	else
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, "record get");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int
+value_row(sqlite3_stmt *st, const struct row_cb *cb)
+{
+	struct review_value v = {
+	    .field = store_sqlite_text(st, 0),
+	    .value = (const char *)sqlite3_column_text(st, 1),
+	    .stamp = store_sqlite_text(st, 2),
+	    .device_id = store_sqlite_text(st, 3),
+	    .device_name = store_sqlite_text(st, 4),
+	    .created_at = store_sqlite_text(st, 5),
+	};
+
+	return cb->u.value(cb->arg, &v);
+}
+
+fs_err
+store_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT f.name, f.value, f.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
+	    ", '' FROM fields f"
+	    " LEFT JOIN writes w ON w.record_id = f.record_id AND w.name = f.name"
+	    "  AND w.stamp = f.stamp"
+	    " LEFT JOIN devices d ON d.hlc_device = w.device"
+	    " WHERE f.record_id = ?1 ORDER BY f.name",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return each_row(st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record fields");
+}
+
+fs_err
+store_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT c.name, w.value, c.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
+	    ", c.created_at FROM conflicts c"
+	    " JOIN writes w ON w.record_id = c.record_id AND w.name = c.name AND w.stamp = c.stamp"
+	    " LEFT JOIN devices d ON d.hlc_device = w.device"
+	    " WHERE c.record_id = ?1 ORDER BY c.name, c.stamp",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return each_row(st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record conflicts");
+}
+
+static int
+change_row(sqlite3_stmt *st, const struct row_cb *cb)
+{
+	struct review_change c = {
+	    .seq = sqlite3_column_int64(st, 0),
+	    .hlc = store_sqlite_text(st, 1),
+	    .device_id = store_sqlite_text(st, 2),
+	    .device_name = store_sqlite_text(st, 3),
+	    .received_at = store_sqlite_text(st, 4),
+	    .body = store_sqlite_text(st, 5),
+	};
+
+	return cb->u.change(cb->arg, &c);
+}
+
+fs_err
+store_review_history(struct store *store, const char *id, review_change_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT c.seq, c.hlc, c.device, " STORE_REVIEW_DEVICE_NAME("d", "c.device")
+	    ", c.received_at, c.body FROM changes c"
+	    " LEFT JOIN devices d ON d.hlc_device = c.device"
+	    " WHERE c.record_id = ?1 ORDER BY c.seq",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return each_row(st, change_row, &(struct row_cb){.u.change = cb, .arg = arg}, "record history");
+}
+
+static int
+event_row(sqlite3_stmt *st, const struct row_cb *cb)
+{
+	struct review_event e = {
+	    .id = sqlite3_column_int64(st, 0),
+	    .kind = store_sqlite_text(st, 1),
+	    .status = store_sqlite_text(st, 2),
+	    .note = store_sqlite_text(st, 3),
+	    .field = store_sqlite_text(st, 4),
+	    .stamp = store_sqlite_text(st, 5),
+	    .actor = store_sqlite_text(st, 6),
+	    .at = store_sqlite_text(st, 7),
+	};
+
+	return cb->u.event(cb->arg, &e);
+}
+
+fs_err
+store_review_events(struct store *store, const char *id, review_event_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT id, kind, status, note, field, stamp, actor, at FROM review_events"
+	    " WHERE record_id = ?1 ORDER BY id",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return each_row(st, event_row, &(struct row_cb){.u.event = cb, .arg = arg}, "review events");
+}
+
+static fs_err
+event_insert(struct store *store, const char *id, const char *kind, const char *status,
+    const char *note, const char *field, const char *stamp, const char *actor)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "INSERT INTO review_events(record_id, kind, status, note, field, stamp, actor, at)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, " STORE_SQLITE_NOW ")",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, field, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, stamp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, actor, -1, SQLITE_STATIC);
+	return store_sqlite_step_done(st, "review event");
+}
+
+fs_err
+store_review_set_status(struct store *store, const char *id, const char *status,
+    const char *note, const char *actor)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	char detail[64];
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if (!review_status_valid(status))
+		return FS_ERR_INVALID;
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK)
+		return err;
+	err = store_sqlite_prepare(
+	    store, "UPDATE records SET review_status = ?2 WHERE id = ?1", &st);
+	if (err != FS_OK)
+		goto rollback;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	if ((err = store_sqlite_step_done(st, "review status")) != FS_OK)
+		goto rollback;
+	if (sqlite3_changes(db) == 0) {
+		err = FS_ERR_NOTFOUND;
+		goto rollback;
+	}
+	if ((err = event_insert(store, id, "status", status, note, NULL, NULL, actor)) != FS_OK)
+		goto rollback;
+	/* The note is the reviewer's own text: it stays out of the audit trail. */
+	snprintf(detail, sizeof(detail), "status=%s%s", status, note && *note ? " note=yes" : "");
+	if ((err = store_audit(store, actor, "review.status", id, detail)) != FS_OK)
+		goto rollback;
+	if ((err = store_sqlite_exec(db, "COMMIT")) != FS_OK)
+		goto rollback;
+	return FS_OK;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+fs_err
+store_review_resolve_event(struct store *store, const char *id, const char *field,
+    const char *stamp, const char *note, const char *actor)
+{
+	return event_insert(store, id, "resolve", NULL, note, field, stamp, actor);
+}
+
+fs_err
+store_server_device(struct store *store, char ret_id[HLC_DEVICE_LEN + 1])
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	err = store_sqlite_prepare(
+	    store, "SELECT value FROM server_meta WHERE key = 'hlc_device'", &st);
+	if (err != FS_OK)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && hlc_valid_device(store_sqlite_text(st, 0)))
+		memcpy(ret_id, store_sqlite_text(st, 0), HLC_DEVICE_LEN + 1);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		err = FS_ERR_CORRUPT;
+	else
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, "server device");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int
+audit_row(sqlite3_stmt *st, const struct row_cb *cb)
+{
+	struct review_audit a = {
+	    .id = sqlite3_column_int64(st, 0),
+	    .at = store_sqlite_text(st, 1),
+	    .actor = store_sqlite_text(st, 2),
+	    .action = store_sqlite_text(st, 3),
+	    .record_id = store_sqlite_text(st, 4),
+	    .detail = store_sqlite_text(st, 5),
+	};
+
+	return cb->u.audit(cb->arg, &a);
+}
+
+fs_err
+store_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	err = store_sqlite_prepare(store,
+	    "SELECT id, at, actor, action, record_id, detail FROM audit"
+	    " WHERE ?1 IS NULL OR at >= ?1 ORDER BY id",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+	return each_row(st, audit_row, &(struct row_cb){.u.audit = cb, .arg = arg}, "audit list");
+}

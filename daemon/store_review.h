@@ -1,0 +1,184 @@
+/*
+ * store_review.h -- what headquarters review reads and writes in the
+ * central store: records by filter, one record's values, conflicts,
+ * history and review events, review status, the audit trail, the server's
+ * own device id, and a cursor for exports.
+ *
+ * Like store.h this is one logical interface with an SQLite backend today
+ * (store_review.c, store_export.c); no SQL leaks out of it.  Values are
+ * handed out as the JSON text the store keeps (NULL for null); callers
+ * decide what to mask.  Strings passed to callbacks are valid only during
+ * the callback.
+ *
+ * Conflict resolution writes through the push transaction of
+ * store_records.h, because a resolution is an ordinary change.
+ */
+#ifndef FS_DAEMON_STORE_REVIEW_H
+#define FS_DAEMON_STORE_REVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync.h"
+#include "hlc.h"
+
+struct store;
+
+#define REVIEW_MAX_FLAGS 16
+#define REVIEW_NOTE_MAX  2000 /* bytes of a reviewer's note */
+
+/* Which records a list or an export covers.  NULL / -1 mean "any". */
+struct review_filter {
+	const char *form;
+	const char *team;
+	const char *device; /* device name: the creator or the author of any change */
+	const char *status; /* review status */
+	const char *from;   /* inclusive bounds on the date column, ISO 8601 UTC text */
+	const char *to;
+	bool by_created;      /* the bounds apply to created_at rather than updated_at */
+	int conflicts;        /* -1 any, 0 none open, 1 at least one open */
+	bool include_deleted; /* deleted records are left out unless set */
+	const char *flags[REVIEW_MAX_FLAGS]; /* boolean fields that must be true */
+	size_t nflags;
+};
+
+/* One row of the records table. */
+struct review_record {
+	const char *id;
+	const char *form;
+	int64_t form_version;
+	const char *team;
+	const char *created_by; /* device name */
+	const char *created_at;
+	const char *updated_at;
+	const char *review_status; /* new, reviewed, follow_up, referred */
+	int open_conflicts;
+	bool deleted;
+};
+
+/* A field's current value, or one candidate of a conflict. */
+struct review_value {
+	const char *field;
+	const char *value; /* JSON text, NULL for null */
+	const char *stamp;
+	const char *device_id;   /* author (HLC device id) */
+	const char *device_name; /* "" if unknown; "fieldsyncd" for the server */
+	const char *created_at;  /* conflicts only: when the conflict opened */
+};
+
+/* One change of the received log. */
+struct review_change {
+	int64_t seq;
+	const char *hlc;
+	const char *device_id;
+	const char *device_name;
+	const char *received_at;
+	const char *body; /* the change as received (JSON) */
+};
+
+/* One review event. */
+struct review_event {
+	int64_t id;
+	const char *kind;   /* "status" or "resolve" */
+	const char *status; /* kind status: the new status */
+	const char *note;   /* may be "" */
+	const char *field;  /* kind resolve: the field and the resolving stamp */
+	const char *stamp;
+	const char *actor;
+	const char *at;
+};
+
+/* One audit entry. */
+struct review_audit {
+	int64_t id;
+	const char *at;
+	const char *actor;
+	const char *action;
+	const char *record_id; /* "" if none */
+	const char *detail;
+};
+
+typedef int (*review_record_cb)(void *arg, const struct review_record *r);
+typedef int (*review_value_cb)(void *arg, const struct review_value *v);
+typedef int (*review_change_cb)(void *arg, const struct review_change *c);
+typedef int (*review_event_cb)(void *arg, const struct review_event *e);
+typedef int (*review_audit_cb)(void *arg, const struct review_audit *a);
+
+/* True for "new", "reviewed", "follow_up", "referred". */
+bool review_status_valid(const char *status);
+
+/*
+ * Calls cb for the records matching f, most recently updated first,
+ * skipping offset and at most limit; *ret_total (if not NULL) receives the
+ * number of matching records.  A callback returning non-zero stops the
+ * listing and gives FS_ERR_NOMEM.
+ */
+fs_err store_review_list(struct store *store, const struct review_filter *f, int64_t limit,
+    int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total);
+
+/* Calls cb once with the record id.  FS_ERR_NOTFOUND if there is none. */
+fs_err store_review_get(struct store *store, const char *id, review_record_cb cb, void *arg);
+
+/* The record's current values, by field name. */
+fs_err store_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg);
+
+/* The record's open conflicts (the losing heads), by field and stamp. */
+fs_err store_review_conflicts(
+    struct store *store, const char *id, review_value_cb cb, void *arg);
+
+/* Every change received for the record, in sequence order. */
+fs_err store_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
+
+/* The record's review events, oldest first. */
+fs_err store_review_events(struct store *store, const char *id, review_event_cb cb, void *arg);
+
+/*
+ * Sets the review status of a record and keeps the change (with the note,
+ * which may be NULL) as a review event and an audit entry, in one
+ * transaction.  FS_ERR_NOTFOUND if there is no such record,
+ * FS_ERR_INVALID for a status that is not valid.
+ */
+fs_err store_review_set_status(struct store *store, const char *id, const char *status,
+    const char *note, const char *actor);
+
+/*
+ * Appends a review event of kind "resolve".  Meant to run inside the push
+ * transaction of the resolution (same thread, same connection).
+ */
+fs_err store_review_resolve_event(struct store *store, const char *id, const char *field,
+    const char *stamp, const char *note, const char *actor);
+
+/* The server's own HLC device id (made by the schema migration). */
+fs_err store_server_device(struct store *store, char ret_id[HLC_DEVICE_LEN + 1]);
+
+/* The audit trail from since (ISO text, NULL for all), oldest first. */
+fs_err store_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg);
+
+/* --- Export cursor ---------------------------------------------------- */
+
+struct store_export;
+
+/*
+ * Opens a cursor over the records matching f (f->form must be set), oldest
+ * update first.  It reads one consistent snapshot through its own
+ * read-only connection, so it may be stepped from any one thread at a time
+ * (a response callback) while the thread's own connection serves other
+ * requests.  Release with store_export_close().
+ */
+fs_err store_export_open(struct store *store, const struct review_filter *f,
+    struct store_export **ret_x);
+
+/*
+ * Steps to the next record: *ret_done is true at the end, otherwise *ret_r
+ * is filled (valid until the next step).
+ */
+fs_err store_export_next(struct store_export *x, struct review_record *ret_r, bool *ret_done);
+
+/* The current values of record id, through the cursor's snapshot. */
+fs_err store_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg);
+
+/* Closes the cursor and its connection.  Accepts NULL. */
+void store_export_close(struct store_export *x);
+
+#endif /* FS_DAEMON_STORE_REVIEW_H */

@@ -1,0 +1,522 @@
+/*
+ * fieldsync review page.
+ *
+ * Talks only to this server's review API (docs/PROTOCOL.md, "Review API")
+ * with the reviewer's token in an Authorization header; the token lives in
+ * sessionStorage, never in a URL.  Every value from the server reaches the
+ * page through textContent or a form control's value, never as HTML.
+ * Sensitive values arrive masked; "Reveal" fetches them through an audited
+ * endpoint.
+ */
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'fieldsync.review.token';
+  const PAGE = 50;
+  const STATUS_TEXT = { new: 'New', reviewed: 'Reviewed', follow_up: 'Follow up', referred: 'Referred' };
+
+  const state = {
+    forms: new Map(),   // id -> newest definition
+    offset: 0,
+    total: 0,
+    selected: null,     // record id shown in the detail pane
+    detail: null,       // last record answer
+    revealed: null,     // last reveal answer for the selected record
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null) continue;
+        if (k === 'text') node.textContent = String(v);
+        else if (k === 'cls') node.className = v;
+        else if (k === 'data') for (const [dk, dv] of Object.entries(v)) node.dataset[dk] = dv;
+        else node.setAttribute(k, v);
+      }
+    }
+    for (const c of children || []) if (c) node.appendChild(c);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.detail) || ('HTTP ' + status));
+      this.status = status;
+      this.code = body && body.error;
+    }
+  }
+
+  async function api(path, options) {
+    const opts = options || {};
+    const headers = { Authorization: 'Bearer ' + token() };
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    const resp = await fetch(path, {
+      method: opts.method || 'GET',
+      headers,
+      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    if (opts.raw && resp.ok) return resp;
+    let body = null;
+    try { body = await resp.json(); } catch (e) { body = null; }
+    if (resp.status === 401) {
+      signOut('Your token was not accepted (' + ((body && body.detail) || 'unauthorized') + '). Sign in again.');
+      throw new ApiError(401, body);
+    }
+    if (!resp.ok) throw new ApiError(resp.status, body);
+    return body;
+  }
+
+  /* --- value display ------------------------------------------------ */
+
+  function fieldDef(formId, name) {
+    const f = state.forms.get(formId);
+    return f ? f.fields.find((x) => x.name === name) : undefined;
+  }
+
+  function label(formId, name) {
+    const d = fieldDef(formId, name);
+    return (d && d.label) || name;
+  }
+
+  function showValue(v) {
+    if (v === null || v === undefined) return '\u2014';
+    if (v === true) return 'Yes';
+    if (v === false) return 'No';
+    if (Array.isArray(v)) return v.map(showValue).join(', ');
+    if (typeof v === 'object') {
+      if ('lat' in v && 'lon' in v) return v.lat + ', ' + v.lon + ('acc' in v ? ' (\u00b1' + v.acc + ' m)' : '');
+      return JSON.stringify(v);
+    }
+    return String(v);
+  }
+
+  // Local time as YYYY-MM-DD HH:MM: short, sortable, unambiguous.
+  function when(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    const two = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' ' +
+      two(d.getHours()) + ':' + two(d.getMinutes());
+  }
+
+  // "Labour inspection: worksite screening" -> "Labour inspection".
+  function shortTitle(formId) {
+    const f = state.forms.get(formId);
+    const t = (f && f.title) || formId;
+    const i = t.indexOf(':');
+    return i > 0 ? t.slice(0, i) : t;
+  }
+
+  function author(device, deviceId) {
+    if (device === 'fieldsyncd') return 'headquarters (resolution)';
+    return device || deviceId || '?';
+  }
+
+  function statusBadge(status) {
+    return el('span', { cls: 'badge ' + status, text: STATUS_TEXT[status] || status });
+  }
+
+  function message(id, text, bad) {
+    const n = $(id);
+    n.textContent = text || '';
+    n.classList.toggle('bad', !!bad);
+  }
+
+  /* --- sign in ------------------------------------------------------ */
+
+  function signOut(why) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $('app-view').hidden = true;
+    $('who').hidden = true;
+    $('signin-view').hidden = false;
+    $('token').value = '';
+    message('signin-error', why || '');
+    $('token').focus();
+  }
+
+  async function start() {
+    let me;
+    try {
+      me = await api('/v1/review/me');
+    } catch (e) {
+      if (e.status !== 401) signOut(e.status === 403 ? 'This token may not review records (a field device token?).' : 'The server did not answer: ' + e.message);
+      return;
+    }
+    $('who-name').textContent = me.name + ' (' + me.role + ')';
+    $('who').hidden = false;
+    $('signin-view').hidden = true;
+    $('app-view').hidden = false;
+    await loadForms();
+    await loadList();
+  }
+
+  $('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const t = $('token').value.trim();
+    if (!/^[0-9a-f]{64}$/.test(t)) {
+      message('signin-error', 'A token is 64 characters 0-9 and a-f.');
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, t);
+    $('token').value = '';
+    message('signin-error', '');
+    start();
+  });
+  $('signout').addEventListener('click', () => signOut(''));
+
+  /* --- forms and filters -------------------------------------------- */
+
+  async function loadForms() {
+    const ans = await api('/v1/forms');
+    state.forms.clear();
+    for (const f of ans.forms) {
+      const cur = state.forms.get(f.id);
+      if (!cur || cur.version < f.version) state.forms.set(f.id, f);
+    }
+    const sel = $('f-form');
+    const keep = sel.value;
+    clear(sel);
+    sel.appendChild(el('option', { value: '', text: 'All forms' }));
+    for (const f of state.forms.values()) sel.appendChild(el('option', { value: f.id, text: f.title || f.id }));
+    sel.value = keep;
+    fillFlags();
+  }
+
+  function fillFlags() {
+    const sel = $('f-flag');
+    const keep = sel.value;
+    const formId = $('f-form').value;
+    const seen = new Map();
+    for (const f of state.forms.values()) {
+      if (formId && f.id !== formId) continue;
+      for (const fd of f.fields) if (fd.type === 'boolean' && !seen.has(fd.name)) seen.set(fd.name, fd.label || fd.name);
+    }
+    clear(sel);
+    sel.appendChild(el('option', { value: '', text: 'Any' }));
+    for (const [name, lab] of seen) sel.appendChild(el('option', { value: name, text: lab }));
+    sel.value = seen.has(keep) ? keep : '';
+  }
+
+  function filterParams() {
+    const p = new URLSearchParams();
+    const add = (key, id) => { const v = $(id).value.trim(); if (v) p.set(key, v); };
+    add('form', 'f-form');
+    add('team', 'f-team');
+    add('device', 'f-device');
+    add('status', 'f-status');
+    add('from', 'f-from');
+    add('to', 'f-to');
+    add('conflicts', 'f-conflicts');
+    add('flag', 'f-flag');
+    if ((p.has('from') || p.has('to')) && $('f-date').value === 'created') p.set('date', 'created');
+    return p;
+  }
+
+  $('f-form').addEventListener('change', fillFlags);
+  $('filters').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    state.offset = 0;
+    loadList();
+  });
+  $('reset-filters').addEventListener('click', () => {
+    $('filters').reset();
+    fillFlags();
+    state.offset = 0;
+    loadList();
+  });
+
+  /* --- record list -------------------------------------------------- */
+
+  async function loadList() {
+    const p = filterParams();
+    p.set('limit', String(PAGE));
+    p.set('offset', String(state.offset));
+    let ans;
+    try {
+      ans = await api('/v1/review/records?' + p.toString());
+    } catch (e) {
+      if (e.status !== 401) message('list-msg', 'Could not load the records: ' + e.message, true);
+      return;
+    }
+    message('list-msg', '');
+    state.total = ans.total;
+    const body = $('records').tBodies[0];
+    clear(body);
+    for (const r of ans.records) body.appendChild(listRow(r));
+    $('count').textContent = ans.total + (ans.total === 1 ? ' record' : ' records');
+    const last = Math.min(state.offset + ans.records.length, ans.total);
+    $('page').textContent = ans.total ? (state.offset + 1) + '\u2013' + last + ' of ' + ans.total : '';
+    $('prev').disabled = state.offset === 0;
+    $('next').disabled = last >= ans.total;
+    if (!ans.records.length) message('list-msg', 'No record matches these filters.');
+  }
+
+  function listRow(r) {
+    const flags = r.flags.map((n) => label(r.form, n));
+    const tr = el('tr', { tabindex: '0', data: { id: r.id } }, [
+      el('td', { cls: 'when', text: when(r.updated_at), title: r.updated_at }),
+      el('td', { cls: 'nw', text: shortTitle(r.form), title: r.form + ' v' + r.form_version }),
+      el('td', { cls: 'summary', text: r.summary || '(no summary)' }),
+      el('td', { cls: 'nw' }, [el('span', { text: r.team }), el('span', { cls: 'by', text: r.created_by })]),
+      el('td', { cls: 'flags', text: flags.length ? flags.length + ': ' + flags.join(', ') : '', title: flags.join(', ') }),
+      el('td', { cls: 'badges' }, [statusBadge(r.review_status),
+        r.open_conflicts ? el('span', { cls: 'badge conflict', text: r.open_conflicts + (r.open_conflicts === 1 ? ' conflict' : ' conflicts') }) : null]),
+    ]);
+    if (r.id === state.selected) tr.classList.add('selected');
+    const open = () => openRecord(r.id);
+    tr.addEventListener('click', open);
+    tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') open(); });
+    return tr;
+  }
+
+  $('prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); loadList(); });
+  $('next').addEventListener('click', () => { state.offset += PAGE; loadList(); });
+
+  /* --- one record --------------------------------------------------- */
+
+  async function openRecord(id) {
+    state.selected = id;
+    state.revealed = null;
+    for (const tr of $('records').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.id === id);
+    let ans;
+    try {
+      ans = await api('/v1/review/records/' + encodeURIComponent(id));
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not load the record: ' + e.message, true);
+      return;
+    }
+    state.detail = ans;
+    message('d-msg', '');
+    renderDetail();
+  }
+
+  function revealedValue(name) {
+    const rv = state.revealed;
+    return rv && Object.prototype.hasOwnProperty.call(rv.fields, name) ? { ok: true, v: rv.fields[name] } : { ok: false };
+  }
+
+  function valueCell(masked, name, value, stampForCandidate) {
+    if (!masked) return el('span', { cls: 'v', text: showValue(value) });
+    if (state.revealed) {
+      let r = { ok: false };
+      if (stampForCandidate) {
+        const c = state.revealed.candidates.find((x) => x.field === name && x.stamp === stampForCandidate);
+        if (c) r = { ok: true, v: c.value };
+        else r = revealedValue(name);
+      } else {
+        r = revealedValue(name);
+      }
+      if (r.ok) return el('span', { cls: 'v revealed', text: showValue(r.v) });
+    }
+    return el('span', { cls: 'masked', text: '\u2022\u2022\u2022\u2022 hidden' });
+  }
+
+  function renderDetail() {
+    const d = state.detail;
+    const rec = d.record;
+    $('detail-empty').hidden = true;
+    $('detail-body').hidden = false;
+    const title = d.fields.find((f) => f.type === 'text' && !f.sensitive && f.value);
+    $('d-title').textContent = title ? showValue(title.value) : (d.form.title || rec.form);
+    const meta = $('d-meta');
+    clear(meta);
+    meta.appendChild(el('span', { text: (d.form.title || rec.form) + ' v' + rec.form_version }));
+    meta.appendChild(el('span', { text: 'team ' + rec.team }));
+    meta.appendChild(el('span', { text: 'by ' + rec.created_by }));
+    meta.appendChild(el('span', { text: 'created ' + when(rec.created_at) }));
+    meta.appendChild(el('span', { text: 'updated ' + when(rec.updated_at) }));
+    meta.appendChild(el('span', { cls: 'mono', text: rec.id }));
+    if (rec.deleted) meta.appendChild(el('span', { text: 'deleted on the devices' }));
+    const badge = $('d-status');
+    badge.className = 'badge ' + rec.review_status;
+    badge.textContent = STATUS_TEXT[rec.review_status] || rec.review_status;
+    renderConflicts(d);
+    renderFields(d);
+    renderHistory(d);
+  }
+
+  function renderFields(d) {
+    const body = $('d-fields').tBodies[0];
+    clear(body);
+    let anySensitive = false;
+    for (const f of d.fields) {
+      if (f.sensitive && (f.masked || f.value !== null)) anySensitive = true;
+      const labelCell = el('td', { cls: 'label', text: f.label });
+      if (f.sensitive) labelCell.appendChild(el('span', { cls: 'sens', text: 'sensitive' }));
+      const vc = el('td', { cls: 'value', data: { field: f.name } }, [valueCell(f.masked, f.name, f.value)]);
+      if (f.stamp) vc.appendChild(el('span', { cls: 'by', text: 'by ' + author(f.device, f.device_id) }));
+      const tr = el('tr', { cls: f.value === null && !f.masked ? 'unset' : '' }, [labelCell, vc]);
+      body.appendChild(tr);
+    }
+    const btn = $('reveal');
+    btn.hidden = !anySensitive || !!state.revealed;
+  }
+
+  function renderConflicts(d) {
+    const box = $('d-conflicts');
+    clear(box);
+    $('d-conflicts-box').hidden = !d.conflicts.length;
+    for (const c of d.conflicts) {
+      const wrap = el('div', { cls: 'conflict-field', data: { field: c.field } }, [el('h4', { text: c.label })]);
+      const cands = [];
+      if (c.current) cands.push(Object.assign({ current: true }, c.current));
+      for (const x of c.candidates) cands.push(x);
+      for (const x of cands) {
+        const btn = el('button', { type: 'button', cls: 'keep', text: 'Keep this value', data: { stamp: x.stamp } });
+        btn.addEventListener('click', () => resolve(c.field, x.stamp, btn));
+        wrap.appendChild(el('div', { cls: 'candidate' + (x.current ? ' current' : '') }, [
+          el('div', null, [
+            valueCell(x.masked, c.field, x.value, x.stamp),
+            el('span', { cls: 'by', text: (x.current ? 'current value, ' : '') + 'by ' + author(x.device, x.device_id) }),
+          ]),
+          btn,
+        ]));
+      }
+      box.appendChild(wrap);
+    }
+  }
+
+  function renderHistory(d) {
+    const list = $('d-history');
+    clear(list);
+    const items = [];
+    for (const h of d.history) items.push({ at: h.received_at, change: h });
+    for (const e of d.events) items.push({ at: e.at, event: e });
+    items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    for (const it of items) {
+      if (it.change) {
+        const h = it.change;
+        const rev = state.revealed && state.revealed.history.find((x) => x.seq === h.seq);
+        const lines = el('div', { cls: 'changes' });
+        for (const [name, v] of Object.entries(h.fields || {})) {
+          let shown;
+          if (h.masked.includes(name)) {
+            shown = rev && rev.fields && name in rev.fields ? showValue(rev.fields[name]) : '\u2022\u2022\u2022\u2022 hidden';
+          } else {
+            shown = showValue(v);
+          }
+          lines.appendChild(el('span', { text: label(d.record.form, name) + ': ' + shown }));
+        }
+        const who = author(h.device, h.device_id);
+        list.appendChild(el('li', null, [
+          el('div', { cls: 'when', text: when(h.received_at) + ' \u00b7 ' + (h.op === 'delete' ? 'deleted by ' : 'changed by ') + who }),
+          lines,
+          el('div', { cls: 'by mono', text: h.hlc }),
+        ]));
+      } else {
+        const e = it.event;
+        const what = e.kind === 'status'
+          ? 'Status set to ' + (STATUS_TEXT[e.status] || e.status)
+          : 'Conflict on ' + label(d.record.form, e.field) + ' resolved';
+        const li = el('li', { cls: 'event' }, [
+          el('div', { cls: 'when', text: when(e.at) + ' \u00b7 ' + e.actor }),
+          el('div', { text: what }),
+        ]);
+        if (e.note) li.appendChild(el('div', { cls: 'muted', text: '\u201c' + e.note + '\u201d' }));
+        list.appendChild(li);
+      }
+    }
+  }
+
+  async function setStatus(status, btn) {
+    if (!state.selected) return;
+    btn.disabled = true;
+    try {
+      const note = $('d-note').value.trim();
+      await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/status', {
+        method: 'POST', body: note ? { status, note } : { status },
+      });
+      $('d-note').value = '';
+      await openRecord(state.selected);
+      message('d-msg', 'Status set to ' + STATUS_TEXT[status] + '.');
+      loadList();
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not set the status: ' + e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  for (const b of document.querySelectorAll('.status-btn')) {
+    b.addEventListener('click', () => setStatus(b.dataset.status, b));
+  }
+
+  async function resolve(field, stamp, btn) {
+    btn.disabled = true;
+    try {
+      const note = $('d-note').value.trim();
+      const body = { field, stamp };
+      if (note) body.note = note;
+      await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/resolve', { method: 'POST', body });
+      $('d-note').value = '';
+      // Reloaded values are masked again: reveal again if needed (audited).
+      await openRecord(state.selected);
+      message('d-msg', 'Conflict resolved; the devices receive the chosen value on their next sync.');
+      loadList();
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not resolve: ' + e.message, true);
+      btn.disabled = false;
+    }
+  }
+
+  async function reveal() {
+    if (!state.selected) return;
+    try {
+      state.revealed = await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/reveal', { method: 'POST', body: {} });
+      renderDetail();
+      message('d-msg', 'Sensitive values shown. This was written to the audit log.');
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not reveal: ' + e.message, true);
+    }
+  }
+
+  $('reveal').addEventListener('click', reveal);
+
+  /* --- export ------------------------------------------------------- */
+
+  $('export').addEventListener('click', async () => {
+    const p = filterParams();
+    p.delete('limit');
+    if (!p.get('form')) {
+      message('list-msg', 'Choose a form to export.', true);
+      return;
+    }
+    p.set('format', $('export-format').value);
+    if ($('export-sensitive').checked) p.set('include_sensitive', '1');
+    const btn = $('export');
+    btn.disabled = true;
+    try {
+      const resp = await api('/v1/review/export?' + p.toString(), { raw: true });
+      const blob = await resp.blob();
+      const cd = resp.headers.get('Content-Disposition') || '';
+      const m = /filename="([^"]+)"/.exec(cd);
+      const a = el('a', { href: URL.createObjectURL(blob), download: m ? m[1] : 'export.' + p.get('format') });
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+      message('list-msg', 'Export downloaded. Exports are written to the audit log.');
+    } catch (e) {
+      if (e.status !== 401) message('list-msg', 'Could not export: ' + e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  /* --- go ----------------------------------------------------------- */
+
+  if (token()) start(); else signOut('');
+})();

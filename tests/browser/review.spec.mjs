@@ -1,0 +1,189 @@
+// review.spec.mjs -- a reviewer's session on the fieldsyncd review page, in
+// headless Debian chromium driven by playwright-core.  Started by run.sh,
+// which sets up the daemon and the data and passes everything in FS_*.
+//
+// Signs in (a field token is refused first), filters, opens a record,
+// reveals its sensitive values, sets a status, resolves a conflict,
+// downloads a CSV, and checks that XSS payloads stored in fields stay text:
+// window.__xss stays undefined, no dialog opens, no <img> is made.  Fails
+// on any console error (a CSP violation included) and on any request to
+// another origin.  Screenshots go to FS_SHOTS.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (run this through run.sh)`);
+  return v;
+};
+const URL0 = env('FS_URL');
+const SHOTS = env('FS_SHOTS');
+const R1 = env('FS_R1');
+const R2 = env('FS_R2');
+const SENTINEL = env('FS_SENTINEL');
+const reviewerToken = fs.readFileSync(env('FS_REVIEWER_TOKEN_FILE'), 'utf8').trim();
+const fieldToken = fs.readFileSync(env('FS_FIELD_TOKEN_FILE'), 'utf8').trim();
+const profile = fs.mkdtempSync(path.join(env('FS_TMP'), 'chromium-profile-'));
+
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  const file = path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(`screenshot: ${file}`);
+}
+const ok = (what) => console.log(`ok: ${what}`);
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: env('FS_CHROMIUM'),
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+  ignoreHTTPSErrors: true, // the test's throwaway self-signed certificate
+  acceptDownloads: true,
+  viewport: { width: 1366, height: 768 },
+});
+
+const problems = [];
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('dialog', async (d) => { problems.push(`dialog opened: ${d.type()}`); await d.dismiss(); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(URL0 + '/') && !u.startsWith('blob:') && !u.startsWith('data:')) problems.push(`request to another origin: ${u}`);
+    if (u.includes(reviewerToken)) problems.push('the token appeared in a URL');
+  });
+
+  // Sign in: a field token is refused, the reviewer's works.
+  await page.goto(URL0 + '/');
+  await page.locator('#signin-view').waitFor({ state: 'visible' });
+  const csp = (await page.request.get(URL0 + '/')).headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  await shot(page, 'signin');
+  const seen = problems.length;
+  await page.fill('#token', fieldToken);
+  await page.click('#signin-button');
+  await page.locator('#signin-error').filter({ hasText: 'may not review' }).waitFor();
+  // Chromium logs the refused request itself; that one is expected.
+  problems.push(...problems.splice(seen).filter((p) => !/status of 403/.test(p)));
+  assert.equal(await page.locator('#app-view').isVisible(), false);
+  await page.fill('#token', reviewerToken);
+  await page.click('#signin-button');
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.locator('#records tbody tr').first().waitFor();
+  assert.equal(await page.locator('#who-name').textContent(), 'reviewer (reviewer)');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 1);
+  assert.ok(!page.url().includes(reviewerToken));
+  assert.equal(await page.locator('#records tbody tr').count(), 5);
+  ok('signed in; a field token was refused; 5 records listed');
+
+  // The XSS payload in a list cell is text.
+  const xssRow = page.locator(`#records tbody tr[data-id="${R2}"]`);
+  assert.equal(await xssRow.locator('td.summary').textContent(), '<script>window.__xss=1</script>');
+  await shot(page, 'list');
+
+  // Filter: the labour form, with documents retained.
+  await page.selectOption('#f-form', 'labor_inspection');
+  await page.selectOption('#f-flag', 'retention_of_documents');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  assert.equal(await page.locator('#records tbody tr').count(), 1);
+  await page.selectOption('#f-conflicts', '1');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  await shot(page, 'filtered');
+  ok('filters: form, indicator, conflicts');
+
+  // Open the record: sensitive values masked until revealed.
+  await page.click(`#records tbody tr[data-id="${R1}"]`);
+  await page.locator('#detail-body').waitFor({ state: 'visible' });
+  await page.locator('#d-title').filter({ hasText: 'Green Valley tomato farm' }).waitFor();
+  const nameCell = page.locator('#d-fields td.value[data-field="interviewee_name"]');
+  assert.match(await nameCell.textContent(), /hidden/);
+  assert.equal((await page.content()).includes(SENTINEL), false, 'sensitive value in the page before reveal');
+  assert.ok(await page.locator('#d-history li').count() >= 3);
+  assert.equal(await page.locator('#d-conflicts .conflict-field').count(), 1);
+  await shot(page, 'record');
+  await page.click('#reveal');
+  await nameCell.filter({ hasText: SENTINEL }).waitFor();
+  assert.equal(await page.locator('#reveal').isVisible(), false);
+  await shot(page, 'revealed');
+  ok('record opened; sensitive value masked, then revealed');
+
+  // Review status with a note.
+  await page.fill('#d-note', 'Called the labour office; follow-up visit planned.');
+  await page.click('button.status-btn[data-status="follow_up"]');
+  await page.locator('#d-status').filter({ hasText: 'Follow up' }).waitFor();
+  await page.locator('#d-history li.event').filter({ hasText: 'Status set to Follow up' }).waitFor();
+  await page.locator('#d-history li.event').filter({ hasText: 'follow-up visit planned' }).waitFor();
+  ok('status set to follow up, with the note in the history');
+
+  // Resolve the conflict: keep the value that currently loses.
+  const loser = page.locator('#d-conflicts .candidate:not(.current)');
+  const kept = (await loser.locator('.v').textContent()).trim();
+  await loser.locator('button.keep').click();
+  await page.locator('#d-conflicts-box').waitFor({ state: 'hidden' });
+  await page.locator('#d-fields td.value[data-field="number_of_workers"] .v').filter({ hasText: new RegExp(`^${kept}$`) }).waitFor();
+  await page.locator('#d-history li').filter({ hasText: 'headquarters (resolution)' }).waitFor();
+  await shot(page, 'resolved');
+  ok(`conflict resolved by keeping ${kept}`);
+
+  // The record holding XSS payloads: shown as text, nothing runs.
+  await page.click('#reset-filters');
+  await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();
+  await page.click(`#records tbody tr[data-id="${R2}"]`);
+  await page.locator('#d-fields td.value[data-field="interview_notes"]').filter({ hasText: 'onerror' }).waitFor();
+  assert.equal(await page.locator('#d-fields td.value[data-field="interview_notes"] .v').textContent(),
+    '"><img src=x onerror="window.__xss=2">');
+  assert.equal(await page.locator('#d-title').textContent(), '<script>window.__xss=1</script>');
+  await page.locator('#d-fields td.value[data-field="inspector_id"]').hover();
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => typeof window.__xss), 'undefined');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('img, #detail script, #records script, b').length), 0);
+  await shot(page, 'xss-as-text');
+  ok('XSS payloads rendered as text; window.__xss undefined, no dialog');
+
+  // Export: the CSV download.
+  await page.selectOption('#f-form', 'labor_inspection');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^4 records$/ }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.match(download.suggestedFilename(), /^labor_inspection-\d{8}T\d{6}Z\.csv$/);
+  const file = path.join(env('FS_TMP'), 'download.csv');
+  await download.saveAs(file);
+  const csv = fs.readFileSync(file, 'utf8');
+  const lines = csv.trimEnd().split('\r\n');
+  assert.equal(lines.length, 5, 'header and one line per record');
+  assert.ok(lines[0].startsWith('id,form,form_version,'));
+  assert.ok(!lines[0].includes('interviewee_name'), 'sensitive column exported by default');
+  assert.ok(!csv.includes(SENTINEL));
+  assert.ok(csv.includes(",'=cmd|' /C calc'!A0,"), 'formula cell not escaped');
+  assert.ok(csv.includes(",'@SUM(1+1)*cmd|' /C calc'!A0"), 'formula cell not escaped');
+  await page.locator('#list-msg').filter({ hasText: 'Export downloaded' }).waitFor();
+  await shot(page, 'exported');
+  ok('CSV downloaded: one row per record, formulas escaped, sensitive column left out');
+
+  // Sign out forgets the token.
+  await page.click('#signout');
+  await page.locator('#signin-view').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  ok('signed out; token forgotten');
+
+  assert.equal(await page.evaluate(() => typeof window.__xss), 'undefined');
+  assert.deepEqual(problems, []);
+  console.log('review.spec: all passed');
+} catch (e) {
+  for (const p of problems) console.error(p);
+  try {
+    const page = context.pages()[0];
+    if (page) await page.screenshot({ path: path.join(SHOTS, 'failure.png') });
+  } catch (e2) { /* keep the first error */ }
+  throw e;
+} finally {
+  await context.close();
+}
