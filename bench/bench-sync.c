@@ -419,7 +419,8 @@ main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "push_answer_bytes_per_record",
 		    (double)r->post_down / r->n);
 		cJSON_AddItemToArray(arr, o);
-		cJSON_AddItemToArray(growth, page_figures(&d, reviewer, first_team, total));
+		if (getenv("FS_BENCH_NO_PAGES") == NULL)
+			cJSON_AddItemToArray(growth, page_figures(&d, reviewer, first_team, total));
 	}
 
 	/* Figure 4: a fresh device of the last team pulls all of it. */

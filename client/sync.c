@@ -467,6 +467,7 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 	cJSON_ArrayForEach(item, changes)
 	{
 		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");
+		enum merge_record_state state;
 		const struct form *form;
 		struct change ch;
 
@@ -482,14 +483,22 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 			    " device never made: restored from a backup or cloned? Sync stopped");
 			goto rollback;
 		}
-		if ((err = record_row_upsert(c, &ch)) != FS_OK)
-			goto rollback;
-		if ((err = change_apply(&c->merge.ops, form, &ch, &res)) != FS_OK) {
+		if ((err = change_state(&c->merge.ops, &ch, &state)) != FS_OK) {
 			err = db_fail(c, "merging a pulled change");
 			goto rollback;
 		}
-		if ((err = record_row_refresh(c, ch.id)) != FS_OK)
-			goto rollback;
+		/* This device's own changes come back: already merged, nothing to do. */
+		if (state != MERGE_RECORD_SEEN) {
+			if ((err = record_row_upsert(c, &ch)) != FS_OK)
+				goto rollback;
+			if ((err = change_apply_state(&c->merge.ops, form, &ch, state, &res)) !=
+			    FS_OK) {
+				err = db_fail(c, "merging a pulled change");
+				goto rollback;
+			}
+			if ((err = record_row_refresh(c, ch.id)) != FS_OK)
+				goto rollback;
+		}
 		snprintf(last_hlc, sizeof(last_hlc), "%s", ch.hlc);
 		n++;
 	}

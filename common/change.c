@@ -269,16 +269,40 @@ out:
 }
 
 fs_err
+change_state(const struct merge_ops *ops, const struct change *ch,
+    enum merge_record_state *ret_state)
+{
+	if (ops->record_state == NULL) {
+		*ret_state = MERGE_RECORD_OTHER;
+		return FS_OK;
+	}
+	return ops->record_state(ops->ctx, ch->id, ch->hlc, ret_state);
+}
+
+fs_err
 change_apply(const struct merge_ops *ops, const struct form *form, const struct change *ch,
     struct merge_result *res)
 {
-	const cJSON *item;
-	bool first = false;
+	enum merge_record_state state;
 	fs_err err;
 
-	/* A new record (the common case of a push): no field to recompute. */
-	if (ops->record_empty != NULL && (err = ops->record_empty(ops->ctx, ch->id, &first)) != FS_OK)
+	if ((err = change_state(ops, ch, &state)) != FS_OK)
 		return err;
+	return change_apply_state(ops, form, ch, state, res);
+}
+
+fs_err
+change_apply_state(const struct merge_ops *ops, const struct form *form,
+    const struct change *ch, enum merge_record_state state, struct merge_result *res)
+{
+	const cJSON *item;
+	bool first = state == MERGE_RECORD_NEW;
+	fs_err err;
+
+	/* A replay: every write is there already (merge_field() would skip each). */
+	if (state == MERGE_RECORD_SEEN)
+		return FS_OK;
+	/* A new record (the common case of a push): no field to recompute. */
 	if (first && ops->first_writes != NULL)
 		return apply_first(ops, ch, res);
 	if (ch->is_delete) {

@@ -67,4 +67,15 @@ fs_err change_check(const struct change *ch, const struct form *form, char *err,
 fs_err change_apply(const struct merge_ops *ops, const struct form *form,
     const struct change *ch, struct merge_result *res);
 
+/*
+ * What the store holds of the change's record (merge.h): a caller that
+ * wants to skip its own work for a replay asks first, then passes the
+ * answer to change_apply_state(), which is change_apply() without the
+ * question.  The caller holds the transaction across both.
+ */
+fs_err change_state(const struct merge_ops *ops, const struct change *ch,
+    enum merge_record_state *ret_state);
+fs_err change_apply_state(const struct merge_ops *ops, const struct form *form,
+    const struct change *ch, enum merge_record_state state, struct merge_result *res);
+
 #endif /* FS_CHANGE_H */

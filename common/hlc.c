@@ -31,11 +31,12 @@ hlc_tick(struct hlc *clock, int64_t wall_ms, uint64_t *ret_stamp)
 	wall = (uint64_t)wall_ms;
 	if (wall > HLC_MS_MAX)
 		return FS_ERR_CLOCK;
+	/* The last stamp of all: last + 1 would wrap to 0 and go backwards. */
+	if (clock->last == UINT64_MAX)
+		return FS_ERR_CLOCK;
 	next = clock->last + 1;
 	if (hlc_pack(wall, 0) > next)
 		next = hlc_pack(wall, 0);
-	if (hlc_ms(next) > HLC_MS_MAX || next == 0)
-		return FS_ERR_CLOCK;
 	clock->last = next;
 	*ret_stamp = next;
 	return FS_OK;

@@ -65,6 +65,24 @@ struct merge_head {
 };
 
 /*
+ * What a store holds of a record when a change arrives, for the shortcuts
+ * of change_apply():
+ *  - MERGE_RECORD_NEW: no write of the record at all.  Every write of the
+ *    change is the first of its field: the only head, so it is the current
+ *    value under every policy and conflicts with nothing (merge_field_first()).
+ *  - MERGE_RECORD_SEEN: a write of the record carries the change's stamp.
+ *    A change's writes are stored in one transaction and a stamp names one
+ *    change of one record, so the change was merged before: a replay, and
+ *    merging it again changes nothing.
+ *  - MERGE_RECORD_OTHER: the general case.
+ */
+enum merge_record_state {
+	MERGE_RECORD_NEW,
+	MERGE_RECORD_SEEN,
+	MERGE_RECORD_OTHER,
+};
+
+/*
  * Storage operations.  Every function returns FS_OK or an error; the caller
  * of merge_apply() owns the transaction around them.
  */
@@ -99,13 +117,12 @@ struct merge_ops {
 	fs_err (*conflicts_sync)(void *ctx, const char *record, const char *field,
 	    const char *current, int *ret_open);
 	/*
-	 * Optional (NULL: never taken).  *ret_empty is true when no write of
-	 * the record is stored at all.  Then every write of the change being
-	 * merged is the first of its field: the only head, so it is the
-	 * current value under every policy and conflicts with nothing, and
-	 * merge_field_first() stores it without recomputing the field.
+	 * Optional (NULL: every change takes the general path).  What the
+	 * store holds of record before the change stamped stamp is merged
+	 * (enum merge_record_state).
 	 */
-	fs_err (*record_empty)(void *ctx, const char *record, bool *ret_empty);
+	fs_err (*record_state)(void *ctx, const char *record, const char *stamp,
+	    enum merge_record_state *ret_state);
 	/*
 	 * Optional (NULL: field_set_from).  Makes the write w, just inserted,
 	 * the field's current value from the value the caller holds.
@@ -113,7 +130,7 @@ struct merge_ops {
 	fs_err (*field_set_write)(void *ctx, const struct merge_write *w);
 	/*
 	 * Optional (NULL: merge_field_first() per write).  Stores the n first
-	 * writes of one change on a record without writes (record_empty),
+	 * writes of one change on a record without writes (MERGE_RECORD_NEW),
 	 * fields all distinct, and makes each its field's current value, in
 	 * as few statements as the store allows.
 	 */
@@ -143,7 +160,7 @@ fs_err merge_field(const struct merge_ops *ops, enum form_conflict policy,
 
 /*
  * merge_field() for a write of a record that had no writes before the
- * change began (ops->record_empty): the same result, without the reads.
+ * change began (MERGE_RECORD_NEW): the same result, without the reads.
  * With several writes of one change on one record, each is still the
  * only write of its field, and none of them can lose under record_lww (no
  * field has two heads), so the shortcut holds for the whole change.

@@ -48,7 +48,8 @@ static const char *const sql[MS_NSTMT] = {
 			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp IS NOT ?3"
 			       " AND" NOT_SUPERSEDED,
 	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
-	[MS_RECORD_EMPTY] = "SELECT 1 FROM writes WHERE record_id = ?1 AND ?2 IS NULL LIMIT 1",
+	/* NULL: no write; 1: a write with this stamp; 0: others only. */
+	[MS_RECORD_STATE] = "SELECT max(stamp = ?2) FROM writes WHERE record_id = ?1",
 	[MS_FIELD_SET_WRITE] = "INSERT INTO fields(record_id, name, value, stamp)"
 			       " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(record_id, name)"
 			       " DO UPDATE SET value = excluded.value, stamp = excluded.stamp",
@@ -345,16 +346,22 @@ ms_conflicts_sync(void *ctx, const char *record, const char *field, const char *
 }
 
 static fs_err
-ms_record_empty(void *ctx, const char *record, bool *ret_empty)
+ms_record_state(void *ctx, const char *record, const char *stamp,
+    enum merge_record_state *ret_state)
 {
 	struct merge_sqlite *ms = ctx;
-	sqlite3_stmt *st = ms_stmt(ms, MS_RECORD_EMPTY, record, NULL);
+	sqlite3_stmt *st = ms_stmt(ms, MS_RECORD_STATE, record, stamp);
 	int rc = sqlite3_step(st);
 
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
 		return ms_error(ms->db);
-	*ret_empty = rc == SQLITE_DONE;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		*ret_state = MERGE_RECORD_NEW;
+	else
+		*ret_state = sqlite3_column_int(st, 0) ? MERGE_RECORD_SEEN : MERGE_RECORD_OTHER;
+	sqlite3_reset(st);
 	return FS_OK;
 }
 
@@ -381,7 +388,7 @@ merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 		.record_fields = ms_record_fields,
 		.field_set_from = ms_field_set_from,
 		.conflicts_sync = ms_conflicts_sync,
-		.record_empty = ms_record_empty,
+		.record_state = ms_record_state,
 		.field_set_write = ms_field_set_write,
 		.first_writes = ms_first_writes,
 	};

@@ -4,14 +4,13 @@
  */
 #include "admin_review.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "config.h"
 #include "export.h"
@@ -141,7 +140,8 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (since != NULL && review_date_bound(since, false, bound) != 0) {
-		fprintf(stderr, "fieldsyncd: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
+		fprintf(
+		    stderr, "fieldsyncd: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
 		return EXIT_USAGE;
 	}
 	if (open_store(cfg, &store) != 0)
@@ -257,7 +257,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if ((rc = export_args(argc, argv, &o)) >= 0)
 		return rc;
 	if (o.since != NULL && review_date_bound(o.since, false, bound) != 0) {
-		fprintf(stderr, "fieldsyncd: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
+		fprintf(
+		    stderr, "fieldsyncd: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
 		return EXIT_USAGE;
 	}
 	f.form = o.form;
@@ -265,8 +266,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if (open_store(cfg, &store) != 0)
 		return 1;
 	rc = 1;
-	err = export_open(store, &f, strcmp(o.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV,
-	    o.sensitive, &x);
+	err = export_open(
+	    store, &f, strcmp(o.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV, o.sensitive, &x);
 	if (err == FS_ERR_NOTFOUND) {
 		fprintf(stderr, "fieldsyncd: form '%.64s' is not published\n", o.form);
 		rc = EXIT_USAGE;
@@ -285,7 +286,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if (o.out != NULL) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", o.out);
 		if ((fp = fopen(tmp, "w")) == NULL) {
-			fprintf(stderr, "fieldsyncd: cannot create '%s': %s\n", tmp, strerror(errno));
+			fprintf(
+			    stderr, "fieldsyncd: cannot create '%s': %s\n", tmp, strerror(errno));
 			goto out;
 		}
 	}
@@ -295,7 +297,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 		if (fclose(fp) != 0)
 			rc = 1;
 		if (rc == 0 && rename(tmp, o.out) != 0) {
-			fprintf(stderr, "fieldsyncd: cannot write '%s': %s\n", o.out, strerror(errno));
+			fprintf(
+			    stderr, "fieldsyncd: cannot write '%s': %s\n", o.out, strerror(errno));
 			rc = 1;
 		}
 		if (rc != 0)

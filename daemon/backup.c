@@ -55,10 +55,10 @@
 #define STORE_FILE "fieldsyncd.db"
 #define LOCK_FILE  "fieldsyncd.lock"
 
-#define BACKUP_STEP_PAGES 256       /* 1 MiB with 4 KiB pages */
-#define STEP_PAUSE_NS     1000000L  /* between two steps */
-#define BUSY_PAUSE_MS     20        /* before retrying a step that met a lock */
-#define BUSY_MAX_MS       30000     /* then give up */
+#define BACKUP_STEP_PAGES 256      /* 1 MiB with 4 KiB pages */
+#define STEP_PAUSE_NS     1000000L /* between two steps */
+#define BUSY_PAUSE_MS     20       /* before retrying a step that met a lock */
+#define BUSY_MAX_MS       30000    /* then give up */
 #define PATHBUF           (CONFIG_PATH_MAX + 128)
 
 /* The fieldsyncd tables a backup must hold (schema version 1 onwards). */
@@ -376,15 +376,15 @@ run_backup(const struct config *cfg, const char *to)
 	tmp[0] = '\0';
 	snprintf(live, sizeof(live), "%s/%s", cfg->data_dir, STORE_FILE);
 	if (stat(live, &st) != 0) {
-		fprintf(stderr, "fieldsyncd: no store to back up: '%s': %s\n", live,
-		    strerror(errno));
+		fprintf(
+		    stderr, "fieldsyncd: no store to back up: '%s': %s\n", live, strerror(errno));
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		snprintf(other, sizeof(other), "%s%s", live, suffixes[i]);
 		if (same_file(to, other)) {
-			fprintf(stderr, "fieldsyncd: '%s' is the live store; back up to another file\n",
-			    to);
+			fprintf(stderr,
+			    "fieldsyncd: '%s' is the live store; back up to another file\n", to);
 			return EXIT_USAGE;
 		}
 	}
@@ -455,8 +455,8 @@ run_backup(const struct config *cfg, const char *to)
 	}
 	tmp[0] = '\0';
 	if (fsync_parent(to) != 0)
-		fprintf(stderr, "fieldsyncd: cannot fsync the directory of '%s': %s, ignoring\n", to,
-		    strerror(errno));
+		fprintf(stderr, "fieldsyncd: cannot fsync the directory of '%s': %s, ignoring\n",
+		    to, strerror(errno));
 	printf("backup of '%s' written to '%s' (%lld bytes, schema version %lld)\n", live, to,
 	    (long long)(pages * page_size), (long long)version);
 	rc = 0;
@@ -534,7 +534,8 @@ keep_current(sqlite3 *db, const char *data_dir, const struct stat *dir, char *ke
 	int rc = -1;
 
 	if (create_keep_file(data_dir, keep, len) != 0) {
-		fprintf(stderr, "fieldsyncd: cannot create a file in '%s' to keep the current store: %s\n",
+		fprintf(stderr,
+		    "fieldsyncd: cannot create a file in '%s' to keep the current store: %s\n",
 		    data_dir, strerror(errno));
 		keep[0] = '\0';
 		return -1;
@@ -604,16 +605,16 @@ run_restore(const struct config *cfg, const char *from)
 	if (db_open(from, SQLITE_OPEN_READONLY, &src) != 0)
 		goto out;
 	if (check_integrity(src, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "fieldsyncd: '%s' is damaged or not an SQLite database: %s\n",
-		    from, msg);
+		fprintf(stderr, "fieldsyncd: '%s' is damaged or not an SQLite database: %s\n", from,
+		    msg);
 		goto out;
 	}
 	if (query_int(src,
 	        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
 	        "(" STORE_TABLES ")",
 	        &n) != SQLITE_OK ||
-	    n != STORE_TABLES_NUM ||
-	    query_int(src, "PRAGMA user_version", &version) != SQLITE_OK || version < 1) {
+	    n != STORE_TABLES_NUM || query_int(src, "PRAGMA user_version", &version) != SQLITE_OK ||
+	    version < 1) {
 		fprintf(stderr, "fieldsyncd: '%s' is not a fieldsyncd store\n", from);
 		goto out;
 	}
@@ -702,8 +703,8 @@ run_restore(const struct config *cfg, const char *from)
 		goto out;
 	}
 	if (check_integrity(db, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "fieldsyncd: the restored store failed its integrity check: %s\n",
-		    msg);
+		fprintf(
+		    stderr, "fieldsyncd: the restored store failed its integrity check: %s\n", msg);
 		goto out;
 	}
 	if (sqlite3_close(db) != SQLITE_OK)

@@ -7,14 +7,14 @@
  */
 #include "export.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "auth.h"
+#include "csv.h"
 #include "formset.h"
 #include "http.h"
 #include "log.h"
@@ -37,12 +37,13 @@ struct obuf {
 
 enum export_state { ST_HEADER, ST_ROWS, ST_FOOTER, ST_DONE };
 
-struct export {
+struct export
+{
 	struct formset *set;
 	struct store_export *cur;
 	enum export_format format;
-	int *col_of;  /* set->fields index -> output column, or -1 (left out) */
-	char **vals;  /* current record's values (JSON text) per output column */
+	int *col_of; /* set->fields index -> output column, or -1 (left out) */
+	char **vals; /* current record's values (JSON text) per output column */
 	const struct formset_field **cols;
 	size_t ncols;
 	enum export_state state;
@@ -95,37 +96,13 @@ ob_str(struct obuf *ob, const char *s)
 	ob_add(ob, s, strlen(s));
 }
 
-size_t
-export_csv_cell(char *out, const char *s, size_t len, bool text)
-{
-	bool quote = false;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-			quote = true;
-	if (quote)
-		out[o++] = '"';
-	/* A spreadsheet would run these as formulas: make them text. */
-	if (text && len > 0 && strchr("=+-@\t\r", s[0]) != NULL)
-		out[o++] = '\'';
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
-			out[o++] = '"';
-		out[o++] = s[i];
-	}
-	if (quote)
-		out[o++] = '"';
-	return o;
-}
-
 static void
 csv_cell(struct obuf *ob, const char *s, size_t len, bool text)
 {
-	char *p = ob_reserve(ob, 2 * len + 4);
+	char *p = ob_reserve(ob, CSV_CELL_MAX(len));
 
 	if (p != NULL)
-		ob->len += export_csv_cell(p, s, len, text);
+		ob->len += csv_escape_cell(p, s, len, text);
 }
 
 /* Appends item as plain text: strings as they are, numbers as JSON. */
@@ -237,8 +214,8 @@ emit_header(struct export *x)
 	json_string(&x->out, x->set->id);
 	ob_str(&x->out, ",\"exported_at\":");
 	json_string(&x->out, now);
-	ob_str(&x->out, x->include_sensitive ? ",\"sensitive\":\"included\"" :
-					       ",\"sensitive\":\"omitted\"");
+	ob_str(&x->out,
+	    x->include_sensitive ? ",\"sensitive\":\"included\"" : ",\"sensitive\":\"omitted\"");
 	ob_str(&x->out, ",\"columns\":[");
 	for (size_t i = 0; i < x->ncols; i++) {
 		if (i > 0)
@@ -280,7 +257,8 @@ emit_row(struct export *x, const struct review_record *r)
 				csv_cell(ob, text[i], strlen(text[i]), true);
 			}
 		}
-		snprintf(num, sizeof(num), ",%d,%s", r->open_conflicts, r->deleted ? "true" : "false");
+		snprintf(
+		    num, sizeof(num), ",%d,%s", r->open_conflicts, r->deleted ? "true" : "false");
 		ob_str(ob, num);
 		for (size_t i = 0; i < x->ncols; i++) {
 			ob_add(ob, ",", 1);
@@ -469,8 +447,7 @@ stream_free(void *cls)
 }
 
 int
-export_handle(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+export_handle(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct review_query q;
 	struct export *x;
@@ -487,19 +464,21 @@ export_handle(struct server_ctx *ctx, const struct http_request *req,
 	format = strcmp(q.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV;
 	if ((err = export_open(ctx->store, &q.f, format, q.include_sensitive, &x)) != FS_OK)
 		return http_error_fs(resp, err,
-		    err == FS_ERR_NOTFOUND ? "the form is not published" : "could not start the export");
+		    err == FS_ERR_NOTFOUND ? "the form is not published"
+		                           : "could not start the export");
 	snprintf(detail, sizeof(detail), "form=%s format=%s sensitive=%s", q.f.form, q.format,
 	    q.include_sensitive ? "included" : "omitted");
-	if ((err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) != FS_OK) {
+	if ((err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) !=
+	    FS_OK) {
 		export_free(x);
-		return http_error_fs(resp, err, "could not write the audit entry; nothing exported");
+		return http_error_fs(
+		    resp, err, "could not write the audit entry; nothing exported");
 	}
 	log_info("review %s: %s exports form %s as %s", req->request_id, req->who->name, q.f.form,
 	    q.format);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(resp->attachment, sizeof(resp->attachment), "%s-%s.%s", q.f.form, stamp,
-	    q.format);
+	snprintf(resp->attachment, sizeof(resp->attachment), "%s-%s.%s", q.f.form, stamp, q.format);
 	resp->status = 200;
 	resp->content_type =
 	    format == EXPORT_CSV ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";

@@ -11,7 +11,8 @@
  *
  * CSV follows RFC 4180 (CRLF line ends, fields with a comma, quote, CR or
  * LF quoted, quotes doubled) and is protected against formula injection: a
- * text cell that starts with = + - @, a tab or a CR gets a leading '.
+ * text cell that starts with = + - @, a tab or a CR gets a leading '
+ * (common/csv.h, which the fuzz suite exercises).
  * Sensitive columns are left out unless include_sensitive is set (the
  * caller audits the export either way).
  */
@@ -59,15 +60,8 @@ int64_t export_count(const struct export *x);
 /* Frees the export.  Accepts NULL. */
 void export_free(struct export *x);
 
-/*
- * Appends one CSV cell for text s (len bytes) to out (at least 2 * len + 4
- * bytes): formula-protected when text is true, quoted when needed.  Returns
- * the bytes written.  Exposed for tests.
- */
-size_t export_csv_cell(char *out, const char *s, size_t len, bool text);
-
 /* GET /v1/review/export (docs/PROTOCOL.md). */
-int export_handle(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
+int export_handle(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 #endif /* FS_DAEMON_EXPORT_H */

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "auth.h"
-#include "formset.h"
 #include "form.h"
+#include "formset.h"
 #include "http.h"
 #include "id.h"
 #include "log.h"
@@ -193,7 +193,8 @@ query_one(void *arg, const char *key, const char *value)
 	} else if (strcmp(key, "include_sensitive") == 0 && st->export) {
 		if (!parse_bool(value, &q->include_sensitive))
 			goto bad;
-	} else if (strcmp(key, "flag") == 0 || (valid_field_name(key) && strcmp(value, "true") == 0)) {
+	} else if (strcmp(key, "flag") == 0 ||
+	           (valid_field_name(key) && strcmp(value, "true") == 0)) {
 		/* flag=NAME, or the shorthand NAME=true: a boolean field is true. */
 		const char *name = strcmp(key, "flag") == 0 ? value : key;
 		if (!valid_field_name(name))
@@ -215,8 +216,8 @@ bad:
 }
 
 bool
-review_query_parse(const struct http_request *req, bool export, struct review_query *q,
-    struct http_response *resp)
+review_query_parse(
+    const struct http_request *req, bool export, struct review_query *q, struct http_response *resp)
 {
 	struct query_state st = {.q = q, .export = export, .error = ""};
 
@@ -233,8 +234,7 @@ review_query_parse(const struct http_request *req, bool export, struct review_qu
 }
 
 int
-review_handle_me(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_me(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	cJSON *obj = cJSON_CreateObject();
 
@@ -265,8 +265,8 @@ struct list_ctx {
 	struct server_ctx *ctx;
 	struct formcache fc;
 	cJSON *rows;
-	cJSON *row;                         /* the row being filled */
-	const struct formset *set;          /* its form */
+	cJSON *row;                          /* the row being filled */
+	const struct formset *set;           /* its form */
 	const struct formset_field *summary; /* the summary column found so far */
 	char summary_text[SUMMARY_MAX + 4];
 	fs_err err;
@@ -331,7 +331,8 @@ list_row(void *arg, const struct review_record *r)
 		if (lc->err != FS_ERR_NOTFOUND)
 			return 1;
 		lc->err = FS_OK; /* a form never published: no summary, no flags */
-	} else if ((lc->err = store_review_fields(lc->ctx->store, r->id, list_value, lc)) != FS_OK) {
+	} else if ((lc->err = store_review_fields(lc->ctx->store, r->id, list_value, lc)) !=
+	           FS_OK) {
 		return 1;
 	}
 	cJSON_AddStringToObject(row, "summary", lc->summary_text);
@@ -339,8 +340,8 @@ list_row(void *arg, const struct review_record *r)
 }
 
 int
-review_handle_list(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_list(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct list_ctx lc = {.ctx = ctx, .err = FS_OK};
 	struct review_query q;
@@ -368,8 +369,8 @@ review_handle_list(struct server_ctx *ctx, const struct http_request *req,
 }
 
 int
-review_handle_status(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_status(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	const cJSON *status, *note;
 	char msg[160];
@@ -390,8 +391,8 @@ review_handle_status(struct server_ctx *ctx, const struct http_request *req,
 	if (note != NULL && !cJSON_IsNull(note) &&
 	    (!cJSON_IsString(note) || strlen(note->valuestring) > REVIEW_NOTE_MAX)) {
 		cJSON_Delete(root);
-		snprintf(msg, sizeof(msg), "'note' must be a text of at most %d bytes",
-		    REVIEW_NOTE_MAX);
+		snprintf(
+		    msg, sizeof(msg), "'note' must be a text of at most %d bytes", REVIEW_NOTE_MAX);
 		return http_error(resp, 400, "bad_request", msg);
 	}
 	err = store_review_set_status(ctx->store, req->param, status->valuestring,

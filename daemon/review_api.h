@@ -15,10 +15,9 @@
 #ifndef FS_DAEMON_REVIEW_API_H
 #define FS_DAEMON_REVIEW_API_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#include <cjson/cJSON.h>
 
 #include "store_review.h"
 
@@ -59,17 +58,17 @@ cJSON *review_value_json(const char *text);
 /* The review status a reviewer may set: reviewed, follow_up, referred. */
 bool review_status_settable(const char *status);
 
-int review_handle_me(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
-int review_handle_list(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
-int review_handle_record(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
-int review_handle_status(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
-int review_handle_reveal(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
-int review_handle_resolve(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
+int review_handle_me(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_list(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_record(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_status(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_reveal(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_resolve(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 #endif /* FS_DAEMON_REVIEW_API_H */

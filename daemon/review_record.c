@@ -252,8 +252,7 @@ add_field(struct record_view *rv, cJSON *arr, const char *name, const char *labe
 	cJSON_AddStringToObject(o, "type", form_type_name(type));
 	cJSON_AddBoolToObject(o, "sensitive", is_sensitive);
 	if (cur != NULL) {
-		cJSON_ArrayForEach(item, cur)
-		    cJSON_AddItemReferenceToObject(o, item->string, item);
+		cJSON_ArrayForEach(item, cur) cJSON_AddItemReferenceToObject(o, item->string, item);
 	} else {
 		cJSON_AddNullToObject(o, "value");
 	}
@@ -363,8 +362,8 @@ view_start(struct record_view *rv, struct server_ctx *ctx, const struct http_req
 }
 
 int
-review_handle_record(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_record(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct record_view rv;
 	struct formset *set;
@@ -408,8 +407,8 @@ review_handle_record(struct server_ctx *ctx, const struct http_request *req,
 }
 
 int
-review_handle_reveal(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_reveal(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct record_view rv;
 	struct formset *set;
@@ -438,7 +437,8 @@ review_handle_reveal(struct server_ctx *ctx, const struct http_request *req,
 	    FS_OK) {
 		view_finish(&rv);
 		formset_free(set);
-		return http_error_fs(resp, err, "could not write the audit entry; nothing revealed");
+		return http_error_fs(
+		    resp, err, "could not write the audit entry; nothing revealed");
 	}
 	log_info("review %s: %s revealed sensitive fields of record %s", req->request_id,
 	    req->who->name, req->param);

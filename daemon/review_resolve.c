@@ -33,9 +33,9 @@
 
 struct resolve_req {
 	const char *field;
-	const char *stamp;   /* chosen candidate, or NULL */
-	const cJSON *value;  /* new value, or NULL */
-	const char *note;    /* may be NULL */
+	const char *stamp;  /* chosen candidate, or NULL */
+	const cJSON *value; /* new value, or NULL */
+	const char *note;   /* may be NULL */
 };
 
 /* Checks the body; answers 400 itself and returns false. */
@@ -54,7 +54,8 @@ parse_body(const cJSON *root, struct resolve_req *rr, struct http_response *resp
 		return false;
 	}
 	if ((stamp == NULL) == (value == NULL)) {
-		http_error(resp, 400, "bad_request", "give either 'stamp' (a candidate) or 'value'");
+		http_error(
+		    resp, 400, "bad_request", "give either 'stamp' (a candidate) or 'value'");
 		return false;
 	}
 	if (stamp != NULL &&
@@ -140,12 +141,14 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 	if ((err = store_form_get(ctx->store, form_id, version, &form)) != FS_OK)
 		return err;
 	if (form_field_find(form, rr->field) == NULL) {
-		err = refuse(out, 400, "bad_request", "the field is not in the record's form version");
+		err = refuse(
+		    out, 400, "bad_request", "the field is not in the record's form version");
 		goto out;
 	}
 	err = store_push_field_heads(push, id, rr->field, heads, MERGE_MAX_BASES, &n, max);
 	if (err == FS_ERR_TOOBIG)
-		err = refuse(out, 409, "too_many_heads", "the field has too many concurrent values");
+		err =
+		    refuse(out, 409, "too_many_heads", "the field has too many concurrent values");
 	if (err != FS_OK)
 		goto out;
 	if (n < 2) {
@@ -179,12 +182,13 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 		goto out;
 	}
 	if ((err = store_server_device(ctx->store, device)) != FS_OK ||
-	    (err = store_push_change_insert(push, &ch, body, team, device, "review", &out->seq,
-		 &dup)) != FS_OK ||
+	    (err = store_push_change_insert(
+	         push, &ch, body, team, device, "review", &out->seq, &dup)) != FS_OK ||
 	    (err = change_apply(store_push_merge_ops(push), form, &ch, &res)) != FS_OK ||
-	    (err = store_push_record_update(push, &ch, team, actor, out->seq, &out->open)) != FS_OK ||
-	    (err = store_review_resolve_event(ctx->store, id, rr->field, out->stamp, rr->note,
-		 actor)) != FS_OK)
+	    (err = store_push_record_update(push, &ch, team, actor, out->seq, &out->open)) !=
+	        FS_OK ||
+	    (err = store_review_resolve_event(
+	         ctx->store, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
 		goto out;
 	out->heads = n;
 	snprintf(out->msg, sizeof(out->msg), "field=%s stamp=%s settled=%zu by=%s", rr->field,
@@ -200,8 +204,8 @@ out:
 }
 
 int
-review_handle_resolve(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+review_handle_resolve(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct resolve_out out = {.status = 0};
 	struct store_push *push = NULL;

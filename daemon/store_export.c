@@ -56,8 +56,8 @@ store_export_open(struct store *store, const struct review_filter *f, struct sto
 	    "SELECT " STORE_REVIEW_COLUMNS " FROM records r%s ORDER BY r.updated_at, r.id", where);
 	if ((rc = sqlite3_prepare_v2(x->db, sql, -1, &x->rows, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_prepare_v2(x->db,
-		 "SELECT name, value, stamp, '', '', '' FROM fields WHERE record_id = ?1", -1,
-		 &x->fields, NULL)) != SQLITE_OK) {
+	         "SELECT name, value, stamp, '', '', '' FROM fields WHERE record_id = ?1", -1,
+	         &x->fields, NULL)) != SQLITE_OK) {
 		err = store_sqlite_err(x->db, rc, "export query");
 		goto fail;
 	}

@@ -16,9 +16,13 @@
 #include "merge_sqlite.h"
 #include "store_sqlite_internal.h"
 
+/* Statements run for every change of a batch: prepared once per push. */
+enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_REFRESH, PS_N };
+
 struct store_push {
 	sqlite3 *db;
 	struct merge_sqlite merge;
+	sqlite3_stmt *st[PS_N];
 };
 
 fs_err
@@ -55,8 +59,38 @@ store_push_merge_ops(struct store_push *push)
 static void
 push_free(struct store_push *push)
 {
+	for (int i = 0; i < PS_N; i++)
+		sqlite3_finalize(push->st[i]);
 	merge_sqlite_finish(&push->merge);
 	free(push);
+}
+
+/* The push's statement `which` (sql), reset and unbound; prepared on first use. */
+static fs_err
+push_stmt(struct store_push *push, int which, const char *sql, sqlite3_stmt **ret)
+{
+	int rc;
+
+	if (push->st[which] != NULL) {
+		sqlite3_reset(push->st[which]);
+		sqlite3_clear_bindings(push->st[which]);
+	} else if ((rc = sqlite3_prepare_v3(push->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			&push->st[which], NULL)) != SQLITE_OK) {
+		return store_sqlite_err(push->db, rc, "preparing statement");
+	}
+	*ret = push->st[which];
+	return FS_OK;
+}
+
+/* Steps a push statement that returns no rows, then resets it. */
+static fs_err
+push_step_done(struct store_push *push, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	fs_err err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(push->db, rc, what);
+
+	sqlite3_reset(st);
+	return err;
 }
 
 fs_err
@@ -136,7 +170,7 @@ store_push_record_team(struct store_push *push, const char *record_id, char ret_
 	fs_err err;
 	int rc;
 
-	if ((err = prepare(push->db, "SELECT team FROM records WHERE id = ?", &st)) != FS_OK)
+	if ((err = push_stmt(push, PS_TEAM, "SELECT team FROM records WHERE id = ?", &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -145,7 +179,7 @@ store_push_record_team(struct store_push *push, const char *record_id, char ret_
 		snprintf(ret_team, 65, "%s", (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_DONE)
 		err = store_sqlite_err(push->db, rc, "reading record team");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return err;
 }
 
@@ -156,7 +190,7 @@ store_push_change_insert(struct store_push *push, const struct change *ch, const
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = prepare(push->db,
+	if ((err = push_stmt(push, PS_CHANGE,
 		 "INSERT OR IGNORE INTO changes(record_id, team, device, batch, hlc, body,"
 		 " received_at) VALUES(?, ?, ?, ?, ?, ?, " STORE_SQLITE_NOW ")",
 		 &st)) != FS_OK)
@@ -167,7 +201,7 @@ store_push_change_insert(struct store_push *push, const struct change *ch, const
 	sqlite3_bind_text(st, 4, batch, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, ch->hlc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
-	if ((err = step_done(push->db, st, "appending change")) != FS_OK)
+	if ((err = push_step_done(push, st, "appending change")) != FS_OK)
 		return err;
 	*ret_dup = sqlite3_changes(push->db) == 0;
 	*ret_seq = *ret_dup ? 0 : sqlite3_last_insert_rowid(push->db);
@@ -182,7 +216,7 @@ store_push_record_update(struct store_push *push, const struct change *ch, const
 	fs_err err;
 	int rc;
 
-	if ((err = prepare(push->db,
+	if ((err = push_stmt(push, PS_RECORD,
 		 "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
 		 " created_at, updated_at, last_seq)"
 		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, " STORE_SQLITE_NOW ", " STORE_SQLITE_NOW ", ?7)"
@@ -202,10 +236,10 @@ store_push_record_update(struct store_push *push, const struct change *ch, const
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int64(st, 7, seq);
-	if ((err = step_done(push->db, st, "writing record")) != FS_OK)
+	if ((err = push_step_done(push, st, "writing record")) != FS_OK)
 		return err;
 	/* Deleted while no live value is newer than the tombstone (merge.h). */
-	if ((err = prepare(push->db,
+	if ((err = push_stmt(push, PS_REFRESH,
 		 "UPDATE records SET" MERGE_SQLITE_DELETED ","
 		 " open_conflicts = (SELECT count(*) FROM conflicts c WHERE c.record_id = ?1)"
 		 " WHERE id = ?1 RETURNING open_conflicts",
@@ -218,7 +252,7 @@ store_push_record_update(struct store_push *push, const struct change *ch, const
 		rc = sqlite3_step(st);
 	}
 	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(push->db, rc, "refreshing record");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return err;
 }
 

@@ -21,7 +21,7 @@ review_status_valid(const char *status)
 {
 	return status != NULL &&
 	       (strcmp(status, "new") == 0 || strcmp(status, "reviewed") == 0 ||
-		   strcmp(status, "follow_up") == 0 || strcmp(status, "referred") == 0);
+	           strcmp(status, "follow_up") == 0 || strcmp(status, "referred") == 0);
 }
 
 /* Appends text to buf; -1 when it does not fit. */
@@ -86,8 +86,9 @@ bind_named(sqlite3_stmt *st, const char *name, const char *value)
 {
 	int i = sqlite3_bind_parameter_index(st, name);
 
+	/* Copied: an export cursor steps after the caller's strings are gone. */
 	if (i > 0 && value != NULL)
-		sqlite3_bind_text(st, i, value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT);
 }
 
 void
@@ -165,8 +166,8 @@ record_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_review_list(struct store *store, const struct review_filter *f, int64_t limit,
-    int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total)
+store_review_list(struct store *store, const struct review_filter *f, int64_t limit, int64_t offset,
+    review_record_cb cb, void *arg, int64_t *ret_total)
 {
 	char where[4096], sql[4608];
 	sqlite3_stmt *st;
@@ -183,8 +184,9 @@ store_review_list(struct store *store, const struct review_filter *f, int64_t li
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			*ret_total = sqlite3_column_int64(st, 0);
-		err = rc == SQLITE_ROW ? FS_OK
-		                       : store_sqlite_err(sqlite3_db_handle(st), rc, "record count");
+		err = rc == SQLITE_ROW
+		          ? FS_OK
+		          : store_sqlite_err(sqlite3_db_handle(st), rc, "record count");
 		sqlite3_finalize(st);
 		if (err != FS_OK)
 			return err;
@@ -198,7 +200,8 @@ store_review_list(struct store *store, const struct review_filter *f, int64_t li
 	store_review_bind(st, f);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), limit);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":offset"), offset);
-	return each_row(st, record_row, &(struct row_cb){.u.record = cb, .arg = arg}, "record list");
+	return each_row(
+	    st, record_row, &(struct row_cb){.u.record = cb, .arg = arg}, "record list");
 }
 
 fs_err
@@ -247,6 +250,7 @@ store_review_fields(struct store *store, const char *id, review_value_cb cb, voi
 	sqlite3_stmt *st;
 	fs_err err;
 
+	/* clang-format off */
 	err = store_sqlite_prepare(store,
 	    "SELECT f.name, f.value, f.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
 	    ", '' FROM fields f"
@@ -255,10 +259,12 @@ store_review_fields(struct store *store, const char *id, review_value_cb cb, voi
 	    " LEFT JOIN devices d ON d.hlc_device = w.device"
 	    " WHERE f.record_id = ?1 ORDER BY f.name",
 	    &st);
+	/* clang-format on */
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return each_row(st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record fields");
+	return each_row(
+	    st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record fields");
 }
 
 fs_err
@@ -267,6 +273,7 @@ store_review_conflicts(struct store *store, const char *id, review_value_cb cb, 
 	sqlite3_stmt *st;
 	fs_err err;
 
+	/* clang-format off */
 	err = store_sqlite_prepare(store,
 	    "SELECT c.name, w.value, c.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
 	    ", c.created_at FROM conflicts c"
@@ -274,10 +281,12 @@ store_review_conflicts(struct store *store, const char *id, review_value_cb cb, 
 	    " LEFT JOIN devices d ON d.hlc_device = w.device"
 	    " WHERE c.record_id = ?1 ORDER BY c.name, c.stamp",
 	    &st);
+	/* clang-format on */
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return each_row(st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record conflicts");
+	return each_row(
+	    st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record conflicts");
 }
 
 static int
@@ -301,16 +310,19 @@ store_review_history(struct store *store, const char *id, review_change_cb cb, v
 	sqlite3_stmt *st;
 	fs_err err;
 
+	/* clang-format off */
 	err = store_sqlite_prepare(store,
 	    "SELECT c.seq, c.hlc, c.device, " STORE_REVIEW_DEVICE_NAME("d", "c.device")
 	    ", c.received_at, c.body FROM changes c"
 	    " LEFT JOIN devices d ON d.hlc_device = c.device"
 	    " WHERE c.record_id = ?1 ORDER BY c.seq",
 	    &st);
+	/* clang-format on */
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return each_row(st, change_row, &(struct row_cb){.u.change = cb, .arg = arg}, "record history");
+	return each_row(
+	    st, change_row, &(struct row_cb){.u.change = cb, .arg = arg}, "record history");
 }
 
 static int
@@ -343,7 +355,8 @@ store_review_events(struct store *store, const char *id, review_event_cb cb, voi
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return each_row(st, event_row, &(struct row_cb){.u.event = cb, .arg = arg}, "review events");
+	return each_row(
+	    st, event_row, &(struct row_cb){.u.event = cb, .arg = arg}, "review events");
 }
 
 static fs_err
@@ -370,8 +383,8 @@ event_insert(struct store *store, const char *id, const char *kind, const char *
 }
 
 fs_err
-store_review_set_status(struct store *store, const char *id, const char *status,
-    const char *note, const char *actor)
+store_review_set_status(
+    struct store *store, const char *id, const char *status, const char *note, const char *actor)
 {
 	sqlite3 *db = store_sqlite_db(store);
 	char detail[64];
@@ -384,8 +397,8 @@ store_review_set_status(struct store *store, const char *id, const char *status,
 		return FS_ERR_DB;
 	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK)
 		return err;
-	err = store_sqlite_prepare(
-	    store, "UPDATE records SET review_status = ?2 WHERE id = ?1", &st);
+	err =
+	    store_sqlite_prepare(store, "UPDATE records SET review_status = ?2 WHERE id = ?1", &st);
 	if (err != FS_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

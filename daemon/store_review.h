@@ -124,8 +124,7 @@ fs_err store_review_get(struct store *store, const char *id, review_record_cb cb
 fs_err store_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg);
 
 /* The record's open conflicts (the losing heads), by field and stamp. */
-fs_err store_review_conflicts(
-    struct store *store, const char *id, review_value_cb cb, void *arg);
+fs_err store_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg);
 
 /* Every change received for the record, in sequence order. */
 fs_err store_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
@@ -139,8 +138,8 @@ fs_err store_review_events(struct store *store, const char *id, review_event_cb 
  * transaction.  FS_ERR_NOTFOUND if there is no such record,
  * FS_ERR_INVALID for a status that is not valid.
  */
-fs_err store_review_set_status(struct store *store, const char *id, const char *status,
-    const char *note, const char *actor);
+fs_err store_review_set_status(
+    struct store *store, const char *id, const char *status, const char *note, const char *actor);
 
 /*
  * Appends a review event of kind "resolve".  Meant to run inside the push
@@ -166,8 +165,8 @@ struct store_export;
  * (a response callback) while the thread's own connection serves other
  * requests.  Release with store_export_close().
  */
-fs_err store_export_open(struct store *store, const struct review_filter *f,
-    struct store_export **ret_x);
+fs_err store_export_open(
+    struct store *store, const struct review_filter *f, struct store_export **ret_x);
 
 /*
  * Steps to the next record: *ret_done is true at the end, otherwise *ret_r

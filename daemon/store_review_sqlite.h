@@ -12,13 +12,13 @@
 #include "store_review.h"
 
 /* Columns of struct review_record, selected from records r, in order. */
-#define STORE_REVIEW_COLUMNS                                                               \
-	"r.id, r.form, r.form_version, r.team, r.created_by, r.created_at, r.updated_at,"  \
+#define STORE_REVIEW_COLUMNS                                                                       \
+	"r.id, r.form, r.form_version, r.team, r.created_by, r.created_at, r.updated_at,"          \
 	" r.review_status, r.open_conflicts, r.deleted"
 
 /* The name of the device that authored stamps of device id column COL. */
-#define STORE_REVIEW_DEVICE_NAME(d, col)                                                    \
-	"coalesce(" d ".name, CASE WHEN " col " = (SELECT value FROM server_meta"            \
+#define STORE_REVIEW_DEVICE_NAME(d, col)                                                           \
+	"coalesce(" d ".name, CASE WHEN " col " = (SELECT value FROM server_meta"                  \
 	" WHERE key = 'hlc_device') THEN 'fieldsyncd' END, '')"
 
 /*

@@ -18,8 +18,7 @@ web_find(const char *path)
 }
 
 int
-web_handle_asset(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp)
+web_handle_asset(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	const struct web_asset *a = web_find(req->path);
 	char *body;

@@ -33,7 +33,7 @@ extern const size_t web_nassets;
 const struct web_asset *web_find(const char *path);
 
 /* GET of one of the page's files. */
-int web_handle_asset(struct server_ctx *ctx, const struct http_request *req,
-    struct http_response *resp);
+int web_handle_asset(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 #endif /* FS_DAEMON_WEB_H */

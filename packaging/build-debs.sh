@@ -7,7 +7,7 @@
 # committed or not, minus ignored ones; everything but build directories
 # when there is no git) to a temporary directory, puts packaging/debian at
 # ./debian there, runs "dpkg-buildpackage -us -uc -b" and copies the .debs
-# to OUTDIR.  Nothing is installed.
+# and the build log (build-debs.log) to OUTDIR.  Nothing is installed.
 #
 # usage: packaging/build-debs.sh [OUTDIR]          (default: ./debs)
 # Environment: DEB_BUILD_OPTIONS is passed on; with "nocheck" in it the test
@@ -48,4 +48,5 @@ esac
 	exit 1
 }
 cp "$work"/*.deb "$out"/
+cp "$work/build.log" "$out/build-debs.log"
 ls "$work"/*.deb | xargs -n1 basename | sed "s|^|build-debs: $out/|"

@@ -110,8 +110,8 @@ sync_now(fs_client *c, const struct args *a, const char *token)
 	memset(&o, 0, sizeof(o));
 	o.server_url = a->server;
 	o.token = token;
-	o.ca_file = a->cacert;   /* NULL: the system's CA store */
-	o.pinned_key = a->pin;   /* alone, it trusts a self-signed server */
+	o.ca_file = a->cacert; /* NULL: the system's CA store */
+	o.pinned_key = a->pin; /* alone, it trusts a self-signed server */
 	o.progress = on_progress;
 	err = fs_sync(c, &o, &r);
 	fprintf(stderr, "sync: pushed %lld, pulled %lld, conflicts %lld, rejected %lld\n",
@@ -165,8 +165,7 @@ main(int argc, char **argv)
 		if (sync_now(c, &a, token) != FS_OK)
 			goto out;
 		status = 2;
-		err = fs_values_from_assignments(c, a.form, a.assignments, a.nassignments,
-		    &values);
+		err = fs_values_from_assignments(c, a.form, a.assignments, a.nassignments, &values);
 	}
 	if (err != FS_OK) {
 		fprintf(stderr, "%s\n", fs_errmsg(c));
@@ -183,7 +182,8 @@ main(int argc, char **argv)
 
 	status = 1;
 	if (sync_now(c, &a, token) != FS_OK) {
-		fprintf(stderr, "the record is saved on the device and goes out with the next sync\n");
+		fprintf(
+		    stderr, "the record is saved on the device and goes out with the next sync\n");
 		goto out;
 	}
 	if (fs_pending_count(c, &pending) == FS_OK && pending == 0)

@@ -144,6 +144,10 @@ import json, sys
 j = json.load(sys.stdin)
 assert j["conflicts"] == [] and j["values"]["number_of_workers"] in (45, 60), j
 ' || fail "the device did not receive the resolution"
+kill "$DPID"
+wait "$DPID" || fail "fieldsyncd did not exit cleanly"
+DPID=
 grep -qF "$SENTINEL" daemon.log && fail "a sensitive value reached the daemon log"
+grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' daemon.log && fail "sanitizer report"
 pass "status, resolution and audit entries are on the server; the device pulled the resolution"
 echo "browser-review: all passed"

@@ -397,6 +397,9 @@ rec = j["records"][0]
 assert set(rec["fields"]) == set(j["columns"]) and "follow_up_date" in j["columns"]
 assert rec["fields"]["retention_of_documents"] is True and rec["fields"]["follow_up_date"] is None
 PY
+expect 200 "JSON export, filtered" \
+	get "/v1/review/export?form=labor_inspection&format=json&from=$today&to=$today&flag=retention_of_documents&team=north"
+[ "$(py 'j["count"], j["records"][0]["id"]')" = "1 $R1" ] || fail "filtered JSON export"
 expect 200 "JSON export, all" get "/v1/review/export?form=labor_inspection&format=json"
 [ "$(py 'j["count"], len(j["records"])')" = "4 4" ] || fail "JSON export count"
 expect 400 "export without a form" get "/v1/review/export?format=csv"

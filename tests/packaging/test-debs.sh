@@ -53,6 +53,11 @@ for p in fieldsyncd fieldsync libfieldsync0 libfieldsync-dev; do
 	[ -f "$(deb $p)" ] || fail "$(basename "$(deb $p)") was not built"
 	[ "$(dpkg-deb -f "$(deb $p)" Version)" = "$VERSION" ] || fail "$p has the wrong version"
 done
+# A public function added or removed without updating the symbols file.
+if grep -q '^dpkg-gensymbols: warning' "$OUT/build-debs.log"; then
+	sed -n '/^dpkg-gensymbols: warning/,/dh_shlibdeps/p' "$OUT/build-debs.log" >&2
+	fail "libfieldsync's symbols changed: update packaging/debian/libfieldsync0.symbols"
+fi
 pass "4 packages built in $(($(date +%s) - start)) s"
 
 # 1. Contents.
