@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "http.h"
 #include "id.h"
 #include "internal.h"
 
@@ -37,6 +38,7 @@ fs_close(fs_client *c)
 	free(c->forms);
 	merge_sqlite_finish(&c->merge);
 	db_stmt_clear(c);
+	http_close(c);
 	sqlite3_close_v2(c->db);
 	free(c);
 }

@@ -184,7 +184,14 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 		return client_fail(c, FS_ERR_MISUSE, "token too long");
 	if (body != NULL && (err = http_gzip(body, body_len, &gz, &gz_len)) != FS_OK)
 		return client_fail(c, err, "cannot compress request");
-	if ((curl = curl_easy_init()) == NULL) {
+	/*
+	 * One handle per sync, kept on the client between requests: libcurl
+	 * then reuses the connection and the TLS session instead of a new
+	 * handshake per batch.  Options are set afresh for every request.
+	 */
+	if ((curl = c->http) != NULL)
+		curl_easy_reset(curl);
+	else if ((curl = c->http = curl_easy_init()) == NULL) {
 		free(gz);
 		return client_fail(c, FS_ERR_NOMEM, "cannot start libcurl");
 	}
@@ -260,10 +267,16 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 		    ret->status);
 	}
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
 	free(sink.buf);
 	free(gz);
 	return err;
+}
+
+void
+http_close(fs_client *c)
+{
+	curl_easy_cleanup(c->http);
+	c->http = NULL;
 }
 
 void

@@ -31,7 +31,9 @@ struct http_answer {
 };
 
 /*
- * Sends one request.  body (may be NULL) is gzip-compressed.  Returns FS_OK
+ * Sends one request, on the connection kept on the client from the previous
+ * one when it is still open (http_close() ends it).  body (may be NULL) is
+ * gzip-compressed.  Returns FS_OK
  * when a JSON answer arrived, whatever its status; FS_ERR_NETWORK,
  * FS_ERR_TLS or FS_ERR_PROTOCOL (answer not JSON) otherwise, with the
  * handle's message set.  Release with http_answer_finish().
@@ -40,6 +42,9 @@ fs_err http_request(fs_client *c, const fs_sync_options *o, const char *method,
     const char *path, const char *body, size_t body_len, struct http_answer *ret);
 
 void http_answer_finish(struct http_answer *a);
+
+/* Closes the connection http_request() keeps on the client (accepts none). */
+void http_close(fs_client *c);
 
 /* gzip-compresses in into *ret_out (malloc'd). */
 fs_err http_gzip(const char *in, size_t len, char **ret_out, size_t *ret_len);

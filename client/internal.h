@@ -42,6 +42,7 @@ struct fs_client {
 	size_t nforms;
 	struct db_stmt_slot stmts[DB_STMT_CACHE];
 	size_t stmt_next;        /* the slot a full cache reuses next */
+	void *http;              /* CURL handle during a sync (http.c), else NULL */
 };
 
 /* Sets the handle's message and returns err, for `return client_fail(...)`. */

@@ -673,6 +673,8 @@ fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
 				err = db_commit(c);
 		}
 	}
+	/* No connection stays open between syncs. */
+	http_close(c);
 	if (ret_result != NULL)
 		*ret_result = run.res;
 	return err;

@@ -8,9 +8,11 @@
  */
 #include "store_records.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hlc.h"
 #include "merge_sqlite.h"
@@ -23,7 +25,40 @@ struct store_push {
 	sqlite3 *db;
 	struct merge_sqlite merge;
 	sqlite3_stmt *st[PS_N];
+	bool locked; /* holds push_lock */
 };
+
+/*
+ * SQLite has one writer at a time.  Worker threads that wait for it in
+ * SQLite's busy handler sleep in steps of up to 100 ms and leave the lock
+ * idle in between; waiting here instead hands the store over the moment
+ * the previous push commits.  The busy timeout still covers writers in
+ * other processes (the admin commands).  Bounded like the busy timeout:
+ * FS_ERR_BUSY (503, the device retries) after PUSH_LOCK_WAIT_S.
+ */
+#define PUSH_LOCK_WAIT_S 5
+static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static fs_err
+push_lock_take(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PUSH_LOCK_WAIT_S;
+	return pthread_mutex_timedlock(&push_lock, &until) == 0 ? FS_OK : FS_ERR_BUSY;
+}
+
+static void
+push_free(struct store_push *push)
+{
+	for (int i = 0; i < PS_N; i++)
+		sqlite3_finalize(push->st[i]);
+	merge_sqlite_finish(&push->merge);
+	if (push->locked)
+		pthread_mutex_unlock(&push_lock);
+	free(push);
+}
 
 fs_err
 store_push_begin(struct store *store, struct store_push **ret_push)
@@ -41,9 +76,13 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 		free(push);
 		return err;
 	}
+	if ((err = push_lock_take()) != FS_OK) {
+		push_free(push);
+		return err;
+	}
+	push->locked = true;
 	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK) {
-		merge_sqlite_finish(&push->merge);
-		free(push);
+		push_free(push);
 		return err;
 	}
 	*ret_push = push;
@@ -54,15 +93,6 @@ const struct merge_ops *
 store_push_merge_ops(struct store_push *push)
 {
 	return &push->merge.ops;
-}
-
-static void
-push_free(struct store_push *push)
-{
-	for (int i = 0; i < PS_N; i++)
-		sqlite3_finalize(push->st[i]);
-	merge_sqlite_finish(&push->merge);
-	free(push);
 }
 
 /* The push's statement `which` (sql), reset and unbound; prepared on first use. */

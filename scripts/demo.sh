@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds fieldsync and runs the main job: fieldsyncd on its embedded SQLite
-# store with a development certificate, plus a demo field device that
-# records a screening form offline and syncs it.  The daemon keeps running;
-# the script says how to reach it and how to stop it.
+# store with a development certificate, plus two demo field devices: one
+# records a screening form offline and syncs it, then both edit it offline
+# so headquarters has a conflict to resolve on the review page.  The daemon
+# keeps running; the script says how to reach it and how to stop it.
 #
 # Usage: scripts/demo.sh            (from anywhere in a clone)
 # Everything it makes lives in ./demo/ (delete it to start over).
@@ -44,9 +45,11 @@ if [ ! -f data/fieldsyncd.db ]; then
 	"$D" -d data form publish "$root/schema/forms/border_screening.json"
 	"$D" -d data device add --name demo-inspector --role field --team demo 2>/dev/null |
 		sed -n 's/^token: //p' >device.token
+	"$D" -d data device add --name demo-inspector-2 --role field --team demo 2>/dev/null |
+		sed -n 's/^token: //p' >device2.token
 	"$D" -d data device add --name demo-reviewer --role reviewer --team hq 2>/dev/null |
 		sed -n 's/^token: //p' >reviewer.token
-	chmod 600 device.token reviewer.token
+	chmod 600 device.token device2.token reviewer.token
 fi
 
 port=${FIELDSYNC_DEMO_PORT:-8443}
@@ -64,7 +67,11 @@ curl -sf --cacert cert.pem "https://127.0.0.1:$port/v1/health" >/dev/null ||
 if [ ! -f device.db ]; then
 	"$F" --db device.db init --device demo-inspector
 	"$F" --db device.db forms import "$root/schema/forms/labor_inspection.json"
+	"$F" --db device2.db init --device demo-inspector-2
 fi
+sync_as() { # db token
+	"$F" --db "$1" sync --server "https://127.0.0.1:$port" --token-file "$2" --cacert cert.pem
+}
 echo "== recording a labour inspection offline (no network needed)"
 id=$("$F" --db device.db record new labor_inspection \
 	--set worksite_name="Demo fish processing plant" --set sector=fishing \
@@ -75,20 +82,32 @@ id=$("$F" --db device.db record new labor_inspection \
 echo "saved record $id"
 "$F" --db device.db status
 echo "== syncing"
-"$F" --db device.db sync --server "https://127.0.0.1:$port" --token-file device.token \
-	--cacert cert.pem
+sync_as device.db device.token
 "$F" --db device.db status
+
+echo "== a second inspector's device receives the form and both edit it offline"
+sync_as device2.db device2.token -q >/dev/null
+"$F" --db device.db record edit "$id" --set number_of_workers=41
+"$F" --db device2.db record edit "$id" --set number_of_workers=44 --set debt_bondage=true
+sync_as device.db device.token -q
+sync_as device2.db device2.token -q
+sync_as device.db device.token -q
+echo "the number of workers now has a conflict for headquarters to resolve:"
+"$F" --db device.db record show "$id" | sed -n '/"conflicts"/,$p'
 
 cat <<MSG
 
 fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
+  review page: https://127.0.0.1:$port/  (the certificate is self-signed: accept it,
+               or import $W/cert.pem), sign in with the reviewer token:
+               $(cat reviewer.token)
   health:    curl --cacert $W/cert.pem https://127.0.0.1:$port/v1/health
   forms:     curl --cacert $W/cert.pem -H "Authorization: Bearer \$(cat $W/device.token)" \\
                   https://127.0.0.1:$port/v1/forms
   device:    $F --db $W/device.db record list
   sync:      $F --db $W/device.db sync --server https://127.0.0.1:$port \\
                   --token-file $W/device.token --cacert $W/cert.pem
-  reviewer token (for the review API): $W/reviewer.token
+  reviewer token file: $W/reviewer.token
   log:       $W/fieldsyncd.log
   stop:      kill \$(cat $W/fieldsyncd.pid)
 MSG

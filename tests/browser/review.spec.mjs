@@ -112,6 +112,7 @@ try {
   await page.click('#reveal');
   await nameCell.filter({ hasText: SENTINEL }).waitFor();
   assert.equal(await page.locator('#reveal').isVisible(), false);
+  await nameCell.scrollIntoViewIfNeeded();
   await shot(page, 'revealed');
   ok('record opened; sensitive value masked, then revealed');
 
