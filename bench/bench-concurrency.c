@@ -109,7 +109,7 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads)
 	struct gen g[2];
 	struct run r = { .d = &d, .dev = dev, .n = ndev };
 	char name[64], teamname[64], dirname[64];
-	double t0, wall, *lat, *syncs;
+	double t0, wall, *lat, *syncs, cpu_self, cpu_daemon;
 	int64_t pushed = 0, pulled = 0;
 	int ok = 0, failed_req = 0;
 	size_t nreq, k = 0;
@@ -142,6 +142,8 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads)
 	bench_daemon_start(&d);
 	rss_idle = bench_daemon_rss_kb(&d);
 	bench_reqs_reset();
+	cpu_self = bench_self_cpu_s();
+	cpu_daemon = bench_daemon_cpu_s(&d);
 	t0 = bench_now();
 	for (int t = 0; t < conc; t++)
 		if (pthread_create(&tids[t], NULL, worker, &r) != 0)
@@ -150,6 +152,8 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads)
 		pthread_join(tids[t], NULL);
 	wall = bench_now() - t0;
 	hwm = bench_daemon_hwm_kb(&d);
+	cpu_daemon = bench_daemon_cpu_s(&d) - cpu_daemon;
+	cpu_self = bench_self_cpu_s() - cpu_self;
 
 	syncs = calloc((size_t)ndev, sizeof(double));
 	for (int i = 0; i < ndev; i++) {
@@ -188,6 +192,9 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads)
 	cJSON_AddNumberToObject(o, "request_max_ms", 1e3 * bench_percentile(lat, k, 100));
 	cJSON_AddNumberToObject(o, "sync_p50_ms", 1e3 * bench_percentile(syncs, (size_t)ndev, 50));
 	cJSON_AddNumberToObject(o, "sync_p99_ms", 1e3 * bench_percentile(syncs, (size_t)ndev, 99));
+	/* Two cores are shared by the daemon and the simulated devices. */
+	cJSON_AddNumberToObject(o, "daemon_cpu_s", cpu_daemon);
+	cJSON_AddNumberToObject(o, "devices_cpu_s", cpu_self);
 	cJSON_AddNumberToObject(o, "daemon_rss_idle_kb", (double)rss_idle);
 	cJSON_AddNumberToObject(o, "daemon_peak_rss_kb", (double)hwm);
 	free(lat);

@@ -121,6 +121,12 @@ long bench_daemon_hwm_kb(const struct bench_daemon *d);
 /* Current resident set (VmRSS), in KiB. */
 long bench_daemon_rss_kb(const struct bench_daemon *d);
 
+/* CPU seconds (user + system) the running daemon has used so far; -1 if unknown. */
+double bench_daemon_cpu_s(const struct bench_daemon *d);
+
+/* CPU seconds (user + system) this process has used so far. */
+double bench_self_cpu_s(void);
+
 /* SIGTERM, then SIGKILL after 10 s.  Accepts a stopped daemon. */
 void bench_daemon_stop(struct bench_daemon *d);
 

@@ -72,38 +72,74 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 fs_err
-http_gzip(const char *in, size_t len, char **ret_out, size_t *ret_len)
+http_body_init(struct http_body *b)
 {
-	z_stream z = { 0 };
-	size_t cap = deflateBound(&z, len) + 64;
-	char *out;
+	memset(b, 0, sizeof(*b));
+	/* Level 6: metered links pay for every byte; the device's CPU hardly notices. */
+	if (deflateInit2(&b->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return FS_ERR_NOMEM;
+	b->open = true;
+	return FS_OK;
+}
+
+/* Runs deflate over what is pending, growing the output as it fills. */
+static fs_err
+body_deflate(struct http_body *b, int flush)
+{
 	int rc;
 
-	if ((out = malloc(cap)) == NULL)
-		return FS_ERR_NOMEM;
-	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(out);
-		return FS_ERR_NOMEM;
-	}
-	cap = deflateBound(&z, len) + 64;
-	free(out);
-	if ((out = malloc(cap)) == NULL) {
-		deflateEnd(&z);
-		return FS_ERR_NOMEM;
-	}
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	rc = deflate(&z, Z_FINISH);
-	deflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		free(out);
-		return FS_ERR_INTERNAL;
-	}
-	*ret_out = out;
-	*ret_len = z.total_out;
+	do {
+		if (b->gz_len == b->gz_cap) {
+			size_t cap = b->gz_cap ? b->gz_cap * 2 : 16384;
+			char *grown;
+			if (cap > HTTP_MAX_BODY || (grown = realloc(b->gz, cap)) == NULL)
+				return cap > HTTP_MAX_BODY ? FS_ERR_TOOBIG : FS_ERR_NOMEM;
+			b->gz = grown;
+			b->gz_cap = cap;
+		}
+		b->z.next_out = (Bytef *)b->gz + b->gz_len;
+		b->z.avail_out = (uInt)(b->gz_cap - b->gz_len);
+		rc = deflate(&b->z, flush);
+		b->gz_len = b->gz_cap - b->z.avail_out;
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+			return FS_ERR_INTERNAL;
+	} while (b->z.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
 	return FS_OK;
+}
+
+fs_err
+http_body_add(struct http_body *b, const void *data, size_t len)
+{
+	if (!b->open)
+		return FS_ERR_INTERNAL;
+	b->z.next_in = (Bytef *)(uintptr_t)data;
+	b->z.avail_in = (uInt)len;
+	b->json_len += (int64_t)len;
+	return body_deflate(b, Z_NO_FLUSH);
+}
+
+fs_err
+http_body_finish(struct http_body *b)
+{
+	fs_err err;
+
+	if (!b->open)
+		return FS_ERR_INTERNAL;
+	b->z.next_in = NULL;
+	b->z.avail_in = 0;
+	err = body_deflate(b, Z_FINISH);
+	deflateEnd(&b->z);
+	b->open = false;
+	return err;
+}
+
+void
+http_body_free(struct http_body *b)
+{
+	if (b->open)
+		deflateEnd(&b->z);
+	free(b->gz);
+	memset(b, 0, sizeof(*b));
 }
 
 /*
@@ -161,14 +197,12 @@ curl_failure(fs_client *c, CURLcode rc, const char *errbuf, const char *url)
 
 fs_err
 http_request(fs_client *c, const fs_sync_options *o, const char *method, const char *path,
-    const char *body, size_t body_len, struct http_answer *ret)
+    const struct http_body *body, struct http_answer *ret)
 {
 	char url[2048], auth[256], errbuf[CURL_ERROR_SIZE] = "";
 	struct headers_seen seen = { .retry_after = -1, .server_time = -1 };
 	struct curl_slist *hdrs = NULL;
 	struct sink sink = { 0 };
-	char *gz = NULL;
-	size_t gz_len = 0;
 	CURLcode rc;
 	CURL *curl;
 	fs_err err = FS_OK;
@@ -182,8 +216,6 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token) >=
 	    (int)sizeof(auth))
 		return client_fail(c, FS_ERR_MISUSE, "token too long");
-	if (body != NULL && (err = http_gzip(body, body_len, &gz, &gz_len)) != FS_OK)
-		return client_fail(c, err, "cannot compress request");
 	/*
 	 * One handle per sync, kept on the client between requests: libcurl
 	 * then reuses the connection and the TLS session instead of a new
@@ -191,10 +223,8 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	 */
 	if ((curl = c->http) != NULL)
 		curl_easy_reset(curl);
-	else if ((curl = c->http = curl_easy_init()) == NULL) {
-		free(gz);
+	else if ((curl = c->http = curl_easy_init()) == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "cannot start libcurl");
-	}
 	hdrs = curl_slist_append(hdrs, auth);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (body != NULL) {
@@ -237,8 +267,8 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &seen);
 	if (body != NULL) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, gz);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)gz_len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->gz);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->gz_len);
 	}
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
@@ -248,7 +278,7 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &hdr_down);
 	ret->bytes_up = up + hdr_up;
 	ret->bytes_down = down + hdr_down;
-	ret->json_up = body != NULL ? (int64_t)body_len : 0;
+	ret->json_up = body != NULL ? body->json_len : 0;
 	ret->json_down = (int64_t)sink.len;
 	ret->retry_after_s = seen.retry_after;
 	ret->server_time_ms = seen.server_time;
@@ -268,7 +298,6 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	}
 	curl_slist_free_all(hdrs);
 	free(sink.buf);
-	free(gz);
 	return err;
 }
 

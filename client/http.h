@@ -14,10 +14,13 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <zlib.h>
 
 #include "internal.h"
 
 #define HTTP_MAX_ANSWER (64u << 20)
+#define HTTP_MAX_BODY   (64u << 20) /* a request body, compressed */
 
 struct http_answer {
 	long status;           /* HTTP status, 0 when no answer arrived */
@@ -31,22 +34,39 @@ struct http_answer {
 };
 
 /*
+ * A request body built piece by piece and gzip-compressed as it grows, so
+ * a push batch never sits in memory uncompressed (nor twice).  Zero it,
+ * then http_body_init(), http_body_add() as often as needed,
+ * http_body_finish(); release with http_body_free() (also after errors).
+ */
+struct http_body {
+	z_stream z;
+	bool open;        /* z holds deflate state */
+	char *gz;         /* the gzip stream so far, owned */
+	size_t gz_len, gz_cap;
+	int64_t json_len; /* bytes added, before compression */
+};
+
+fs_err http_body_init(struct http_body *b);
+fs_err http_body_add(struct http_body *b, const void *data, size_t len);
+fs_err http_body_finish(struct http_body *b);
+void http_body_free(struct http_body *b);
+
+/*
  * Sends one request, on the connection kept on the client from the previous
  * one when it is still open (http_close() ends it).  body (may be NULL) is
- * gzip-compressed.  Returns FS_OK
+ * a finished http_body, sent as Content-Encoding: gzip.  Returns FS_OK
  * when a JSON answer arrived, whatever its status; FS_ERR_NETWORK,
  * FS_ERR_TLS or FS_ERR_PROTOCOL (answer not JSON) otherwise, with the
  * handle's message set.  Release with http_answer_finish().
  */
 fs_err http_request(fs_client *c, const fs_sync_options *o, const char *method,
-    const char *path, const char *body, size_t body_len, struct http_answer *ret);
+    const char *path, const struct http_body *body, struct http_answer *ret);
 
 void http_answer_finish(struct http_answer *a);
 
 /* Closes the connection http_request() keeps on the client (accepts none). */
 void http_close(fs_client *c);
 
-/* gzip-compresses in into *ret_out (malloc'd). */
-fs_err http_gzip(const char *in, size_t len, char **ret_out, size_t *ret_len);
 
 #endif /* FS_CLIENT_HTTP_H */

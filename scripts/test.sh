@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole fieldsync test suite, as CI does: installs what is missing,
 # builds twice (warnings as errors; address+undefined sanitizers), runs every
-# meson test in both builds, and ends with "N passed, N failed".
+# meson test in both builds, runs the unit suite again under valgrind
+# memcheck, builds the libFuzzer targets with clang and fuzzes each for
+# FS_FUZZ_SECONDS (default 10), prints the reliability counts (kills
+# survived, changes verified, bad inputs tried, fuzz executions) and ends
+# with "N passed, N failed".
 # Usage: scripts/test.sh            (from anywhere in a clone)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,30 +29,114 @@ run_build() { # name, meson args...
 	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" || true
 }
 
+# Valgrind memcheck on the unit suite (plain build): no error, no definite or
+# indirect leak.  Its results go to their own log, testlog-valgrind-*.json.
+run_valgrind() {
+	local dir=build-ci-plain
+	[ -d "$dir" ] || return 1
+	echo "== valgrind $dir --suite unit"
+	rm -f "$dir"/meson-logs/testlog-valgrind*
+	meson test -C "$dir" --suite unit --print-errorlogs --num-processes "$jobs" \
+		--logbase testlog-valgrind --timeout-multiplier 20 \
+		--wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q' ||
+		true
+}
+
+# libFuzzer targets (clang, ASan+UBSan, coverage on the whole code), each
+# fuzzed for FS_FUZZ_SECONDS seconds from its seed corpus.
+run_fuzz() {
+	local dir=build-ci-fuzz
+	echo "== configure $dir (clang, -Dfuzzing=true)"
+	if [ ! -d "$dir" ]; then
+		CC=clang meson setup "$dir" -Dfuzzing=true -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log"; return 1; }
+	fi
+	echo "== build $dir"
+	ninja -C "$dir" -j "$jobs" $(for c in tests/fuzz/corpus/*/; do
+		echo "tests/fuzz/fuzz-$(basename "$c")"; done) || return 1
+	echo "== fuzz $dir"
+	tests/fuzz/run-fuzzers.sh "$dir" "${FS_FUZZ_SECONDS:-10}" "$dir/fuzz-results.txt"
+}
+
+t0=$(date +%s)
 status=0
 run_build plain --werror -Dwarning_level=2 || status=1
 run_build asan --werror -Db_sanitize=address,undefined -Db_lundef=false || status=1
+run_valgrind || status=1
+rm -f build-ci-fuzz/fuzz-results.txt
+run_fuzz || true
 
-python3 - "$status" build-ci-plain build-ci-asan <<'PY'
-import json, sys, os
+python3 - "$status" "$(($(date +%s) - t0))" build-ci-plain build-ci-asan <<'PY'
+import glob, json, os, re, sys
 build_failed = sys.argv[1] != "0"
+elapsed = int(sys.argv[2])
 passed = failed = skipped = 0
-for d in sys.argv[2:]:
-    log = os.path.join(d, "meson-logs", "testlog.json")
-    if not os.path.exists(log):
+for d in sys.argv[3:]:
+    logs = sorted(glob.glob(os.path.join(d, "meson-logs", "testlog*.json")))
+    if not any(l.endswith("testlog.json") for l in logs):
         failed += 1
         print(f"{d}: no test log (build failed?)")
+    for log in logs:
+        kind = " (valgrind)" if "valgrind" in os.path.basename(log) else ""
+        for line in open(log):
+            r = json.loads(line)
+            res = r.get("result")
+            if res in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif res == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+                print(f"FAILED: {d}{kind}: {r.get('name')} ({res})")
+if not glob.glob("build-ci-plain/meson-logs/testlog-valgrind*.json"):
+    failed += 1
+    print("FAILED: valgrind did not run")
+
+# The reliability counts, from the summary lines the suites print.
+kills = verified = bad = bad_ok = auth = execs = 0
+lines = []
+for d in sys.argv[3:]:
+    name = d.replace("build-ci-", "")
+    path = os.path.join(d, "meson-logs", "testlog.txt")
+    if not os.path.exists(path):
         continue
-    for line in open(log):
-        r = json.loads(line)
-        res = r.get("result")
-        if res in ("OK", "EXPECTEDFAIL"):
+    for line in open(path, errors="replace"):
+        line = line.strip()
+        if not re.match(r"(fault|badinput|auth|kill9): ", line) or " seed " in line \
+                or " kept " in line or line.startswith("kill9: store"):
+            continue
+        lines.append(f"{name}: {line}")
+        m = re.match(r"fault: \S+: (\d+) kills survived", line)
+        kills += int(m.group(1)) if m else 0
+        m = re.search(r"(\d+) changes verified", line)
+        verified += int(m.group(1)) if m else 0
+        m = re.match(r"badinput: (\d+) cases tried, (\d+) passed", line)
+        if m:
+            bad += int(m.group(1))
+            bad_ok += int(m.group(2))
+        m = re.match(r"auth: (\d+) cases tried", line)
+        auth += int(m.group(1)) if m else 0
+fuzz = "build-ci-fuzz/fuzz-results.txt"
+if os.path.exists(fuzz):
+    for line in open(fuzz):
+        line = line.strip()
+        lines.append(f"fuzz: {line[6:]}" if line.startswith("fuzz: ") else line)
+        m = re.match(r"fuzz: \S+: (\d+) executions", line)
+        execs += int(m.group(1)) if m else 0
+        if line.endswith(", ok"):
             passed += 1
-        elif res == "SKIP":
-            skipped += 1
         else:
             failed += 1
-            print(f"FAILED: {d}: {r.get('name')} ({res})")
+            print(f"FAILED: {line}")
+else:
+    failed += 1
+    print("FAILED: the fuzzers did not run (see the build-ci-fuzz output above)")
+print("== reliability")
+for line in lines:
+    print(line)
+print(f"counts: kills survived {kills}, changes verified {verified}, bad inputs tried {bad}"
+      f" ({bad_ok} passed), auth cases {auth}, fuzz executions {execs}, CI time {elapsed} s")
 if build_failed:
     failed += 1
     print("a build failed")

@@ -19,12 +19,11 @@
  * Exit status 0, or 1 with a line on stderr naming the failed call.  Field
  * values never go to stdout or stderr.
  */
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "fieldsync.h"
 
@@ -49,8 +48,7 @@ below(unsigned n)
 	return (unsigned)(next_rand() % n);
 }
 
-static void __attribute__((noreturn))
-die(fs_client *c, const char *what, fs_err err)
+static void __attribute__((noreturn)) die(fs_client *c, const char *what, fs_err err)
 {
 	fprintf(stderr, "fault-dev: %s: %s: %s\n", what, fs_strerror(err), fs_errmsg(c));
 	exit(1);
@@ -147,8 +145,8 @@ values_create(uint64_t k, size_t notes)
 static char *
 values_edit(size_t notes)
 {
-	static const char *const flags[] = {"deception", "isolation", "debt_bondage",
-	    "excessive_overtime"};
+	static const char *const flags[] = {
+	    "deception", "isolation", "debt_bondage", "excessive_overtime"};
 	cJSON *v = cJSON_CreateObject();
 	char buf[64], *text;
 
@@ -219,7 +217,7 @@ cmd_add(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: fault-dev add DB N SEED [--edit PCT] [--delete PCT]"
-				" [--notes BYTES] [--timefile FILE --times SPEC,...]\n");
+		                " [--notes BYTES] [--timefile FILE --times SPEC,...]\n");
 		return 2;
 	}
 	n = strtoul(argv[2], NULL, 10);

@@ -36,8 +36,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fsharness import (Client, Daemon, Device, Failure, Run, check, converge,  # noqa: E402
                        faketime_lib, hlc_text, integrity, log, main_wrapper,
-                       pushed_not_on_server, query, rand_hex, server_duplicates, state,
-                       table_hash, verify_devices)
+                       pushed_not_on_server, query, rand_hex, sanitizer_report,
+                       server_duplicates, state, table_hash, verify_devices)
 
 
 def sync_all(devs, url, what, rounds=4, attempts=6):
@@ -60,6 +60,7 @@ def wait_for_line(procs, pattern, timeout):
         os.set_blocking(p.stderr.fileno(), False)
         sel.register(p.stderr, selectors.EVENT_READ, p)
     bufs = {p.pid: b"" for p in procs}
+    wait_for_line.seen = bufs
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and sel.get_map():
@@ -81,15 +82,18 @@ def wait_for_line(procs, pattern, timeout):
 
 
 def drain(procs, timeout):
-    """Waits for processes to exit; returns their exit codes."""
+    """Waits for processes to exit; fails on a sanitizer report in their stderr."""
     codes = []
+    seen = getattr(wait_for_line, "seen", {})
     for p in procs:
         try:
-            p.communicate(timeout=timeout)
+            _, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             p.communicate()
             raise Failure(f"a sync did not end within {timeout:.0f} s after the daemon died")
+        rep = sanitizer_report(seen.get(p.pid, b"") + (err or b""))
+        check(rep is None, f"fieldsync sync: {rep}")
         codes.append(p.returncode)
     return codes
 
@@ -203,7 +207,7 @@ def scenario_client_kill(args, rng):
             if measure:
                 # Now and then the puller's sync runs to the end: its length
                 # sets the range the kills of the next pulls are drawn from.
-                p.communicate(timeout=120 * run.slow)
+                drain([p], 120 * run.slow)
                 est_pull = max(0.02, time.monotonic() - t0)
                 continue
             if pulling:
@@ -214,7 +218,7 @@ def scenario_client_kill(args, rng):
                 time.sleep(rng.uniform(0, 0.05 * run.slow))
             alive = p.poll() is None
             p.kill()
-            p.communicate(timeout=30)
+            drain([p], 30)
             k += 1
             if alive and seen:
                 if pulling:
@@ -410,7 +414,7 @@ def scenario_proxy(args, rng):
             d.add_device(dev.name)
             dev.init()
         d.start()
-        proxy = FaultProxy(d.port, random.Random(rng.getrandbits(64)), fault_rate=0.35)
+        proxy = FaultProxy(d.port, random.Random(rng.getrandbits(64)), fault_rate=0.5)
         url = f"https://127.0.0.1:{proxy.port}"
         syncs = 0
         for r in range(rounds):
@@ -424,6 +428,8 @@ def scenario_proxy(args, rng):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     raise Failure(f"round {r + 1}: sync of {dev.name} through the proxy hung")
+                rep = sanitizer_report(err)
+                check(rep is None, f"fieldsync sync: {rep}")
                 check(p.returncode == 0, f"round {r + 1}: sync of {dev.name} through the proxy"
                                          f" failed: {err.strip()[-400:]}")
                 syncs += 1

@@ -45,6 +45,20 @@ def check(cond, msg):
         raise Failure(msg)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "==ERROR", "WARNING: ThreadSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report line in text, or None."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_MARKS):
+            return line.strip()
+    return None
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -176,6 +190,9 @@ class Run:
     def run(self, cmd, timeout=120, check_rc=True, env=None, **kw):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            env=env or self.env, **kw)
+        rep = sanitizer_report(r.stderr)
+        if rep is not None:
+            raise Failure(f"{os.path.basename(cmd[0])}: {rep}")
         if check_rc and r.returncode != 0:
             raise Failure(f"{' '.join(cmd[:4])}... exited {r.returncode}: {r.stderr.strip()[-600:]}")
         return r
@@ -284,6 +301,8 @@ class Daemon:
             self.proc.kill()
             raise Failure("fieldsyncd did not stop on SIGTERM")
         check(rc == 0, f"fieldsyncd exited {rc} on SIGTERM: {self.tail()}")
+        rep = sanitizer_report(self.log_text())
+        check(rep is None, f"fieldsyncd: {rep}")
 
     def tail(self, n=15):
         try:

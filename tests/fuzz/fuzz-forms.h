@@ -26,7 +26,7 @@ fuzz_forms_free(void)
 static void
 fuzz_forms_load(void)
 {
-	static const char *const names[FUZZ_NFORMS] = { "labor_inspection", "border_screening" };
+	static const char *const names[FUZZ_NFORMS] = {"labor_inspection", "border_screening"};
 	char path[4096], err[256], *buf;
 	FILE *fp;
 	long n;

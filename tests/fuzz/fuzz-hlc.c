@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(buf, text) == 0);
 		FUZZ_CHECK(hlc_valid_device(dev));
 		/* The clock: a tick after observing this stamp is greater. */
-		struct hlc clock = { .last = 0 };
+		struct hlc clock = {.last = 0};
 		memcpy(clock.device, "0000000000000000", HLC_DEVICE_LEN + 1);
 		if (strcmp(dev, clock.device) != 0) {
 			FUZZ_CHECK(hlc_observe(&clock, stamp, dev) == FS_OK);

@@ -13,8 +13,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum inflate_coding codings[] = { INFLATE_IDENTITY, INFLATE_GZIP,
-		INFLATE_DEFLATE };
+	static const enum inflate_coding codings[] = {
+	    INFLATE_IDENTITY, INFLATE_GZIP, INFLATE_DEFLATE};
 	enum inflate_coding coding, parsed;
 	size_t max_out, out_len, enc_len, len;
 	char *out, *enc, *hdr;

@@ -59,8 +59,9 @@ envelope_ok(const cJSON *root, const cJSON **ret_changes, const char **ret_devic
 	    !cJSON_IsString(b) || !cJSON_IsArray(c))
 		return false;
 	n = strlen(b->valuestring);
-	if (n < 1 || n > 64 || strspn(b->valuestring, "abcdefghijklmnopqrstuvwxyz"
-	                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+	if (n < 1 || n > 64 ||
+	    strspn(b->valuestring, "abcdefghijklmnopqrstuvwxyz"
+	                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
 		return false;
 	size = cJSON_GetArraySize(c);
 	if (size < 1 || size > MAX_CHANGES)
@@ -89,7 +90,7 @@ count_rows(void)
 static void
 one_change(const cJSON *item)
 {
-	struct merge_result res = { 0 };
+	struct merge_result res = {0};
 	struct change ch, again;
 	const struct form *form;
 	cJSON *reparsed;
@@ -103,8 +104,8 @@ one_change(const cJSON *item)
 		return;
 	/* What the server stores is the change printed again: it must mean the same. */
 	FUZZ_CHECK((text = cJSON_PrintUnformatted(item)) != NULL);
-	FUZZ_CHECK(form_json_parse(text, strlen(text), "change", &reparsed, err, sizeof(err)) ==
-	           FS_OK);
+	FUZZ_CHECK(
+	    form_json_parse(text, strlen(text), "change", &reparsed, err, sizeof(err)) == FS_OK);
 	FUZZ_CHECK(change_parse(reparsed, &again, err, sizeof(err)) == FS_OK);
 	FUZZ_CHECK(strcmp(again.id, ch.id) == 0 && strcmp(again.hlc, ch.hlc) == 0 &&
 	           again.form_version == ch.form_version && again.is_delete == ch.is_delete);
