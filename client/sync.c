@@ -189,19 +189,27 @@ batch_next(fs_client *c, int size, struct batch *b)
 {
 	char head[128];
 	sqlite3_stmt *st;
+	bool resumed;
 	fs_err err;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
 	if ((err = db_begin(c)) != FS_OK)
 		return err;
-	if ((err = db_prepare(c, "SELECT batch FROM changelog WHERE pushed = 0 AND rejected IS NULL"
-				 " AND batch IS NOT NULL ORDER BY seq LIMIT 1",
+	/*
+	 * Batches are numbered in log order and re-stamping or a server restore
+	 * clears every number, so a batch left by an interrupted sync holds
+	 * the first pending changes: the first pending change tells (an index
+	 * seek, where looking for any numbered change would scan the log).
+	 */
+	if ((err = db_stmt(c, "SELECT batch FROM changelog WHERE pushed = 0 AND rejected IS NULL"
+			      " ORDER BY seq LIMIT 1",
 		 &st)) != FS_OK)
 		goto rollback;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		snprintf(b->id, sizeof(b->id), "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_stmt_done(st);
+	resumed = b->id[0] != '\0';
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		err = db_fail(c, "reading the change log");
 		goto rollback;
@@ -223,11 +231,20 @@ batch_next(fs_client *c, int size, struct batch *b)
 			goto rollback;
 		}
 	}
-	if ((err = db_prepare(c, "SELECT seq, body FROM changelog WHERE batch = ? AND pushed = 0"
-				 " AND rejected IS NULL ORDER BY seq",
+	/*
+	 * A batch numbered by an interrupted sync goes out whole, whatever the
+	 * batch size now: its id may already be answered on the server, and a
+	 * part left behind under that id would be taken for a replay.
+	 */
+	if (resumed)
+		size = MAX_BATCH;
+	/* LIMIT: the scan stops at the batch's last change, not at the log's end. */
+	if ((err = db_prepare(c, "SELECT seq, body FROM changelog WHERE batch = ?1 AND pushed = 0"
+				 " AND rejected IS NULL ORDER BY seq LIMIT ?2",
 		 &st)) != FS_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, size);
 	/*
 	 * The bodies are the changes as they go on the wire (changelog.c):
 	 * streamed into the compressed body one by one.  Device and batch ids
@@ -243,8 +260,6 @@ batch_next(fs_client *c, int size, struct batch *b)
 		goto rollback;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((int)b->n == size)
-			break;
 		if ((b->n > 0 && (err = http_body_add(&b->body, ",", 1)) != FS_OK) ||
 		    (err = http_body_add(&b->body, sqlite3_column_text(st, 1),
 			 (size_t)sqlite3_column_bytes(st, 1))) != FS_OK)
@@ -313,13 +328,17 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 			goto rollback;
 		nrej++;
 	}
-	if ((err = db_prepare(c, "UPDATE changelog SET pushed = 1 WHERE batch = ? AND rejected IS NULL",
+	/* By sequence range: batch has no index, a scan per batch would be quadratic. */
+	if ((err = db_stmt(c, "UPDATE changelog SET pushed = 1 WHERE seq BETWEEN ?2 AND ?3"
+			      " AND batch = ?1 AND rejected IS NULL",
 		 &st)) != FS_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, b->seqs[0]);
+	sqlite3_bind_int64(st, 3, b->seqs[b->n - 1]);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "marking changes sent");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (err != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms)) != FS_OK)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)

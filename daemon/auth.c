@@ -97,9 +97,10 @@ auth_authenticate(
 static unsigned
 role_perms(const char *role)
 {
+	/* Reviewers read and review; only devices (and admins) push changes. */
 	const unsigned field = AUTH_PUSH | AUTH_PULL | AUTH_READ_FORMS;
-	const unsigned reviewer = field | AUTH_REVIEW;
-	const unsigned admin = reviewer | AUTH_ADMIN;
+	const unsigned reviewer = AUTH_PULL | AUTH_READ_FORMS | AUTH_REVIEW;
+	const unsigned admin = field | AUTH_REVIEW | AUTH_ADMIN;
 
 	if (strcmp(role, "field") == 0)
 		return field;

@@ -7,11 +7,12 @@
  * and looking the hash up; the fetched hash is then compared with the
  * computed one in constant time.
  *
- * Roles are ordered field < reviewer < admin, but every check names the
- * permission it needs (auth_require()), never a role:
+ * Every check names the permission it needs (auth_require()), never a
+ * role.  Reviewers do not push: their decisions reach devices as changes
+ * the server makes (review API), not as pushes.
  *
  *   permission        field  reviewer  admin
- *   AUTH_PUSH           x       x        x
+ *   AUTH_PUSH           x                x
  *   AUTH_PULL           x       x        x     (field: own team only)
  *   AUTH_READ_FORMS     x       x        x
  *   AUTH_REVIEW                 x        x

@@ -15,6 +15,7 @@
  */
 #include "sync.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,10 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	/* Strict: one value, no NUL, no \u0000, no duplicate keys in values. */
 	if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) != FS_OK)
 		return http_error(resp, 400, "bad_json", msg), 0;
+	if (change_dup_keys(root) != 0) {
+		cJSON_Delete(root);
+		return http_error(resp, 400, "bad_request", "a key appears twice in the body"), 0;
+	}
 	if (!push_envelope(ctx, root, &device, &batch, &changes, resp) ||
 	    !push_clock_ok(ctx, changes, resp))
 		goto out;
@@ -413,8 +418,9 @@ parse_int(const char *s, int64_t lo, int64_t hi, int64_t *ret)
 
 	if (s == NULL || *s == '\0')
 		return false;
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < lo || v > hi)
+	if (*end != '\0' || errno == ERANGE || v < lo || v > hi)
 		return false;
 	*ret = v;
 	return true;

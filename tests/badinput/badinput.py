@@ -35,6 +35,7 @@ import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "fault"))
 from fsharness import (Client, Daemon, Failure, Run, check, hlc_text, integrity,  # noqa: E402
                        log, main_wrapper, query, rand_hex, table_hash)

@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fsharness import (Client, Daemon, Device, Failure, Run, check, converge,  # noqa: E402
                        faketime_lib, hlc_text, integrity, log, main_wrapper,

@@ -312,15 +312,25 @@ run_property(enum form_conflict policy, uint64_t seed)
 	form_free(form);
 }
 
+/* Seeds per policy: FS_MERGE_SEEDS (CI lowers it under valgrind), default 8. */
+static uint64_t
+seeds(void)
+{
+	const char *s = getenv("FS_MERGE_SEEDS");
+	long n = s != NULL ? strtol(s, NULL, 10) : 8;
+
+	return n >= 1 && n <= 1000 ? (uint64_t)n : 8;
+}
+
 FS_TEST(merge_converges_field_lww)
 {
-	for (uint64_t seed = 1; seed <= 8; seed++)
+	for (uint64_t seed = 1; seed <= seeds(); seed++)
 		run_property(FORM_CONFLICT_FIELD_LWW, seed * 7919);
 }
 
 FS_TEST(merge_converges_manual)
 {
-	for (uint64_t seed = 1; seed <= 8; seed++)
+	for (uint64_t seed = 1; seed <= seeds(); seed++)
 		run_property(FORM_CONFLICT_MANUAL, seed * 104729);
 }
 
@@ -408,7 +418,7 @@ FS_TEST(merge_manual_keeps_older_value)
 
 FS_TEST(merge_converges_record_lww)
 {
-	for (uint64_t seed = 1; seed <= 8; seed++)
+	for (uint64_t seed = 1; seed <= seeds(); seed++)
 		run_property(FORM_CONFLICT_RECORD_LWW, seed * 15485863);
 }
 
