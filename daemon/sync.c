@@ -38,6 +38,8 @@
 #define PULL_MAX_LIMIT 5000
 #define BATCH_ID_MAX 64
 #define PUSH_FORM_CACHE 16
+/* A full batch (5000 changes of ~30 fields) is ~300k elements. */
+#define PUSH_MAX_ELEMENTS 1000000
 
 /* Forms named by one batch, loaded once each. */
 struct form_cache {
@@ -84,6 +86,21 @@ elapsed_us(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/*
+ * An upper bound on the JSON values in text: every value but the first
+ * follows a ',', ':' or '[' (the first is counted once).  A bracket inside a
+ * string only makes the bound looser, never lets a body through.
+ */
+static size_t
+json_elements(const char *text, size_t len)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == ',' || text[i] == ':' || text[i] == '[' || text[i] == '{';
+	return n;
 }
 
 static int
@@ -325,6 +342,9 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!auth_require(who, AUTH_PUSH))
 		return http_error(resp, 403, "forbidden", "this token may not push"), 0;
+	/* cJSON costs ~64 bytes a node: bound the nodes before parsing. */
+	if (json_elements(req->body, req->body_len) > PUSH_MAX_ELEMENTS)
+		return http_error(resp, 413, "too_large", "the body has too many JSON elements"), 0;
 	/* Strict: one value, no NUL, no \u0000, no duplicate keys in values. */
 	if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) != FS_OK)
 		return http_error(resp, 400, "bad_json", msg), 0;
