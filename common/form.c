@@ -856,29 +856,107 @@ bracket_end(const char *p)
  * The pattern is wrapped as ^(pattern)$, so its parentheses must balance or
  * "a)|(b" would escape the anchors (glibc takes a lone ')' literally).
  * Back-references are refused: they make matching exponential.
+ *
+ * glibc's regcomp copies the tree under every repetition ("a+" becomes
+ * "aa*", "a{9}" nine copies), so nested or stacked repetitions grow the
+ * compiled pattern exponentially ("a++++++..." exhausted memory in the
+ * fuzzer).  The size after those copies is estimated here -- an atom
+ * weighs 1, a repeated item its weight times the copies -- and a pattern
+ * heavier than PATTERN_WEIGHT_MAX, or one that repeats a repetition, is
+ * refused before regcomp sees it.
  */
+#define PATTERN_WEIGHT_MAX 4096
+#define PATTERN_DEPTH_MAX 32
+
+/* Parses an interval "{n}", "{n,}" or "{n,m}" at p; copies it makes, or -1. */
+static long
+interval_copies(const char **pp)
+{
+	const char *p = *pp + 1;
+	long lo = 0, hi;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9' && lo <= 255)
+		lo = lo * 10 + (*p++ - '0');
+	hi = lo;
+	if (*p == ',') {
+		p++;
+		if (*p == '}') {
+			hi = lo + 1;
+		} else {
+			hi = 0;
+			while (*p >= '0' && *p <= '9' && hi <= 255)
+				hi = hi * 10 + (*p++ - '0');
+		}
+	}
+	if (*p != '}' || lo > 255 || hi > 255 || hi < lo)
+		return -1;
+	*pp = p + 1;
+	return (hi > 1 ? hi : 1) + 1;
+}
+
 static const char *
 pattern_problem(const char *p)
 {
+	long sum[PATTERN_DEPTH_MAX + 1] = { 0 }, last = 0, copies;
 	int depth = 0;
+	bool repeated = false;
 
 	while (*p != '\0') {
-		if (*p == '\\') {
-			if (p[1] >= '1' && p[1] <= '9')
-				return "uses a back-reference";
-			if (p[1] == '\0')
-				return "ends with a backslash";
-			p += 2;
-		} else if (*p == '[') {
-			if ((p = bracket_end(p)) == NULL)
-				return "has an unterminated bracket expression";
+		if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			if (*p == '{') {
+				if ((copies = interval_copies(&p)) < 0)
+					return "has a malformed or too large {} interval (at most 255)";
+			} else {
+				copies = 2;
+				p++;
+			}
+			if (last == 0)
+				return "repeats nothing";
+			if (repeated)
+				return "repeats a repetition";
+			sum[depth] += last * (copies - 1);
+			last *= copies;
+			repeated = true;
 		} else {
-			if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth < 0)
-				return "has unbalanced parentheses";
-			p++;
+			repeated = false;
+			if (*p == '\\') {
+				if (p[1] >= '1' && p[1] <= '9')
+					return "uses a back-reference";
+				if (p[1] == '\0')
+					return "ends with a backslash";
+				p += 2;
+				last = 1;
+				sum[depth]++;
+			} else if (*p == '[') {
+				if ((p = bracket_end(p)) == NULL)
+					return "has an unterminated bracket expression";
+				last = 1;
+				sum[depth]++;
+			} else if (*p == '(') {
+				if (depth == PATTERN_DEPTH_MAX)
+					return "nests parentheses too deeply";
+				sum[++depth] = 0;
+				last = 0;
+				p++;
+			} else if (*p == ')') {
+				if (depth == 0)
+					return "has unbalanced parentheses";
+				last = sum[depth] > 0 ? sum[depth] : 1;
+				sum[--depth] += last;
+				p++;
+			} else if (*p == '|') {
+				last = 0;
+				p++;
+			} else {
+				last = 1;
+				sum[depth]++;
+				p++;
+			}
 		}
+		if (sum[depth] > PATTERN_WEIGHT_MAX || last > PATTERN_WEIGHT_MAX)
+			return "is too complex (nested or long repetitions)";
 	}
 	return depth == 0 ? NULL : "has unbalanced parentheses";
 }

@@ -669,7 +669,16 @@ FS_TEST(definition_rejects_bad_patterns)
 	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'a\\\\'}"), FS_ERR_FORM,
 	    "field 't'", "'pattern' ends with a backslash");
 	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'a{2,1}'}"), FS_ERR_FORM,
-	    "field 't'", "'pattern' does not compile");
+	    "field 't'", "'pattern' has a malformed or too large {} interval");
+	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'a{1000}'}"), FS_ERR_FORM,
+	    "field 't'", "'pattern' has a malformed or too large {} interval");
+	/* regcomp copies the tree per repetition: these exhausted memory (fuzzer). */
+	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'Z+++++++++++++++++++++t'}"),
+	    FS_ERR_FORM, "field 't'", "'pattern' repeats a repetition");
+	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'((((a{9}){9}){9}){9})'}"),
+	    FS_ERR_FORM, "field 't'", "'pattern' is too complex");
+	LOAD_BAD(FIELD_DEF("{'name':'t','type':'text','pattern':'+a'}"), FS_ERR_FORM, "field 't'",
+	    "'pattern' repeats nothing");
 }
 
 FS_TEST(pattern_is_anchored)
