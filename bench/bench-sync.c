@@ -14,7 +14,10 @@
  *    changes row, one records row, and a fields and a writes row per
  *    field) inserted with prepared statements, one transaction per batch
  *    of the same size, into a copy of the server's empty database (same
- *    schema and indexes, WAL, synchronous=FULL), in the same run.
+ *    schema and indexes, WAL, synchronous=FULL), in the same run;
+ *  - raw, one row per record: the change row and a records row carrying
+ *    all fields as JSON, no fields or writes rows -- what a per-record
+ *    layout of the merge state would cost to store (for comparison only).
  * Then a fresh device of the 100k team pulls everything (figure 4), and a
  * pull page is timed at each server size (figure 7).  Bytes (figure 3)
  * come from libcurl's counters (bench/wrap_curl.c) and from fs_sync_result.
@@ -106,7 +109,7 @@ enum { RAW_CHANGE, RAW_RECORD, RAW_FIELD, RAW_WRITE, RAW_BATCH, RAW_N };
 /* Inserts the rows of one batch in one transaction; returns the seconds it took. */
 static double
 raw_batch(sqlite3 *db, sqlite3_stmt **st, struct raw_change *b, int n, const char *team,
-    const char *device, int batchno)
+    const char *device, int batchno, bool compact)
 {
 	char batch[32];
 	double t0 = bench_now();
@@ -129,9 +132,11 @@ raw_batch(sqlite3 *db, sqlite3_stmt **st, struct raw_change *b, int n, const cha
 		sqlite3_bind_text(st[RAW_RECORD], 2, team, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st[RAW_RECORD], 3, device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st[RAW_RECORD], 4, seq);
+		if (compact)
+			sqlite3_bind_text(st[RAW_RECORD], 5, b[i].body, -1, SQLITE_STATIC);
 		raw_must(db, sqlite3_step(st[RAW_RECORD]), "record");
 		sqlite3_reset(st[RAW_RECORD]);
-		for (int k = 0; k < b[i].nfields; k++) {
+		for (int k = 0; k < b[i].nfields && !compact; k++) {
 			sqlite3_bind_text(st[RAW_FIELD], 1, b[i].id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st[RAW_FIELD], 2, b[i].fields[k].name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st[RAW_FIELD], 3, b[i].fields[k].value, -1, SQLITE_STATIC);
@@ -161,7 +166,7 @@ raw_batch(sqlite3 *db, sqlite3_stmt **st, struct raw_change *b, int n, const cha
  * not).  Returns seconds.
  */
 static double
-raw_insert(sqlite3 *db, const char *device_db, const char *team)
+raw_insert(sqlite3 *db, const char *device_db, const char *team, bool compact)
 {
 	static const char *const sql[RAW_N] = {
 		[RAW_CHANGE] = "INSERT INTO changes(record_id, team, device, batch, hlc, body,"
@@ -177,6 +182,12 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team)
 		[RAW_BATCH] = "INSERT INTO batches(device, batch, answer, created_at)"
 			      " VALUES(?1, ?2, '{}', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
 	};
+	/* One row per record holding every field (with the change's stamp) as JSON. */
+	static const char compact_record[] =
+	    "INSERT INTO records(id, form, form_version, team, created_by,"
+	    " created_at, updated_at, last_seq, state) VALUES(?1, 'labor_inspection', 1,"
+	    " ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ','now'),"
+	    " strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?4, ?5)";
 	sqlite3_stmt *st[RAW_N], *rd;
 	struct raw_change b[BATCH];
 	sqlite3 *dev;
@@ -187,7 +198,9 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team)
 
 	snprintf(device, sizeof(device), "raw-device-%d", calls++);
 	for (int i = 0; i < RAW_N; i++)
-		raw_must(db, sqlite3_prepare_v2(db, sql[i], -1, &st[i], NULL), "prepare");
+		raw_must(db, sqlite3_prepare_v2(db, compact && i == RAW_RECORD ? compact_record : sql[i],
+				 -1, &st[i], NULL),
+		    "prepare");
 	if (sqlite3_open_v2(device_db, &dev, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		bench_die("cannot open %s", device_db);
 	raw_must(dev, sqlite3_prepare_v2(dev, "SELECT record_id, hlc, body FROM changelog ORDER BY seq",
@@ -203,7 +216,7 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team)
 			bench_die("raw: reading %s: %s", device_db, sqlite3_errmsg(dev));
 		}
 		if (n == BATCH || (rc == SQLITE_DONE && n > 0)) {
-			total += raw_batch(db, st, b, n, team, device, batchno++);
+			total += raw_batch(db, st, b, n, team, device, batchno++, compact);
 			for (int i = 0; i < n; i++)
 				raw_change_free(&b[i]);
 			n = 0;
@@ -268,7 +281,7 @@ page_ms(const struct bench_daemon *d, const char *token, int64_t after)
 
 struct push_run {
 	int n;
-	double e2e_s, pull_own_s, server_s, raw_s;
+	double e2e_s, pull_own_s, server_s, raw_s, compact_s;
 	long batches;
 	fs_sync_result res;
 	int64_t post_body_up, post_hdr_up, post_down;
@@ -322,7 +335,7 @@ main(int argc, char **argv)
 	struct progress pr;
 	long logpos = 0, accepted;
 	int64_t total = 0;
-	sqlite3 *raw;
+	sqlite3 *raw, *compact;
 	cJSON *out, *arr, *growth;
 	fs_sync_result pull_res;
 	double pull_s, t0;
@@ -348,6 +361,15 @@ main(int argc, char **argv)
 		bench_die("cannot open %s", rawpath);
 	raw_must(raw, sqlite3_exec(raw, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
 			  NULL, NULL),
+	    "pragmas");
+	/* What the store would cost with one row per record instead of two per field. */
+	snprintf(rawpath, sizeof(rawpath), "%s/raw-compact.db", d.dir);
+	bench_copy_file(dbpath, rawpath);
+	if (sqlite3_open(rawpath, &compact) != SQLITE_OK)
+		bench_die("cannot open %s", rawpath);
+	raw_must(compact, sqlite3_exec(compact, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				      " ALTER TABLE records ADD COLUMN state TEXT;",
+			      NULL, NULL, NULL),
 	    "pragmas");
 	bench_device_add(&d, "reviewer", "reviewer", "hq", reviewer);
 	bench_daemon_start(&d);
@@ -392,7 +414,8 @@ main(int argc, char **argv)
 		r->req_p50_ms = 1e3 * bench_percentile(lat, k, 50);
 		r->req_p99_ms = 1e3 * bench_percentile(lat, k, 99);
 		free(lat);
-		r->raw_s = raw_insert(raw, path, name);
+		r->raw_s = raw_insert(raw, path, name, false);
+		r->compact_s = raw_insert(compact, path, name, true);
 		total += r->n;
 		bench_log("pushed %d: %.2f s end to end, %.2f s in the server, raw %.2f s", r->n,
 		    r->e2e_s, r->server_s, r->raw_s);
@@ -406,6 +429,7 @@ main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "raw_s", r->raw_s);
 		cJSON_AddNumberToObject(o, "raw_records_per_s", r->n / r->raw_s);
 		cJSON_AddNumberToObject(o, "ingest_vs_raw", r->raw_s / r->server_s);
+		cJSON_AddNumberToObject(o, "raw_one_row_per_record_per_s", r->n / r->compact_s);
 		cJSON_AddNumberToObject(o, "batches", (double)r->batches);
 		cJSON_AddNumberToObject(o, "push_request_p50_ms", r->req_p50_ms);
 		cJSON_AddNumberToObject(o, "push_request_p99_ms", r->req_p99_ms);
@@ -483,6 +507,7 @@ main(int argc, char **argv)
 	cJSON_AddItemToObject(out, "pull_page", growth);
 	bench_daemon_stop(&d);
 	sqlite3_close(raw);
+	sqlite3_close(compact);
 	bench_print(out);
 	return 0;
 }

@@ -2,7 +2,9 @@
 """table.py -- the figures of bench/run-all.sh as the Markdown table of
 docs/BENCHMARKS.md.
 
-usage: bench/table.py [bench-results.jsonl]   (default: standard input)
+usage: bench/table.py [bench-results.jsonl [earlier.jsonl]]
+  (default: standard input); with a second file, its figures are shown in
+  a "before" column.
 """
 import json
 import sys
@@ -18,21 +20,49 @@ def fmt(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
-def main():
-    src = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+def load(src):
     runs = {}
     for line in src:
         line = line.strip()
         if line.startswith("{"):
             obj = json.loads(line)
             runs[obj.get("bench")] = obj
+    return runs
+
+
+def main():
+    runs = load(open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin)
+    rows = build(runs)
+    before = {}
+    if len(sys.argv) > 2:
+        before = {(r[0], r[1]): r[2] for r in build(load(open(sys.argv[2])))}
+        print("| # | figure | before | after | target | met | load 1m |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            cells = [r[0], r[1], before.get((r[0], r[1]), "-")] + list(r[2:])
+            print("| " + " | ".join(str(x) for x in cells) + " |")
+    else:
+        print("| # | figure | value | target | met | load 1m |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            print("| " + " | ".join(str(x) for x in r) + " |")
+    m = runs.get("machine", {})
+    if m:
+        print()
+        print(f'Machine: {m.get("cpu")}, {m.get("cores")} cores, {m.get("ram_gib")} GiB RAM, '
+              f'{m.get("kernel")}; commit {m.get("commit")}; {m.get("date")}.')
+    for name, obj in runs.items():
+        if obj.get("failed"):
+            print(f"\n**{name} failed**")
+
+
+def build(runs):
     rows = []
 
     def row(n, what, value, target="", met=None, load=None):
         rows.append((n, what, value, target, "" if met is None else fmt(met),
                      "" if load is None else f"{load:.2f}"))
 
-    m = runs.get("machine", {})
     s = runs.get("save")
     if s:
         load = s.get("loadavg_1m")
@@ -57,6 +87,9 @@ def main():
                 fmt(p["raw_records_per_s"]), "", None, load)
             row(2, f"push {n:,}: central ingest / raw", fmt(p["ingest_vs_raw"], 2), ">= 0.5",
                 p["ingest_vs_raw"] >= 0.5, load)
+            if "raw_one_row_per_record_per_s" in p:
+                row(2, f"push {n:,}: raw insert, one row per record instead (records/s)",
+                    fmt(p["raw_one_row_per_record_per_s"]), "", None, load)
         big = y["push"][-1]
         pl = y["pull"]
         row(3, "push: JSON bytes per record (uncompressed)", fmt(big["up_json_bytes_per_record"]),
@@ -103,17 +136,7 @@ def main():
         row(6, f'`fieldsync sync` of {k["pending_changes"]:,} pending changes: peak RSS (MiB)',
             fmt(k["peak_rss_kb"] / 1024, 1), "< 16", k["peak_rss_kb"] < 16384, k.get("loadavg_1m"))
 
-    print("| # | figure | value | target | met | load 1m |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(str(x) for x in r) + " |")
-    if m:
-        print()
-        print(f'Machine: {m.get("cpu")}, {m.get("cores")} cores, {m.get("ram_gib")} GiB RAM, '
-              f'{m.get("kernel")}; commit {m.get("commit")}; {m.get("date")}.')
-    for name, obj in runs.items():
-        if obj.get("failed"):
-            print(f"\n**{name} failed**")
+    return rows
 
 
 if __name__ == "__main__":
