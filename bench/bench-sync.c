@@ -371,7 +371,7 @@ main(int argc, char **argv)
 				      " ALTER TABLE records ADD COLUMN state TEXT;",
 			      NULL, NULL, NULL),
 	    "pragmas");
-	bench_device_add(&d, "reviewer", "reviewer", "hq", reviewer);
+	bench_device_add(&d, "operator", "admin", "hq", reviewer);
 	bench_daemon_start(&d);
 	bench_log("fieldsyncd at %s", d.url);
 

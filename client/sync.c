@@ -286,6 +286,35 @@ fail:
 	return err;
 }
 
+/*
+ * Keeps the newest point of the server's log this device saw acknowledged
+ * (the push answer's cursor and the stamp there), inside batch_mark()'s
+ * transaction.  The pull checks it: a server restored from a backup older
+ * than that point lost changes it acknowledged, even when this device's
+ * pull cursor is older still (a pull cut off after the push).
+ */
+static fs_err
+remember_ack(fs_client *c, const cJSON *answer)
+{
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(answer, "cursor");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(answer, "cursor_hlc");
+	char device[HLC_DEVICE_LEN + 1];
+	uint64_t stamp;
+	int64_t seen;
+	fs_err err;
+
+	if (!cJSON_IsNumber(cur) || cur->valuedouble < 1 || cur->valuedouble > 9e15 ||
+	    !cJSON_IsString(at) || hlc_parse(at->valuestring, &stamp, device) != FS_OK)
+		return FS_OK; /* a server without it: the pull cursor's check only */
+	if ((err = db_meta_get_i64(c, "acked_seq", 0, &seen)) != FS_OK)
+		return err;
+	if ((int64_t)cur->valuedouble <= seen)
+		return FS_OK;
+	if ((err = db_meta_set_i64(c, "acked_seq", (int64_t)cur->valuedouble)) != FS_OK)
+		return err;
+	return db_meta_set(c, "acked_hlc", at->valuestring);
+}
+
 /* Marks a batch from its parsed answer, in one transaction. */
 static fs_err
 batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
@@ -339,7 +368,8 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "marking changes sent");
 	db_stmt_done(st);
-	if (err != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms)) != FS_OK)
+	if (err != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms)) != FS_OK ||
+	    (err = remember_ack(c, answer)) != FS_OK)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
 		return err;
@@ -574,7 +604,8 @@ server_lost_data(struct sync_run *run, int64_t cursor)
 		return err;
 	if ((err = db_exec(c, "UPDATE changelog SET pushed = 0, batch = NULL"
 			      " WHERE rejected IS NULL")) != FS_OK ||
-	    (err = db_meta_set_i64(c, "pull_cursor", 0)) != FS_OK) {
+	    (err = db_meta_set_i64(c, "pull_cursor", 0)) != FS_OK ||
+	    (err = db_meta_set_i64(c, "acked_seq", 0)) != FS_OK) {
 		db_rollback(c);
 		return err;
 	}
@@ -586,6 +617,49 @@ server_lost_data(struct sync_run *run, int64_t cursor)
 	    " server was restored from an older backup; all of this device's changes will be"
 	    " sent again",
 	    (long long)cursor);
+}
+
+/*
+ * Before pushing: when a pull was cut off after a push, the pull cursor
+ * is behind the last acknowledged change, and the cursor's own check
+ * cannot see a restore between the two.  One small pull request asks
+ * for the stamp at the acknowledged point (only then: after a complete
+ * pull the cursor is at or past it, and nothing is asked).
+ */
+static fs_err
+check_acked(struct sync_run *run)
+{
+	fs_client *c = run->c;
+	int64_t acked = 0, cursor = 0;
+	char *acked_hlc = NULL, path[96];
+	struct http_answer a;
+	const cJSON *at;
+	bool lost;
+	fs_err err;
+
+	if ((err = db_meta_get_i64(c, "acked_seq", 0, &acked)) != FS_OK ||
+	    (err = db_meta_get_i64(c, "pull_cursor", 0, &cursor)) != FS_OK)
+		return err;
+	if (acked <= cursor)
+		return FS_OK;
+	if ((err = db_meta_get(c, "acked_hlc", &acked_hlc)) != FS_OK || acked_hlc == NULL)
+		return err;
+	snprintf(path, sizeof(path), "/v1/pull?after=%lld&limit=1", (long long)acked);
+	if ((err = request(run, "pull", "GET", path, NULL, &a)) != FS_OK)
+		goto out;
+	if (a.status != 200) {
+		err = answer_error(run, &a);
+		http_answer_finish(&a);
+		goto out;
+	}
+	at = cJSON_GetObjectItemCaseSensitive(a.json, "after_hlc");
+	lost = !cJSON_IsString(at) || strcmp(at->valuestring, acked_hlc) != 0;
+	http_answer_finish(&a);
+	if (lost)
+		err = server_lost_data(run, acked);
+out:
+	free(acked_hlc);
+	return err;
 }
 
 static fs_err
@@ -686,7 +760,9 @@ fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
 		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
 	if ((err = fs_pending_count(c, &run.prog.push_total)) != FS_OK)
 		return err;
-	err = push_all(&run);
+	err = check_acked(&run);
+	if (err == FS_OK)
+		err = push_all(&run);
 	if (err == FS_OK)
 		err = pull_all(&run);
 	if (err == FS_ERR_SERVER && run.restored) {

@@ -97,9 +97,13 @@ auth_authenticate(
 static unsigned
 role_perms(const char *role)
 {
-	/* Reviewers read and review; only devices (and admins) push changes. */
+	/*
+	 * Reviewers read through the review API, which masks sensitive
+	 * fields and audits reveals; they do not pull raw changes.  Only
+	 * devices (and admins, audited) push and pull.
+	 */
 	const unsigned field = AUTH_PUSH | AUTH_PULL | AUTH_READ_FORMS;
-	const unsigned reviewer = AUTH_PULL | AUTH_READ_FORMS | AUTH_REVIEW;
+	const unsigned reviewer = AUTH_READ_FORMS | AUTH_REVIEW;
 	const unsigned admin = field | AUTH_REVIEW | AUTH_ADMIN;
 
 	if (strcmp(role, "field") == 0)

@@ -9,11 +9,14 @@
  *
  * Every check names the permission it needs (auth_require()), never a
  * role.  Reviewers do not push: their decisions reach devices as changes
- * the server makes (review API), not as pushes.
+ * the server makes (review API), not as pushes.  Nor do they pull: a pull
+ * page holds every value unmasked, and reviewers see sensitive fields
+ * only through the review API's audited reveal.  An admin's pull (every
+ * team) is written to the audit log, page by page.
  *
  *   permission        field  reviewer  admin
  *   AUTH_PUSH           x                x
- *   AUTH_PULL           x       x        x     (field: own team only)
+ *   AUTH_PULL           x                x     (field: own team only)
  *   AUTH_READ_FORMS     x       x        x
  *   AUTH_REVIEW                 x        x
  *   AUTH_ADMIN                           x

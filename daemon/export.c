@@ -457,7 +457,7 @@ export_handle(struct server_ctx *ctx, const struct http_request *req, struct htt
 	struct tm tm;
 	fs_err err;
 
-	if (!review_query_parse(req, true, &q, resp))
+	if (!review_query_parse(ctx->store, req, true, &q, resp))
 		return 0;
 	if (q.f.form == NULL)
 		return http_error(resp, 400, "bad_request", "'form' is required");

@@ -8,6 +8,7 @@
  * (including configuration errors).
  */
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,12 @@ main(int argc, char **argv)
 	int rc;
 
 	umask(077);
+	/*
+	 * SQLite's allocation statistics take a global mutex on every malloc;
+	 * the daemon reads none of them, and under load the lock was 7 % of
+	 * its samples (docs/BENCHMARKS.md).  Must precede any other SQLite call.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	log_init(0);
 	if ((rc = parse_flags(argc, argv, &fl)) >= 0)
 		return rc;

@@ -215,11 +215,38 @@ bad:
 	return 1;
 }
 
+/* Looks for an indicator filter naming a field some published form marks sensitive. */
+struct flag_check {
+	const struct review_filter *f;
+	const char *hit;
+	fs_err err;
+};
+
+static int
+flag_check_form(void *arg, const struct store_form *sf)
+{
+	struct flag_check *fc = arg;
+	const struct form_field *field;
+	struct form *form;
+	char msg[64];
+
+	if ((fc->err = form_load(sf->definition, strlen(sf->definition), &form, msg,
+		 sizeof(msg))) != FS_OK)
+		return 1;
+	for (size_t i = 0; i < fc->f->nflags && fc->hit == NULL; i++)
+		if ((field = form_field_find(form, fc->f->flags[i])) != NULL && field->sensitive)
+			fc->hit = fc->f->flags[i];
+	form_free(form);
+	return fc->hit != NULL;
+}
+
 bool
-review_query_parse(
-    const struct http_request *req, bool export, struct review_query *q, struct http_response *resp)
+review_query_parse(struct store *store, const struct http_request *req, bool export,
+    struct review_query *q, struct http_response *resp)
 {
 	struct query_state st = {.q = q, .export = export, .error = ""};
+	struct flag_check fc = {.f = &q->f, .hit = NULL, .err = FS_OK};
+	fs_err err;
 
 	memset(q, 0, sizeof(*q));
 	q->f.conflicts = -1;
@@ -228,6 +255,24 @@ review_query_parse(
 	http_query_each(req, query_one, &st);
 	if (st.error[0] != '\0') {
 		http_error(resp, 400, "bad_request", st.error);
+		return false;
+	}
+	/*
+	 * Filtering on a sensitive field would tell its value without a
+	 * reveal, and so without an audit entry: refused.
+	 */
+	if (q->f.nflags == 0)
+		return true;
+	if ((err = store_form_list(store, flag_check_form, &fc)) == FS_OK)
+		err = fc.err;
+	if (err != FS_OK) {
+		http_error_fs(resp, err, "could not read the form definitions");
+		return false;
+	}
+	if (fc.hit != NULL) {
+		snprintf(st.error, sizeof(st.error),
+		    "'%.64s' is a sensitive field: it cannot be a filter", fc.hit);
+		http_error(resp, 400, "sensitive_filter", st.error);
 		return false;
 	}
 	return true;
@@ -349,7 +394,7 @@ review_handle_list(
 	cJSON *obj;
 	fs_err err;
 
-	if (!review_query_parse(req, false, &q, resp))
+	if (!review_query_parse(ctx->store, req, false, &q, resp))
 		return 0;
 	formcache_init(&lc.fc, ctx->store);
 	obj = cJSON_CreateObject();

@@ -36,11 +36,13 @@ struct review_query {
 
 /*
  * Parses the query parameters of req into q (docs/PROTOCOL.md lists them).
- * export says whether format and include_sensitive are allowed.  Returns
- * true, or false with a 400 answer already in resp.
+ * export says whether format and include_sensitive are allowed.  An
+ * indicator filter on a field that a published form marks sensitive is
+ * refused (400 sensitive_filter): it would disclose the value unaudited.
+ * Returns true, or false with an error answer already in resp.
  */
-bool review_query_parse(const struct http_request *req, bool export, struct review_query *q,
-    struct http_response *resp);
+bool review_query_parse(struct store *store, const struct http_request *req, bool export,
+    struct review_query *q, struct http_response *resp);
 
 /*
  * Normalises a date bound: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS[.fff]Z, into

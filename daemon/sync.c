@@ -103,16 +103,26 @@ json_elements(const char *text, size_t len)
 	return n;
 }
 
-static int
-store_status(fs_err err)
+/*
+ * Answers a store failure: 507 store_full (disk full: no Retry-After,
+ * the operator must act first), 503 busy with Retry-After: 1 (the writer
+ * lock was not free in time), else 500 store.  The device keeps its
+ * changes pending in every case.
+ */
+static void
+store_error(struct http_response *resp, fs_err err, const char *detail)
 {
 	switch (err) {
 	case FS_ERR_FULL:
-		return 507;
+		http_error(resp, 507, "store_full", detail);
+		break;
 	case FS_ERR_BUSY:
-		return 503;
+		http_error(resp, 503, "busy", detail);
+		resp->retry_after = 1;
+		break;
 	default:
-		return 500;
+		http_error(resp, 500, "store", detail);
+		break;
 	}
 }
 
@@ -294,7 +304,8 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 }
 
 static cJSON *
-push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected, int64_t cursor)
+push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected, int64_t cursor,
+    const char *cursor_hlc)
 {
 	cJSON *obj = cJSON_CreateObject();
 
@@ -304,6 +315,9 @@ push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected
 	cJSON_AddNumberToObject(obj, "conflicts", counts->conflicts);
 	cJSON_AddItemToObject(obj, "rejected", rejected);
 	cJSON_AddNumberToObject(obj, "cursor", (double)cursor);
+	/* The device remembers it: a restored server no longer has it there. */
+	if (cursor_hlc[0] != '\0')
+		cJSON_AddStringToObject(obj, "cursor_hlc", cursor_hlc);
 	return obj;
 }
 
@@ -333,7 +347,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	const char *device, *batch;
 	const cJSON *changes, *item;
 	cJSON *root, *rejected = NULL, *answer;
-	char *stored = NULL, *text = NULL, msg[256];
+	char *stored = NULL, *text = NULL, msg[256], cursor_hlc[HLC_TEXT_LEN + 1] = "";
 	int64_t cursor = 0;
 	int index = 0;
 	struct timespec t0;
@@ -366,11 +380,11 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		http_error(resp, 403, "device_taken", "this device id is enrolled with another token");
 		goto out;
 	default:
-		http_error(resp, 503, "unavailable", "store failed");
+		store_error(resp, FS_ERR_BUSY, "store failed");
 		goto out;
 	}
 	if ((err = store_batch_answer(ctx->store, device, batch, &stored)) != FS_OK) {
-		http_error(resp, store_status(err), "store", fs_strerror(err));
+		store_error(resp, err, fs_strerror(err));
 		goto out;
 	}
 	if (stored != NULL) {
@@ -387,9 +401,12 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 			goto fail;
 	}
 	/* Inside the transaction, max(seq) is this batch's last change. */
-	if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK)
+	/* ... and when it accepted one, the device's own: its stamp goes back too. */
+	if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK ||
+	    (counts.accepted > 0 &&
+		(err = store_change_hlc(ctx->store, cursor, cursor_hlc)) != FS_OK))
 		goto fail;
-	answer = push_answer(batch, &counts, rejected, cursor);
+	answer = push_answer(batch, &counts, rejected, cursor, cursor_hlc);
 	rejected = NULL;
 	if ((text = cJSON_PrintUnformatted(answer)) == NULL) {
 		cJSON_Delete(answer);
@@ -419,8 +436,7 @@ fail:
 	store_push_abort(push);
 	log_warnx("push %s: device %s: batch not applied: %s", req->request_id, who->name,
 	    fs_strerror(err));
-	http_error(resp, store_status(err), err == FS_ERR_FULL ? "store_full" : "store",
-	    "the batch was not applied; retry later");
+	store_error(resp, err, "the batch was not applied; retry later");
 out:
 	cJSON_Delete(rejected);
 	form_cache_finish(&fc);
@@ -481,7 +497,7 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 		return http_error(resp, 400, "bad_request", "'limit' must be 1 to 5000"), 0;
 	obj = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(obj, "changes");
-	/* Field devices see their own team; reviewers and admins see all. */
+	/* Field devices see their own team; admins see all. */
 	err = store_pull(ctx->store, strcmp(who->role, "field") == 0 ? who->team : NULL, after,
 	    (int)limit, pull_row, arr, &next, &more);
 	if (err == FS_OK)
@@ -490,7 +506,20 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 		err = store_change_hlc(ctx->store, after, after_hlc);
 	if (err != FS_OK) {
 		cJSON_Delete(obj);
-		return http_error(resp, store_status(err), "store", fs_strerror(err)), 0;
+		store_error(resp, err, fs_strerror(err));
+		return 0;
+	}
+	/* Every team's values, unmasked: an admin's pull is audited. */
+	if (strcmp(who->role, "field") != 0) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "after=%lld next=%lld changes=%d",
+		    (long long)after, (long long)next, cJSON_GetArraySize(arr));
+		if ((err = store_audit(ctx->store, who->name, "sync.pull", NULL, detail)) != FS_OK) {
+			cJSON_Delete(obj);
+			store_error(resp, err, "could not write the audit log");
+			return 0;
+		}
 	}
 	cJSON_AddNumberToObject(obj, "next", (double)next);
 	cJSON_AddBoolToObject(obj, "more", more);

@@ -698,6 +698,23 @@ def main_catalogue(args):
                    lambda: get_status(cl, "/v1/review/records", None))
             a.case("reviewer reads the review API", lambda got: got[0] == 200,
                    lambda: get_status(cl, "/v1/review/records", tok["rev"]))
+            # Sensitive values leave only through the audited reveal.
+            a.case("reviewer filters on a sensitive field", (400, "sensitive_filter"),
+                   lambda: get_status(cl, "/v1/review/records?flag=interviewee_name", tok["rev"]))
+            a.case("reviewer exports filtered on a sensitive field", (400, "sensitive_filter"),
+                   lambda: get_status(cl, "/v1/review/export?form=labor_inspection"
+                                      "&interviewee_name=true", tok["rev"]))
+        a.case("reviewer pulls raw changes", (403, "forbidden"),
+               lambda: get_status(cl, "/v1/pull?after=0", tok["rev"]))
+
+        def admin_pull():
+            before = query(d.db, "SELECT count(*) FROM audit WHERE action = 'sync.pull'"
+                           " AND actor = 'adm'")[0][0]
+            st, _, js = cl.request("GET", "/v1/pull?after=0&limit=5", token=tok["adm"])
+            after = query(d.db, "SELECT count(*) FROM audit WHERE action = 'sync.pull'"
+                          " AND actor = 'adm'")[0][0]
+            return st, after - before
+        a.case("admin pull of every team is audited", (200, 1), admin_pull, mode="audit")
         # Admin actions have no HTTP route: a reviewer (or anyone) finds none.
         for path in ("/v1/devices", "/v1/admin/devices", "/v1/forms/publish", "/v1/admin"):
             a.case(f"reviewer tries admin {path}", lambda got: got[0] in (404, 405),

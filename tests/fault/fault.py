@@ -798,12 +798,88 @@ def scenario_clock(args, rng):
     run.close()
 
 
+# --- (f) a server restored from an older backup ---------------------------------
+
+
+def scenario_restore(args, rng):
+    """FAILURE-MODES 38: the server is restored from a backup older than
+    changes it acknowledged.  The hard case: a device whose pull was cut
+    off after its push (so its pull cursor is older than the backup's end,
+    and the cursor's own stamp check passes).  And no false alarm: the
+    same cut pull without a restore sends nothing again."""
+    run = Run(args, "restore")
+    try:
+        run.make_cert()
+        d = Daemon(run)
+        d.publish_forms()
+        a, b = Device(run, "rest-a"), Device(run, "rest-b")
+        for dev in (a, b):
+            d.add_device(dev.name)
+            dev.init()
+        d.start()
+        a.add(5, rng.getrandbits(48), edit=0, delete=0)
+        b.add(5, rng.getrandbits(48), edit=0, delete=0)
+        sync_all([a, b], d.url, "at the start")
+
+        def device_limit():
+            import resource
+            import signal as sig
+            sig.signal(sig.SIGXFSZ, sig.SIG_IGN)
+            # a's WAL starts empty: room for its push, not for b's records.
+            resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+        def cut_pull(what):
+            # b's records are too large for a's disk: a's push gets its
+            # answer, then applying the first pulled page fails.
+            b.add(60, rng.getrandbits(48), notes=4000, edit=0, delete=0)
+            sync_all([b], d.url, what)
+            a.add(3, rng.getrandbits(48), edit=0, delete=0)
+            r = subprocess.run(a.sync_cmd(d.url, attempts=1), capture_output=True, text=True,
+                               timeout=120 * run.slow, env=run.env, preexec_fn=device_limit)
+            check(r.returncode != 0, f"{what}: the pull onto a full disk succeeded")
+            check(a.pending() == 0, f"{what}: the push before the cut pull was not acknowledged")
+            check(integrity(a.db) == ["ok"], f"{what}: device store damaged")
+
+        # 1. A cut pull, no restore: the next sync re-sends nothing.
+        cut_pull("cut pull")
+        mark = len(d.log_text())
+        r = a.sync(d.url, attempts=3)
+        check(r.returncode == 0, f"sync after a cut pull failed: {r.stderr.strip()[-300:]}")
+        again = re.findall(r"(\d+) duplicate", d.log_text()[mark:])
+        check(all(x == "0" for x in again),
+              f"a device re-sent changes the server still had: {again}")
+        # 2. A backup (which a's pull cursor is inside), a cut pull, then
+        # the server goes back to the backup.
+        sync_all([a, b], d.url, "before the backup")
+        snap = run.path("snapshot.db")
+        d.admin("backup", "--to", snap)
+        cut_pull("cut pull before the restore")
+        lost = len(a.changes()) + len(b.changes()) - len(query(snap, "SELECT 1 FROM changes"))
+        d.stop()
+        d.admin("restore", "--from", snap)
+        d.start()
+        sync_all([a, b], d.url, "after the restore")
+        n = verify_devices([a, b], d.db, "restore")
+        converge([a, b], d.db, "restore")
+        d.stop()
+        log(f"fault: restore: server restored from a backup missing {lost} acknowledged"
+            f" changes (device rest-a's pull cut off after its push); both devices"
+            f" detected it and re-sent: {n} changes verified, 0 lost, 0 duplicated;"
+            f" a cut pull without a restore re-sent nothing, {run.elapsed():.1f} s")
+    except BaseException:
+        run.close(keep=True)
+        print(f"fault: restore: kept {run.dir}", file=sys.stderr)
+        raise
+    run.close()
+
+
 SCENARIOS = {
     "daemon-kill": scenario_daemon_kill,
     "client-kill": scenario_client_kill,
     "proxy": scenario_proxy,
     "disk-full": scenario_disk_full,
     "clock": scenario_clock,
+    "restore": scenario_restore,
 }
 
 
