@@ -781,7 +781,35 @@ def scenario_clock(args, rng):
             check(st == 200 and not js["rejected"], f"shuffled push {i}: {st} {js}")
         check(state(d2.db) == state(d.db), "two servers that received the same changes in"
                                           " different orders disagree")
+        # 8. A batch the server applied gets its first answer back even when
+        # its stamps are now too far ahead (limit lowered, server clock set
+        # back): a 409 would have the device re-stamp changes the server
+        # already holds, and the server store them twice.
+        late_dev = "%016x" % rng.getrandbits(64)
+        tok_late = d2.add_device("late")
+        ahead = {"device": late_dev, "batch": "ahead-1", "changes": [{
+            "id": "%032x" % rng.getrandbits(128), "form": "labor_inspection",
+            "form_version": 1, "op": "upsert",
+            "hlc": "%016x-%s" % ((int(time.time() * 1000) + 120000) << 16, late_dev),
+            "fields": {"worksite_name": "Ahead", "sector": "mining",
+                       "inspection_date": "2026-11-20", "referral_decision": "none"},
+            "base": {}}]}
+        st, _, js = cl2.push(tok_late, ahead)
+        check(st == 200 and js["accepted"] == 1, f"a stamp 2 min ahead was refused: {st} {js}")
         d2.stop()
+        d3 = Daemon(run, data="data2", conf={"max_clock_ahead_ms": 1000}, log="daemon3.log")
+        d3.start()
+        cl3 = Client(run, d3.port)
+        st, _, js = cl3.push(tok_late, ahead)
+        check(st == 200 and js.get("replayed") is True and js["accepted"] == 1,
+              f"a replayed batch got {st} {js} once its stamps were too far ahead")
+        ahead["batch"] = "ahead-2"
+        st, _, js = cl3.push(tok_late, ahead)
+        check(st == 409 and (js or {}).get("error") == "clock_ahead",
+              f"a new batch with the same stamps was not refused: {st} {js}")
+        check(query(d3.db, "SELECT count(*) FROM changes WHERE device = ?", (late_dev,))[0][0]
+              == 1, "the replayed change is on the server more than once")
+        d3.stop()
         d.stop()
         log(f"fault: clock: 5 devices (-3 d, +2 d, +1 y, honest, jumping back by up to 40 d"
             f" within one process over {jumpy_n} saves, {held} stamps"
@@ -790,6 +818,7 @@ def scenario_clock(args, rng):
             f" with 409 clock_ahead, {restamped} changes re-stamped and accepted, honest later edit wins"
             f" ({win_checked}), 1970 device: TLS error names the clock, its stamps accepted,"
             f" its concurrent edit in the conflict queue, shuffled replay to a second server identical, converged,"
+            f" a replayed batch answered although its stamps became too far ahead,"
             f" {run.elapsed():.1f} s")
     except BaseException:
         run.close(keep=True)
