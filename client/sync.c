@@ -383,6 +383,43 @@ rollback:
 	return err;
 }
 
+/*
+ * The server refused a batch whole as too large (413: more changes or
+ * bytes than it takes).  Nothing of it was applied and no answer kept, so
+ * its changes may be numbered again: the batch is split in half and the
+ * push goes on with the smaller size.  A single change that is still too
+ * large is kept with the reason, in the "needs attention" state, so that
+ * it never blocks the changes behind it (DESIGN, client sync rules).
+ */
+static fs_err
+batch_too_large(struct sync_run *run, const struct batch *b, int *size)
+{
+	fs_client *c = run->c;
+	sqlite3_stmt *st;
+	fs_err err = FS_OK;
+
+	if (b->n > 1) {
+		*size = (int)(b->n / 2);
+		if ((err = db_prepare(c, "UPDATE changelog SET batch = NULL WHERE batch = ?"
+					 " AND pushed = 0",
+			 &st)) != FS_OK)
+			return err;
+		sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+	} else {
+		if ((err = db_prepare(c, "UPDATE changelog SET rejected = 'too_large: the server"
+					 " refuses this change as larger than it accepts', batch = NULL"
+					 " WHERE seq = ?",
+			 &st)) != FS_OK)
+			return err;
+		sqlite3_bind_int64(st, 1, b->seqs[0]);
+		run->res.rejected++;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "splitting a batch the server found too large");
+	sqlite3_finalize(st);
+	return err;
+}
+
 static fs_err
 push_all(struct sync_run *run)
 {
@@ -415,7 +452,9 @@ push_all(struct sync_run *run)
 				return err;
 			continue;
 		}
-		if (a.status != 200) {
+		if (a.status == 413) {
+			err = batch_too_large(run, &b, &size);
+		} else if (a.status != 200) {
 			err = answer_error(run, &a);
 		} else {
 			err = batch_mark(run, &b, a.json);

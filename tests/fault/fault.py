@@ -902,6 +902,58 @@ def scenario_restore(args, rng):
     run.close()
 
 
+# --- (g) a server with small limits -----------------------------------------------
+
+
+def scenario_limits(args, rng):
+    """FAILURE-MODES 18/23: a server that takes fewer changes or fewer bytes
+    per batch than the device sends.  A batch refused whole (413) is split
+    until it fits; a single change larger than the server takes is kept on
+    the device as refused, with the reason, and does not block the changes
+    behind it."""
+    run = Run(args, "limits")
+    try:
+        run.make_cert()
+        d = Daemon(run, conf={"max_changes_per_batch": 10, "max_body": "4K",
+                                  "max_inflated": "8K"})
+        d.publish_forms()
+        a, b = Device(run, "lim-a"), Device(run, "lim-b")
+        for dev in (a, b):
+            d.add_device(dev.name)
+            dev.init()
+        d.start()
+        a.add(30, rng.getrandbits(48), edit=0, delete=0)
+        a.add(1, rng.getrandbits(48), notes=9000, edit=0, delete=0)
+        a.add(30, rng.getrandbits(48), edit=20, delete=0)
+        total = len(a.changes())
+        r = a.sync(d.url, attempts=2)
+        check(r.returncode == 0, f"sync against small limits failed: {r.stderr.strip()[-300:]}")
+        check(a.pending() == 0, f"{a.pending()} changes still pending after the sync")
+        rej = query(a.db, "SELECT rejected FROM changelog WHERE rejected IS NOT NULL")
+        check(len(rej) == 1 and rej[0][0].startswith("too_large"),
+              f"the oversized change was not kept as refused: {rej}")
+        on_srv = query(d.db, "SELECT record_id, hlc FROM changes WHERE device = ?", (a.id,))
+        sent = set(query(a.db, "SELECT record_id, hlc FROM changelog WHERE rejected IS NULL"))
+        check(set(on_srv) == sent and len(on_srv) == len(sent),
+              f"server holds {len(on_srv)} of {len(sent)} changes, or some twice")
+        split = d.log_text().count('"POST /v1/push" 413')
+        check(split > 0, "no batch was refused as too large: the limits did not bite")
+        sync_all([b], d.url, "limits: second device")
+        check(query(b.db, "SELECT count(*) FROM records")[0][0] ==
+              query(d.db, "SELECT count(*) FROM records")[0][0],
+              "the second device did not receive every record")
+        d.stop()
+        log(f"fault: limits: max 10 changes and 8 KiB per batch: {len(sent)} of {total}"
+            f" changes sent once each in split batches ({split} pushes answered 413),"
+            f" the one change over 8 KiB kept on the device as refused, 0 lost,"
+            f" {run.elapsed():.1f} s")
+    except BaseException:
+        run.close(keep=True)
+        print(f"fault: limits: kept {run.dir}", file=sys.stderr)
+        raise
+    run.close()
+
+
 SCENARIOS = {
     "daemon-kill": scenario_daemon_kill,
     "client-kill": scenario_client_kill,
@@ -909,6 +961,7 @@ SCENARIOS = {
     "disk-full": scenario_disk_full,
     "clock": scenario_clock,
     "restore": scenario_restore,
+    "limits": scenario_limits,
 }
 
 
