@@ -196,6 +196,34 @@ curl_failure(fs_client *c, CURLcode rc, const char *errbuf, const char *url)
 }
 
 fs_err
+http_check_url(fs_client *c, const char *url)
+{
+	char *scheme = NULL, *host = NULL;
+	CURLU *u = curl_url();
+	fs_err err = FS_OK;
+
+	if (u == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		err = client_fail(c, FS_ERR_MISUSE, "the server address is not a URL");
+	} else if (strcmp(scheme, "https") != 0 &&
+		   !(strcmp(scheme, "http") == 0 &&
+		       (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+			   strcmp(host, "[::1]") == 0))) {
+		/* Field values and the token never cross a network in clear. */
+		err = client_fail(c, FS_ERR_MISUSE,
+		    "the server address must start with https:// (plain http only to"
+		    " this machine's loopback address)");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return err;
+}
+
+fs_err
 http_request(fs_client *c, const fs_sync_options *o, const char *method, const char *path,
     const struct http_body *body, struct http_answer *ret)
 {

@@ -60,6 +60,13 @@ void http_body_free(struct http_body *b);
  * FS_ERR_TLS or FS_ERR_PROTOCOL (answer not JSON) otherwise, with the
  * handle's message set.  Release with http_answer_finish().
  */
+/*
+ * FS_OK if url may carry records: https, or http to a loopback address
+ * (a fieldsyncd run with --insecure-http on the same machine).  Else
+ * FS_ERR_MISUSE with the reason in c's error message.
+ */
+fs_err http_check_url(fs_client *c, const char *url);
+
 fs_err http_request(fs_client *c, const fs_sync_options *o, const char *method,
     const char *path, const struct http_body *body, struct http_answer *ret);
 

@@ -797,6 +797,8 @@ fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
 	client_reset_error(c);
 	if (!c->has_device)
 		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
+	if ((err = http_check_url(c, o->server_url)) != FS_OK)
+		return err;
 	if ((err = fs_pending_count(c, &run.prog.push_total)) != FS_OK)
 		return err;
 	err = check_acked(&run);

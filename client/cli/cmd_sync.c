@@ -122,6 +122,12 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	free(token);
 	if (ps.tty && !ps.quiet && ps.last_phase != NULL)
 		fputc('\n', stderr);
+	if (err == FS_ERR_MISUSE) {
+		/* Refused before any request (a plain http:// address, say). */
+		fprintf(stderr, "fieldsync: %s\n",
+		    fs_errmsg(cli->client)[0] ? fs_errmsg(cli->client) : fs_strerror(err));
+		return EXIT_USAGE;
+	}
 	printf("pushed %lld (%lld already on the server), rejected %lld, pulled %lld, "
 	       "conflicts %lld\n",
 	    (long long)r.pushed, (long long)r.duplicates, (long long)r.rejected,

@@ -224,7 +224,8 @@ typedef void (*fs_progress_cb)(void *userdata, const fs_sync_progress *progress)
  * borrowed for the duration of fs_sync().
  */
 typedef struct fs_sync_options {
-	const char *server_url;   /* "https://host:port" (required) */
+	const char *server_url;   /* "https://host:port" (required; "http://" is
+	                             refused except to a loopback address) */
 	const char *token;        /* bearer token (required) */
 	const char *ca_file;      /* PEM CA bundle; NULL: the system's */
 	const char *pinned_key;   /* "sha256//BASE64" pins the server key; NULL: none.

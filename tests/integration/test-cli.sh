@@ -724,6 +724,17 @@ case_help()
 	pass
 }
 
+# A plain http:// server address (not loopback) is refused before any
+# request: records and the token never cross a network in clear.
+case_bad_sync_plain_http()
+{
+	printf '%064d\n' 0 >"$TMP/token"
+	refused "https://" -- sync --server http://fieldsync.example.invalid:8080 \
+	    --token-file "$TMP/token"
+	refused "not a URL" -- sync --server "https://exa mple" --token-file "$TMP/token"
+	pass
+}
+
 # The store is still sound and everything counted is pending.
 case_final_state()
 {
@@ -739,7 +750,8 @@ for CASE in init init_twice_fails init_needs_device forms_import forms_import_br
     bad_unknown_field bad_integer_below_min bad_integer_above_max bad_integer_not_integer \
     bad_date bad_datetime bad_select_one_choice bad_select_multiple_choice bad_geopoint \
     bad_text_too_long bad_text_pattern bad_missing_required bad_json_malformed \
-    bad_json_not_object bad_unknown_form bad_unknown_command bad_unknown_option help \
+    bad_json_not_object bad_unknown_form bad_unknown_command bad_unknown_option \
+    bad_sync_plain_http help \
     final_state; do
 	"case_$CASE"
 done
