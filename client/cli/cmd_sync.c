@@ -14,7 +14,8 @@ static const char sync_help[] =
     "Pushes the changes waiting on this device to a fieldsyncd server, then\n"
     "pulls and merges what other devices of the team synced.  Safe to run\n"
     "again at any time: an interrupted sync resumes without loss or\n"
-    "duplicates.  TLS is always verified: --cacert trusts a CA or a\n"
+    "duplicates.  URL is https://HOST[:PORT] (plain http:// only to a\n"
+    "loopback address).  TLS is always verified: --cacert trusts a CA or a\n"
     "self-signed certificate, --pin pins the server's public key.\n"
     "The token file holds the device token (one line).\n";
 
