@@ -210,38 +210,63 @@ apply_one(const struct merge_ops *ops, const struct form *form, const struct cha
 }
 
 /*
+ * The i-th write of a change: a field it sets (value and base), or, for a
+ * delete, a field of its form (null, and the base the delete saw, if any).
+ * *item walks ch->fields (NULL before the first call).  False past the end.
+ */
+static bool
+change_write_at(const struct form *form, const struct change *ch, size_t i, const cJSON **item,
+    const char **ret_field, const cJSON **ret_value, const cJSON **ret_base)
+{
+	if (ch->is_delete) {
+		if (i >= form->nfields)
+			return false;
+		*ret_field = form->fields[i].name;
+		*ret_value = NULL;
+		*ret_base = cJSON_GetObjectItemCaseSensitive(ch->base, *ret_field);
+		return true;
+	}
+	*item = *item == NULL ? (ch->fields != NULL ? ch->fields->child : NULL) : (*item)->next;
+	if (*item == NULL)
+		return false;
+	*ret_field = (*item)->string;
+	*ret_value = *item;
+	*ret_base = cJSON_GetObjectItemCaseSensitive(ch->base, *ret_field);
+	return true;
+}
+
+/*
  * The writes of a change on a record that has none yet, stored together:
  * each is the first and only write of its field (merge.h,
  * merge_field_first()), so nothing is recomputed.  A field named twice
  * keeps its first value, as merge_field() does.
  */
 static fs_err
-apply_first(const struct merge_ops *ops, const struct change *ch, struct merge_result *res)
+apply_first(const struct merge_ops *ops, const struct form *form, const struct change *ch,
+    struct merge_result *res)
 {
-	const cJSON *list = ch->is_delete ? ch->base : ch->fields, *item;
+	const cJSON *item = NULL, *value, *base;
+	const char *field;
 	struct merge_head heads[MERGE_MAX_BASES];
 	struct merge_write *w;
-	size_t n = 0, cap = (size_t)cJSON_GetArraySize(list), nheads;
+	size_t n = 0, nheads;
+	size_t cap = ch->is_delete ? form->nfields : (size_t)cJSON_GetArraySize(ch->fields);
 	fs_err err = FS_OK;
 
 	if (cap == 0)
 		return FS_OK;
 	if ((w = calloc(cap, sizeof(*w))) == NULL)
 		return FS_ERR_NOMEM;
-	cJSON_ArrayForEach(item, list)
-	{
-		const cJSON *value = ch->is_delete ? NULL : item;
-		const cJSON *base =
-		    ch->is_delete ? item : cJSON_GetObjectItemCaseSensitive(ch->base, item->string);
+	for (size_t i = 0; change_write_at(form, ch, i, &item, &field, &value, &base); i++) {
 		bool seen = false;
 
 		for (size_t k = 0; k < n && !seen; k++)
-			seen = strcmp(w[k].field, item->string) == 0;
+			seen = strcmp(w[k].field, field) == 0;
 		if (seen || n == cap)
 			continue;
 		if ((err = merge_parse_base(base, heads, MERGE_MAX_BASES, &nheads)) != FS_OK)
 			goto out;
-		w[n] = (struct merge_write){ .record = ch->id, .field = item->string,
+		w[n] = (struct merge_write){ .record = ch->id, .field = field,
 			.stamp = ch->hlc, .device = ch->device };
 		if ((value != NULL && !cJSON_IsNull(value) &&
 			(w[n].value = cJSON_PrintUnformatted(value)) == NULL) ||
@@ -252,9 +277,8 @@ apply_first(const struct merge_ops *ops, const struct change *ch, struct merge_r
 		}
 		n++;
 		/* Bases name writes this store never saw: kept, they change nothing now. */
-		for (size_t i = 0; i < nheads; i++)
-			if ((err = ops->base_insert(ops->ctx, ch->id, item->string, heads[i].stamp)) !=
-			    FS_OK)
+		for (size_t k = 0; k < nheads; k++)
+			if ((err = ops->base_insert(ops->ctx, ch->id, field, heads[k].stamp)) != FS_OK)
 				goto out;
 	}
 	if ((err = ops->first_writes(ops->ctx, w, n)) == FS_OK)
@@ -295,7 +319,8 @@ fs_err
 change_apply_state(const struct merge_ops *ops, const struct form *form,
     const struct change *ch, enum merge_record_state state, struct merge_result *res)
 {
-	const cJSON *item;
+	const cJSON *item = NULL, *value, *base;
+	const char *field;
 	bool first = state == MERGE_RECORD_NEW;
 	fs_err err;
 
@@ -304,22 +329,16 @@ change_apply_state(const struct merge_ops *ops, const struct form *form,
 		return FS_OK;
 	/* A new record (the common case of a push): no field to recompute. */
 	if (first && ops->first_writes != NULL)
-		return apply_first(ops, ch, res);
-	if (ch->is_delete) {
-		/* A delete writes null over every field it saw. */
-		cJSON_ArrayForEach(item, ch->base)
-		{
-			if ((err = apply_one(ops, form, ch, first, item->string, NULL, item, res)) !=
-			    FS_OK)
-				return err;
-		}
-		return FS_OK;
-	}
-	cJSON_ArrayForEach(item, ch->fields)
-	{
-		const cJSON *base = cJSON_GetObjectItemCaseSensitive(ch->base, item->string);
-		if ((err = apply_one(ops, form, ch, first, item->string, item, base, res)) != FS_OK)
+		return apply_first(ops, form, ch, res);
+	/*
+	 * A delete writes null over every field of its form, with the stamps
+	 * it saw as bases: a concurrent edit of any field -- one the delete
+	 * saw a value of or not -- stays a head beside the delete's null, so
+	 * it is in the conflict set whichever is newer (DESIGN: an edit newer
+	 * than the tombstone is a conflict).
+	 */
+	for (size_t i = 0; change_write_at(form, ch, i, &item, &field, &value, &base); i++)
+		if ((err = apply_one(ops, form, ch, first, field, value, base, res)) != FS_OK)
 			return err;
-	}
 	return FS_OK;
 }

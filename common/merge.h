@@ -21,11 +21,15 @@
  * lists every head).  Merge reads stamps only, never values, so it works
  * unchanged once sensitive values are sealed end to end.
  *
- * A delete is a write of null to every field the deleting device knew
- * (base: the stamps it saw) plus a record tombstone; the record is deleted
- * while its tombstone is at least every current field stamp.  An edit
- * newer than the delete that the delete did not see brings the record back
- * and leaves the delete's null in the conflict set.
+ * A delete is a write of null to every field of its form version (base:
+ * the stamps the deleting device saw, none for a field it saw no value
+ * of) plus a record tombstone; the record is deleted while its tombstone
+ * is at least every current field stamp.  An edit the delete did not see,
+ * of any field, is a head beside the delete's null: newer, it brings the
+ * record back and leaves the delete's null in the conflict set; older, it
+ * is in the conflict set of the deleted record.  (Writing only the fields
+ * the device saw values of let an edit of a field that was empty until
+ * then pass without a conflict.)
  *
  *   record_lww: a change *loses* when, on any field, one of its writes is a
  *   head beside a newer head (it was concurrent with a newer change).  The

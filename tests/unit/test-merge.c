@@ -468,6 +468,70 @@ FS_TEST(merge_record_lww_loser_loses_all_its_fields)
 	form_free(form);
 }
 
+/*
+ * A delete and a concurrent edit of a field that was empty when the
+ * deleting device saw the record: a conflict either way, whichever is
+ * newer and whatever order the changes arrive in.
+ */
+FS_TEST(merge_delete_vs_edit_of_a_field_it_never_saw)
+{
+	struct form *form = test_form(FORM_CONFLICT_FIELD_LWW);
+	const char *create = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			     "\"form_version\":1,\"op\":\"upsert\","
+			     "\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}";
+	const char *del = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			  "\"form_version\":1,\"op\":\"delete\","
+			  "\"hlc\":\"0000000000050000-000000000000000a\","
+			  "\"base\":{\"a\":\"0000000000010000-000000000000000a\"}}";
+	const char *newer = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			    "\"form_version\":1,\"op\":\"upsert\","
+			    "\"hlc\":\"0000000000070000-000000000000000b\",\"fields\":{\"b\":2}}";
+	const char *older = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			    "\"form_version\":1,\"op\":\"upsert\","
+			    "\"hlc\":\"0000000000030000-000000000000000b\",\"fields\":{\"b\":2}}";
+	const char *edits[2] = { newer, older };
+	/* b: the newer edit wins over the delete's null; the older one loses to it. */
+	const char *want[2][2] = {
+		{ "F 00000000000000000000000000000001 b 2 0000000000070000-",
+		    "C 00000000000000000000000000000001 b  0000000000050000-" },
+		{ "F 00000000000000000000000000000001 b null 0000000000050000-",
+		    "C 00000000000000000000000000000001 b  0000000000030000-" },
+	};
+
+	for (int e = 0; e < 2; e++) {
+		const char *order[3][3] = { { create, del, edits[e] }, { create, edits[e], del },
+			{ edits[e], del, create } };
+		char *first = NULL;
+
+		for (int k = 0; k < 3; k++) {
+			struct replica r;
+			char *dump;
+
+			replica_open(&r);
+			for (int i = 0; i < 3; i++) {
+				cJSON *j = cJSON_Parse(order[k][i]);
+				replica_apply(&r, form, j);
+				cJSON_Delete(j);
+			}
+			dump = replica_dump(&r);
+			ASSERT_CONTAINS(dump, want[e][0]);
+			ASSERT_CONTAINS(dump, want[e][1]);
+			/* The delete nulls every field, c and d too. */
+			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 d null ");
+			assert_nothing_lost(&r);
+			if (first == NULL)
+				first = dump;
+			else {
+				ASSERT_STR_EQ(dump, first);
+				free(dump);
+			}
+			replica_close(&r);
+		}
+		free(first);
+	}
+	form_free(form);
+}
+
 FS_TEST(change_parse_refuses_malformed_changes)
 {
 	static const char *bad[] = {
@@ -537,6 +601,7 @@ FS_TEST(change_check_refuses_bad_values_and_bases)
 int
 main(void)
 {
+	FS_RUN(merge_delete_vs_edit_of_a_field_it_never_saw);
 	FS_RUN(merge_concurrent_edit_is_a_conflict_and_a_resolution_clears_it);
 	FS_RUN(merge_manual_keeps_older_value);
 	FS_RUN(change_parse_refuses_malformed_changes);
