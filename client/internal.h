@@ -83,7 +83,9 @@ void db_now_text(char buf[32]);
 fs_err forms_get(fs_client *c, const char *form_id, int64_t version,
     const struct form **ret_form);
 
-/* clock.c: a new stamp with corrected time, inside a write transaction. */
+/* clock.c: loads the stored clock into c, inside a write transaction. */
+fs_err clock_load(fs_client *c);
+/* A new stamp with corrected time, inside a write transaction. */
 fs_err clock_tick(fs_client *c, uint64_t *ret_stamp, char ret_text[HLC_TEXT_LEN + 1]);
 /* Persists the clock inside the current transaction. */
 fs_err clock_save(fs_client *c);

@@ -567,6 +567,9 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 
 	if ((err = db_begin(c)) != FS_OK)
 		return err;
+	/* Another handle may have stamped since: observe on top of the stored clock. */
+	if ((err = clock_load(c)) != FS_OK)
+		goto rollback;
 	cJSON_ArrayForEach(item, changes)
 	{
 		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");

@@ -954,6 +954,59 @@ def scenario_limits(args, rng):
     run.close()
 
 
+# --- (h) two handles on one device store -------------------------------------------
+
+
+def scenario_handles(args, rng):
+    """FAILURE-MODES 26: an app saving through one handle while a sync runs
+    through another on the same store.  The stored clock must never fall
+    below a stamp the device issued (the sync's pulled pages used to write
+    back the clock its handle loaded at open, setting the saver's back)."""
+    run = Run(args, "handles")
+    try:
+        run.make_cert()
+        d = Daemon(run)
+        d.publish_forms()
+        a, b = Device(run, "hand-a"), Device(run, "hand-b")
+        for dev in (a, b):
+            d.add_device(dev.name)
+            dev.init()
+        d.start()
+        rounds = 4 if not args.long else 20
+        for k in range(rounds):
+            b.add(600, rng.getrandbits(48), edit=0, delete=0)
+            sync_all([b], d.url, f"handles round {k}: b")
+            # a pulls b's records page by page while another process saves on a.
+            syncer = run.spawn(a.sync_cmd(d.url, attempts=3), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+            time.sleep(0.05 * rng.random())
+            a.add(60, rng.getrandbits(48), edit=30, delete=0)
+            try:
+                _, err = syncer.communicate(timeout=120 * run.slow)
+            except subprocess.TimeoutExpired:
+                syncer.kill()
+                raise Failure(f"handles round {k}: the sync did not end")
+            check(syncer.returncode == 0, f"handles round {k}: the sync failed:"
+                                          f" {err.decode(errors='replace').strip()[-300:]}")
+            last = int(query(a.db, "SELECT value FROM meta WHERE key = 'hlc_last'")[0][0])
+            mine = max(int(h[:16], 16) for (h,) in
+                       query(a.db, "SELECT hlc FROM changelog WHERE hlc LIKE ?", (f"%-{a.id}",)))
+            check(last >= mine, f"handles round {k}: the stored clock {last:x} is behind"
+                                f" the device's own stamp {mine:x}")
+        sync_all([a, b], d.url, "handles: final")
+        n = verify_devices([a, b], d.db, "handles")
+        converge([a, b], d.db, "handles")
+        d.stop()
+        log(f"fault: handles: {rounds} rounds of a sync pulling 600 records while another"
+            f" process saved 60 on the same store: stored clock never behind the"
+            f" device's own stamps, {n} changes verified, converged, {run.elapsed():.1f} s")
+    except BaseException:
+        run.close(keep=True)
+        print(f"fault: handles: kept {run.dir}", file=sys.stderr)
+        raise
+    run.close()
+
+
 SCENARIOS = {
     "daemon-kill": scenario_daemon_kill,
     "client-kill": scenario_client_kill,
@@ -962,6 +1015,7 @@ SCENARIOS = {
     "clock": scenario_clock,
     "restore": scenario_restore,
     "limits": scenario_limits,
+    "handles": scenario_handles,
 }
 
 
