@@ -38,6 +38,7 @@ struct sync_run {
 	fs_sync_result res;
 	fs_sync_progress prog;
 	bool restored; /* the server lost data; push everything again */
+	int forms_skipped; /* published definitions this build cannot read */
 };
 
 fs_err
@@ -496,6 +497,17 @@ fetch_forms(struct sync_run *run)
 		/* A version the device holds with other content keeps the device's. */
 		if (err == FS_ERR_EXISTS)
 			err = FS_OK;
+		/*
+		 * A definition this build cannot read (a newer format) is left
+		 * out: the other forms still arrive and the records of every
+		 * other form still sync.  A pulled change that needs it stops
+		 * the pull with a message saying so (apply_page).
+		 */
+		if (err == FS_ERR_FORM || err == FS_ERR_JSON) {
+			run->forms_skipped++;
+			client_reset_error(run->c);
+			err = FS_OK;
+		}
 		if (err != FS_OK)
 			break;
 	}
@@ -581,8 +593,19 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 			err = client_fail(c, FS_ERR_PROTOCOL, "pulled change is malformed: %s", msg);
 			goto rollback;
 		}
-		if ((err = forms_get(c, ch.form, ch.form_version, &form)) != FS_OK)
+		if ((err = forms_get(c, ch.form, ch.form_version, &form)) != FS_OK) {
+			if (err == FS_ERR_NOTFOUND)
+				err = client_fail(c, FS_ERR_NOTFOUND,
+				    "a pulled change uses form '%s' version %lld, which this"
+				    " device does not have%s; the pull stops there (pushing"
+				    " still works)",
+				    ch.form, (long long)ch.form_version,
+				    run->forms_skipped > 0
+					? " (the server publishes a form this version of"
+					  " fieldsync cannot read: update fieldsync)"
+					: "");
 			goto rollback;
+		}
 		if ((err = hlc_observe(&c->clock, ch.stamp, ch.device)) != FS_OK) {
 			err = client_fail(c, FS_ERR_CLONED,
 			    "the server holds changes stamped with this device's id that this"
