@@ -12,16 +12,19 @@
  * The original stamp is kept in changelog.device_hlc as evidence of what
  * the device clock said.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "id.h"
 #include "internal.h"
 
 struct stamp_map {
 	char (*old)[HLC_TEXT_LEN + 1];
 	char (*new)[HLC_TEXT_LEN + 1];
+	char (*rec)[ID_RECORD_LEN + 1]; /* the record each stamp wrote */
 	size_t n;
 };
 
@@ -54,19 +57,26 @@ rewrite_base(const struct stamp_map *m, cJSON *base)
 	}
 }
 
+/*
+ * Runs sql with ?1 old stamp, ?2 new stamp, ?3 record id.  A stamp names
+ * writes of one record, and bases name stamps of the same record, so every
+ * statement is confined to the record: an index seek on the primary keys
+ * (which all start with the record id), not a scan of the store per change.
+ */
 static fs_err
-exec_bind2(fs_client *c, const char *sql, const char *a, const char *b)
+exec_bind3(fs_client *c, const char *sql, const char *a, const char *b, const char *rec)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = db_prepare(c, sql, &st)) != FS_OK)
+	if ((err = db_stmt(c, sql, &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rec, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "re-stamping");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return err;
 }
 
@@ -108,7 +118,7 @@ sync_restamp_pending(fs_client *c)
 	if ((err = synced_floor(c, &floor_stamp)) != FS_OK)
 		goto rollback;
 	c->clock.last = floor_stamp;
-	if ((err = db_prepare(c, "SELECT seq, hlc, body FROM changelog WHERE pushed = 0"
+	if ((err = db_prepare(c, "SELECT seq, hlc, body, record_id FROM changelog WHERE pushed = 0"
 				 " AND rejected IS NULL ORDER BY seq",
 		 &st)) != FS_OK)
 		goto rollback;
@@ -129,13 +139,16 @@ sync_restamp_pending(fs_client *c)
 			cap = cap ? cap * 2 : 64;
 			m.old = realloc(m.old, cap * sizeof(*m.old));
 			m.new = realloc(m.new, cap * sizeof(*m.new));
-			if (m.old == NULL || m.new == NULL) {
+			m.rec = realloc(m.rec, cap * sizeof(*m.rec));
+			if (m.old == NULL || m.new == NULL || m.rec == NULL) {
 				cJSON_Delete(body);
 				err = client_fail(c, FS_ERR_NOMEM, "out of memory");
 				goto rollback;
 			}
 		}
 		memcpy(m.old[m.n], old, HLC_TEXT_LEN + 1);
+		snprintf(m.rec[m.n], sizeof(m.rec[m.n]), "%s",
+		    (const char *)sqlite3_column_text(st, 3));
 		if ((err = hlc_tick(&c->clock, hlc_wall_ms() + c->clock_offset_ms, &ts)) != FS_OK) {
 			cJSON_Delete(body);
 			goto rollback;
@@ -170,14 +183,19 @@ sync_restamp_pending(fs_client *c)
 	st = NULL;
 	/* Same substitution in the merge tables and the records. */
 	for (size_t i = 0; i < m.n; i++) {
-		const char *o = m.old[i], *n = m.new[i];
-		if ((err = exec_bind2(c, "UPDATE writes SET stamp = ?2 WHERE stamp = ?1", o, n)) ||
-		    (err = exec_bind2(c, "UPDATE writes SET base = replace(base, ?1, ?2)"
-					 " WHERE base LIKE '%' || ?1 || '%'", o, n)) ||
-		    (err = exec_bind2(c, "UPDATE write_bases SET stamp = ?2 WHERE stamp = ?1", o, n)) ||
-		    (err = exec_bind2(c, "UPDATE conflicts SET stamp = ?2 WHERE stamp = ?1", o, n)) ||
-		    (err = exec_bind2(c, "UPDATE fields SET stamp = ?2 WHERE stamp = ?1", o, n)) ||
-		    (err = exec_bind2(c, "UPDATE records SET tombstone = ?2 WHERE tombstone = ?1", o, n)))
+		const char *o = m.old[i], *n = m.new[i], *r = m.rec[i];
+		if ((err = exec_bind3(c, "UPDATE writes SET stamp = ?2 WHERE record_id = ?3"
+					 " AND stamp = ?1", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE writes SET base = replace(base, ?1, ?2)"
+					 " WHERE record_id = ?3 AND base LIKE '%' || ?1 || '%'", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE write_bases SET stamp = ?2 WHERE record_id = ?3"
+					 " AND stamp = ?1", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE conflicts SET stamp = ?2 WHERE record_id = ?3"
+					 " AND stamp = ?1", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE fields SET stamp = ?2 WHERE record_id = ?3"
+					 " AND stamp = ?1", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE records SET tombstone = ?2 WHERE id = ?3"
+					 " AND tombstone = ?1", o, n, r)))
 			goto rollback;
 	}
 	if ((err = clock_save(c)) != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms",
@@ -186,12 +204,14 @@ sync_restamp_pending(fs_client *c)
 	err = db_commit(c);
 	free(m.old);
 	free(m.new);
+	free(m.rec);
 	return err;
 rollback:
 	sqlite3_finalize(st);
 	db_rollback(c);
 	free(m.old);
 	free(m.new);
+	free(m.rec);
 	{
 		int64_t last = 0;
 		if (db_meta_get_i64(c, "hlc_last", 0, &last) == FS_OK)
