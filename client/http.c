@@ -3,8 +3,10 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +197,27 @@ curl_failure(fs_client *c, CURLcode rc, const char *errbuf, const char *url)
 	}
 }
 
+/* "localhost", an IPv4 address in 127.0.0.0/8 or [::1]: never a name that merely starts so. */
+static bool
+host_is_loopback(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+	char buf[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (n > 2 && n < sizeof(buf) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		return inet_pton(AF_INET6, buf, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+	}
+	return false;
+}
+
 fs_err
 http_check_url(fs_client *c, const char *url)
 {
@@ -209,9 +232,7 @@ http_check_url(fs_client *c, const char *url)
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		err = client_fail(c, FS_ERR_MISUSE, "the server address is not a URL");
 	} else if (strcmp(scheme, "https") != 0 &&
-		   !(strcmp(scheme, "http") == 0 &&
-		       (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-			   strcmp(host, "[::1]") == 0))) {
+		   !(strcmp(scheme, "http") == 0 && host_is_loopback(host))) {
 		/* Field values and the token never cross a network in clear. */
 		err = client_fail(c, FS_ERR_MISUSE,
 		    "the server address must start with https:// (plain http only to"

@@ -63,6 +63,26 @@ rewrite_base(const struct stamp_map *m, cJSON *base)
  * statement is confined to the record: an index seek on the primary keys
  * (which all start with the record id), not a scan of the store per change.
  */
+/* Doubles the map's room; on failure the map is unchanged (and still freed by the caller). */
+static fs_err
+map_grow(struct stamp_map *m, size_t *cap)
+{
+	size_t n = *cap ? *cap * 2 : 64;
+	void *p;
+
+	if ((p = realloc(m->old, n * sizeof(*m->old))) == NULL)
+		return FS_ERR_NOMEM;
+	m->old = p;
+	if ((p = realloc(m->new, n * sizeof(*m->new))) == NULL)
+		return FS_ERR_NOMEM;
+	m->new = p;
+	if ((p = realloc(m->rec, n * sizeof(*m->rec))) == NULL)
+		return FS_ERR_NOMEM;
+	m->rec = p;
+	*cap = n;
+	return FS_OK;
+}
+
 static fs_err
 exec_bind3(fs_client *c, const char *sql, const char *a, const char *b, const char *rec)
 {
@@ -135,16 +155,10 @@ sync_restamp_pending(fs_client *c)
 			    (long long)seq);
 			goto rollback;
 		}
-		if (m.n == cap) {
-			cap = cap ? cap * 2 : 64;
-			m.old = realloc(m.old, cap * sizeof(*m.old));
-			m.new = realloc(m.new, cap * sizeof(*m.new));
-			m.rec = realloc(m.rec, cap * sizeof(*m.rec));
-			if (m.old == NULL || m.new == NULL || m.rec == NULL) {
-				cJSON_Delete(body);
-				err = client_fail(c, FS_ERR_NOMEM, "out of memory");
-				goto rollback;
-			}
+		if (m.n == cap && map_grow(&m, &cap) != FS_OK) {
+			cJSON_Delete(body);
+			err = client_fail(c, FS_ERR_NOMEM, "out of memory");
+			goto rollback;
 		}
 		memcpy(m.old[m.n], old, HLC_TEXT_LEN + 1);
 		snprintf(m.rec[m.n], sizeof(m.rec[m.n]), "%s",

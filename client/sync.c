@@ -771,9 +771,11 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 		}
 		if (cJSON_IsNumber(fv) && (int64_t)fv->valuedouble != forms_seen && !fetched) {
 			/* New forms published: fetch them before merging. */
+			/* With a form left out, not noted: an updated fieldsync fetches again. */
 			if ((err = fetch_forms(run)) != FS_OK ||
-			    (err = db_meta_set_i64(c, "forms_version", (int64_t)fv->valuedouble)) !=
-				FS_OK) {
+			    (run->forms_skipped == 0 &&
+				(err = db_meta_set_i64(c, "forms_version",
+				     (int64_t)fv->valuedouble)) != FS_OK)) {
 				http_answer_finish(&a);
 				return err;
 			}

@@ -219,7 +219,6 @@ bad:
 struct flag_check {
 	const struct review_filter *f;
 	const char *hit;
-	fs_err err;
 };
 
 static int
@@ -230,9 +229,9 @@ flag_check_form(void *arg, const struct store_form *sf)
 	struct form *form;
 	char msg[64];
 
-	if ((fc->err = form_load(sf->definition, strlen(sf->definition), &form, msg,
-		 sizeof(msg))) != FS_OK)
-		return 1;
+	/* A definition this daemon cannot read has no field it could mask. */
+	if (form_load(sf->definition, strlen(sf->definition), &form, msg, sizeof(msg)) != FS_OK)
+		return 0;
 	for (size_t i = 0; i < fc->f->nflags && fc->hit == NULL; i++)
 		if ((field = form_field_find(form, fc->f->flags[i])) != NULL && field->sensitive)
 			fc->hit = fc->f->flags[i];
@@ -245,7 +244,7 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
     struct review_query *q, struct http_response *resp)
 {
 	struct query_state st = {.q = q, .export = export, .error = ""};
-	struct flag_check fc = {.f = &q->f, .hit = NULL, .err = FS_OK};
+	struct flag_check fc = {.f = &q->f, .hit = NULL};
 	fs_err err;
 
 	memset(q, 0, sizeof(*q));
@@ -263,9 +262,7 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 	 */
 	if (q->f.nflags == 0)
 		return true;
-	if ((err = store_form_list(store, flag_check_form, &fc)) == FS_OK)
-		err = fc.err;
-	if (err != FS_OK) {
+	if ((err = store_form_list(store, flag_check_form, &fc)) != FS_OK) {
 		http_error_fs(resp, err, "could not read the form definitions");
 		return false;
 	}

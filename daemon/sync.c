@@ -379,7 +379,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	if (strcmp(who->hlc_device, device) != 0) {
 		if (!push_clock_ok(ctx, changes, resp))
 			goto out;
-		switch (store_device_bind_hlc(ctx->store, who->device_rowid, device)) {
+		switch ((err = store_device_bind_hlc(ctx->store, who->device_rowid, device))) {
 		case FS_OK:
 			break;
 		case FS_ERR_FORBIDDEN:
@@ -390,11 +390,18 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 			http_error(resp, 403, "device_taken",
 			    "this device id is enrolled with another token");
 			goto out;
+		case FS_ERR_INVALID:
+			http_error(resp, 400, "bad_request", "'device' is not a device id");
+			goto out;
+		case FS_ERR_NOTFOUND:
+			http_error(resp, 401, "unauthorized", "the token's device was removed");
+			goto out;
 		default:
-			store_error(resp, FS_ERR_BUSY, "store failed");
+			store_error(resp, err, "could not bind the device id");
 			goto out;
 		}
 	}
+	/* A replay is answered without waiting for the writer lock... */
 	if ((err = store_batch_answer(ctx->store, device, batch, &stored)) != FS_OK) {
 		store_error(resp, err, fs_strerror(err));
 		goto out;
@@ -403,10 +410,26 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		push_replay(resp, stored);
 		goto out;
 	}
-	if (!push_clock_ok(ctx, changes, resp))
-		goto out;
 	if ((err = store_push_begin(ctx->store, &push)) != FS_OK)
 		goto fail;
+	/*
+	 * ... and looked up again under it: a retry that arrived while the
+	 * first attempt was being applied finds its answer now, before the
+	 * clock check could refuse it.
+	 */
+	if ((err = store_batch_answer(ctx->store, device, batch, &stored)) != FS_OK)
+		goto fail;
+	if (stored != NULL) {
+		store_push_abort(push);
+		push = NULL;
+		push_replay(resp, stored);
+		goto out;
+	}
+	if (!push_clock_ok(ctx, changes, resp)) {
+		store_push_abort(push);
+		push = NULL;
+		goto out;
+	}
 	rejected = cJSON_CreateArray();
 	cJSON_ArrayForEach(item, changes)
 	{

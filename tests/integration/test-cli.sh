@@ -731,6 +731,8 @@ case_bad_sync_plain_http()
 	printf '%064d\n' 0 >"$TMP/token"
 	refused "https://" -- sync --server http://fieldsync.example.invalid:8080 \
 	    --token-file "$TMP/token"
+	refused "https://" -- sync --server http://127.evil.example --token-file "$TMP/token"
+	refused "https://" -- sync --server http://127.0.0.1.nip.example --token-file "$TMP/token"
 	refused "not a URL" -- sync --server "https://exa mple" --token-file "$TMP/token"
 	pass
 }

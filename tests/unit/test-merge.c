@@ -499,11 +499,13 @@ FS_TEST(merge_delete_vs_edit_of_a_field_it_never_saw)
 	};
 
 	for (int e = 0; e < 2; e++) {
-		const char *order[3][3] = { { create, del, edits[e] }, { create, edits[e], del },
-			{ edits[e], del, create } };
+		/* Every arrival order: the delete first takes apply_first()'s path. */
+		const char *order[6][3] = { { create, del, edits[e] }, { create, edits[e], del },
+			{ del, create, edits[e] }, { del, edits[e], create },
+			{ edits[e], create, del }, { edits[e], del, create } };
 		char *first = NULL;
 
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 6; k++) {
 			struct replica r;
 			char *dump;
 
