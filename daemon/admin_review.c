@@ -246,7 +246,7 @@ static int
 cmd_export(const struct config *cfg, int argc, char **argv)
 {
 	struct export_opts o = {.format = "csv"};
-	struct review_filter f = {.conflicts = -1};
+	struct review_filter f = {.conflicts = -1, .deleted = -1};
 	char bound[32], tmp[CONFIG_PATH_MAX + 16], detail[160];
 	struct store *store = NULL;
 	struct export *x = NULL;

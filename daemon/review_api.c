@@ -178,8 +178,9 @@ query_one(void *arg, const char *key, const char *value)
 			goto bad;
 		f->conflicts = b ? 1 : 0;
 	} else if (strcmp(key, "deleted") == 0) {
-		if (!parse_bool(value, &f->include_deleted))
+		if (!parse_bool(value, &b))
 			goto bad;
+		f->deleted = b ? 1 : 0;
 	} else if (strcmp(key, "limit") == 0 && !st->export) {
 		if (!parse_count(value, 1, LIST_MAX_LIMIT, &q->limit))
 			goto bad;
@@ -249,6 +250,7 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 
 	memset(q, 0, sizeof(*q));
 	q->f.conflicts = -1;
+	q->f.deleted = -1;
 	q->limit = LIST_DEFAULT_LIMIT;
 	q->format = "csv";
 	http_query_each(req, query_one, &st);

@@ -46,8 +46,10 @@ store_review_where(const struct review_filter *f, char *buf, size_t len)
 	int rc = 0;
 
 	rc |= append(buf, len, &pos, " WHERE 1");
-	if (!f->include_deleted)
+	if (f->deleted == 0)
 		rc |= append(buf, len, &pos, " AND r.deleted = 0");
+	else if (f->deleted < 0)
+		rc |= append(buf, len, &pos, " AND (r.deleted = 0 OR r.open_conflicts > 0)");
 	if (f->form != NULL)
 		rc |= append(buf, len, &pos, " AND r.form = :form");
 	if (f->team != NULL)

@@ -38,7 +38,12 @@ struct review_filter {
 	const char *to;
 	bool by_created;      /* the bounds apply to created_at rather than updated_at */
 	int conflicts;        /* -1 any, 0 none open, 1 at least one open */
-	bool include_deleted; /* deleted records are left out unless set */
+	/*
+	 * Deleted records: -1 (the default) leaves them out unless they have
+	 * open conflicts -- an edit the delete overrode needs a reviewer --,
+	 * 0 leaves them all out, 1 takes them all.
+	 */
+	int deleted;
 	const char *flags[REVIEW_MAX_FLAGS]; /* boolean fields that must be true */
 	size_t nflags;
 };

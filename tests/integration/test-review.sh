@@ -457,6 +457,28 @@ set +e
 set -e
 pass "audit trail: reveal, status, resolve, export, device add; who and which record, no values"
 
+# --- A delete that overrode a concurrent edit ----------------------------
+
+# a2 edits a record it has, offline; a1 then deletes it without seeing the
+# edit.  The delete is newer and wins, the edit is in the conflict set, and
+# the deleted record stays in the reviewer's list until resolved.
+R5=$("$F" --db a1.db record new labor_inspection --set worksite_name="Delta mine" \
+	--set sector=mining --set inspection_date=2026-11-21 --set referral_decision=none)
+for n in a1 a2; do sync_dev $n || fail "sync of $n (delete case)"; done
+"$F" --db a2.db record edit "$R5" --set referral_agency="Labour office" >/dev/null
+sleep 0.01
+"$F" --db a1.db record delete "$R5" >/dev/null
+for n in a1 a2 a1; do sync_dev $n || fail "sync of $n (delete case)"; done
+[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts > 0 FROM records WHERE id = '$R5'")" = "1|1" ] ||
+	fail "the delete did not win with the edit in the conflict set"
+expect 200 "list after the delete" get "/v1/review/records?conflicts=1"
+[ "$(py "[r['deleted'] for r in j['records'] if r['id'] == '$R5']")" = "[True]" ] ||
+	fail "a deleted record with an open conflict is not in the default list"
+expect 200 "list, deleted left out" get "/v1/review/records?conflicts=1&deleted=0"
+[ "$(py "[r['id'] for r in j['records'] if r['id'] == '$R5']")" = "[]" ] ||
+	fail "deleted=0 still lists the deleted record"
+pass "a delete that overrode an edit: record deleted, edit in its conflicts, listed for review"
+
 # --- Nothing secret in the log -------------------------------------------
 
 kill "$DPID"
