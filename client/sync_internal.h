@@ -1,0 +1,68 @@
+/*
+ * sync_internal.h -- what the sync modules share: one run's state and the
+ * request helpers.
+ *
+ * fs_sync() (sync.c) owns the run: it lives on fs_sync()'s stack for one
+ * call, and sync_push.c and sync_pull.c work on it and add to its counts.
+ * Requests, their retries and the mapping of refusals to errors are
+ * sync.c's, so both sides retry and report the same way.  Nothing here is
+ * installed or exported.
+ */
+#ifndef FS_CLIENT_SYNC_INTERNAL_H
+#define FS_CLIENT_SYNC_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "internal.h"
+
+/*
+ * One fs_sync() call.  c and o are the caller's, borrowed for the call;
+ * res is copied out to the caller at the end; prog is what the progress
+ * callback is shown (borrowed by it only during the call).
+ */
+struct sync_run {
+	fs_client *c;
+	const fs_sync_options *o;
+	fs_sync_result res;
+	fs_sync_progress prog;
+	bool restored; /* the server lost data; push everything again */
+	int forms_skipped; /* published definitions this build cannot read */
+};
+
+/* sync.c: fills run->prog from run->res and calls the caller's progress callback, if any. */
+void sync_progress(struct sync_run *run, const char *phase, int attempt);
+
+/* sync.c: sets the client's clock offset from the server's time in answer a. */
+void sync_learn_time(struct sync_run *run, const struct http_answer *a);
+
+/*
+ * sync.c: one request with retries and backoff, counted in run->res.
+ * FS_OK with a 2xx or a final 4xx answer in *a, which the caller releases
+ * with http_answer_finish(); an error (and nothing to release) when the
+ * server stayed unreachable or failing.  body (may be NULL) stays the
+ * caller's.
+ */
+fs_err sync_request(struct sync_run *run, const char *phase, const char *method, const char *path,
+    const struct http_body *body, struct http_answer *a);
+
+/* sync.c: maps a final 4xx answer to an error with the server's detail (a stays the caller's). */
+fs_err sync_answer_error(struct sync_run *run, const struct http_answer *a);
+
+/* sync_push.c: sends every pending change in batches and marks them from the answers. */
+fs_err sync_push_all(struct sync_run *run);
+
+/*
+ * sync_pull.c: before pushing, checks that the server still holds the
+ * last acknowledged point; FS_ERR_SERVER with run->restored set when it
+ * lost data (everything is then marked unsent again).
+ */
+fs_err sync_check_acked(struct sync_run *run);
+
+/*
+ * sync_pull.c: pulls and merges every page after the device's cursor;
+ * FS_ERR_SERVER with run->restored set when the server lost data.
+ */
+fs_err sync_pull_all(struct sync_run *run);
+
+#endif /* FS_CLIENT_SYNC_INTERNAL_H */

@@ -1,0 +1,371 @@
+/*
+ * sync_pull.c -- the pull side of fs_sync(): the server's changes are
+ * merged page by page.
+ *
+ * Each page is merged and the pull cursor moved in one transaction.  New
+ * or missing form definitions are fetched first; one this build cannot
+ * read is left out, and only a change that needs it stops the pull.  A
+ * server restored from an older backup (the change at the device's cursor
+ * or at its last acknowledged point is not the one seen there) is detected
+ * here, and every change of this device is marked unsent again so that the
+ * next push heals it.  Requests and retries are sync.c's; nothing here
+ * sends changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change.h"
+#include "http.h"
+#include "internal.h"
+#include "sync_internal.h"
+
+/*
+ * Changes per pull page.  A page is held twice while it is merged (the
+ * answer and its parsed tree): 200 keeps that near 1 MB, and with the
+ * connection kept open between pages a smaller page costs no time.
+ */
+#define PULL_LIMIT 200
+
+static fs_err
+fetch_forms(struct sync_run *run)
+{
+	struct http_answer a;
+	const cJSON *forms, *f;
+	fs_err err;
+
+	if ((err = sync_request(run, "forms", "GET", "/v1/forms", NULL, &a)) != FS_OK)
+		return err;
+	if (a.status != 200) {
+		err = sync_answer_error(run, &a);
+		http_answer_finish(&a);
+		return err;
+	}
+	forms = cJSON_GetObjectItemCaseSensitive(a.json, "forms");
+	cJSON_ArrayForEach(f, forms)
+	{
+		char *text = cJSON_PrintUnformatted(f);
+		if (text == NULL) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+		err = fs_forms_import(run->c, text, strlen(text), NULL);
+		free(text);
+		/* A version the device holds with other content keeps the device's. */
+		if (err == FS_ERR_EXISTS)
+			err = FS_OK;
+		/*
+		 * A definition this build cannot read (a newer format) is left
+		 * out: the other forms still arrive and the records of every
+		 * other form still sync.  A pulled change that needs it stops
+		 * the pull with a message saying so (apply_page).
+		 */
+		if (err == FS_ERR_FORM || err == FS_ERR_JSON) {
+			run->forms_skipped++;
+			client_reset_error(run->c);
+			err = FS_OK;
+		}
+		if (err != FS_OK)
+			break;
+	}
+	http_answer_finish(&a);
+	return err;
+}
+
+/* Creates or updates the record row of a pulled change (before its fields). */
+static fs_err
+record_row_upsert(fs_client *c, const struct change *ch)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	fs_err err;
+
+	db_now_text(now);
+	if ((err = db_stmt(c, "INSERT INTO records(id, form, form_version, tombstone, created_at,"
+				 " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
+				 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
+				 " form_version = max(form_version, excluded.form_version),"
+				 MERGE_SQLITE_TOMBSTONE_UPSERT,
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->form, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ch->form_version);
+	if (ch->is_delete)
+		sqlite3_bind_text(st, 4, ch->hlc, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "writing record");
+	db_stmt_done(st);
+	return err;
+}
+
+/* Recomputes the deleted flag after a merge. */
+static fs_err
+record_row_refresh(fs_client *c, const char *id)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = db_stmt(c, "UPDATE records SET" MERGE_SQLITE_DELETED " WHERE id = ?1", &st)) !=
+	    FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = db_fail(c, "writing record");
+	db_stmt_done(st);
+	return err;
+}
+
+/*
+ * Merges one pulled page and moves the cursor, in one transaction.
+ * FS_ERR_NOTFOUND when a change names a form version the device lacks
+ * (nothing applied; the caller fetches forms and retries).
+ */
+static fs_err
+apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
+{
+	fs_client *c = run->c;
+	struct merge_result res = { 0 };
+	char msg[256], last_hlc[HLC_TEXT_LEN + 1] = "";
+	const cJSON *item;
+	int n = 0;
+	fs_err err;
+
+	if ((err = db_begin(c)) != FS_OK)
+		return err;
+	/* Another handle may have stamped since: observe on top of the stored clock. */
+	if ((err = clock_load(c)) != FS_OK)
+		goto rollback;
+	cJSON_ArrayForEach(item, changes)
+	{
+		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");
+		enum merge_record_state state;
+		const struct form *form;
+		struct change ch;
+
+		if ((err = change_parse(obj, &ch, msg, sizeof(msg))) != FS_OK) {
+			err = client_fail(c, FS_ERR_PROTOCOL, "pulled change is malformed: %s", msg);
+			goto rollback;
+		}
+		if ((err = forms_get(c, ch.form, ch.form_version, &form)) != FS_OK) {
+			if (err == FS_ERR_NOTFOUND)
+				err = client_fail(c, FS_ERR_NOTFOUND,
+				    "a pulled change uses form '%s' version %lld, which this"
+				    " device does not have%s; the pull stops there (pushing"
+				    " still works)",
+				    ch.form, (long long)ch.form_version,
+				    run->forms_skipped > 0
+					? " (the server publishes a form this version of"
+					  " fieldsync cannot read: update fieldsync)"
+					: "");
+			goto rollback;
+		}
+		if ((err = hlc_observe(&c->clock, ch.stamp, ch.device)) != FS_OK) {
+			err = client_fail(c, FS_ERR_CLONED,
+			    "the server holds changes stamped with this device's id that this"
+			    " device never made: restored from a backup or cloned? Sync stopped");
+			goto rollback;
+		}
+		if ((err = change_state(&c->merge.ops, &ch, &state)) != FS_OK) {
+			err = db_fail(c, "merging a pulled change");
+			goto rollback;
+		}
+		/* This device's own changes come back: already merged, nothing to do. */
+		if (state != MERGE_RECORD_SEEN) {
+			if ((err = record_row_upsert(c, &ch)) != FS_OK)
+				goto rollback;
+			if ((err = change_apply_state(&c->merge.ops, form, &ch, state, &res)) !=
+			    FS_OK) {
+				err = db_fail(c, "merging a pulled change");
+				goto rollback;
+			}
+			if ((err = record_row_refresh(c, ch.id)) != FS_OK)
+				goto rollback;
+		}
+		snprintf(last_hlc, sizeof(last_hlc), "%s", ch.hlc);
+		n++;
+	}
+	if ((err = db_meta_set_i64(c, "pull_cursor", next)) != FS_OK ||
+	    (last_hlc[0] != '\0' && (err = db_meta_set(c, "cursor_hlc", last_hlc)) != FS_OK) ||
+	    (err = clock_save(c)) != FS_OK)
+		goto rollback;
+	if ((err = db_commit(c)) != FS_OK)
+		return err;
+	run->res.pulled += n;
+	run->res.cursor = next;
+	return FS_OK;
+rollback:
+	db_rollback(c);
+	/* The in-memory clock may have moved; reload it from the store. */
+	{
+		int64_t last = 0;
+		if (db_meta_get_i64(c, "hlc_last", 0, &last) == FS_OK)
+			c->clock.last = (uint64_t)last;
+	}
+	return err;
+}
+
+/*
+ * The change at this device's cursor is not the one the device pulled
+ * there: the server was restored from an older backup and lost changes it
+ * had acknowledged.  Everything this
+ * device made is marked unsent again (the server drops what it still has
+ * as duplicates) and the cursor restarts, so the next sync heals the
+ * server.  FS_ERR_SERVER tells the caller to sync again.
+ */
+static fs_err
+server_lost_data(struct sync_run *run, int64_t cursor)
+{
+	fs_client *c = run->c;
+	fs_err err;
+
+	if ((err = db_begin(c)) != FS_OK)
+		return err;
+	if ((err = db_exec(c, "UPDATE changelog SET pushed = 0, batch = NULL"
+			      " WHERE rejected IS NULL")) != FS_OK ||
+	    (err = db_meta_set_i64(c, "pull_cursor", 0)) != FS_OK ||
+	    (err = db_meta_set_i64(c, "acked_seq", 0)) != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	if ((err = db_commit(c)) != FS_OK)
+		return err;
+	run->restored = true;
+	return client_fail(c, FS_ERR_SERVER,
+	    "the server's log no longer holds the change at this device's cursor %lld: the"
+	    " server was restored from an older backup; all of this device's changes will be"
+	    " sent again",
+	    (long long)cursor);
+}
+
+/*
+ * Before pushing: when a pull was cut off after a push, the pull cursor
+ * is behind the last acknowledged change, and the cursor's own check
+ * cannot see a restore between the two.  One small pull request asks
+ * for the stamp at the acknowledged point (only then: after a complete
+ * pull the cursor is at or past it, and nothing is asked).
+ */
+fs_err
+sync_check_acked(struct sync_run *run)
+{
+	fs_client *c = run->c;
+	int64_t acked = 0, cursor = 0;
+	char *acked_hlc = NULL, path[96];
+	struct http_answer a;
+	const cJSON *at;
+	bool lost;
+	fs_err err;
+
+	if ((err = db_meta_get_i64(c, "acked_seq", 0, &acked)) != FS_OK ||
+	    (err = db_meta_get_i64(c, "pull_cursor", 0, &cursor)) != FS_OK)
+		return err;
+	if (acked <= cursor)
+		return FS_OK;
+	if ((err = db_meta_get(c, "acked_hlc", &acked_hlc)) != FS_OK || acked_hlc == NULL)
+		return err;
+	snprintf(path, sizeof(path), "/v1/pull?after=%lld&limit=1", (long long)acked);
+	if ((err = sync_request(run, "pull", "GET", path, NULL, &a)) != FS_OK)
+		goto out;
+	if (a.status != 200) {
+		err = sync_answer_error(run, &a);
+		http_answer_finish(&a);
+		goto out;
+	}
+	at = cJSON_GetObjectItemCaseSensitive(a.json, "after_hlc");
+	lost = !cJSON_IsString(at) || strcmp(at->valuestring, acked_hlc) != 0;
+	http_answer_finish(&a);
+	if (lost)
+		err = server_lost_data(run, acked);
+out:
+	free(acked_hlc);
+	return err;
+}
+
+static fs_err
+pull_pages(struct sync_run *run, const char *cursor_hlc)
+{
+	fs_client *c = run->c;
+	int64_t cursor = 0, forms_seen = -1;
+	struct http_answer a;
+	char path[96];
+	fs_err err;
+	bool more = true, fetched = false;
+
+	if ((err = db_meta_get_i64(c, "pull_cursor", 0, &cursor)) != FS_OK ||
+	    (err = db_meta_get_i64(c, "forms_version", -1, &forms_seen)) != FS_OK)
+		return err;
+	run->res.cursor = cursor;
+	while (more) {
+		const cJSON *changes, *next, *m, *fv, *at;
+
+		snprintf(path, sizeof(path), "/v1/pull?after=%lld&limit=%d", (long long)cursor,
+		    PULL_LIMIT);
+		if ((err = sync_request(run, "pull", "GET", path, NULL, &a)) != FS_OK)
+			return err;
+		if (a.status != 200) {
+			err = sync_answer_error(run, &a);
+			http_answer_finish(&a);
+			return err;
+		}
+		sync_learn_time(run, &a);
+		changes = cJSON_GetObjectItemCaseSensitive(a.json, "changes");
+		next = cJSON_GetObjectItemCaseSensitive(a.json, "next");
+		m = cJSON_GetObjectItemCaseSensitive(a.json, "more");
+		fv = cJSON_GetObjectItemCaseSensitive(a.json, "forms_version");
+		if (!cJSON_IsArray(changes) || !cJSON_IsNumber(next) || !cJSON_IsBool(m)) {
+			http_answer_finish(&a);
+			return client_fail(c, FS_ERR_PROTOCOL, "pull answer is malformed");
+		}
+		at = cJSON_GetObjectItemCaseSensitive(a.json, "after_hlc");
+		if (cursor > 0 && cursor_hlc != NULL && cJSON_IsString(at) &&
+		    strcmp(at->valuestring, cursor_hlc) != 0) {
+			/* FAILURE-MODES 38: the server lost changes it had acknowledged. */
+			http_answer_finish(&a);
+			return server_lost_data(run, cursor);
+		}
+		if (cJSON_IsNumber(fv) && (int64_t)fv->valuedouble != forms_seen && !fetched) {
+			/* New forms published: fetch them before merging. */
+			/* With a form left out, not noted: an updated fieldsync fetches again. */
+			if ((err = fetch_forms(run)) != FS_OK ||
+			    (run->forms_skipped == 0 &&
+				(err = db_meta_set_i64(c, "forms_version",
+				     (int64_t)fv->valuedouble)) != FS_OK)) {
+				http_answer_finish(&a);
+				return err;
+			}
+			forms_seen = (int64_t)fv->valuedouble;
+			fetched = true;
+		}
+		err = apply_page(run, changes, (int64_t)next->valuedouble);
+		if (err == FS_ERR_NOTFOUND && !fetched) {
+			fetched = true;
+			if ((err = fetch_forms(run)) == FS_OK)
+				err = apply_page(run, changes, (int64_t)next->valuedouble);
+		}
+		more = cJSON_IsTrue(m);
+		cursor = (int64_t)next->valuedouble;
+		http_answer_finish(&a);
+		/* Checked on the first page; later pages follow our own cursor. */
+		cursor_hlc = NULL;
+		if (err != FS_OK)
+			return err;
+		sync_progress(run, "pull", 1);
+	}
+	return FS_OK;
+}
+
+fs_err
+sync_pull_all(struct sync_run *run)
+{
+	char *cursor_hlc = NULL;
+	fs_err err;
+
+	if ((err = db_meta_get(run->c, "cursor_hlc", &cursor_hlc)) != FS_OK)
+		return err;
+	err = pull_pages(run, cursor_hlc);
+	free(cursor_hlc);
+	return err;
+}
