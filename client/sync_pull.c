@@ -51,9 +51,24 @@ fetch_forms(struct sync_run *run)
 		}
 		err = fs_forms_import(run->c, text, strlen(text), NULL);
 		free(text);
-		/* A version the device holds with other content keeps the device's. */
-		if (err == FS_ERR_EXISTS)
-			err = FS_OK;
+		/*
+		 * A version the device holds with other content: device and
+		 * server would validate, and merge (policy, the fields a delete
+		 * clears), by different rules.  The pull stops with the reason
+		 * (pushing still works, and the server checks what it gets).
+		 */
+		if (err == FS_ERR_EXISTS) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "id");
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "version");
+
+			err = client_fail(run->c, FS_ERR_FORM,
+			    "form '%.64s' version %lld on this device differs from the one the"
+			    " server publishes; the pull stops here.  A changed form needs a new"
+			    " version number",
+			    cJSON_IsString(id) ? id->valuestring : "?",
+			    cJSON_IsNumber(v) ? (long long)v->valuedouble : -1LL);
+			break;
+		}
 		/*
 		 * A definition this build cannot read (a newer format) is left
 		 * out: the other forms still arrive and the records of every

@@ -952,6 +952,21 @@ def scenario_limits(args, rng):
         sync_all([b], d.url, "limits: second device")
         check(query(b.db, "SELECT count(*) FROM forms WHERE id = 'future_form'")[0][0] == 0,
               "the device stored a form it cannot read")
+        # A device holding a published version with other content: the pull
+        # stops with the reason instead of merging by other rules.
+        c = Device(run, "lim-c")
+        d.add_device(c.name)
+        run.run([run.cli_bin, "--db", c.db, "init", "--device", c.name])
+        with open(run.forms[0]) as fp:
+            form = json.load(fp)
+        form["title"] = form["title"] + " (edited without a new version)"
+        odd = run.path("odd-form.json")
+        with open(odd, "w") as fp:
+            json.dump(form, fp)
+        run.run([run.cli_bin, "--db", c.db, "forms", "import", odd])
+        r = c.sync(d.url, attempts=1)
+        check(r.returncode != 0 and "differs from the one the server publishes" in r.stderr,
+              f"a device with a differing form version synced: {r.returncode} {r.stderr[-300:]}")
         check(query(b.db, "SELECT count(*) FROM records")[0][0] ==
               query(d.db, "SELECT count(*) FROM records")[0][0],
               "the second device did not receive every record")
