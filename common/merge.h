@@ -9,7 +9,8 @@
  *   current   = the write with the highest stamp        (field_lww)
  *             = the head with the lowest stamp          (manual: keep the
  *               older value until a reviewer picks)
- *   conflicts = heads other than the current write
+ *   conflicts = heads other than the current write, except null heads
+ *               beside a null current value (nothing to choose between)
  *
  * Both are pure functions of the set of writes, so every replica that has
  * seen the same writes holds the same state, whatever order they arrived in

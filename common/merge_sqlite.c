@@ -19,6 +19,16 @@
 	" NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = n.record_id"           \
 	" AND b.name = n.name AND b.stamp = n.stamp)"
 
+/*
+ * The field's current write (?3) is null.  A null head beside a null
+ * current value is no conflict: both authors wanted the field empty (two
+ * devices deleting one record, say), and a reviewer has nothing to choose.
+ * Nullness is not a value: merge still never reads a value itself.
+ */
+#define CURRENT_IS_NULL                                                                      \
+	" ?3 IS NOT NULL AND (SELECT c.value FROM writes c WHERE c.record_id = ?1"            \
+	" AND c.name = ?2 AND c.stamp = ?3) IS NULL"
+
 static const char *const sql[MS_NSTMT] = {
 	[MS_WRITE_INSERT] = "INSERT OR IGNORE INTO writes(record_id, name, stamp, base, value,"
 			    " device) VALUES(?, ?, ?, ?, ?, ?)",
@@ -42,11 +52,14 @@ static const char *const sql[MS_NSTMT] = {
 	[MS_FIELD_CLEAR] = "DELETE FROM fields WHERE record_id = ?1 AND name = ?2",
 	[MS_CONFLICT_DELETE] = "DELETE FROM conflicts WHERE record_id = ?1 AND name = ?2"
 			       " AND (stamp IS ?3 OR EXISTS (SELECT 1 FROM write_bases b"
-			       " WHERE b.record_id = ?1 AND b.name = ?2 AND b.stamp = conflicts.stamp))",
+			       " WHERE b.record_id = ?1 AND b.name = ?2 AND b.stamp = conflicts.stamp)"
+			       " OR (" CURRENT_IS_NULL " AND (SELECT x.value FROM writes x"
+			       " WHERE x.record_id = ?1 AND x.name = ?2 AND x.stamp = conflicts.stamp)"
+			       " IS NULL))",
 	[MS_CONFLICT_INSERT] = "INSERT OR IGNORE INTO conflicts(record_id, name, stamp, created_at)"
 			       " SELECT w.record_id, w.name, w.stamp, ?4 FROM writes w"
 			       " WHERE w.record_id = ?1 AND w.name = ?2 AND w.stamp IS NOT ?3"
-			       " AND" NOT_SUPERSEDED,
+			       " AND" NOT_SUPERSEDED " AND NOT (w.value IS NULL AND" CURRENT_IS_NULL ")",
 	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
 	/* NULL: no write; 1: a write with this stamp; 0: others only. */
 	[MS_RECORD_STATE] = "SELECT max(stamp = ?2) FROM writes WHERE record_id = ?1",

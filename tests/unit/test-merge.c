@@ -157,7 +157,10 @@ assert_nothing_lost(struct replica *r)
 		      " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.record_id = w.record_id"
 		      "  AND c.name = w.name AND c.stamp = w.stamp)"
 		      " AND NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"
-		      "  AND b.name = w.name AND b.stamp = w.stamp)",
+		      "  AND b.name = w.name AND b.stamp = w.stamp)"
+		      /* A null beside a null current value: the current value is it. */
+		      " AND NOT (w.value IS NULL AND EXISTS (SELECT 1 FROM fields f"
+		      "  WHERE f.record_id = w.record_id AND f.name = w.name AND f.value IS NULL))",
 		      -1, &st, NULL),
 	    SQLITE_OK);
 	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
@@ -534,6 +537,50 @@ FS_TEST(merge_delete_vs_edit_of_a_field_it_never_saw)
 	form_free(form);
 }
 
+/* Two devices delete one record concurrently: nothing to choose, no conflict. */
+FS_TEST(merge_concurrent_deletes_make_no_conflict)
+{
+	static const enum form_conflict policies[] = { FORM_CONFLICT_FIELD_LWW,
+		FORM_CONFLICT_MANUAL, FORM_CONFLICT_RECORD_LWW };
+	const char *create = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			     "\"form_version\":1,\"op\":\"upsert\","
+			     "\"hlc\":\"0000000000010000-000000000000000a\",\"fields\":{\"a\":1}}";
+	const char *d1 = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			 "\"form_version\":1,\"op\":\"delete\","
+			 "\"hlc\":\"0000000000050000-000000000000000a\","
+			 "\"base\":{\"a\":\"0000000000010000-000000000000000a\"}}";
+	const char *d2 = "{\"id\":\"00000000000000000000000000000001\",\"form\":\"t\","
+			 "\"form_version\":1,\"op\":\"delete\","
+			 "\"hlc\":\"0000000000060000-000000000000000b\","
+			 "\"base\":{\"a\":\"0000000000010000-000000000000000a\"}}";
+	const char *order[6][3] = { { create, d1, d2 }, { create, d2, d1 }, { d1, create, d2 },
+		{ d1, d2, create }, { d2, create, d1 }, { d2, d1, create } };
+
+	for (size_t p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+		struct form *form = test_form(policies[p]);
+
+		for (int k = 0; k < 6; k++) {
+			struct replica r;
+			char *dump;
+
+			replica_open(&r);
+			for (int i = 0; i < 3; i++) {
+				cJSON *j = cJSON_Parse(order[k][i]);
+				replica_apply(&r, form, j);
+				cJSON_Delete(j);
+			}
+			dump = replica_dump(&r);
+			ASSERT(strstr(dump, "C ") == NULL);
+			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a null ");
+			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 b null ");
+			assert_nothing_lost(&r);
+			free(dump);
+			replica_close(&r);
+		}
+		form_free(form);
+	}
+}
+
 FS_TEST(change_parse_refuses_malformed_changes)
 {
 	static const char *bad[] = {
@@ -604,6 +651,7 @@ int
 main(void)
 {
 	FS_RUN(merge_delete_vs_edit_of_a_field_it_never_saw);
+	FS_RUN(merge_concurrent_deletes_make_no_conflict);
 	FS_RUN(merge_concurrent_edit_is_a_conflict_and_a_resolution_clears_it);
 	FS_RUN(merge_manual_keeps_older_value);
 	FS_RUN(change_parse_refuses_malformed_changes);
