@@ -673,6 +673,18 @@ def main_catalogue(args):
         a.case("south token edits a north record", (200, "rejected:forbidden"),
                lambda: push([change({"number_of_workers": 9}, dev=SOUTH, id=north_id)],
                             token=tok["south1"], dev=SOUTH), mode=R)
+
+        def mixed_batch():
+            # A change refused before the writer lock (bad value) after one
+            # refused under it (another team's record): answered in batch order.
+            body = {"device": SOUTH, "batch": new_batch(), "changes": [
+                change({"number_of_workers": 9}, dev=SOUTH, id=north_id),
+                change({"number_of_workers": -5}, dev=SOUTH),
+                change(dev=SOUTH)]}
+            st, _, js = cl.push(tok["south1"], body)
+            return st, [(r["index"], r["error"]) for r in js["rejected"]], js["accepted"]
+        a.case("mixed batch: rejections in batch order", (200, [(0, "forbidden"), (1, "invalid")], 1),
+               mixed_batch, mode="any")
         a.case("token claims another device id", (403, "device_mismatch"),
                lambda: push([change(dev=SOUTH)], token=tok["raw"], dev=SOUTH))
         captured = {"device": RAW, "batch": "captured-1", "changes": [change()]}
