@@ -244,79 +244,49 @@ struct push_counts {
 };
 
 /* Validates and merges one change inside the push transaction. */
-/* A change of the batch, checked before the writer lock is taken. */
-struct push_item {
-	struct change ch; /* borrows from the parsed body */
-	bool ok;          /* passed push_check(); else it has a rejected entry */
-};
-
-/*
- * Checks one change without the writer lock (several batches can be
- * checked while one is merged): its shape, its author, its form version
- * and its values.  A change that fails gets its rejected entry.  Returns
- * an error only when the store could not be read.
- */
 static fs_err
-push_check(struct server_ctx *ctx, struct form_cache *fc, const char *device, int index,
-    const cJSON *item, cJSON *rejected, struct push_item *pi)
-{
-	const struct form *form;
-	char msg[256];
-	fs_err err;
-
-	pi->ok = false;
-	if (change_parse(item, &pi->ch, msg, sizeof(msg)) != FS_OK) {
-		reject(rejected, index, NULL, "invalid", msg);
-		return FS_OK;
-	}
-	if (strcmp(pi->ch.device, device) != 0) {
-		reject(rejected, index, &pi->ch, "wrong_device",
-		    "the change is stamped by another device");
-		return FS_OK;
-	}
-	if ((err = form_cache_get(fc, ctx->store, pi->ch.form, pi->ch.form_version, &form)) !=
-	    FS_OK) {
-		if (err != FS_ERR_NOTFOUND)
-			return err;
-		reject(rejected, index, &pi->ch, "unknown_form", "form version is not published");
-		return FS_OK;
-	}
-	if (change_check(&pi->ch, form, msg, sizeof(msg)) != FS_OK) {
-		reject(rejected, index, &pi->ch, "invalid", msg);
-		return FS_OK;
-	}
-	pi->ok = true;
-	return FS_OK;
-}
-
-/* Stores and merges one checked change, under the writer lock. */
-static fs_err
-push_apply(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
+push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
     const struct auth_identity *who, const char *device, const char *batch, int index,
-    const struct push_item *pi, cJSON *rejected, struct push_counts *counts)
+    const cJSON *item, cJSON *rejected, struct push_counts *counts)
 {
-	const struct change *ch = &pi->ch;
 	struct merge_result res = { 0 };
 	const struct form *form;
-	char team[65];
+	struct change ch;
+	char msg[256], team[65];
 	bool exists, dup;
 	int64_t seq;
 	int open = 0;
 	char *body;
 	fs_err err;
 
-	/* Again: the cache holds a few forms, and one may have been dropped. */
-	if ((err = form_cache_get(fc, ctx->store, ch->form, ch->form_version, &form)) != FS_OK)
-		return err;
-	if ((err = store_push_record_team(push, ch->id, team, &exists)) != FS_OK)
-		return err;
-	if (exists && strcmp(team, who->team) != 0) {
-		reject(rejected, index, ch, "forbidden", "the record belongs to another team");
+	if (change_parse(item, &ch, msg, sizeof(msg)) != FS_OK) {
+		reject(rejected, index, NULL, "invalid", msg);
 		return FS_OK;
 	}
-	if ((body = cJSON_PrintUnformatted(ch->json)) == NULL)
+	if (strcmp(ch.device, device) != 0) {
+		reject(rejected, index, &ch, "wrong_device",
+		    "the change is stamped by another device");
+		return FS_OK;
+	}
+	if ((err = form_cache_get(fc, ctx->store, ch.form, ch.form_version, &form)) != FS_OK) {
+		if (err != FS_ERR_NOTFOUND)
+			return err;
+		reject(rejected, index, &ch, "unknown_form", "form version is not published");
+		return FS_OK;
+	}
+	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
+		reject(rejected, index, &ch, "invalid", msg);
+		return FS_OK;
+	}
+	if ((err = store_push_record_team(push, ch.id, team, &exists)) != FS_OK)
+		return err;
+	if (exists && strcmp(team, who->team) != 0) {
+		reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
+		return FS_OK;
+	}
+	if ((body = cJSON_PrintUnformatted(item)) == NULL)
 		return FS_ERR_NOMEM;
-	err = store_push_change_insert(push, ch, body, who->team, device, batch, &seq, &dup);
+	err = store_push_change_insert(push, &ch, body, who->team, device, batch, &seq, &dup);
 	free(body);
 	if (err != FS_OK)
 		return err;
@@ -324,41 +294,12 @@ push_apply(struct server_ctx *ctx, struct store_push *push, struct form_cache *f
 		counts->duplicates++;
 		return FS_OK;
 	}
-	if ((err = change_apply(store_push_merge_ops(push), form, ch, &res)) != FS_OK)
+	if ((err = change_apply(store_push_merge_ops(push), form, &ch, &res)) != FS_OK)
 		return err;
-	if ((err = store_push_record_update(push, ch, who->team, who->name, seq, &open)) != FS_OK)
+	if ((err = store_push_record_update(push, &ch, who->team, who->name, seq, &open)) != FS_OK)
 		return err;
 	counts->accepted++;
 	counts->conflicts += res.conflicts;
-	return FS_OK;
-}
-
-static int
-rejected_cmp(const void *a, const void *b)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a, "index");
-	const cJSON *y = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)b, "index");
-
-	return (x->valuedouble > y->valuedouble) - (x->valuedouble < y->valuedouble);
-}
-
-/* Puts the rejected entries back in batch order (the two phases each add some). */
-static fs_err
-rejected_sort(cJSON *rejected)
-{
-	int n = cJSON_GetArraySize(rejected);
-	cJSON **items;
-
-	if (n < 2)
-		return FS_OK;
-	if ((items = malloc((size_t)n * sizeof(*items))) == NULL)
-		return FS_ERR_NOMEM;
-	for (int i = 0; i < n; i++)
-		items[i] = cJSON_DetachItemFromArray(rejected, 0);
-	qsort(items, (size_t)n, sizeof(*items), rejected_cmp);
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(rejected, items[i]);
-	free(items);
 	return FS_OK;
 }
 
@@ -408,8 +349,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	cJSON *root, *rejected = NULL, *answer;
 	char *stored = NULL, *text = NULL, msg[256], cursor_hlc[HLC_TEXT_LEN + 1] = "";
 	int64_t cursor = 0;
-	int index = 0, nitems = 0, nchecked = 0;
-	struct push_item *items = NULL;
+	int index = 0;
 	struct timespec t0;
 	fs_err err;
 
@@ -470,21 +410,6 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		push_replay(resp, stored);
 		goto out;
 	}
-	/* Checked before the writer lock: only storing and merging hold it. */
-	rejected = cJSON_CreateArray();
-	nitems = cJSON_GetArraySize(changes);
-	if (rejected == NULL || (items = calloc((size_t)nitems, sizeof(*items))) == NULL) {
-		err = FS_ERR_NOMEM;
-		goto fail;
-	}
-	cJSON_ArrayForEach(item, changes)
-	{
-		if ((err = push_check(ctx, &fc, device, index, item, rejected, &items[index])) !=
-		    FS_OK)
-			goto fail;
-		index++;
-	}
-	nchecked = cJSON_GetArraySize(rejected);
 	if ((err = store_push_begin(ctx->store, &push)) != FS_OK)
 		goto fail;
 	/*
@@ -505,12 +430,13 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		push = NULL;
 		goto out;
 	}
-	for (int i = 0; i < nitems; i++)
-		if (items[i].ok && (err = push_apply(ctx, push, &fc, who, device, batch, i,
-					&items[i], rejected, &counts)) != FS_OK)
+	rejected = cJSON_CreateArray();
+	cJSON_ArrayForEach(item, changes)
+	{
+		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, rejected,
+			 &counts)) != FS_OK)
 			goto fail;
-	if (cJSON_GetArraySize(rejected) > nchecked && (err = rejected_sort(rejected)) != FS_OK)
-		goto fail;
+	}
 	/* Inside the transaction, max(seq) is this batch's last change. */
 	/* ... and when it accepted one, the device's own: its stamp goes back too. */
 	if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK ||
@@ -549,7 +475,6 @@ fail:
 	    fs_strerror(err));
 	store_error(resp, err, "the batch was not applied; retry later");
 out:
-	free(items);
 	cJSON_Delete(rejected);
 	form_cache_finish(&fc);
 	free(stored);
