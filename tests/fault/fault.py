@@ -99,6 +99,17 @@ def drain(procs, timeout):
     return codes
 
 
+def file_size_limit(nbytes):
+    """A preexec_fn: writes past nbytes in any file fail (EFBIG), like a full
+    disk, instead of killing the process (SIGXFSZ ignored)."""
+    def limit():
+        import resource
+        import signal as sig
+        sig.signal(sig.SIGXFSZ, sig.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return limit
+
+
 # --- (a) kill -9 the daemon while several devices push ------------------------
 
 
@@ -526,23 +537,16 @@ def scenario_disk_full(args, rng):
         b_before = table_hash(b.db)
         # The device's WAL (which starts empty when the store is opened) may
         # hold 64 KiB, then 12 KiB: less than the page or the record needs.
-        b_limit = [64 * 1024]
-
-        def device_limit():
-            import resource
-            import signal as sig
-            sig.signal(sig.SIGXFSZ, sig.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (b_limit[0], b_limit[0]))
 
         a.add(200, rng.getrandbits(48), notes=4000, edit=0, delete=0)
         sync_all([a], d.url, "device disk full: pusher")
         r = subprocess.run(b.sync_cmd(d.url, attempts=1), capture_output=True, text=True,
-                           timeout=120 * run.slow, env=run.env, preexec_fn=device_limit)
+                           timeout=120 * run.slow, env=run.env,
+                           preexec_fn=file_size_limit(64 * 1024))
         check(r.returncode != 0, "a pull onto a full device disk succeeded")
         check(integrity(b.db) == ["ok"], "device store damaged by a full disk during pull")
         check(table_hash(b.db) == b_before, "a pull that failed on a full disk changed the device")
         cases += 1
-        b_limit[0] = 12 * 1024
         big = run.path("big.json")
         with open(big, "w") as fp:
             json.dump({"worksite_name": "Full disk site", "sector": "mining",
@@ -550,7 +554,8 @@ def scenario_disk_full(args, rng):
                        "interview_notes": "x" * 19000}, fp)
         r = subprocess.run([run.cli_bin, "--db", b.db, "record", "new", "labor_inspection",
                             "--json", big], capture_output=True, text=True,
-                           timeout=60 * run.slow, env=run.env, preexec_fn=device_limit)
+                           timeout=60 * run.slow, env=run.env,
+                           preexec_fn=file_size_limit(12 * 1024))
         check(r.returncode != 0, "a save onto a full device disk reported success")
         check(integrity(b.db) == ["ok"], "device store damaged by a full disk during a save")
         check(table_hash(b.db) == b_before, "a save that failed on a full disk changed the device")
@@ -850,21 +855,16 @@ def scenario_restore(args, rng):
         b.add(5, rng.getrandbits(48), edit=0, delete=0)
         sync_all([a, b], d.url, "at the start")
 
-        def device_limit():
-            import resource
-            import signal as sig
-            sig.signal(sig.SIGXFSZ, sig.SIG_IGN)
-            # a's WAL starts empty: room for its push, not for b's records.
-            resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-
         def cut_pull(what):
             # b's records are too large for a's disk: a's push gets its
             # answer, then applying the first pulled page fails.
             b.add(60, rng.getrandbits(48), notes=4000, edit=0, delete=0)
             sync_all([b], d.url, what)
             a.add(3, rng.getrandbits(48), edit=0, delete=0)
+            # a's WAL starts empty: room for its push, not for b's records.
             r = subprocess.run(a.sync_cmd(d.url, attempts=1), capture_output=True, text=True,
-                               timeout=120 * run.slow, env=run.env, preexec_fn=device_limit)
+                               timeout=120 * run.slow, env=run.env,
+                               preexec_fn=file_size_limit(64 * 1024))
             check(r.returncode != 0, f"{what}: the pull onto a full disk succeeded")
             check(a.pending() == 0, f"{what}: the push before the cut pull was not acknowledged")
             check(integrity(a.db) == ["ok"], f"{what}: device store damaged")

@@ -169,6 +169,28 @@ assert_nothing_lost(struct replica *r)
 	ASSERT_EQ(bad, 0);
 }
 
+/*
+ * Applies changes (JSON texts, in this order) to a fresh replica, checks
+ * that nothing written was lost, and returns its dump (free()).
+ */
+static char *
+replay(const struct form *form, const char *const *changes, size_t n)
+{
+	struct replica r;
+	char *dump;
+
+	replica_open(&r);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *j = cJSON_Parse(changes[i]);
+		replica_apply(&r, form, j);
+		cJSON_Delete(j);
+	}
+	dump = replica_dump(&r);
+	assert_nothing_lost(&r);
+	replica_close(&r);
+	return dump;
+}
+
 struct device {
 	struct hlc clock;
 	struct replica rep;
@@ -443,29 +465,19 @@ FS_TEST(merge_record_lww_loser_loses_all_its_fields)
 	char *first = NULL;
 
 	for (int k = 0; k < 2; k++) {
-		struct replica r;
-		char *dump;
+		char *dump = replay(form, order[k], 3);
 
-		replica_open(&r);
-		for (int i = 0; i < 3; i++) {
-			cJSON *j = cJSON_Parse(order[k][i]);
-			replica_apply(&r, form, j);
-			cJSON_Delete(j);
-		}
-		dump = replica_dump(&r);
 		/* a: B wins.  b: A's write lost with its change; the older value stays. */
 		ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a 2 ");
 		ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 b 7 ");
 		ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 a  0000000000050000-");
 		ASSERT_CONTAINS(dump, "C 00000000000000000000000000000001 b  0000000000050000-");
-		assert_nothing_lost(&r);
 		if (first == NULL)
 			first = dump;
 		else {
 			ASSERT_STR_EQ(dump, first);
 			free(dump);
 		}
-		replica_close(&r);
 	}
 	free(first);
 	form_free(form);
@@ -509,28 +521,18 @@ FS_TEST(merge_delete_vs_edit_of_a_field_it_never_saw)
 		char *first = NULL;
 
 		for (int k = 0; k < 6; k++) {
-			struct replica r;
-			char *dump;
+			char *dump = replay(form, order[k], 3);
 
-			replica_open(&r);
-			for (int i = 0; i < 3; i++) {
-				cJSON *j = cJSON_Parse(order[k][i]);
-				replica_apply(&r, form, j);
-				cJSON_Delete(j);
-			}
-			dump = replica_dump(&r);
 			ASSERT_CONTAINS(dump, want[e][0]);
 			ASSERT_CONTAINS(dump, want[e][1]);
 			/* The delete nulls every field, c and d too. */
 			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 d null ");
-			assert_nothing_lost(&r);
 			if (first == NULL)
 				first = dump;
 			else {
 				ASSERT_STR_EQ(dump, first);
 				free(dump);
 			}
-			replica_close(&r);
 		}
 		free(first);
 	}
@@ -560,22 +562,12 @@ FS_TEST(merge_concurrent_deletes_make_no_conflict)
 		struct form *form = test_form(policies[p]);
 
 		for (int k = 0; k < 6; k++) {
-			struct replica r;
-			char *dump;
+			char *dump = replay(form, order[k], 3);
 
-			replica_open(&r);
-			for (int i = 0; i < 3; i++) {
-				cJSON *j = cJSON_Parse(order[k][i]);
-				replica_apply(&r, form, j);
-				cJSON_Delete(j);
-			}
-			dump = replica_dump(&r);
 			ASSERT(strstr(dump, "C ") == NULL);
 			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 a null ");
 			ASSERT_CONTAINS(dump, "F 00000000000000000000000000000001 b null ");
-			assert_nothing_lost(&r);
 			free(dump);
-			replica_close(&r);
 		}
 		form_free(form);
 	}
