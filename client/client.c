@@ -125,7 +125,7 @@ add_meta_string(fs_client *c, cJSON *obj, const char *json_key, const char *meta
 fs_err
 fs_status(fs_client *c, char **ret_json)
 {
-	int64_t pending = 0, records = 0, forms = 0, rejected = 0, cursor = 0;
+	int64_t pending = 0, records = 0, forms = 0, rejected = 0, cursor = 0, acked = 0;
 	cJSON *obj;
 	fs_err err;
 	char *text;
@@ -137,6 +137,8 @@ fs_status(fs_client *c, char **ret_json)
 				 " AND rejected IS NULL", &pending)) != FS_OK ||
 	    (err = count_rows(c, "SELECT count(*) FROM changelog WHERE rejected IS NOT NULL",
 		 &rejected)) != FS_OK ||
+	    (err = count_rows(c, "SELECT count(*) FROM changelog WHERE pushed = 1", &acked)) !=
+		FS_OK ||
 	    (err = count_rows(c, "SELECT count(*) FROM records WHERE deleted = 0", &records)) !=
 		FS_OK ||
 	    (err = count_rows(c, "SELECT count(DISTINCT id) FROM forms", &forms)) != FS_OK ||
@@ -150,12 +152,15 @@ fs_status(fs_client *c, char **ret_json)
 		cJSON_AddNullToObject(obj, "device_id");
 	if ((err = add_meta_string(c, obj, "device_name", "device_name")) != FS_OK ||
 	    (err = add_meta_string(c, obj, "last_sync", "last_sync")) != FS_OK ||
-	    (err = add_meta_string(c, obj, "server", "server")) != FS_OK) {
+	    (err = add_meta_string(c, obj, "server", "server")) != FS_OK ||
+	    (err = add_meta_string(c, obj, "last_attempt", "last_attempt")) != FS_OK ||
+	    (err = add_meta_string(c, obj, "last_error", "last_error")) != FS_OK) {
 		cJSON_Delete(obj);
 		return err;
 	}
 	cJSON_AddNumberToObject(obj, "pending", (double)pending);
 	cJSON_AddNumberToObject(obj, "rejected", (double)rejected);
+	cJSON_AddNumberToObject(obj, "acknowledged", (double)acked);
 	cJSON_AddNumberToObject(obj, "records", (double)records);
 	cJSON_AddNumberToObject(obj, "forms", (double)forms);
 	cJSON_AddNumberToObject(obj, "cursor", (double)cursor);

@@ -2,6 +2,10 @@
  * http.c -- HTTPS requests with libcurl.  See http.h.
  */
 #include "http.h"
+#include "protocol.h"
+
+#define FS_STR_(x) #x
+#define FS_STR(x)  FS_STR_(x)
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -18,6 +22,41 @@ struct sink {
 	size_t len, cap;
 	int too_big;
 };
+
+/* What the request sent and received, counted once (curl's debug callback). */
+struct wire_count {
+	int64_t up, down;
+	const struct http_watch *watch;
+	bool cancelled;
+};
+
+static int
+on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *userdata)
+{
+	struct wire_count *w = userdata;
+
+	(void)h;
+	(void)data;
+	if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT)
+		w->up += (int64_t)size;
+	else if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN)
+		w->down += (int64_t)size;
+	return 0;
+}
+
+static int
+on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct wire_count *w = userdata;
+
+	(void)dltotal;
+	(void)ultotal;
+	(void)dlnow;
+	(void)ulnow;
+	if (w->watch != NULL && w->watch->fn != NULL && w->watch->fn(w->watch->arg, w->up, w->down))
+		w->cancelled = true;
+	return w->cancelled ? 1 : 0;
+}
 
 struct headers_seen {
 	long retry_after;
@@ -246,22 +285,22 @@ http_check_url(fs_client *c, const char *url)
 
 fs_err
 http_request(fs_client *c, const fs_sync_options *o, const char *method, const char *path,
-    const struct http_body *body, struct http_answer *ret)
+    const struct http_body *body, const struct http_watch *watch, struct http_answer *ret)
 {
 	char url[2048], auth[256], errbuf[CURL_ERROR_SIZE] = "";
 	struct headers_seen seen = { .retry_after = -1, .server_time = -1 };
+	struct wire_count wire = { .watch = watch };
 	struct curl_slist *hdrs = NULL;
 	struct sink sink = { 0 };
 	CURLcode rc;
 	CURL *curl;
 	fs_err err = FS_OK;
-	curl_off_t up = 0, down = 0;
-	long hdr_up = 0, hdr_down = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->retry_after_s = -1;
 	ret->server_time_ms = -1;
-	snprintf(url, sizeof(url), "%s%s", o->server_url, path);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", o->server_url, path) >= sizeof(url))
+		return client_fail(c, FS_ERR_MISUSE, "the server address is too long");
 	if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token) >=
 	    (int)sizeof(auth))
 		return client_fail(c, FS_ERR_MISUSE, "token too long");
@@ -276,6 +315,9 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 		return client_fail(c, FS_ERR_NOMEM, "cannot start libcurl");
 	hdrs = curl_slist_append(hdrs, auth);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	/* protocol.h: what this device speaks and merges by, on every request. */
+	hdrs = curl_slist_append(hdrs, FS_PROTOCOL_HEADER ": " FS_STR(FS_PROTOCOL_VERSION));
+	hdrs = curl_slist_append(hdrs, FS_MERGE_RULE_HEADER ": " FS_STR(FS_MERGE_RULE_VERSION));
 	if (body != NULL) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
@@ -307,10 +349,21 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, o->pinned_key);
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-	/* No fixed total timeout: a slow link may take long, but not stall. */
+	/*
+	 * No fixed total timeout: a batch on a 9.6 kbit/s link may take a
+	 * minute, but a request that moves no byte for timeout_ms has stalled
+	 * (a dead link often looks like that, not like a reset) and is cut.
+	 */
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-	    (long)((o->timeout_ms > 0 ? o->timeout_ms : 60000) + 999) / 1000);
+	    (long)((o->timeout_ms > 0 ? o->timeout_ms : 30000) + 999) / 1000);
+	/* Bytes counted once, as sent and received (curl's size counters count a POST body twice). */
+	curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &wire);
+	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_xfer);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &wire);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -321,17 +374,16 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	}
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
-	curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
-	curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
-	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &hdr_up);
-	curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &hdr_down);
-	ret->bytes_up = up + hdr_up;
-	ret->bytes_down = down + hdr_down;
+	ret->bytes_up = wire.up;
+	ret->bytes_down = wire.down;
 	ret->json_up = body != NULL ? body->json_len : 0;
 	ret->json_down = (int64_t)sink.len;
 	ret->retry_after_s = seen.retry_after;
 	ret->server_time_ms = seen.server_time;
-	if (rc != CURLE_OK) {
+	if (rc != CURLE_OK && wire.cancelled) {
+		err = client_fail(c, FS_ERR_CANCELLED, "sync cancelled by the caller");
+		ret->status = 0;
+	} else if (rc != CURLE_OK) {
 		err = sink.too_big ? client_fail(c, FS_ERR_PROTOCOL, "answer from %s is too large", url)
 				   : curl_failure(c, rc, errbuf, url);
 		ret->status = 0;

@@ -27,7 +27,8 @@ struct http_answer {
 	cJSON *json;           /* parsed body, owned (NULL if none) */
 	long retry_after_s;    /* Retry-After, -1 if absent */
 	int64_t server_time_ms; /* X-Fieldsync-Time, -1 if absent */
-	int64_t bytes_up;      /* bytes sent: request line, headers, body as on the wire */
+	int64_t bytes_up;      /* bytes sent: request line, headers, body as on the wire
+	                          (HTTP bytes; TLS framing not counted) */
 	int64_t bytes_down;    /* bytes received: status line, headers, body as on the wire */
 	int64_t json_up;       /* request body before compression */
 	int64_t json_down;     /* answer body after decompression */
@@ -67,8 +68,19 @@ void http_body_free(struct http_body *b);
  */
 fs_err http_check_url(fs_client *c, const char *url);
 
+/*
+ * Called while a request runs (at least once a second) with the bytes
+ * sent and received so far by this request; non-zero stops it, and
+ * http_request() returns FS_ERR_CANCELLED.
+ */
+struct http_watch {
+	int (*fn)(void *arg, int64_t up, int64_t down);
+	void *arg;
+};
+
 fs_err http_request(fs_client *c, const fs_sync_options *o, const char *method,
-    const char *path, const struct http_body *body, struct http_answer *ret);
+    const char *path, const struct http_body *body, const struct http_watch *watch,
+    struct http_answer *ret);
 
 void http_answer_finish(struct http_answer *a);
 

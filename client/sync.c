@@ -11,10 +11,13 @@
  *  - a 409 clock_ahead answer resets the clock offset from the server's
  *    time and re-stamps the changes that never left the device.
  *
- * This file holds what a sync run shares: its state and results, the
- * requests with their retries and backoff, and fs_sync() itself.  The push
- * side is in sync_push.c, the pull side in sync_pull.c.
+ * This file holds what a sync run shares: its state and results, single
+ * requests, waits between tries, progress, and fs_sync() itself.  The push
+ * side (batches sized for the link) is in sync_push.c, the pull side in
+ * sync_pull.c.
  */
+#include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -30,6 +33,23 @@ fs_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? FS_OK : FS_ERR_NOMEM;
 }
 
+const char *
+fs_version(void)
+{
+	return FS_VERSION_STRING;
+}
+
+/* Calls the caller's callbacks with run->prog; a non-zero answer cancels. */
+static void
+progress_call(struct sync_run *run)
+{
+	if (run->o->progress != NULL)
+		run->o->progress(run->o->progress_userdata, &run->prog);
+	if (run->o->progress_fn != NULL && run->o->progress_fn(run->o->progress_userdata,
+					       &run->prog) != 0)
+		run->cancelled = true;
+}
+
 void
 sync_progress(struct sync_run *run, const char *phase, int attempt)
 {
@@ -39,24 +59,41 @@ sync_progress(struct sync_run *run, const char *phase, int attempt)
 	run->prog.pulled = run->res.pulled;
 	run->prog.conflicts = run->res.conflicts;
 	run->prog.rejected = run->res.rejected;
-	if (run->o->progress != NULL)
-		run->o->progress(run->o->progress_userdata, &run->prog);
+	run->prog.bytes_sent = run->res.bytes_up;
+	run->prog.bytes_received = run->res.bytes_down;
+	run->prog.waiting = NULL;
+	run->prog.wait_ms = 0;
+	progress_call(run);
 }
 
-static void
-sleep_ms(int64_t ms)
+/* http_watch: the bytes of the request under way, shown live. */
+static int
+on_request_bytes(void *arg, int64_t up, int64_t down)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	struct sync_run *run = arg;
 
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	run->prog.bytes_sent = run->res.bytes_up + up;
+	run->prog.bytes_received = run->res.bytes_down + down;
+	/* The caller's callbacks at most every 250 ms: curl calls far more often. */
+	{
+		struct timespec now;
+		int64_t ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (ms - run->last_progress_ms >= 250) {
+			run->last_progress_ms = ms;
+			progress_call(run);
+		}
+	}
+	return run->cancelled ? 1 : 0;
 }
 
 /* Backoff with "equal jitter": half fixed, half random. */
 static int64_t
 backoff_delay(const fs_sync_options *o, int attempt, long retry_after_s)
 {
-	int64_t base = o->backoff_ms > 0 ? o->backoff_ms : 500;
+	int64_t base = o->backoff_ms > 0 ? o->backoff_ms : 2000;
 	int64_t cap = o->backoff_max_ms > 0 ? o->backoff_max_ms : 30000;
 	int64_t d = base;
 	uint32_t r = 0;
@@ -72,6 +109,34 @@ backoff_delay(const fs_sync_options *o, int attempt, long retry_after_s)
 	return d;
 }
 
+fs_err
+sync_wait(struct sync_run *run, const char *phase, int attempt, long retry_after_s)
+{
+	int64_t left = backoff_delay(run->o, attempt, retry_after_s);
+
+	run->prog.phase = phase;
+	run->prog.waiting = run->c->errmsg[0] != '\0' ? run->c->errmsg : "retrying";
+	run->prog.wait_ms = left;
+	progress_call(run);
+	/* In slices, so that a cancelling callback is heard within 250 ms. */
+	while (left > 0 && !run->cancelled) {
+		int64_t ms = left < 250 ? left : 250;
+		struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+		while (nanosleep(&ts, &ts) != 0)
+			;
+		left -= ms;
+		run->prog.wait_ms = left;
+		if (run->o->progress_fn != NULL)
+			progress_call(run);
+	}
+	run->prog.waiting = NULL;
+	run->prog.wait_ms = 0;
+	if (run->cancelled)
+		return client_fail(run->c, FS_ERR_CANCELLED, "sync cancelled by the caller");
+	return FS_OK;
+}
+
 /* Learns the server's clock from an answer (DESIGN: the server is the time authority). */
 void
 sync_learn_time(struct sync_run *run, const struct http_answer *a)
@@ -83,10 +148,35 @@ sync_learn_time(struct sync_run *run, const struct http_answer *a)
 		run->c->clock_offset_ms = server - hlc_wall_ms();
 }
 
-/*
- * One request with retries.  FS_OK with a 2xx or a final 4xx answer in *a;
- * an error when the server stayed unreachable or failing.
- */
+bool
+sync_retryable(fs_err err)
+{
+	return err == FS_ERR_NETWORK || err == FS_ERR_PROTOCOL || err == FS_ERR_SERVER;
+}
+
+fs_err
+sync_attempt(struct sync_run *run, const char *phase, int attempt, const char *method,
+    const char *path, const struct http_body *body, struct http_answer *a)
+{
+	struct http_watch watch = { .fn = on_request_bytes, .arg = run };
+	fs_err err;
+
+	sync_progress(run, phase, attempt);
+	if (run->cancelled)
+		return client_fail(run->c, FS_ERR_CANCELLED, "sync cancelled by the caller");
+	err = http_request(run->c, run->o, method, path, body, &watch, a);
+	run->res.requests++;
+	run->res.bytes_up += a->bytes_up;
+	run->res.bytes_down += a->bytes_down;
+	run->res.json_up += a->json_up;
+	run->res.json_down += a->json_down;
+	if (err == FS_OK && (a->status == 429 || a->status >= 500)) {
+		err = client_fail(run->c, FS_ERR_SERVER, "server answered HTTP %ld", a->status);
+		http_answer_finish(a);
+	}
+	return err;
+}
+
 fs_err
 sync_request(struct sync_run *run, const char *phase, const char *method, const char *path,
     const struct http_body *body, struct http_answer *a)
@@ -95,26 +185,17 @@ sync_request(struct sync_run *run, const char *phase, const char *method, const 
 	fs_err err = FS_OK;
 
 	for (int attempt = 1; attempt <= max; attempt++) {
-		sync_progress(run, phase, attempt);
-		err = http_request(run->c, run->o, method, path, body, a);
-		run->res.requests++;
-		run->res.bytes_up += a->bytes_up;
-		run->res.bytes_down += a->bytes_down;
-		run->res.json_up += a->json_up;
-		run->res.json_down += a->json_down;
-		if (err == FS_OK) {
-			if (a->status == 429 || a->status >= 500) {
-				err = client_fail(run->c, FS_ERR_SERVER, "server answered HTTP %ld",
-				    a->status);
-			} else {
-				return FS_OK;
-			}
-		} else if (err != FS_ERR_NETWORK && err != FS_ERR_PROTOCOL) {
+		fs_err werr;
+
+		err = sync_attempt(run, phase, attempt, method, path, body, a);
+		if (err == FS_OK || !sync_retryable(err))
 			return err;
-		}
-		if (attempt < max)
-			sleep_ms(backoff_delay(run->o, attempt, a->retry_after_s));
-		http_answer_finish(a);
+		if (err == FS_ERR_NETWORK)
+			run->res.cuts++;
+		if (attempt == max)
+			break;
+		if ((werr = sync_wait(run, phase, attempt, a->retry_after_s)) != FS_OK)
+			return werr;
 	}
 	return err;
 }
@@ -129,6 +210,13 @@ sync_answer_error(struct sync_run *run, const struct http_answer *a)
 	const char *detail = cJSON_IsString(d) ? d->valuestring : "";
 	fs_err err;
 
+	if (strcmp(error, "unsupported_protocol") == 0 ||
+	    strcmp(error, "unsupported_merge_rule") == 0) {
+		/* Retrying cannot help: only another build of fieldsync can. */
+		return client_fail(run->c, FS_ERR_VERSION,
+		    "update fieldsync: the server does not speak this version's protocol (%s)",
+		    detail);
+	}
 	switch (a->status) {
 	case 401:
 		err = FS_ERR_AUTH;
@@ -150,48 +238,122 @@ sync_answer_error(struct sync_run *run, const struct http_answer *a)
 	    detail);
 }
 
-fs_err
-fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
+/* Notes the start of an attempt, for fs_status() (and another process asking). */
+static fs_err
+note_attempt_start(fs_client *c)
 {
-	struct sync_run run = { .c = c, .o = o };
 	char now[32];
 	fs_err err;
 
-	if (c == NULL || o == NULL || o->server_url == NULL || o->token == NULL)
+	db_now_text(now);
+	if ((err = db_begin(c)) != FS_OK)
+		return err;
+	if ((err = db_meta_set(c, "last_attempt", now)) != FS_OK ||
+	    (err = db_meta_set(c, "last_error", "running")) != FS_OK) {
+		db_rollback(c);
+		return err;
+	}
+	return db_commit(c);
+}
+
+/* Notes how the attempt ended: its error ("" on success) and, on success, the sync time. */
+static void
+note_attempt_end(fs_client *c, const fs_sync_options *o, fs_err result)
+{
+	char now[32], msg[FS_ERRMSG_MAX + 64];
+
+	db_now_text(now);
+	if (result == FS_OK)
+		msg[0] = '\0';
+	else
+		snprintf(msg, sizeof(msg), "%s", c->errmsg[0] != '\0' ? c->errmsg : fs_strerror(result));
+	if (db_begin(c) != FS_OK)
+		return;
+	if (db_meta_set(c, "last_error", msg) != FS_OK ||
+	    (result == FS_OK &&
+		(db_meta_set(c, "last_sync", now) != FS_OK ||
+		    db_meta_set(c, "server", o->server_url) != FS_OK)) ||
+	    db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms) != FS_OK) {
+		db_rollback(c);
+		return;
+	}
+	db_commit(c);
+}
+
+static fs_err
+sync_run_all(struct sync_run *run)
+{
+	fs_client *c = run->c;
+	bool push = run->o->direction != FS_SYNC_PULL_ONLY;
+	bool pull = run->o->direction != FS_SYNC_PUSH_ONLY;
+	fs_err err = FS_OK;
+
+	if (push)
+		err = sync_push_all(run);
+	/* When no push answer carried the restore check, a request of its own (if needed). */
+	if (err == FS_OK && !run->acked_checked)
+		err = sync_check_acked(run);
+	if (err == FS_OK && pull)
+		err = sync_pull_all(run);
+	if (err == FS_ERR_SERVER && run->restored) {
+		/* Heal the restored server at once: push everything, pull again. */
+		client_reset_error(c);
+		run->restored = false;
+		if ((err = sync_push_all(run)) == FS_OK && pull)
+			err = sync_pull_all(run);
+	}
+	return err;
+}
+
+fs_err
+fs_sync_sized(fs_client *c, const fs_sync_options *o, size_t o_size, fs_sync_result *ret_result,
+    size_t r_size)
+{
+	struct sync_run run = { .c = c };
+	fs_err err;
+
+	if (c == NULL || o == NULL || o_size < offsetof(fs_sync_options, batch_bytes))
+		return FS_ERR_MISUSE;
+	/*
+	 * The caller's struct may be older (smaller) than ours: only its own
+	 * size is read, the fields it does not know stay zero (defaults).
+	 */
+	memcpy(&run.opts, o, o_size < sizeof(run.opts) ? o_size : sizeof(run.opts));
+	run.o = &run.opts;
+	if (run.o->server_url == NULL || run.o->token == NULL ||
+	    (unsigned)run.o->direction > FS_SYNC_PULL_ONLY)
 		return FS_ERR_MISUSE;
 	client_reset_error(c);
 	if (!c->has_device)
 		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
-	if ((err = http_check_url(c, o->server_url)) != FS_OK)
+	if ((err = http_check_url(c, run.o->server_url)) != FS_OK)
 		return err;
 	if ((err = fs_pending_count(c, &run.prog.push_total)) != FS_OK)
 		return err;
-	err = sync_check_acked(&run);
-	if (err == FS_OK)
-		err = sync_push_all(&run);
-	if (err == FS_OK)
-		err = sync_pull_all(&run);
-	if (err == FS_ERR_SERVER && run.restored) {
-		/* Heal the restored server at once: push everything, pull again. */
-		client_reset_error(c);
-		run.restored = false;
-		if ((err = sync_push_all(&run)) == FS_OK)
-			err = sync_pull_all(&run);
-	}
-	if (err == FS_OK) {
-		db_now_text(now);
-		if ((err = db_begin(c)) == FS_OK) {
-			if ((err = db_meta_set(c, "last_sync", now)) != FS_OK ||
-			    (err = db_meta_set(c, "server", o->server_url)) != FS_OK ||
-			    (err = db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms)) != FS_OK)
-				db_rollback(c);
-			else
-				err = db_commit(c);
-		}
-	}
+	if ((err = note_attempt_start(c)) == FS_OK)
+		err = sync_run_all(&run);
+	note_attempt_end(c, run.o, err);
 	/* No connection stays open between syncs. */
 	http_close(c);
-	if (ret_result != NULL)
-		*ret_result = run.res;
+	if (ret_result != NULL) {
+		/* And only the caller's size is written. */
+		memcpy(ret_result, &run.res, r_size < sizeof(run.res) ? r_size : sizeof(run.res));
+	}
 	return err;
+}
+
+/*
+ * The entry point of programs built against 0.1, whose header declared
+ * fs_sync() as a function: their structs end before batch_bytes and
+ * batches.  The header now makes fs_sync() a macro around
+ * fs_sync_sized(); this symbol stays for the binaries already out there.
+ */
+#undef fs_sync
+FS_API fs_err fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result);
+
+fs_err
+fs_sync(fs_client *c, const fs_sync_options *o, fs_sync_result *ret_result)
+{
+	return fs_sync_sized(c, o, offsetof(fs_sync_options, batch_bytes), ret_result,
+	    offsetof(fs_sync_result, batches));
 }

@@ -23,15 +23,40 @@
  */
 struct sync_run {
 	fs_client *c;
-	const fs_sync_options *o;
+	fs_sync_options opts;      /* the caller's options, extended with defaults */
+	const fs_sync_options *o;  /* &opts */
 	fs_sync_result res;
 	fs_sync_progress prog;
 	bool restored; /* the server lost data; push everything again */
+	bool acked_checked; /* a push answer carried the restore check */
+	bool cancelled; /* a progress callback asked to stop */
 	int forms_skipped; /* published definitions this build cannot read */
+	int64_t last_progress_ms; /* when the callbacks last heard of a running request */
 };
 
-/* sync.c: fills run->prog from run->res and calls the caller's progress callback, if any. */
+/*
+ * sync.c: fills run->prog from run->res and calls the caller's progress
+ * callbacks, if any; one that asks to cancel sets run->cancelled.
+ */
 void sync_progress(struct sync_run *run, const char *phase, int attempt);
+
+/*
+ * sync.c: one try of a request, counted in run->res.  FS_OK with a 2xx or
+ * 4xx answer in *a (the caller releases it with http_answer_finish()).
+ * A 429 or 5xx answer is FS_ERR_SERVER (released; a->retry_after_s kept).
+ */
+fs_err sync_attempt(struct sync_run *run, const char *phase, int attempt, const char *method,
+    const char *path, const struct http_body *body, struct http_answer *a);
+
+/* sync.c: true for the errors another try may cure (network, server, garbled answer). */
+bool sync_retryable(fs_err err);
+
+/*
+ * sync.c: waits before try attempt + 1 (backoff with jitter, at least
+ * Retry-After), telling the progress callbacks why.  FS_ERR_CANCELLED if
+ * a callback asked to stop meanwhile.
+ */
+fs_err sync_wait(struct sync_run *run, const char *phase, int attempt, long retry_after_s);
 
 /* sync.c: sets the client's clock offset from the server's time in answer a. */
 void sync_learn_time(struct sync_run *run, const struct http_answer *a);
@@ -53,11 +78,19 @@ fs_err sync_answer_error(struct sync_run *run, const struct http_answer *a);
 fs_err sync_push_all(struct sync_run *run);
 
 /*
- * sync_pull.c: before pushing, checks that the server still holds the
- * last acknowledged point; FS_ERR_SERVER with run->restored set when it
- * lost data (everything is then marked unsent again).
+ * sync_pull.c: checks that the server still holds the last acknowledged
+ * point, with a request of its own, when the pull cursor is behind it and
+ * no push answer carried the check; FS_ERR_SERVER with run->restored set
+ * when it lost data (everything is then marked unsent again).
  */
 fs_err sync_check_acked(struct sync_run *run);
+
+/*
+ * sync_pull.c: the server lost changes it had acknowledged (restored from
+ * an older backup): every change of this device is marked unsent, the
+ * cursors restart, run->restored is set and FS_ERR_SERVER returned.
+ */
+fs_err sync_server_lost_data(struct sync_run *run, int64_t cursor);
 
 /*
  * sync_pull.c: pulls and merges every page after the device's cursor;

@@ -21,11 +21,11 @@
 #include "sync_internal.h"
 
 /*
- * Changes per pull page.  A page is held twice while it is merged (the
- * answer and its parsed tree): 200 keeps that near 1 MB, and with the
- * connection kept open between pages a smaller page costs no time.
+ * Changes per pull page: the protocol's documented default.  A page is
+ * held twice while it is merged (the answer and its parsed tree), about
+ * 2.5 MB at 500 changes.
  */
-#define PULL_LIMIT 200
+#define PULL_LIMIT 500
 
 static fs_err
 fetch_forms(struct sync_run *run)
@@ -140,7 +140,8 @@ record_row_refresh(fs_client *c, const char *id)
  * (nothing applied; the caller fetches forms and retries).
  */
 static fs_err
-apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
+apply_page(struct sync_run *run, const cJSON *changes, int64_t next, const char *next_hlc,
+    const char *own_hlc)
 {
 	fs_client *c = run->c;
 	struct merge_result res = { 0 };
@@ -154,6 +155,27 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 	/* Another handle may have stamped since: observe on top of the stored clock. */
 	if ((err = clock_load(c)) != FS_OK)
 		goto rollback;
+	/*
+	 * Protocol 2 sends no change of this device back, but the newest
+	 * stamp the server holds from it: newer than anything this device
+	 * issued means a twin with the same id (a cloned image).
+	 */
+	if (own_hlc != NULL) {
+		char device[HLC_DEVICE_LEN + 1];
+		uint64_t stamp;
+
+		if (hlc_parse(own_hlc, &stamp, device) != FS_OK ||
+		    strcmp(device, c->clock.device) != 0) {
+			err = client_fail(c, FS_ERR_PROTOCOL, "pull answer's own_hlc is malformed");
+			goto rollback;
+		}
+		if (hlc_observe(&c->clock, stamp, device) != FS_OK) {
+			err = client_fail(c, FS_ERR_CLONED,
+			    "the server holds changes stamped with this device's id that this"
+			    " device never made: restored from a backup or cloned? Sync stopped");
+			goto rollback;
+		}
+	}
 	cJSON_ArrayForEach(item, changes)
 	{
 		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");
@@ -203,6 +225,9 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next)
 		snprintf(last_hlc, sizeof(last_hlc), "%s", ch.hlc);
 		n++;
 	}
+	/* Protocol 2 names the stamp at next (which may be a change of ours, not sent). */
+	if (next_hlc != NULL)
+		snprintf(last_hlc, sizeof(last_hlc), "%s", next_hlc);
 	if ((err = db_meta_set_i64(c, "pull_cursor", next)) != FS_OK ||
 	    (last_hlc[0] != '\0' && (err = db_meta_set(c, "cursor_hlc", last_hlc)) != FS_OK) ||
 	    (err = clock_save(c)) != FS_OK)
@@ -231,8 +256,8 @@ rollback:
  * as duplicates) and the cursor restarts, so the next sync heals the
  * server.  FS_ERR_SERVER tells the caller to sync again.
  */
-static fs_err
-server_lost_data(struct sync_run *run, int64_t cursor)
+fs_err
+sync_server_lost_data(struct sync_run *run, int64_t cursor)
 {
 	fs_client *c = run->c;
 	fs_err err;
@@ -242,6 +267,7 @@ server_lost_data(struct sync_run *run, int64_t cursor)
 	if ((err = db_exec(c, "UPDATE changelog SET pushed = 0, batch = NULL"
 			      " WHERE rejected IS NULL")) != FS_OK ||
 	    (err = db_meta_set_i64(c, "pull_cursor", 0)) != FS_OK ||
+	    (err = db_exec(c, "DELETE FROM meta WHERE key = 'cursor_hlc'")) != FS_OK ||
 	    (err = db_meta_set_i64(c, "acked_seq", 0)) != FS_OK) {
 		db_rollback(c);
 		return err;
@@ -257,11 +283,12 @@ server_lost_data(struct sync_run *run, int64_t cursor)
 }
 
 /*
- * Before pushing: when a pull was cut off after a push, the pull cursor
- * is behind the last acknowledged change, and the cursor's own check
- * cannot see a restore between the two.  One small pull request asks
- * for the stamp at the acknowledged point (only then: after a complete
- * pull the cursor is at or past it, and nothing is asked).
+ * When a pull was cut off after a push, the pull cursor is behind the
+ * last acknowledged change, and the cursor's own check cannot see a
+ * restore between the two.  A push answer carries the stamp at the
+ * acknowledged point (protocol 2); only when nothing was pushed does one
+ * small pull request ask for it (and only then: after a complete pull
+ * the cursor is at or past it, and nothing is asked).
  */
 fs_err
 sync_check_acked(struct sync_run *run)
@@ -293,7 +320,7 @@ sync_check_acked(struct sync_run *run)
 	lost = !cJSON_IsString(at) || strcmp(at->valuestring, acked_hlc) != 0;
 	http_answer_finish(&a);
 	if (lost)
-		err = server_lost_data(run, acked);
+		err = sync_server_lost_data(run, acked);
 out:
 	free(acked_hlc);
 	return err;
@@ -314,7 +341,8 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 		return err;
 	run->res.cursor = cursor;
 	while (more) {
-		const cJSON *changes, *next, *m, *fv, *at;
+		const cJSON *changes, *next, *m, *fv, *at, *nh, *own;
+		const char *next_hlc, *own_hlc;
 
 		snprintf(path, sizeof(path), "/v1/pull?after=%lld&limit=%d", (long long)cursor,
 		    PULL_LIMIT);
@@ -339,7 +367,7 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 		    strcmp(at->valuestring, cursor_hlc) != 0) {
 			/* FAILURE-MODES 38: the server lost changes it had acknowledged. */
 			http_answer_finish(&a);
-			return server_lost_data(run, cursor);
+			return sync_server_lost_data(run, cursor);
 		}
 		if (cJSON_IsNumber(fv) && (int64_t)fv->valuedouble != forms_seen && !fetched) {
 			/* New forms published: fetch them before merging. */
@@ -354,11 +382,16 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 			forms_seen = (int64_t)fv->valuedouble;
 			fetched = true;
 		}
-		err = apply_page(run, changes, (int64_t)next->valuedouble);
+		nh = cJSON_GetObjectItemCaseSensitive(a.json, "next_hlc");
+		own = cJSON_GetObjectItemCaseSensitive(a.json, "own_hlc");
+		next_hlc = cJSON_IsString(nh) ? nh->valuestring : NULL;
+		own_hlc = cJSON_IsString(own) ? own->valuestring : NULL;
+		err = apply_page(run, changes, (int64_t)next->valuedouble, next_hlc, own_hlc);
 		if (err == FS_ERR_NOTFOUND && !fetched) {
 			fetched = true;
 			if ((err = fetch_forms(run)) == FS_OK)
-				err = apply_page(run, changes, (int64_t)next->valuedouble);
+				err = apply_page(run, changes, (int64_t)next->valuedouble, next_hlc,
+				    own_hlc);
 		}
 		more = cJSON_IsTrue(m);
 		cursor = (int64_t)next->valuedouble;

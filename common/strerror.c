@@ -61,6 +61,10 @@ fs_strerror(fs_err err)
 		return "internal error";
 	case FS_ERR_SCHEMA:
 		return "the store was written by a newer fieldsync";
+	case FS_ERR_VERSION:
+		return "the server speaks another protocol version: update fieldsync";
+	case FS_ERR_CANCELLED:
+		return "cancelled by the caller";
 	}
 	return "unknown error";
 }

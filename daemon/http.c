@@ -95,7 +95,10 @@ http_status_for(fs_err err)
 	case FS_ERR_SERVER:
 	case FS_ERR_INTERNAL:
 	case FS_ERR_SCHEMA:
+	case FS_ERR_CANCELLED:
 		return 500;
+	case FS_ERR_VERSION:
+		return 400;
 	}
 	return 500;
 }
@@ -114,7 +117,10 @@ http_error_code(fs_err err)
 	case FS_ERR_NETWORK:
 	case FS_ERR_TLS:
 	case FS_ERR_SERVER:
+	case FS_ERR_CANCELLED:
 		return "internal";
+	case FS_ERR_VERSION:
+		return "unsupported_protocol";
 	case FS_ERR_IO:
 	case FS_ERR_DB:
 	case FS_ERR_SCHEMA:

@@ -40,6 +40,8 @@ struct http_request {
 	const char *param;               /* the segment matched by a route's '*', or "" */
 	const char *query_after;         /* raw value of ?after=, or NULL */
 	const char *query_limit;         /* raw value of ?limit=, or NULL */
+	const char *protocol;            /* Fieldsync-Protocol header, or NULL */
+	const char *merge_rule;          /* Fieldsync-Merge-Rule header, or NULL */
 	const char *body;                /* decompressed, NUL-terminated; "" when none */
 	size_t body_len;                 /* bytes before the NUL */
 	const struct auth_identity *who; /* NULL only on routes without auth */

@@ -42,7 +42,8 @@ handle_forms(struct server_ctx *ctx, const struct http_request *req, struct http
 	fs_err err;
 	int n;
 
-	(void)req;
+	if (sync_version(req, resp) == 0)
+		return 0;
 	if ((err = store_forms_json(ctx->store, &forms, &forms_len)) != FS_OK)
 		return http_error_fs(resp, err, "could not read the published forms");
 	n = snprintf(tail, sizeof(tail), ",\"time_ms\":%" PRId64 "}", http_now_ms());

@@ -41,6 +41,7 @@
 #include "id.h"
 #include "inflate.h"
 #include "log.h"
+#include "protocol.h"
 #include "routes.h"
 #include "server_tls.h"
 
@@ -355,6 +356,8 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 	req.conn = conn;
 	req.query_after = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
 	req.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	req.protocol = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, FS_PROTOCOL_HEADER);
+	req.merge_rule = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, FS_MERGE_RULE_HEADER);
 	req.body = body;
 	req.body_len = body_len;
 	req.who = rq->authed ? &rq->who : NULL;

@@ -31,6 +31,7 @@
 
 #include "auth.h"
 #include "fieldsync.h"
+#include "hlc.h"
 
 struct form;
 struct store;
@@ -115,6 +116,12 @@ fs_err store_device_by_token_hash(struct store *store,
  * FS_ERR_INVALID if hlc_device is not a device id.
  */
 fs_err store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device);
+
+/*
+ * The newest stamp the server holds from the device of row rowid, into
+ * ret_hlc ("" when it has none).
+ */
+fs_err store_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_LEN + 1]);
 
 /* --- Forms ---------------------------------------------------------- */
 

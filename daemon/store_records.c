@@ -303,6 +303,21 @@ store_push_batch_save(struct store_push *push, const char *device, const char *b
 	return step_done(push->db, st, "saving batch answer");
 }
 
+fs_err
+store_push_device_seen(struct store_push *push, const char *device, const char *stamp)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db, "UPDATE devices SET last_hlc = ?2 WHERE hlc_device = ?1"
+				     " AND (last_hlc IS NULL OR last_hlc < ?2)",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, stamp, -1, SQLITE_STATIC);
+	return step_done(push->db, st, "noting a device's newest stamp");
+}
+
 static fs_err
 single_int(struct store *store, const char *sql, int64_t *ret)
 {
@@ -336,20 +351,26 @@ store_forms_version(struct store *store, int64_t *ret_version)
 	return single_int(store, "SELECT count(*) FROM forms", ret_version);
 }
 
-fs_err
-store_change_hlc(struct store *store, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1])
+/*
+ * The stamp at seq when that change is visible to team (NULL: all teams):
+ * a device must not learn another team's devices or times from a cursor.
+ */
+static fs_err
+pull_stamp_at(sqlite3 *db, const char *team, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1])
 {
-	sqlite3 *db = store_sqlite_db(store);
 	sqlite3_stmt *st;
 	fs_err err;
 	int rc;
 
-	if (db == NULL)
-		return FS_ERR_DB;
-	if ((err = prepare(db, "SELECT hlc FROM changes WHERE seq = ?", &st)) != FS_OK)
+	ret_hlc[0] = '\0';
+	if (seq <= 0)
+		return FS_OK;
+	if ((err = prepare(db, "SELECT hlc FROM changes WHERE seq = ?1 AND (?2 IS NULL OR team = ?2)",
+		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, seq);
-	ret_hlc[0] = '\0';
+	if (team != NULL)
+		sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		snprintf(ret_hlc, HLC_TEXT_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -360,45 +381,71 @@ store_change_hlc(struct store *store, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1
 }
 
 fs_err
-store_pull(struct store *store, const char *team, int64_t after, int limit, store_change_cb cb,
-    void *arg, int64_t *ret_next, bool *ret_more)
+store_change_hlc(struct store *store, const char *team, int64_t seq,
+    char ret_hlc[HLC_TEXT_LEN + 1])
 {
 	sqlite3 *db = store_sqlite_db(store);
-	sqlite3_stmt *st;
-	int64_t next = after;
-	int n = 0, rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	return pull_stamp_at(db, team, seq, ret_hlc);
+}
+
+fs_err
+store_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb, void *arg,
+    struct store_pull_page *ret_page)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	struct store_pull_page page = { .next = q->after };
+	sqlite3_stmt *st = NULL;
+	int scanned = 0, rc = SQLITE_DONE;
 	fs_err err;
 
 	if (db == NULL)
 		return FS_ERR_DB;
-	if ((err = prepare(db, team != NULL
-			? "SELECT seq, body FROM changes WHERE team = ?3 AND seq > ?1"
+	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return store_sqlite_err(db, rc, "starting a read");
+	if ((err = pull_stamp_at(db, q->team, q->after, page.after_hlc)) != FS_OK)
+		goto out;
+	if ((err = prepare(db, q->team != NULL
+			? "SELECT seq, device, hlc, body FROM changes WHERE team = ?3 AND seq > ?1"
 			  " ORDER BY seq LIMIT ?2"
-			: "SELECT seq, body FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			: "SELECT seq, device, hlc, body FROM changes WHERE seq > ?1 ORDER BY seq"
+			  " LIMIT ?2",
 		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, limit + 1);
-	if (team != NULL)
-		sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
-	*ret_more = false;
+		goto out;
+	sqlite3_bind_int64(st, 1, q->after);
+	sqlite3_bind_int(st, 2, (q->scan_limit > q->limit ? q->scan_limit : q->limit) + 1);
+	if (q->team != NULL)
+		sqlite3_bind_text(st, 3, q->team, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit) {
-			*ret_more = true;
+		const char *device = (const char *)sqlite3_column_text(st, 1);
+		bool own = q->skip_device != NULL && device != NULL &&
+		    strcmp(device, q->skip_device) == 0;
+
+		if (page.delivered == q->limit || scanned == q->scan_limit) {
+			page.more = true;
 			break;
 		}
-		next = sqlite3_column_int64(st, 0);
-		n++;
-		if (cb(arg, next, (const char *)sqlite3_column_text(st, 1)) != 0) {
+		scanned++;
+		page.next = sqlite3_column_int64(st, 0);
+		snprintf(page.next_hlc, sizeof(page.next_hlc), "%s",
+		    (const char *)sqlite3_column_text(st, 2));
+		if (own)
+			continue;
+		page.delivered++;
+		if (cb(arg, page.next, (const char *)sqlite3_column_text(st, 3)) != 0) {
 			err = FS_ERR_NOMEM;
 			break;
 		}
 	}
 	if (err == FS_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = store_sqlite_err(db, rc, "reading changes");
+out:
 	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (err == FS_OK)
-		*ret_next = next;
+		*ret_page = page;
 	return err;
 }
 

@@ -57,6 +57,9 @@ fs_err store_push_change_insert(struct store_push *push, const struct change *ch
 fs_err store_push_record_update(struct store_push *push, const struct change *ch,
     const char *team, const char *device_name, int64_t seq, int *ret_open);
 
+/* Notes stamp as device's newest on the server, unless it has a newer one. */
+fs_err store_push_device_seen(struct store_push *push, const char *device, const char *stamp);
+
 /* Keeps the answer of a batch for replays. */
 fs_err store_push_batch_save(struct store_push *push, const char *device, const char *batch,
     const char *answer);
@@ -107,18 +110,42 @@ fs_err store_max_seq(struct store *store, int64_t *ret_seq);
 /* A number that changes whenever a form is published. */
 fs_err store_forms_version(struct store *store, int64_t *ret_version);
 
-/* The stamp of the change with sequence seq, or "" when there is none. */
-fs_err store_change_hlc(struct store *store, int64_t seq, char ret_hlc[HLC_TEXT_LEN + 1]);
+/*
+ * The stamp of the change with sequence seq, or "" when there is none or
+ * it belongs to another team than team (NULL: any team).
+ */
+fs_err store_change_hlc(struct store *store, const char *team, int64_t seq,
+    char ret_hlc[HLC_TEXT_LEN + 1]);
 
 /* One received change, for pull.  Strings valid during the callback only. */
 typedef int (*store_change_cb)(void *arg, int64_t seq, const char *body);
 
+/* What one pull page asks for. */
+struct store_pull_query {
+	const char *team;           /* only this team's changes; NULL: every team */
+	const char *skip_device;    /* leave out this device's own changes; NULL: none */
+	int64_t after;              /* the cursor: changes with a greater sequence */
+	int limit;                  /* at most this many changes delivered */
+	int scan_limit;             /* at most this many rows looked at (>= limit) */
+};
+
+/* Where a pull page ended. */
+struct store_pull_page {
+	int64_t next;                    /* the last sequence looked at (or after) */
+	char next_hlc[HLC_TEXT_LEN + 1]; /* its stamp; "" when next == after */
+	char after_hlc[HLC_TEXT_LEN + 1]; /* the stamp at after; "" if none or not visible */
+	bool more;                       /* rows follow next */
+	int delivered;                   /* changes passed to cb */
+};
+
 /*
- * Calls cb for the changes after `after`, in sequence order, at most limit,
- * restricted to team unless team is NULL.  *ret_next is the last sequence
- * visited (or after), *ret_more whether more rows follow.
+ * Calls cb for the changes after q->after, in sequence order: every change
+ * of q->team (all teams when NULL) except q->skip_device's own.  Skipped
+ * rows still move the cursor, so a device that pushed a thousand changes
+ * is not sent them back, nor asked to page through them.  One read
+ * transaction: the page, next and the stamps are one consistent view.
  */
-fs_err store_pull(struct store *store, const char *team, int64_t after, int limit,
-    store_change_cb cb, void *arg, int64_t *ret_next, bool *ret_more);
+fs_err store_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb,
+    void *arg, struct store_pull_page *ret_page);
 
 #endif /* FS_DAEMON_STORE_RECORDS_H */

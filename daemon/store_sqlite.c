@@ -89,6 +89,14 @@ static const char *const migrations[] = {
     "CREATE INDEX review_events_record ON review_events(record_id, id);"
     "CREATE INDEX records_updated ON records(updated_at);"
     "CREATE INDEX audit_at ON audit(at);",
+    /*
+     * 2 -> 3: protocol 2 (pull without echo).  The newest stamp the server
+     * holds from each device: a device never pulls its own changes back,
+     * so a cloned device image learns of its twin from this instead.
+     */
+    "ALTER TABLE devices ADD COLUMN last_hlc TEXT;"
+    "UPDATE devices SET last_hlc = (SELECT max(hlc) FROM changes"
+    " WHERE changes.device = devices.hlc_device) WHERE hlc_device IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -514,6 +522,27 @@ store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device
 		err = FS_ERR_NOTFOUND;
 	else
 		err = store_sqlite_err(sqlite3_db_handle(st), rc, "device bind");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+store_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_LEN + 1])
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	ret_hlc[0] = '\0';
+	if ((err = store_sqlite_prepare(store, "SELECT last_hlc FROM devices WHERE rowid_ = ?1",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, rowid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+		snprintf(ret_hlc, HLC_TEXT_LEN + 1, "%s", store_sqlite_text(st, 0));
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, "reading a device");
 	sqlite3_finalize(st);
 	return err;
 }

@@ -30,6 +30,7 @@
 #include "hlc.h"
 #include "http.h"
 #include "log.h"
+#include "protocol.h"
 #include "server.h"
 #include "store.h"
 #include "store_records.h"
@@ -171,6 +172,48 @@ set_json(struct http_response *resp, int status, cJSON *obj)
 	resp->body_len = strlen(text);
 }
 
+/*
+ * The protocol version of a request (protocol.h): 1 without the header, the
+ * header's number when this server speaks it.  Anything else, or another
+ * merge rule, is answered 400 with the versions this server speaks and
+ * nothing is changed; 0 is returned then.
+ */
+int
+sync_version(const struct http_request *req, struct http_response *resp)
+{
+	const char *error = NULL;
+	int64_t v = 1, rule = FS_MERGE_RULE_VERSION;
+	char detail[192];
+	char *end;
+
+	if (req->protocol != NULL) {
+		v = strtoll(req->protocol, &end, 10);
+		if (end == req->protocol || *end != '\0' || v < FS_PROTOCOL_OLDEST ||
+		    v > FS_PROTOCOL_VERSION)
+			error = "unsupported_protocol";
+	}
+	if (error == NULL && req->merge_rule != NULL) {
+		rule = strtoll(req->merge_rule, &end, 10);
+		if (end == req->merge_rule || *end != '\0' || rule != FS_MERGE_RULE_VERSION)
+			error = "unsupported_merge_rule";
+	}
+	if (error == NULL)
+		return (int)v;
+	snprintf(detail, sizeof(detail),
+	    "this server speaks protocol %d to %d with merge rule %d; update fieldsync",
+	    FS_PROTOCOL_OLDEST, FS_PROTOCOL_VERSION, FS_MERGE_RULE_VERSION);
+	{
+		cJSON *obj = cJSON_CreateObject();
+		cJSON_AddStringToObject(obj, "error", error);
+		cJSON_AddStringToObject(obj, "detail", detail);
+		cJSON_AddNumberToObject(obj, "protocol", FS_PROTOCOL_VERSION);
+		cJSON_AddNumberToObject(obj, "protocol_oldest", FS_PROTOCOL_OLDEST);
+		cJSON_AddNumberToObject(obj, "merge_rule", FS_MERGE_RULE_VERSION);
+		set_json(resp, 400, obj);
+	}
+	return 0;
+}
+
 /* Checks the envelope; fills device, batch, changes or answers 4xx. */
 static bool
 push_envelope(const struct server_ctx *ctx, const cJSON *root, const char **device,
@@ -241,6 +284,9 @@ push_clock_ok(const struct server_ctx *ctx, const cJSON *changes, struct http_re
 
 struct push_counts {
 	int accepted, duplicates, conflicts;
+	int64_t last_seq;                /* the last change this push stored */
+	char last_hlc[HLC_TEXT_LEN + 1]; /* its stamp */
+	char max_hlc[HLC_TEXT_LEN + 1];  /* the newest stamp it stored */
 };
 
 /* Validates and merges one change inside the push transaction. */
@@ -300,7 +346,34 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 		return err;
 	counts->accepted++;
 	counts->conflicts += res.conflicts;
+	counts->last_seq = seq;
+	snprintf(counts->last_hlc, sizeof(counts->last_hlc), "%s", ch.hlc);
+	if (strcmp(ch.hlc, counts->max_hlc) > 0)
+		snprintf(counts->max_hlc, sizeof(counts->max_hlc), "%s", ch.hlc);
 	return FS_OK;
+}
+
+/*
+ * Protocol 2: the envelope's "acked" is the last point of the log this
+ * device saw acknowledged; the answer gives the stamp there ("acked_hlc",
+ * "" when the log holds none: a server restored from an older backup).
+ * The device compares it with the stamp it remembers, so a restore is
+ * seen on the push it makes anyway, without a request of its own.
+ */
+static bool
+push_acked_answer(struct server_ctx *ctx, const struct auth_identity *who, const cJSON *root,
+    cJSON *answer)
+{
+	const cJSON *acked = cJSON_GetObjectItemCaseSensitive(root, "acked");
+	char hlc[HLC_TEXT_LEN + 1];
+
+	if (!cJSON_IsNumber(acked) || acked->valuedouble < 1 || acked->valuedouble > 9e15)
+		return true;
+	if (store_change_hlc(ctx->store, who->team, (int64_t)acked->valuedouble, hlc) != FS_OK)
+		return false;
+	cJSON_AddNumberToObject(answer, "acked", (double)(int64_t)acked->valuedouble);
+	cJSON_AddStringToObject(answer, "acked_hlc", hlc);
+	return true;
 }
 
 static cJSON *
@@ -323,7 +396,8 @@ push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected
 
 /* Replays the stored answer with the current server time. */
 static void
-push_replay(struct http_response *resp, const char *stored)
+push_replay(struct server_ctx *ctx, const struct auth_identity *who, const cJSON *root,
+    struct http_response *resp, const char *stored)
 {
 	cJSON *obj = cJSON_Parse(stored);
 
@@ -332,6 +406,11 @@ push_replay(struct http_response *resp, const char *stored)
 		return;
 	}
 	cJSON_AddTrueToObject(obj, "replayed");
+	if (!push_acked_answer(ctx, who, root, obj)) {
+		cJSON_Delete(obj);
+		http_error(resp, 500, "store", "could not read the log");
+		return;
+	}
 	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
 	set_json(resp, 200, obj);
 }
@@ -356,6 +435,8 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!auth_require(who, AUTH_PUSH))
 		return http_error(resp, 403, "forbidden", "this token may not push"), 0;
+	if (sync_version(req, resp) == 0)
+		return 0;
 	/* cJSON costs ~64 bytes a node: bound the nodes before parsing. */
 	if (json_elements(req->body, req->body_len) > PUSH_MAX_ELEMENTS)
 		return http_error(resp, 413, "too_large", "the body has too many JSON elements"), 0;
@@ -407,7 +488,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		goto out;
 	}
 	if (stored != NULL) {
-		push_replay(resp, stored);
+		push_replay(ctx, who, root, resp, stored);
 		goto out;
 	}
 	if ((err = store_push_begin(ctx->store, &push)) != FS_OK)
@@ -422,7 +503,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	if (stored != NULL) {
 		store_push_abort(push);
 		push = NULL;
-		push_replay(resp, stored);
+		push_replay(ctx, who, root, resp, stored);
 		goto out;
 	}
 	if (!push_clock_ok(ctx, changes, resp)) {
@@ -437,12 +518,19 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 			 &counts)) != FS_OK)
 			goto fail;
 	}
-	/* Inside the transaction, max(seq) is this batch's last change. */
-	/* ... and when it accepted one, the device's own: its stamp goes back too. */
-	if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK ||
-	    (counts.accepted > 0 &&
-		(err = store_change_hlc(ctx->store, cursor, cursor_hlc)) != FS_OK))
+	/*
+	 * The cursor is the last change this push stored, with its stamp
+	 * (the device remembers both: a restored server no longer has that
+	 * stamp there).  With nothing stored, the log's end and no stamp.
+	 */
+	if (counts.accepted > 0) {
+		cursor = counts.last_seq;
+		snprintf(cursor_hlc, sizeof(cursor_hlc), "%s", counts.last_hlc);
+		if ((err = store_push_device_seen(push, device, counts.max_hlc)) != FS_OK)
+			goto fail;
+	} else if ((err = store_max_seq(ctx->store, &cursor)) != FS_OK) {
 		goto fail;
+	}
 	answer = push_answer(batch, &counts, rejected, cursor, cursor_hlc);
 	rejected = NULL;
 	if ((text = cJSON_PrintUnformatted(answer)) == NULL) {
@@ -466,8 +554,17 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	    req->request_id, who->name, batch, counts.accepted, counts.duplicates,
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(answer, "rejected")),
 	    counts.conflicts, (long long)elapsed_us(&t0));
+	if (!push_acked_answer(ctx, who, root, answer)) {
+		cJSON_Delete(answer);
+		err = FS_ERR_DB;
+		goto answered;
+	}
 	cJSON_AddNumberToObject(answer, "time_ms", (double)hlc_wall_ms());
 	set_json(resp, 200, answer);
+	goto out;
+answered:
+	/* Applied and committed; only the restore check's read failed. */
+	http_error(resp, 500, "store", "the batch was applied; retry to read its answer");
 	goto out;
 fail:
 	store_push_abort(push);
@@ -515,19 +612,27 @@ pull_row(void *arg, int64_t seq, const char *body)
 	return 0;
 }
 
+/* Rows one pull request may look at when they are the caller's own. */
+#define PULL_SCAN_LIMIT 20000
+
 int
 sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
     struct http_response *resp)
 {
 	const struct auth_identity *who = req->who;
-	int64_t after = 0, limit = PULL_DEFAULT_LIMIT, next = 0, forms = 0;
-	char after_hlc[HLC_TEXT_LEN + 1] = "";
-	bool more = false;
+	int64_t after = 0, limit = PULL_DEFAULT_LIMIT, forms = 0;
+	struct store_pull_query q = { 0 };
+	struct store_pull_page page;
+	char own_hlc[HLC_TEXT_LEN + 1] = "";
+	bool field = strcmp(who->role, "field") == 0;
 	cJSON *obj, *arr;
+	int version;
 	fs_err err;
 
 	if (!auth_require(who, AUTH_PULL))
 		return http_error(resp, 403, "forbidden", "this token may not pull"), 0;
+	if ((version = sync_version(req, resp)) == 0)
+		return 0;
 	if (req->query_after != NULL && !parse_int(req->query_after, 0, INT64_MAX, &after))
 		return http_error(resp, 400, "bad_request", "'after' must be a cursor (>= 0)"), 0;
 	if (req->query_limit != NULL && !parse_int(req->query_limit, 1, PULL_MAX_LIMIT, &limit))
@@ -535,36 +640,58 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 	obj = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(obj, "changes");
 	/* Field devices see their own team; admins see all. */
-	err = store_pull(ctx->store, strcmp(who->role, "field") == 0 ? who->team : NULL, after,
-	    (int)limit, pull_row, arr, &next, &more);
+	q.team = field ? who->team : NULL;
+	q.after = after;
+	q.limit = (int)limit;
+	q.scan_limit = (int)limit;
+	/*
+	 * Protocol 2: a device is not sent its own changes back (it holds
+	 * them); the rows are skipped, the cursor still moves past them.
+	 */
+	if (version >= 2 && who->hlc_device[0] != '\0') {
+		q.skip_device = who->hlc_device;
+		q.scan_limit = PULL_SCAN_LIMIT;
+	}
+	err = store_pull(ctx->store, &q, pull_row, arr, &page);
 	if (err == FS_OK)
 		err = store_forms_version(ctx->store, &forms);
-	if (err == FS_OK && after > 0)
-		err = store_change_hlc(ctx->store, after, after_hlc);
+	if (err == FS_OK && version >= 2 && who->device_rowid > 0)
+		err = store_device_last_hlc(ctx->store, who->device_rowid, own_hlc);
 	if (err != FS_OK) {
 		cJSON_Delete(obj);
 		store_error(resp, err, fs_strerror(err));
 		return 0;
 	}
 	/* Every team's values, unmasked: an admin's pull is audited. */
-	if (strcmp(who->role, "field") != 0) {
+	if (!field) {
 		char detail[96];
 
 		snprintf(detail, sizeof(detail), "after=%lld next=%lld changes=%d",
-		    (long long)after, (long long)next, cJSON_GetArraySize(arr));
+		    (long long)after, (long long)page.next, page.delivered);
 		if ((err = store_audit(ctx->store, who->name, "sync.pull", NULL, detail)) != FS_OK) {
 			cJSON_Delete(obj);
 			store_error(resp, err, "could not write the audit log");
 			return 0;
 		}
 	}
-	cJSON_AddNumberToObject(obj, "next", (double)next);
-	cJSON_AddBoolToObject(obj, "more", more);
+	cJSON_AddNumberToObject(obj, "next", (double)page.next);
+	cJSON_AddBoolToObject(obj, "more", page.more);
 	cJSON_AddNumberToObject(obj, "forms_version", (double)forms);
-	/* The stamp at the cursor: a device that remembers another one knows
-	 * the server was restored from an older backup. */
+	/*
+	 * The stamp at the cursor: a device that remembers another one knows
+	 * the server was restored from an older backup.  Only a stamp of the
+	 * caller's own team ("" otherwise: nothing of another team leaks).
+	 */
 	if (after > 0)
-		cJSON_AddStringToObject(obj, "after_hlc", after_hlc);
+		cJSON_AddStringToObject(obj, "after_hlc", page.after_hlc);
+	if (version >= 2) {
+		/* The stamp at next, which the device remembers for its next pull. */
+		cJSON_AddStringToObject(obj, "next_hlc", page.next_hlc);
+		/* The newest change of this device here: a clone sees its twin's. */
+		if (own_hlc[0] != '\0')
+			cJSON_AddStringToObject(obj, "own_hlc", own_hlc);
+		cJSON_AddNumberToObject(obj, "protocol", FS_PROTOCOL_VERSION);
+	}
 	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
 	set_json(resp, 200, obj);
 	return 0;

@@ -10,6 +10,14 @@ struct server_ctx;
 struct http_request;
 struct http_response;
 
+/*
+ * The protocol version a request speaks (common/protocol.h): 1 without a
+ * Fieldsync-Protocol header.  A version or merge rule this server does not
+ * speak is answered 400 (unsupported_protocol, unsupported_merge_rule,
+ * naming the versions it speaks) and 0 is returned: the handler stops.
+ */
+int sync_version(const struct http_request *req, struct http_response *resp);
+
 int sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
     struct http_response *resp);
 int sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,

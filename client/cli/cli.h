@@ -29,6 +29,11 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_is_help(const char *arg);
 /* Opens the store named by --db (or FIELDSYNC_DB). */
 int cli_open(struct cli *cli);
+/*
+ * Parses a whole decimal integer in [lo, hi] ("10x", "", " 5" and
+ * overflow are refused).  True on success.
+ */
+bool cli_parse_int(const char *s, long long lo, long long hi, long long *ret);
 /* Reads a whole file (at most 16 MiB) into a NUL-terminated buffer. */
 char *cli_read_file(const char *path, size_t *ret_len);
 

@@ -166,7 +166,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 			printf("usage: fieldsync [--db PATH] status [--json]\n\n"
 			       "Shows the device id, changes waiting to be pushed, changes the\n"
 			       "server refused (each with its reason; they stay on the device),\n"
-			       "and the time of the last sync.\n");
+			       "changes the server acknowledged, the time of the last sync that\n"
+			       "finished, and when the last try began and how it ended.\n");
 			return 0;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json_out = true;
@@ -190,17 +191,29 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "device_name");
 		const cJSON *last = cJSON_GetObjectItemCaseSensitive(obj, "last_sync");
 		const cJSON *server = cJSON_GetObjectItemCaseSensitive(obj, "server");
+		const cJSON *attempt = cJSON_GetObjectItemCaseSensitive(obj, "last_attempt");
+		const cJSON *lerr = cJSON_GetObjectItemCaseSensitive(obj, "last_error");
 
 		printf("device:    %s (%s)\n", cJSON_IsString(dev) ? dev->valuestring : "none",
 		    cJSON_IsString(name) ? name->valuestring : "not initialised");
 		printf("records:   %d\n", cJSON_GetObjectItemCaseSensitive(obj, "records")->valueint);
 		printf("pending:   %d change(s) not yet on the server\n",
 		    cJSON_GetObjectItemCaseSensitive(obj, "pending")->valueint);
+		printf("acknowledged: %d change(s) held by the server\n",
+		    cJSON_GetObjectItemCaseSensitive(obj, "acknowledged")->valueint);
 		printf("rejected:  %d change(s) refused by the server (kept here)\n",
 		    cJSON_GetObjectItemCaseSensitive(obj, "rejected")->valueint);
 		printf("last sync: %s%s%s\n", cJSON_IsString(last) ? last->valuestring : "never",
 		    cJSON_IsString(server) ? " with " : "",
 		    cJSON_IsString(server) ? server->valuestring : "");
+		if (cJSON_IsString(attempt)) {
+			const char *e = cJSON_IsString(lerr) ? lerr->valuestring : "";
+
+			printf("last try:  %s: %s\n", attempt->valuestring,
+			    e[0] == '\0'              ? "finished"
+			    : strcmp(e, "running") == 0 ? "running (or was stopped before it ended)"
+							: e);
+		}
 	}
 	cJSON_Delete(obj);
 	return show_rejected(cli);

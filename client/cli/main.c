@@ -69,6 +69,22 @@ cli_fail(struct cli *cli, fs_err err)
 	}
 }
 
+bool
+cli_parse_int(const char *s, long long lo, long long hi, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
 int
 cli_usage_error(const char *fmt, ...)
 {

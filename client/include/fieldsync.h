@@ -39,9 +39,9 @@ extern "C" {
 #endif
 
 #define FS_VERSION_MAJOR 0
-#define FS_VERSION_MINOR 1
+#define FS_VERSION_MINOR 2
 #define FS_VERSION_PATCH 0
-#define FS_VERSION_STRING "0.1.0"
+#define FS_VERSION_STRING "0.2.0"
 
 /*
  * Error codes.  Values are explicit and never renumbered; a retired code
@@ -74,16 +74,24 @@ typedef enum fs_err {
 	FS_ERR_CLONED = 23,       /* a remote stamp carries this device's id */
 	FS_ERR_INTERNAL = 24,     /* a bug: an invariant did not hold */
 	FS_ERR_SCHEMA = 25,       /* store written by a newer fieldsync */
+	FS_ERR_VERSION = 26,      /* the server speaks another protocol: update */
+	FS_ERR_CANCELLED = 27,    /* the caller's progress callback stopped it */
 } fs_err;
 
 /* The largest fs_err value; for loops over every code. */
-#define FS_ERR_LAST FS_ERR_SCHEMA
+#define FS_ERR_LAST FS_ERR_CANCELLED
 
 /*
  * Returns a static English sentence for an error code.  Never NULL; an
  * unknown code gives "unknown error".
  */
 FS_API const char *fs_strerror(fs_err err);
+
+/*
+ * The version of the library that is running (which may be newer than
+ * the header a program was built with), as "MAJOR.MINOR.PATCH".  Static.
+ */
+FS_API const char *fs_version(void);
 
 /* An open device store.  Opaque. */
 typedef struct fs_client fs_client;
@@ -190,9 +198,13 @@ FS_API fs_err fs_record_list(fs_client *client, const char *form_id, char **ret_
 FS_API fs_err fs_pending_count(fs_client *client, int64_t *ret_count);
 
 /*
- * Store status as JSON: {"device_id","device_name","pending","records",
- * "forms","last_sync","cursor","clock_offset_ms"}.  last_sync is null
- * before the first sync.  *ret_json is freed with fs_free().
+ * Store status as JSON: {"device_id","device_name","pending","rejected",
+ * "acknowledged","records","forms","last_sync","server","last_attempt",
+ * "last_error","cursor","clock_offset_ms"}.  last_sync (the last sync
+ * that finished) is null before the first; last_attempt is when the last
+ * sync began, last_error how it ended ("" success, "running" while one
+ * runs or after one was killed, else the message); acknowledged counts
+ * the changes the server holds.  *ret_json is freed with fs_free().
  */
 FS_API fs_err fs_status(fs_client *client, char **ret_json);
 
@@ -206,7 +218,11 @@ FS_API fs_err fs_status(fs_client *client, char **ret_json);
  */
 FS_API fs_err fs_global_init(void);
 
-/* Progress of a running sync, passed to the progress callback. */
+/*
+ * Progress of a running sync, passed to the progress callbacks.  Fields
+ * are only ever added at the end: a callback built against an older
+ * header reads the part it knows.
+ */
 typedef struct fs_sync_progress {
 	const char *phase;   /* "push", "pull" or "forms" */
 	int64_t pushed;      /* changes acknowledged by the server so far */
@@ -215,13 +231,38 @@ typedef struct fs_sync_progress {
 	int64_t conflicts;   /* conflicts reported so far */
 	int64_t rejected;    /* changes the server refused (kept, see status) */
 	int attempt;         /* 1 for the first try of a request, more on retries */
+	/* Added in 0.2. */
+	int64_t bytes_sent;  /* bytes sent so far, this call (as on the wire) */
+	int64_t bytes_received; /* bytes received so far, this call */
+	int64_t bytes_acked; /* request bytes of the batches acknowledged so far */
+	int64_t batch_changes; /* changes in the batch being sent now (0: none) */
+	int64_t batch_bytes; /* its size as sent (compressed) */
+	const char *waiting; /* while waiting to retry: why (the last error), else NULL */
+	int64_t wait_ms;     /* and for how long */
 } fs_sync_progress;
 
 typedef void (*fs_progress_cb)(void *userdata, const fs_sync_progress *progress);
 
 /*
+ * A progress callback that may stop the sync: return non-zero and
+ * fs_sync() ends as soon as it can with FS_ERR_CANCELLED (what was
+ * acknowledged stays acknowledged, the rest stays pending).  Called at
+ * least once a second while a request runs.
+ */
+typedef int (*fs_progress_fn)(void *userdata, const fs_sync_progress *progress);
+
+/* What fs_sync() does: push and pull (default), or one of them. */
+typedef enum fs_sync_direction {
+	FS_SYNC_BOTH = 0,
+	FS_SYNC_PUSH_ONLY = 1,
+	FS_SYNC_PULL_ONLY = 2,
+} fs_sync_direction;
+
+/*
  * Sync options.  Zero-initialise, then set what you need.  Strings are
- * borrowed for the duration of fs_sync().
+ * borrowed for the duration of fs_sync().  Fields are only ever added at
+ * the end; fs_sync() passes the size the caller was built with, so an
+ * older program keeps working with a newer library.
  */
 typedef struct fs_sync_options {
 	const char *server_url;   /* "https://host:port" (required; "http://" is
@@ -231,16 +272,27 @@ typedef struct fs_sync_options {
 	const char *pinned_key;   /* "sha256//BASE64" pins the server key; NULL: none.
 	                             Without ca_file the pin alone is the trust
 	                             anchor (self-signed servers). */
-	int batch_size;           /* changes per push request; 0: 500 */
-	int max_attempts;         /* tries per request before giving up; 0: 6 */
-	int64_t backoff_ms;       /* first retry delay, doubled each time; 0: 500 */
+	int batch_size;           /* most changes per push request; 0: 500 */
+	int max_attempts;         /* tries of a request without progress before
+	                             giving up; 0: 6 */
+	int64_t backoff_ms;       /* first retry delay (half of it fixed, half
+	                             random), doubled each time; 0: 2000 */
 	int64_t backoff_max_ms;   /* cap on one delay; 0: 30000 */
-	int64_t timeout_ms;       /* one request without progress; 0: 60000 */
+	int64_t timeout_ms;       /* a request that moves no byte this long is
+	                             cut (stall); 0: 30000 */
 	fs_progress_cb progress;  /* may be NULL */
 	void *progress_userdata;
+	/* Added in 0.2. */
+	int64_t batch_bytes;      /* first push batch, compressed bytes; 0: 16384.
+	                             Doubled after each acknowledged batch up to
+	                             batch_bytes_max, halved after a cut or stall */
+	int64_t batch_bytes_max;  /* 0: 1 MiB */
+	fs_sync_direction direction; /* push and pull, or one of them */
+	fs_progress_fn progress_fn; /* may be NULL; called like progress, and
+	                             may cancel.  Gets progress_userdata. */
 } fs_sync_options;
 
-/* What a sync did.  Counts cover this call only. */
+/* What a sync did.  Counts cover this call only.  Fields only ever added at the end. */
 typedef struct fs_sync_result {
 	int64_t pushed;      /* changes the server acknowledged */
 	int64_t duplicates;  /* of those, ones it already had */
@@ -249,15 +301,18 @@ typedef struct fs_sync_result {
 	int64_t conflicts;   /* conflicts the server reported for our pushes */
 	int64_t cursor;      /* pull cursor afterwards */
 	/*
-	 * Traffic of this call, for metered links (added in 0.1; new fields
-	 * only ever go at the end).  Counted by libcurl per request, retries
-	 * included; TLS record overhead is not counted.
+	 * Traffic of this call, for metered links (added in 0.1).  Counted
+	 * by libcurl per request, retries and requests cut halfway included;
+	 * TLS record overhead is not counted.
 	 */
 	int64_t requests;    /* HTTP requests made */
 	int64_t bytes_up;    /* request lines, headers and bodies as sent (gzip) */
 	int64_t bytes_down;  /* status lines, headers and bodies as received */
 	int64_t json_up;     /* request bodies before compression */
 	int64_t json_down;   /* answer bodies after decompression */
+	/* Added in 0.2. */
+	int64_t batches;     /* push batches acknowledged */
+	int64_t cuts;        /* requests cut or stalled (and retried) */
 } fs_sync_result;
 
 /*
@@ -266,15 +321,26 @@ typedef struct fs_sync_result {
  * TLS verification is always on.  A change is marked sent only after the
  * server's answer for its batch was read and parsed; anything else leaves
  * it pending, so an interrupted sync resumes without loss or duplicates.
+ * Batches are sized in bytes for the link (docs/PROTOCOL.md, "Batches").
  * Network failures and 5xx/429 answers are retried with exponential
  * backoff and jitter (honouring Retry-After).  Errors: FS_ERR_NETWORK,
  * FS_ERR_TLS, FS_ERR_AUTH (sync paused, nothing lost), FS_ERR_FORBIDDEN,
- * FS_ERR_SERVER, FS_ERR_PROTOCOL, FS_ERR_CLOCK, FS_ERR_CLONED, store
- * errors.  *ret_result (may be NULL) is filled even on failure, with what
- * was done before it.  The progress callback runs on the calling thread.
+ * FS_ERR_SERVER, FS_ERR_PROTOCOL, FS_ERR_VERSION (update fieldsync),
+ * FS_ERR_CLOCK, FS_ERR_CLONED, FS_ERR_CANCELLED, store errors.
+ * *ret_result (may be NULL) is filled even on failure, with what was done
+ * before it.  The progress callbacks run on the calling thread.
+ *
+ * fs_sync() is a macro that passes the sizes of the structs the caller
+ * was built with to fs_sync_sized(); call that directly only from a
+ * language binding.  (Programs built against 0.1, before the macro, call
+ * a function fs_sync() that the library keeps for them.)
  */
-FS_API fs_err fs_sync(fs_client *client, const fs_sync_options *options,
-    fs_sync_result *ret_result);
+FS_API fs_err fs_sync_sized(fs_client *client, const fs_sync_options *options,
+    size_t options_size, fs_sync_result *ret_result, size_t result_size);
+
+#define fs_sync(client, options, ret_result)                                            \
+	fs_sync_sized((client), (options), sizeof(fs_sync_options), (ret_result),        \
+	    sizeof(fs_sync_result))
 
 /*
  * Changes the server refused for good, as a JSON array of {"seq","id",

@@ -80,8 +80,8 @@ lacks fieldsyncd 'libfieldsync|/usr/bin/|include'
 has fieldsync './usr/bin/fieldsync'
 has fieldsync './usr/share/man/man1/fieldsync.1.gz'
 lacks fieldsync 'libfieldsync|sbin'
-has libfieldsync0 "./usr/lib/$ma/libfieldsync.so.0.1.0"
-has libfieldsync0 "./usr/lib/$ma/libfieldsync.so.0 -> libfieldsync.so.0.1.0"
+has libfieldsync0 "./usr/lib/$ma/libfieldsync.so.$VERSION"
+has libfieldsync0 "./usr/lib/$ma/libfieldsync.so.0 -> libfieldsync.so.$VERSION"
 lacks libfieldsync0 'libfieldsync\.so$|include|bin/'
 has libfieldsync-dev './usr/include/fieldsync.h'
 has libfieldsync-dev "./usr/lib/$ma/libfieldsync.so -> libfieldsync.so.0"
@@ -121,7 +121,7 @@ out=$(LD_LIBRARY_PATH=$L "$X/usr/bin/fieldsync" --version) || fail "packaged fie
 [ "$out" = "fieldsync $VERSION" ] || fail "packaged fieldsync --version printed '$out'"
 LD_LIBRARY_PATH=$L ldd "$X/usr/bin/fieldsync" | grep "libfieldsync.so.0 => $L/" >/dev/null ||
 	fail "packaged fieldsync does not load the packaged libfieldsync"
-readelf -d "$L/libfieldsync.so.0.1.0" | grep 'SONAME.*\[libfieldsync\.so\.0\]' >/dev/null ||
+readelf -d "$L/libfieldsync.so.$VERSION" | grep 'SONAME.*\[libfieldsync\.so\.0\]' >/dev/null ||
 	fail "packaged library soname"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=localhost -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null

@@ -1,0 +1,33 @@
+/*
+ * protocol.h -- the version numbers a device and a server agree on.
+ *
+ * Every sync request carries two headers:
+ *
+ *   Fieldsync-Protocol: FS_PROTOCOL_VERSION     what the messages mean
+ *   Fieldsync-Merge-Rule: FS_MERGE_RULE_VERSION  how replicas merge
+ *
+ * The protocol version says how push and pull behave (docs/PROTOCOL.md,
+ * "Versions", lists what each version changed).  A server answers a
+ * version it does not speak with 400 unsupported_protocol naming the
+ * versions it does, and changes nothing; a request without the header is
+ * version 1, the first release's (still served, unchanged).
+ *
+ * The merge-rule version names the conflict rule (common/merge.h).  Two
+ * replicas that merge by different rules diverge silently, so a device
+ * with another rule is refused (400 unsupported_merge_rule) instead of
+ * being merged with: the device says "update fieldsync".
+ */
+#ifndef FS_PROTOCOL_H
+#define FS_PROTOCOL_H
+
+/* The newest protocol version; every version from 1 up to it is spoken. */
+#define FS_PROTOCOL_VERSION 2
+#define FS_PROTOCOL_OLDEST  1
+
+/* The merge rule of common/merge.h. */
+#define FS_MERGE_RULE_VERSION 1
+
+#define FS_PROTOCOL_HEADER   "Fieldsync-Protocol"
+#define FS_MERGE_RULE_HEADER "Fieldsync-Merge-Rule"
+
+#endif /* FS_PROTOCOL_H */
