@@ -288,4 +288,78 @@ pass "pinned key accepted; wrong pin and untrusted certificate refused"
 grep -q "site a1" daemon.log && fail "a field value appears in the daemon log"
 grep -qi "$(cat tok-a1)" daemon.log && fail "a token appears in the daemon log"
 pass "daemon log holds no field value and no token"
+# 11. Protocol 2 (issue 12): a device is not sent its own changes back; a
+# version the server does not speak is refused and changes nothing, and
+# the device says to update; push-only and pull-only; strict options.
+for k in 1 2 3; do new_labor a1.db "own site $k" $k >/dev/null; done
+out=$(sync_dev a1) || fail "a1 sync (protocol 2)"
+grep -q "^pushed 3 .*pulled 0," <<<"$out" || fail "a1 got its own changes back: $out"
+new_labor a2.db "for a1" 7 >/dev/null
+out=$(sync_dev a2 --push-only) || fail "a2 push-only"
+grep -q "^pushed 1 .*pulled 0," <<<"$out" || fail "push-only pulled: $out"
+pend=$("$F" --db a1.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')
+new_labor a1.db "stays pending" 8 >/dev/null
+out=$(sync_dev a1 --pull-only) || fail "a1 pull-only"
+grep -q "^pushed 0 .*pulled 1," <<<"$out" || fail "pull-only: $out"
+[ "$("$F" --db a1.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = $((pend + 1)) ] ||
+	fail "pull-only pushed"
+"$F" --db a1.db status | grep -q "^last try: .*: finished" || fail "status lacks the last try"
+"$F" --db a1.db status | grep -q "^acknowledged: [1-9]" || fail "status lacks the acknowledged count"
+set +e
+for bad in "--batch 10x" "--batch 0" "--attempts 1e3" "--batch-bytes 12"; do
+	# shellcheck disable=SC2086
+	sync_dev a1 $bad >/dev/null 2>bad.err
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "must be" bad.err || fail "sync $bad: exit $rc ($(cat bad.err))"
+done
+sync_dev a1 --push-only --pull-only >/dev/null 2>bad.err
+[ $? -eq 2 ] || fail "--push-only with --pull-only accepted"
+set -e
+before=$(table_hash)
+printf '{"device":"%s","batch":"proto-test","changes":[%s]}' "$dev" "$body" >proto.json
+for h in "Fieldsync-Protocol: 3" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 9"; do
+	code=$(post tok-a1 proto.json -H "$h")
+	[ "$code" = 400 ] && grep -q '"error":"unsupported_\(protocol\|merge_rule\)".*"protocol":2' answer.json ||
+		fail "push with '$h': HTTP $code $(cat answer.json)"
+done
+[ "$(table_hash)" = "$before" ] || fail "a push in an unknown protocol changed the store"
+# South's device asking at a north change's sequence learns no north stamp.
+nseq=$(sqlite3 data/fieldsyncd.db "SELECT max(seq) FROM changes WHERE team = 'north'")
+curl -s --cacert cert.pem -H "Authorization: Bearer $(cat tok-b1)" -H "Fieldsync-Protocol: 2" \
+	"$URL/v1/pull?after=$((nseq - 1))&limit=1" >pullx.json
+python3 -c 'import json,sys; j=json.load(open("pullx.json")); sys.exit(0 if j.get("after_hlc","") == "" else 1)' ||
+	fail "a south device got a north stamp: $(cat pullx.json)"
+# A server that no longer speaks this protocol: the device says to update.
+python3 - >fake.port 2>fake.log <<'PY' &
+import http.server, json, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = json.dumps({"error": "unsupported_protocol", "protocol": 3,
+                           "detail": "this server speaks protocol 3"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = answer
+    def log_message(self, *a):
+        pass
+s = socketserver.TCPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.timeout = 20
+for _ in range(4):
+    s.handle_request()
+PY
+FAKE=$!
+for _ in $(seq 100); do [ -s fake.port ] && break; sleep 0.05; done
+set +e
+"$F" --db a1.db sync --server "http://127.0.0.1:$(cat fake.port)" --token-file tok-a1 >out.txt 2>err.txt
+rc=$?
+set -e
+kill $FAKE 2>/dev/null || true
+[ $rc -eq 1 ] && grep -q "update fieldsync" err.txt || fail "old protocol: exit $rc, $(cat err.txt)"
+[ "$("$F" --db a1.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = $((pend + 1)) ] ||
+	fail "a refused protocol changed what is pending"
+"$F" --db a1.db status | grep -q "^last try: .*update fieldsync" || fail "status lacks the version error"
+pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp"
 echo "test-sync: all passed"

@@ -2,7 +2,7 @@
 # test-example.sh -- "meson install" and the libfieldsync example.
 #
 # Installs this build into a staging directory (meson install --destdir)
-# and checks what an integrator gets: fieldsync.h, libfieldsync.so.0.1.0
+# and checks what an integrator gets: fieldsync.h, libfieldsync.so.$V
 # with soname libfieldsync.so.0 and its links, only fs_* symbols exported,
 # fieldsync.pc, the man pages, the example configuration, the systemd unit.
 # Then builds client/examples with its Makefile, through
@@ -45,13 +45,15 @@ P=$STAGE$prefix
 pcdir=$(dirname "$pc")
 libdir=$(dirname "$pcdir")
 [ -f "$P/include/fieldsync.h" ] || fail "fieldsync.h not installed in $prefix/include"
-[ -f "$libdir/libfieldsync.so.0.1.0" ] && [ ! -L "$libdir/libfieldsync.so.0.1.0" ] ||
-	fail "libfieldsync.so.0.1.0 not installed"
-[ "$(readlink "$libdir/libfieldsync.so.0")" = libfieldsync.so.0.1.0 ] || fail "libfieldsync.so.0 link"
+V=$(sed -n 's/^Version: //p' "$pc")
+[[ $V =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "fieldsync.pc has no version: '$V'"
+[ -f "$libdir/libfieldsync.so.$V" ] && [ ! -L "$libdir/libfieldsync.so.$V" ] ||
+	fail "libfieldsync.so.$V not installed"
+[ "$(readlink "$libdir/libfieldsync.so.0")" = libfieldsync.so.$V ] || fail "libfieldsync.so.0 link"
 [ "$(readlink "$libdir/libfieldsync.so")" = libfieldsync.so.0 ] || fail "libfieldsync.so link"
-readelf -d "$libdir/libfieldsync.so.0.1.0" | grep 'SONAME.*\[libfieldsync\.so\.0\]' >/dev/null ||
+readelf -d "$libdir/libfieldsync.so.$V" | grep 'SONAME.*\[libfieldsync\.so\.0\]' >/dev/null ||
 	fail "soname is not libfieldsync.so.0"
-leaked=$(nm -D --defined-only "$libdir/libfieldsync.so.0.1.0" | awk '{print $3}' |
+leaked=$(nm -D --defined-only "$libdir/libfieldsync.so.$V" | awk '{print $3}' |
 	grep -v '^fs_' | grep -v '^_' || true)
 [ -z "$leaked" ] || fail "libfieldsync exports non-fs_ symbols: $leaked"
 for f in bin/fieldsync sbin/fieldsyncd share/man/man1/fieldsync.1 share/man/man8/fieldsyncd.8 \
@@ -134,6 +136,17 @@ grep -q number_of_workers err.txt || fail "bad input not named: $(cat err.txt)"
 [ "$(server 'SELECT count(*) FROM changes')" = "$before" ] || fail "bad input reached the server"
 [ "$(sqlite3 app.db 'SELECT count(*) FROM records')" = 2 ] || fail "bad input was recorded"
 pass "bad input refused with exit 2, nothing recorded"
+# 4. A program built against 0.1's header (its smaller structs, fs_sync a
+#    function) against this library: it still records and syncs, and the
+#    library reads and writes only the 0.1 part of its structs.
+cc -O1 -g -std=c11 -Wall -Wextra -Werror $san "$SRC/tests/packaging/compat-0.1.c" \
+	-L"$libdir" -lfieldsync $san -o compat-0.1 2>cc.log || { cat cc.log >&2; fail "compat-0.1 did not build"; }
+out=$(./compat-0.1 app.db "$URL" token cert.pem 2>compat.err) ||
+	{ cat compat.err >&2; fail "a program built against 0.1 failed with this library"; }
+[ "$out" = "pushed 1" ] || fail "compat-0.1 printed '$out'"
+[ "$(server "SELECT count(*) FROM records WHERE form = 'labor_inspection'")" = 3 ] ||
+	fail "the 0.1 program's record did not arrive"
+pass "a program built against the 0.1 header synced with libfieldsync $V"
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
