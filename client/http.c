@@ -374,6 +374,12 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	}
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
+	{
+		long conns = 0;
+
+		curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &conns);
+		ret->new_conn = conns > 0;
+	}
 	ret->bytes_up = wire.up;
 	ret->bytes_down = wire.down;
 	ret->json_up = body != NULL ? body->json_len : 0;
@@ -386,6 +392,11 @@ http_request(fs_client *c, const fs_sync_options *o, const char *method, const c
 	} else if (rc != CURLE_OK) {
 		err = sink.too_big ? client_fail(c, FS_ERR_PROTOCOL, "answer from %s is too large", url)
 				   : curl_failure(c, rc, errbuf, url);
+		/*
+		 * Refused, unreachable, or cut before the request went out (in
+		 * the TLS handshake): the link is down, and nothing was sent.
+		 */
+		ret->no_link = err == FS_ERR_NETWORK && wire.up == 0;
 		ret->status = 0;
 	} else if (!seen.json || sink.buf == NULL ||
 	    (ret->json = cJSON_ParseWithLengthOpts(sink.buf, sink.len + 1, NULL, 1)) == NULL ||

@@ -32,6 +32,8 @@ struct http_answer {
 	int64_t bytes_down;    /* bytes received: status line, headers, body as on the wire */
 	int64_t json_up;       /* request body before compression */
 	int64_t json_down;     /* answer body after decompression */
+	bool no_link;          /* the connection could not even be opened (link down) */
+	bool new_conn;         /* the request opened a connection (did not reuse one) */
 };
 
 /*

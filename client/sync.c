@@ -89,30 +89,45 @@ on_request_bytes(void *arg, int64_t up, int64_t down)
 	return run->cancelled ? 1 : 0;
 }
 
-/* Backoff with "equal jitter": half fixed, half random. */
+/* "Equal jitter": half of d fixed, half random. */
 static int64_t
-backoff_delay(const fs_sync_options *o, int attempt, long retry_after_s)
+jitter(int64_t d)
 {
+	uint32_t r = 0;
+
+	id_random_bytes(&r, sizeof(r));
+	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+}
+
+int64_t
+sync_retry_delay(const struct sync_run *run, int attempt, long retry_after_s, bool no_link)
+{
+	const fs_sync_options *o = run->o;
 	int64_t base = o->backoff_ms > 0 ? o->backoff_ms : 2000;
 	int64_t cap = o->backoff_max_ms > 0 ? o->backoff_max_ms : 30000;
 	int64_t d = base;
-	uint32_t r = 0;
 
+	/*
+	 * No link at all (the connection was refused or could not be made):
+	 * nothing was sent, so asking again costs nothing; poll at half the
+	 * first delay, so that a link that comes back is used at once.
+	 */
+	if (no_link)
+		return jitter(base / 2 > 100 ? base / 2 : 100);
 	for (int i = 1; i < attempt && d < cap; i++)
 		d *= 2;
 	if (d > cap)
 		d = cap;
-	id_random_bytes(&r, sizeof(r));
-	d = d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+	d = jitter(d);
 	if (retry_after_s > 0 && retry_after_s * 1000 > d)
 		d = retry_after_s * 1000 < cap ? retry_after_s * 1000 : cap;
 	return d;
 }
 
 fs_err
-sync_wait(struct sync_run *run, const char *phase, int attempt, long retry_after_s)
+sync_wait(struct sync_run *run, const char *phase, int64_t delay_ms)
 {
-	int64_t left = backoff_delay(run->o, attempt, retry_after_s);
+	int64_t left = delay_ms;
 
 	run->prog.phase = phase;
 	run->prog.waiting = run->c->errmsg[0] != '\0' ? run->c->errmsg : "retrying";
@@ -182,22 +197,31 @@ sync_request(struct sync_run *run, const char *phase, const char *method, const 
     const struct http_body *body, struct http_answer *a)
 {
 	int max = run->o->max_attempts > 0 ? run->o->max_attempts : 6;
-	fs_err err = FS_OK;
+	int failures = 0, polls = 0;
+	fs_err err;
 
-	for (int attempt = 1; attempt <= max; attempt++) {
+	for (;;) {
 		fs_err werr;
+		int64_t delay;
 
-		err = sync_attempt(run, phase, attempt, method, path, body, a);
+		err = sync_attempt(run, phase, failures + 1, method, path, body, a);
 		if (err == FS_OK || !sync_retryable(err))
 			return err;
-		if (err == FS_ERR_NETWORK)
-			run->res.cuts++;
-		if (attempt == max)
-			break;
-		if ((werr = sync_wait(run, phase, attempt, a->retry_after_s)) != FS_OK)
+		if (err == FS_ERR_NETWORK && a->no_link) {
+			/* The link is down: poll, a few times per attempt allowed. */
+			if (++polls > (max - 1) * SYNC_POLLS_PER_ATTEMPT)
+				return err;
+			delay = sync_retry_delay(run, 1, 0, true);
+		} else {
+			if (err == FS_ERR_NETWORK)
+				run->res.cuts++;
+			if (++failures >= max)
+				return err;
+			delay = sync_retry_delay(run, failures, a->retry_after_s, false);
+		}
+		if ((werr = sync_wait(run, phase, delay)) != FS_OK)
 			return werr;
 	}
-	return err;
 }
 
 /* Maps a final 4xx answer to an error with the server's detail. */

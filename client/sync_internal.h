@@ -52,11 +52,26 @@ fs_err sync_attempt(struct sync_run *run, const char *phase, int attempt, const 
 bool sync_retryable(fs_err err);
 
 /*
- * sync.c: waits before try attempt + 1 (backoff with jitter, at least
- * Retry-After), telling the progress callbacks why.  FS_ERR_CANCELLED if
- * a callback asked to stop meanwhile.
+ * Tries in a row that find no link at all (connection refused, or cut
+ * before the request went out) before a sync gives up: polled every
+ * backoff_ms / 2 or so, SYNC_POLLS_PER_ATTEMPT for each attempt after
+ * the first (25 polls, 12 to 25 s, with the defaults; none with
+ * max_attempts 1).  They do not count as attempts otherwise.
  */
-fs_err sync_wait(struct sync_run *run, const char *phase, int attempt, long retry_after_s);
+#define SYNC_POLLS_PER_ATTEMPT 5
+
+/*
+ * sync.c: the wait before the try after attempt failed ones: backoff from
+ * backoff_ms, doubled per attempt up to backoff_max_ms, with jitter, at
+ * least Retry-After; with no link at all, a short poll instead.
+ */
+int64_t sync_retry_delay(const struct sync_run *run, int attempt, long retry_after_s, bool no_link);
+
+/*
+ * sync.c: waits delay_ms, telling the progress callbacks why.
+ * FS_ERR_CANCELLED if a callback asked to stop meanwhile.
+ */
+fs_err sync_wait(struct sync_run *run, const char *phase, int64_t delay_ms);
 
 /* sync.c: sets the client's clock offset from the server's time in answer a. */
 void sync_learn_time(struct sync_run *run, const struct http_answer *a);

@@ -51,6 +51,7 @@ struct batch {
 struct push_plan {
 	int64_t bytes;     /* compressed bytes the next batch aims at */
 	int64_t bytes_max; /* the most it grows to */
+	int64_t grow_to;   /* doubling stops here: half the size of the last cut batch */
 	int count_max;     /* changes per batch at most */
 	double ratio;      /* JSON bytes per compressed byte, as measured */
 };
@@ -433,6 +434,34 @@ plan_init(const fs_sync_options *o, struct push_plan *plan)
 	if (plan->bytes < MIN_BATCH_BYTES)
 		plan->bytes = MIN_BATCH_BYTES;
 	plan->ratio = 6.0; /* changes compress about 6:1; measured from the first batch on */
+	plan->grow_to = plan->bytes_max;
+}
+
+/*
+ * A batch was cut or stalled: the next one is half its size, and sizes
+ * from there grow slowly (as TCP does after a loss): a link that drops
+ * every few seconds settles near the largest batch that crosses it,
+ * instead of doubling into the next cut and wasting the bytes sent.
+ */
+static void
+plan_cut(struct push_plan *plan, int64_t sent)
+{
+	int64_t half = (sent < plan->bytes ? sent : plan->bytes) / 2;
+
+	plan->bytes = half > MIN_BATCH_BYTES ? half : MIN_BATCH_BYTES;
+	plan->grow_to = plan->bytes;
+}
+
+/* A batch was acknowledged: double below grow_to, else grow by a quarter. */
+static void
+plan_acked(struct push_plan *plan)
+{
+	if (plan->bytes < plan->grow_to)
+		plan->bytes = plan->bytes * 2 < plan->grow_to ? plan->bytes * 2 : plan->grow_to;
+	else
+		plan->bytes += plan->bytes / 4 > MIN_BATCH_BYTES ? plan->bytes / 4 : MIN_BATCH_BYTES;
+	if (plan->bytes > plan->bytes_max)
+		plan->bytes = plan->bytes_max;
 }
 
 /* What the last batch taught: how well the changes compress. */
@@ -449,7 +478,7 @@ fs_err
 sync_push_all(struct sync_run *run)
 {
 	struct push_plan plan;
-	int clock_retries = 0, failures = 0;
+	int clock_retries = 0, failures = 0, polls = 0;
 	int max = run->o->max_attempts > 0 ? run->o->max_attempts : 6;
 	struct http_answer a;
 	struct batch b;
@@ -470,19 +499,45 @@ sync_push_all(struct sync_run *run)
 		run->prog.batch_bytes = (int64_t)b.body.gz_len;
 		err = sync_attempt(run, "push", failures + 1, "POST", "/v1/push", &b.body, &a);
 		if (err != FS_OK) {
+			int64_t delay;
+
+			int64_t sent = (int64_t)b.body.gz_len;
+
 			batch_finish(&b);
-			if (!sync_retryable(err) || ++failures >= max)
+			if (!sync_retryable(err))
 				return err;
-			if (err == FS_ERR_NETWORK) {
-				/* Cut or stalled: the next try sends a smaller first part. */
-				run->res.cuts++;
-				plan.bytes = plan.bytes / 2 > MIN_BATCH_BYTES ? plan.bytes / 2
-									   : MIN_BATCH_BYTES;
+			if (err == FS_ERR_NETWORK && a.no_link) {
+				/* No link at all: nothing was sent; poll until it is back. */
+				if (++polls > (max - 1) * SYNC_POLLS_PER_ATTEMPT)
+					return err;
+				delay = sync_retry_delay(run, 1, 0, true);
+			} else {
+				if (++failures >= max)
+					return err;
+				if (err == FS_ERR_NETWORK) {
+					run->res.cuts++;
+					/*
+					 * Cut or stalled on a connection of its own: the
+					 * next try sends a smaller first part.  A request
+					 * cut on a connection that had already carried one
+					 * started late in that connection's life; its size
+					 * is not what failed.
+					 */
+					if (a.new_conn)
+						plan_cut(&plan, sent);
+				}
+				/*
+				 * A link that carried batches before is cut, not gone:
+				 * the wait grows only to four times the first.
+				 */
+				delay = sync_retry_delay(run, run->res.batches > 0 && failures > 3 ? 3 : failures,
+				    a.retry_after_s, false);
 			}
-			if ((err = sync_wait(run, "push", failures, a.retry_after_s)) != FS_OK)
+			if ((err = sync_wait(run, "push", delay)) != FS_OK)
 				return err;
 			continue;
 		}
+		polls = 0;
 		sync_learn_time(run, &a);
 		if (a.status == 409 && clock_retries++ < 2) {
 			/* FAILURE-MODES 24: re-stamp with the server's time, send again. */
@@ -500,7 +555,7 @@ sync_push_all(struct sync_run *run)
 			/* Acknowledged: the link carried it, try twice as much. */
 			failures = 0;
 			run->prog.bytes_acked += a.bytes_up;
-			plan.bytes = plan.bytes * 2 < plan.bytes_max ? plan.bytes * 2 : plan.bytes_max;
+			plan_acked(&plan);
 		}
 		http_answer_finish(&a);
 		batch_finish(&b);

@@ -104,7 +104,7 @@ for d in sys.argv[3:]:
         continue
     for line in open(path, errors="replace"):
         line = line.strip()
-        if not re.match(r"(fault|badinput|auth|kill9): ", line) or " seed " in line \
+        if not re.match(r"(fault|badinput|auth|kill9|slowlink): ", line) or " seed " in line \
                 or " kept " in line or line.startswith("kill9: store"):
             continue
         lines.append(f"{name}: {line}")
