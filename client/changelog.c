@@ -35,7 +35,7 @@ changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing the change log");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	free(body);
 	return err;
 }

@@ -97,20 +97,31 @@ db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
 fs_err
 db_stmt(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
 {
-	struct db_stmt_slot *slot;
+	struct db_stmt_slot *slot = NULL;
 
 	for (size_t i = 0; i < DB_STMT_CACHE; i++) {
 		slot = &c->stmts[i];
 		/* The address finds it; the text proves it (a buffer may be reused). */
-		if (slot->sql == sql && slot->st != NULL && strcmp(sqlite3_sql(slot->st), sql) == 0) {
+		if (slot->sql == sql && slot->st != NULL && !slot->lent &&
+		    strcmp(sqlite3_sql(slot->st), sql) == 0) {
 			sqlite3_reset(slot->st);
 			sqlite3_clear_bindings(slot->st);
+			slot->lent = true;
 			*ret_stmt = slot->st;
 			return FS_OK;
 		}
 	}
-	slot = &c->stmts[c->stmt_next];
-	c->stmt_next = (c->stmt_next + 1) % DB_STMT_CACHE;
+	/* Round robin over the slots not lent out: a lent statement is in use. */
+	for (size_t n = 0; n < DB_STMT_CACHE; n++) {
+		slot = &c->stmts[c->stmt_next];
+		c->stmt_next = (c->stmt_next + 1) % DB_STMT_CACHE;
+		if (!slot->lent)
+			break;
+		slot = NULL;
+	}
+	if (slot == NULL)
+		return client_fail(c, FS_ERR_INTERNAL, "statement cache: all %d statements in use",
+		    DB_STMT_CACHE);
 	sqlite3_finalize(slot->st);
 	slot->st = NULL;
 	slot->sql = NULL;
@@ -118,15 +129,23 @@ db_stmt(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt)
 	    SQLITE_OK)
 		return db_fail(c, "store");
 	slot->sql = sql;
+	slot->lent = true;
 	*ret_stmt = slot->st;
 	return FS_OK;
 }
 
 void
-db_stmt_done(sqlite3_stmt *st)
+db_stmt_done(fs_client *c, sqlite3_stmt *st)
 {
-	if (st != NULL)
-		sqlite3_reset(st);
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	for (size_t i = 0; i < DB_STMT_CACHE; i++) {
+		if (c->stmts[i].st == st) {
+			c->stmts[i].lent = false;
+			return;
+		}
+	}
 }
 
 void
@@ -136,6 +155,7 @@ db_stmt_clear(fs_client *c)
 		sqlite3_finalize(c->stmts[i].st);
 		c->stmts[i].st = NULL;
 		c->stmts[i].sql = NULL;
+		c->stmts[i].lent = false;
 	}
 }
 
@@ -177,13 +197,13 @@ db_meta_get(fs_client *c, const char *key, char **ret_value)
 	if (rc == SQLITE_ROW) {
 		value = strdup((const char *)sqlite3_column_text(st, 0));
 		if (value == NULL) {
-			db_stmt_done(st);
+			db_stmt_done(c, st);
 			return client_fail(c, FS_ERR_NOMEM, "out of memory");
 		}
 	} else if (rc != SQLITE_DONE) {
 		err = db_fail(c, "reading settings");
 	}
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	if (err == FS_OK)
 		*ret_value = value;
 	return err;
@@ -203,7 +223,7 @@ db_meta_set(fs_client *c, const char *key, const char *value)
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing settings");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	return err;
 }
 

@@ -59,7 +59,7 @@ forms_get(fs_client *c, const char *form_id, int64_t version, const struct form 
 		sqlite3_bind_int64(st, 2, version);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		db_stmt_done(st);
+		db_stmt_done(c, st);
 		if (version > 0)
 			return client_fail(c, FS_ERR_NOTFOUND, "form '%s' version %lld is not on this device",
 			    form_id, (long long)version);
@@ -67,18 +67,18 @@ forms_get(fs_client *c, const char *form_id, int64_t version, const struct form 
 	}
 	if (rc != SQLITE_ROW) {
 		err = db_fail(c, "reading forms");
-		db_stmt_done(st);
+		db_stmt_done(c, st);
 		return err;
 	}
 	version = sqlite3_column_int64(st, 0);
 	if ((cached = cache_find(c, form_id, version)) != NULL) {
-		db_stmt_done(st);
+		db_stmt_done(c, st);
 		*ret_form = cached;
 		return FS_OK;
 	}
 	err = form_load((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 	    &form, msg, sizeof(msg));
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	if (err != FS_OK)
 		return client_fail(c, FS_ERR_CORRUPT, "stored form '%s' is damaged: %s", form_id, msg);
 	if (cache_add(c, form) != FS_OK) {

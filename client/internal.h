@@ -29,6 +29,7 @@ struct form_cache_entry {
 struct db_stmt_slot {
 	const char *sql; /* the caller's text (a literal): the key */
 	sqlite3_stmt *st;
+	bool lent;       /* handed out by db_stmt(), not yet given back */
 };
 
 struct fs_client {
@@ -58,13 +59,16 @@ fs_err db_exec(fs_client *c, const char *sql);
 fs_err db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
 /*
  * A prepared statement from the handle's cache, reset and with no
- * bindings; prepared on first use.  Borrowed: never finalize it; call
- * db_stmt_done() when finished with it (on every path), which resets it so
- * that it holds no read transaction open.  Meant for string literals run
- * on every save or synced change.
+ * bindings; prepared on first use.  Borrowed: never finalize it; give it
+ * back with db_stmt_done() when finished with it (on every path), which
+ * resets it so that it holds no read transaction open.  A statement lent
+ * out is never evicted: a full cache evicts only statements given back,
+ * and with every slot lent db_stmt() fails with FS_ERR_INTERNAL (a bug:
+ * nothing holds DB_STMT_CACHE statements at once).  Meant for string
+ * literals run on every save or synced change.
  */
 fs_err db_stmt(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
-void db_stmt_done(sqlite3_stmt *st);
+void db_stmt_done(fs_client *c, sqlite3_stmt *st);
 /* Finalizes every cached statement (before closing the connection). */
 void db_stmt_clear(fs_client *c);
 fs_err db_fail(fs_client *c, const char *what);

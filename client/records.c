@@ -170,7 +170,7 @@ record_row_write(fs_client *c, const char *id, const struct form *form, bool ins
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	return err;
 }
 

@@ -96,7 +96,7 @@ exec_bind3(fs_client *c, const char *sql, const char *a, const char *b, const ch
 	sqlite3_bind_text(st, 3, rec, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "re-stamping");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	return err;
 }
 

@@ -113,7 +113,7 @@ record_row_upsert(fs_client *c, const struct change *ch)
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	return err;
 }
 
@@ -130,7 +130,7 @@ record_row_refresh(fs_client *c, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing record");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	return err;
 }
 

@@ -85,7 +85,7 @@ batch_resumed(fs_client *c, char id[33])
 		return err;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		snprintf(id, 33, "%s", (const char *)sqlite3_column_text(st, 0));
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(c, "reading the change log");
 	return FS_OK;
@@ -176,7 +176,7 @@ batch_next(fs_client *c, const struct push_plan *plan, struct batch *b)
 		sqlite3_bind_int64(st, 2, b->seqs[0]);
 		sqlite3_bind_int64(st, 3, b->seqs[b->n - 1]);
 		rc = sqlite3_step(st);
-		db_stmt_done(st);
+		db_stmt_done(c, st);
 		if (rc != SQLITE_DONE) {
 			err = db_fail(c, "numbering a batch");
 			goto rollback;
@@ -335,7 +335,7 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 		sqlite3_bind_int64(st, 2, seqs[idx->valueint]);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			err = db_fail(c, "marking a refused change");
-		db_stmt_done(st);
+		db_stmt_done(c, st);
 		if (err != FS_OK)
 			goto rollback;
 		nrej++;
@@ -350,7 +350,7 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	sqlite3_bind_int64(st, 3, seqs[total - 1]);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "marking changes sent");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	if (err != FS_OK)
 		goto rollback;
 	/* The part of the batch this answer does not cover goes out under a new number. */
@@ -362,7 +362,7 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	sqlite3_bind_int64(st, 2, seqs[total - 1]);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "renumbering the rest of a batch");
-	db_stmt_done(st);
+	db_stmt_done(c, st);
 	if (err != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms", c->clock_offset_ms)) != FS_OK ||
 	    (err = remember_ack(c, answer)) != FS_OK)
 		goto rollback;

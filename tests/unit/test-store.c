@@ -11,6 +11,7 @@
 
 #include "fieldsync.h"
 #include "harness.h"
+#include "internal.h"
 
 static char tmpdir[] = "/tmp/fs-test-store-XXXXXX";
 static int dbcount;
@@ -422,6 +423,44 @@ FS_TEST(store_values_from_assignments_types_values)
 	fs_close(c);
 }
 
+/*
+ * The statement cache at its limit (issue 13): a statement lent out by
+ * db_stmt() stays valid however many others are cached after it, and with
+ * every slot lent the next request fails cleanly instead of freeing one in
+ * use.
+ */
+FS_TEST(store_statement_cache_never_frees_a_lent_statement)
+{
+	fs_client *c = fresh(NULL);
+	sqlite3_stmt *held, *st, *lent[DB_STMT_CACHE];
+	static char sql[DB_STMT_CACHE * 3][64];
+	static const char held_sql[] = "SELECT value FROM meta WHERE key = 'device_id'";
+
+	ASSERT_OK(db_stmt(c, held_sql, &held));
+	for (int i = 0; i < DB_STMT_CACHE * 3; i++) {
+		snprintf(sql[i], sizeof(sql[i]), "SELECT %d + count(*) FROM meta", i);
+		ASSERT_OK(db_stmt(c, sql[i], &st));
+		ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+		ASSERT_EQ(sqlite3_column_int(st, 0) >= i, 1);
+		db_stmt_done(c, st);
+	}
+	/* The held statement survived 72 others passing through 24 slots. */
+	ASSERT_EQ(sqlite3_step(held), SQLITE_ROW);
+	ASSERT_EQ(sqlite3_column_bytes(held, 0), 16);
+	db_stmt_done(c, held);
+	/* Every slot lent: the next one is refused, none is freed. */
+	for (int i = 0; i < DB_STMT_CACHE; i++)
+		ASSERT_OK(db_stmt(c, sql[i], &lent[i]));
+	ASSERT_EQ(db_stmt(c, held_sql, &st), FS_ERR_INTERNAL);
+	for (int i = 0; i < DB_STMT_CACHE; i++) {
+		ASSERT_EQ(sqlite3_step(lent[i]), SQLITE_ROW);
+		db_stmt_done(c, lent[i]);
+	}
+	ASSERT_OK(db_stmt(c, held_sql, &st));
+	db_stmt_done(c, st);
+	fs_close(c);
+}
+
 int
 main(void)
 {
@@ -440,6 +479,7 @@ main(void)
 	FS_RUN(store_not_a_database_is_refused);
 	FS_RUN(store_changelog_is_append_only);
 	FS_RUN(store_values_from_assignments_types_values);
+	FS_RUN(store_statement_cache_never_frees_a_lent_statement);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
