@@ -20,7 +20,7 @@ fs_strerror(fs_err err)
 	case FS_ERR_DB:
 		return "the store failed";
 	case FS_ERR_CORRUPT:
-		return "the store or a message is damaged";
+		return "the store is damaged";
 	case FS_ERR_INVALID:
 		return "a value breaks a rule of its form";
 	case FS_ERR_FORM:
@@ -65,6 +65,8 @@ fs_strerror(fs_err err)
 		return "the server speaks another protocol version: update fieldsync";
 	case FS_ERR_CANCELLED:
 		return "cancelled by the caller";
+	case FS_ERR_MALFORMED:
+		return "a message is malformed";
 	}
 	return "unknown error";
 }

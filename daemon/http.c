@@ -64,7 +64,7 @@ http_status_for(fs_err err)
 	case FS_ERR_INVALID:
 	case FS_ERR_FORM:
 	case FS_ERR_JSON:
-	case FS_ERR_CORRUPT:
+	case FS_ERR_MALFORMED:
 	case FS_ERR_PROTOCOL:
 		return 400;
 	case FS_ERR_AUTH:
@@ -96,6 +96,7 @@ http_status_for(fs_err err)
 	case FS_ERR_INTERNAL:
 	case FS_ERR_SCHEMA:
 	case FS_ERR_CANCELLED:
+	case FS_ERR_CORRUPT:
 		return 500;
 	case FS_ERR_VERSION:
 		return 400;
@@ -125,8 +126,10 @@ http_error_code(fs_err err)
 	case FS_ERR_DB:
 	case FS_ERR_SCHEMA:
 		return "store_failed";
+	case FS_ERR_MALFORMED:
+		return "corrupt"; /* the wire's name for a body that does not decode */
 	case FS_ERR_CORRUPT:
-		return "corrupt";
+		return "store_failed";
 	case FS_ERR_INVALID:
 		return "invalid";
 	case FS_ERR_FORM:
@@ -166,6 +169,20 @@ http_error_fs(struct http_response *resp, fs_err err, const char *detail)
 	if (err == FS_ERR_BUSY || err == FS_ERR_NOMEM)
 		resp->retry_after = 1;
 	return 0;
+}
+
+int
+http_error_store(struct http_response *resp, fs_err err, const char *detail)
+{
+	switch (err) {
+	case FS_ERR_FULL:
+	case FS_ERR_BUSY:
+	case FS_ERR_NOMEM:
+		return http_error_fs(resp, err, detail);
+	default:
+		/* Whatever the store said (a constraint, a schema), not the client's fault. */
+		return http_error(resp, 500, http_error_code(FS_ERR_DB), detail);
+	}
 }
 
 int64_t

@@ -92,6 +92,15 @@ int http_error(struct http_response *resp, int status, const char *error, const 
 int http_error_fs(struct http_response *resp, fs_err err, const char *detail);
 
 /*
+ * Answers a failure of the store in the middle of work the client cannot
+ * be blamed for (a push, a pull): 507 store_full, 503 busy or
+ * out_of_memory (Retry-After: 1), anything else 500 store_failed -- never
+ * a 4xx, which would make a device give a change up or re-stamp it.
+ * From the same table as http_error_fs().
+ */
+int http_error_store(struct http_response *resp, fs_err err, const char *detail);
+
+/*
  * Sets resp to status with root printed as JSON.  Consumes root (it is
  * deleted even on failure).  Returns 0, or -1 if out of memory.
  */

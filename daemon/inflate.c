@@ -54,13 +54,13 @@ inflate_decode(enum inflate_coding coding, const void *in, size_t len, size_t ma
 	z_stream zs;
 	char *out = NULL, *p;
 	size_t cap, limit, produced = 0;
-	fs_err err = FS_ERR_CORRUPT;
+	fs_err err = FS_ERR_MALFORMED;
 	int zr;
 
 	if (coding == INFLATE_IDENTITY)
 		return copy_identity(in, len, max_out, ret_out, ret_len);
 	if (len == 0)
-		return FS_ERR_CORRUPT;
+		return FS_ERR_MALFORMED;
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit2(&zs, coding == INFLATE_GZIP ? 15 + 16 : 15) != Z_OK)
 		return FS_ERR_NOMEM;

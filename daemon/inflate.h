@@ -32,7 +32,7 @@ int inflate_coding_parse(const char *header, enum inflate_coding *ret_coding);
  * Decodes len bytes of in.  On success *ret_out is a malloc'd buffer owned
  * by the caller with a NUL after the *ret_len bytes of data.  Identity input
  * is copied.  Errors: FS_ERR_TOOBIG if the output would exceed max_out
- * bytes (413), FS_ERR_CORRUPT if the stream is damaged, truncated or has
+ * bytes (413), FS_ERR_MALFORMED if the stream is damaged, truncated or has
  * trailing bytes (400), FS_ERR_NOMEM.
  */
 fs_err inflate_decode(enum inflate_coding coding, const void *in, size_t len, size_t max_out,

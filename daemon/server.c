@@ -346,7 +346,7 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 	}
 	if (err != FS_OK) {
 		http_error_fs(&resp, err,
-		    err == FS_ERR_CORRUPT ? "the body could not be decompressed"
+		    err == FS_ERR_MALFORMED ? "the body could not be decompressed"
 		                          : "could not read the body");
 		goto send;
 	}

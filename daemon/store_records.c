@@ -22,32 +22,20 @@
 enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_REFRESH, PS_N };
 
 struct store_push {
+	struct store *store;
 	sqlite3 *db;
 	struct merge_sqlite merge;
 	sqlite3_stmt *st[PS_N];
-	bool locked; /* holds push_lock */
+	bool locked; /* holds the store's writer lock */
 };
 
 /*
- * SQLite has one writer at a time.  Worker threads that wait for it in
- * SQLite's busy handler sleep in steps of up to 100 ms and leave the lock
- * idle in between; waiting here instead hands the store over the moment
- * the previous push commits.  The busy timeout still covers writers in
- * other processes (the admin commands).  Bounded like the busy timeout:
+ * The store's writer lock (store_sqlite_writer_take()) is taken before
+ * BEGIN IMMEDIATE; the busy timeout still covers writers in other
+ * processes (the admin commands).  Bounded like the busy timeout:
  * FS_ERR_BUSY (503, the device retries) after PUSH_LOCK_WAIT_S.
  */
 #define PUSH_LOCK_WAIT_S 5
-static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static fs_err
-push_lock_take(void)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += PUSH_LOCK_WAIT_S;
-	return pthread_mutex_timedlock(&push_lock, &until) == 0 ? FS_OK : FS_ERR_BUSY;
-}
 
 static void
 push_free(struct store_push *push)
@@ -56,7 +44,7 @@ push_free(struct store_push *push)
 		sqlite3_finalize(push->st[i]);
 	merge_sqlite_finish(&push->merge);
 	if (push->locked)
-		pthread_mutex_unlock(&push_lock);
+		store_sqlite_writer_release(push->store);
 	free(push);
 }
 
@@ -72,11 +60,12 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 	if ((push = calloc(1, sizeof(*push))) == NULL)
 		return FS_ERR_NOMEM;
 	push->db = db;
+	push->store = store;
 	if ((err = merge_sqlite_init(&push->merge, db)) != FS_OK) {
 		free(push);
 		return err;
 	}
-	if ((err = push_lock_take()) != FS_OK) {
+	if ((err = store_sqlite_writer_take(store, PUSH_LOCK_WAIT_S)) != FS_OK) {
 		push_free(push);
 		return err;
 	}

@@ -15,10 +15,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "auth.h"
 #include "form.h"
@@ -41,6 +43,10 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
 	struct conn *conns;
+	/* The writer lock (store_sqlite_writer_take()): one per store, waited on a monotonic clock. */
+	pthread_mutex_t writer_mutex;
+	pthread_cond_t writer_free;
+	bool writer_held;
 };
 
 static const char *const migrations[] = {
@@ -300,6 +306,16 @@ store_open(const char *data_dir, struct store **ret_store)
 		return FS_ERR_NOMEM;
 	}
 	pthread_mutex_init(&store->lock, NULL);
+	pthread_mutex_init(&store->writer_mutex, NULL);
+	{
+		pthread_condattr_t attr;
+
+		/* A wall clock set back while a push waits must not stretch the wait. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&store->writer_free, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	if ((db = store_sqlite_db(store)) == NULL) {
 		err = FS_ERR_IO;
 		goto fail;
@@ -329,8 +345,39 @@ store_close(struct store *store)
 		free(c);
 	}
 	pthread_mutex_destroy(&store->lock);
+	pthread_mutex_destroy(&store->writer_mutex);
+	pthread_cond_destroy(&store->writer_free);
 	free(store->path);
 	free(store);
+}
+
+fs_err
+store_sqlite_writer_take(struct store *store, int wait_s)
+{
+	struct timespec until;
+	fs_err err = FS_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_s;
+	pthread_mutex_lock(&store->writer_mutex);
+	while (store->writer_held && err == FS_OK) {
+		if (pthread_cond_timedwait(&store->writer_free, &store->writer_mutex, &until) ==
+		    ETIMEDOUT)
+			err = FS_ERR_BUSY;
+	}
+	if (err == FS_OK)
+		store->writer_held = true;
+	pthread_mutex_unlock(&store->writer_mutex);
+	return err;
+}
+
+void
+store_sqlite_writer_release(struct store *store)
+{
+	pthread_mutex_lock(&store->writer_mutex);
+	store->writer_held = false;
+	pthread_cond_signal(&store->writer_free);
+	pthread_mutex_unlock(&store->writer_mutex);
 }
 
 fs_err

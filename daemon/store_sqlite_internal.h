@@ -58,6 +58,18 @@ fs_err store_sqlite_prepare(struct store *store, const char *sql, sqlite3_stmt *
 /* Steps a statement that returns no rows, then finalizes it. */
 fs_err store_sqlite_step_done(sqlite3_stmt *st, const char *what);
 
+/*
+ * The store's writer lock, held by one push (or resolution) at a time.
+ * SQLite has one writer at a time; worker threads that wait for it in
+ * SQLite's busy handler sleep in steps of up to 100 ms and leave the lock
+ * idle in between, while waiting here hands the store over the moment the
+ * previous writer is done.  The wait is bounded (wait_s, on a monotonic
+ * clock): FS_ERR_BUSY after it.  Per store, not per process: two stores
+ * in one process do not wait for each other.
+ */
+fs_err store_sqlite_writer_take(struct store *store, int wait_s);
+void store_sqlite_writer_release(struct store *store);
+
 /* Column i as text; "" for NULL.  Valid until the next step or finalize. */
 const char *store_sqlite_text(sqlite3_stmt *st, int i);
 

@@ -104,29 +104,6 @@ json_elements(const char *text, size_t len)
 	return n;
 }
 
-/*
- * Answers a store failure: 507 store_full (disk full: no Retry-After,
- * the operator must act first), 503 busy with Retry-After: 1 (the writer
- * lock was not free in time), else 500 store.  The device keeps its
- * changes pending in every case.
- */
-static void
-store_error(struct http_response *resp, fs_err err, const char *detail)
-{
-	switch (err) {
-	case FS_ERR_FULL:
-		http_error(resp, 507, "store_full", detail);
-		break;
-	case FS_ERR_BUSY:
-		http_error(resp, 503, "busy", detail);
-		resp->retry_after = 1;
-		break;
-	default:
-		http_error(resp, 500, "store", detail);
-		break;
-	}
-}
-
 static bool
 valid_batch_id(const char *s)
 {
@@ -478,13 +455,13 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 			http_error(resp, 401, "unauthorized", "the token's device was removed");
 			goto out;
 		default:
-			store_error(resp, err, "could not bind the device id");
+			http_error_store(resp, err, "could not bind the device id");
 			goto out;
 		}
 	}
 	/* A replay is answered without waiting for the writer lock... */
 	if ((err = store_batch_answer(ctx->store, device, batch, &stored)) != FS_OK) {
-		store_error(resp, err, fs_strerror(err));
+		http_error_store(resp, err, fs_strerror(err));
 		goto out;
 	}
 	if (stored != NULL) {
@@ -570,7 +547,7 @@ fail:
 	store_push_abort(push);
 	log_warnx("push %s: device %s: batch not applied: %s", req->request_id, who->name,
 	    fs_strerror(err));
-	store_error(resp, err, "the batch was not applied; retry later");
+	http_error_store(resp, err, "the batch was not applied; retry later");
 out:
 	cJSON_Delete(rejected);
 	form_cache_finish(&fc);
@@ -624,7 +601,8 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 	struct store_pull_query q = { 0 };
 	struct store_pull_page page;
 	char own_hlc[HLC_TEXT_LEN + 1] = "";
-	bool field = strcmp(who->role, "field") == 0;
+	/* Permissions, not role names (auth.h): only an admin pulls every team. */
+	bool field = !auth_require(who, AUTH_ADMIN);
 	cJSON *obj, *arr;
 	int version;
 	fs_err err;
@@ -659,7 +637,7 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 		err = store_device_last_hlc(ctx->store, who->device_rowid, own_hlc);
 	if (err != FS_OK) {
 		cJSON_Delete(obj);
-		store_error(resp, err, fs_strerror(err));
+		http_error_store(resp, err, fs_strerror(err));
 		return 0;
 	}
 	/* Every team's values, unmasked: an admin's pull is audited. */
@@ -670,7 +648,7 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 		    (long long)after, (long long)page.next, page.delivered);
 		if ((err = store_audit(ctx->store, who->name, "sync.pull", NULL, detail)) != FS_OK) {
 			cJSON_Delete(obj);
-			store_error(resp, err, "could not write the audit log");
+			http_error_store(resp, err, "could not write the audit log");
 			return 0;
 		}
 	}

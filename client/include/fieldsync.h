@@ -53,7 +53,7 @@ typedef enum fs_err {
 	FS_ERR_MISUSE = 2,        /* bad argument to a public function */
 	FS_ERR_IO = 3,            /* file could not be read or written */
 	FS_ERR_DB = 4,            /* the SQLite store failed */
-	FS_ERR_CORRUPT = 5,       /* the store or a message is damaged */
+	FS_ERR_CORRUPT = 5,       /* the store is damaged */
 	FS_ERR_INVALID = 6,       /* a value broke a rule of its form */
 	FS_ERR_FORM = 7,          /* a form definition is broken */
 	FS_ERR_NOTFOUND = 8,      /* no such record, form or object */
@@ -76,10 +76,11 @@ typedef enum fs_err {
 	FS_ERR_SCHEMA = 25,       /* store written by a newer fieldsync */
 	FS_ERR_VERSION = 26,      /* the server speaks another protocol: update */
 	FS_ERR_CANCELLED = 27,    /* the caller's progress callback stopped it */
+	FS_ERR_MALFORMED = 28,    /* a message (request, answer, body) is malformed */
 } fs_err;
 
 /* The largest fs_err value; for loops over every code. */
-#define FS_ERR_LAST FS_ERR_CANCELLED
+#define FS_ERR_LAST FS_ERR_MALFORMED
 
 /*
  * Returns a static English sentence for an error code.  Never NULL; an

@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 	err = inflate_decode(coding, data, size, max_out, &out, &out_len);
-	FUZZ_CHECK(err == FS_OK || err == FS_ERR_TOOBIG || err == FS_ERR_CORRUPT);
+	FUZZ_CHECK(err == FS_OK || err == FS_ERR_TOOBIG || err == FS_ERR_MALFORMED);
 	if (err == FS_OK) {
 		FUZZ_CHECK(out_len <= max_out);
 		FUZZ_CHECK(out[out_len] == '\0');
