@@ -20,7 +20,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fieldsync.h"
+#include "fieldsync_err.h"
 #include "form.h"
 #include "hlc.h"
 #include "merge.h"

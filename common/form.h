@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fieldsync.h"
+#include "fieldsync_err.h"
 
 enum form_type {
 	FORM_TEXT,

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fieldsync.h"
+#include "fieldsync_err.h"
 
 #define HLC_DEVICE_LEN 16                         /* hex digits of a device id */
 #define HLC_TEXT_LEN (16 + 1 + HLC_DEVICE_LEN)    /* without the NUL */

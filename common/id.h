@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "fieldsync.h"
+#include "fieldsync_err.h"
 
 #define ID_RECORD_LEN 32
 #define ID_DEVICE_LEN 16

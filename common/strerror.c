@@ -3,7 +3,7 @@
  * library and the daemon.  A switch without a default, so that -Wswitch
  * flags a code added to the enum without a sentence.
  */
-#include "fieldsync.h"
+#include "fieldsync_err.h"
 
 const char *
 fs_strerror(fs_err err)
