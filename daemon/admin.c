@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_util.h"
 #include "auth.h"
 #include "config.h"
 #include "fieldsync.h"
@@ -50,17 +51,6 @@ admin_usage_lines(FILE *fp)
 	    fp);
 }
 
-/* Resets getopt for a new argument vector. */
-static void
-getopt_reset(void)
-{
-#ifdef __GLIBC__
-	optind = 0; /* glibc: full reinitialisation */
-#else
-	optind = 1;
-#endif
-}
-
 /*
  * Parses a subcommand that takes only --help and npos positional
  * arguments.  Returns -1 to go on, or an exit status.
@@ -71,7 +61,7 @@ simple_args(int argc, char **argv, const char *usage, int npos)
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int c;
 
-	getopt_reset();
+	admin_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
@@ -85,16 +75,6 @@ simple_args(int argc, char **argv, const char *usage, int npos)
 		return EXIT_USAGE;
 	}
 	return -1;
-}
-
-static int
-open_store(const struct config *cfg, struct store **ret_store)
-{
-	if (store_open(cfg->data_dir, ret_store) != FS_OK) {
-		fprintf(stderr, "fieldsyncd: cannot open the store in '%s'\n", cfg->data_dir);
-		return 1;
-	}
-	return 0;
 }
 
 static int
@@ -114,7 +94,7 @@ device_add(const struct config *cfg, int argc, char **argv)
 	fs_err err;
 	int c, rc = 1;
 
-	getopt_reset();
+	admin_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -147,7 +127,7 @@ device_add(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: role must be field, reviewer or admin\n");
 		return EXIT_USAGE;
 	}
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	if ((err = auth_token_new(token, hash)) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: cannot make a token (random source failed)\n");
@@ -197,7 +177,7 @@ device_list(const struct config *cfg, int argc, char **argv)
 
 	if ((rc = simple_args(argc, argv, usage_device_list, 0)) >= 0)
 		return rc;
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	printf("%-24s %-8s %-16s %-16s %-7s %s\n", "NAME", "ROLE", "TEAM", "DEVICE ID", "REVOKED",
 	    "CREATED");
@@ -220,7 +200,7 @@ device_revoke(const struct config *cfg, int argc, char **argv)
 	if ((rc = simple_args(argc, argv, usage_device_revoke, 1)) >= 0)
 		return rc;
 	name = argv[optind];
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	err = store_device_revoke(store, name);
 	if (err == FS_OK) {
@@ -287,7 +267,7 @@ form_publish(const struct config *cfg, int argc, char **argv)
 		    FORM_FILE_MAX);
 		return EXIT_USAGE;
 	}
-	if (open_store(cfg, &store) != 0) {
+	if (admin_open_store(cfg, &store) != 0) {
 		free(json);
 		return 1;
 	}
@@ -339,7 +319,7 @@ form_list(const struct config *cfg, int argc, char **argv)
 
 	if ((rc = simple_args(argc, argv, usage_form_list, 0)) >= 0)
 		return rc;
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	printf("%-24s %7s  %-24s  %s\n", "ID", "VERSION", "PUBLISHED", "TITLE");
 	rc = store_form_list(store, print_form, NULL) == FS_OK ? 0 : 1;

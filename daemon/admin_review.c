@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin_util.h"
 #include "config.h"
 #include "export.h"
 #include "review_api.h"
@@ -52,26 +53,6 @@ admin_review_usage_lines(FILE *fp)
 	      "       fieldsyncd [-f file] [-d data_dir] export --form FORM [--format csv|json]\n"
 	      "                  [--since DATE] [--out FILE] [--include-sensitive]\n",
 	    fp);
-}
-
-static void
-getopt_reset(void)
-{
-#ifdef __GLIBC__
-	optind = 0;
-#else
-	optind = 1;
-#endif
-}
-
-static int
-open_store(const struct config *cfg, struct store **ret_store)
-{
-	if (store_open(cfg->data_dir, ret_store) != FS_OK) {
-		fprintf(stderr, "fieldsyncd: cannot open the store in '%s'\n", cfg->data_dir);
-		return 1;
-	}
-	return 0;
 }
 
 static int
@@ -118,7 +99,7 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 	bool json = false;
 	int c, rc;
 
-	getopt_reset();
+	admin_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -144,7 +125,7 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 		    stderr, "fieldsyncd: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
 		return EXIT_USAGE;
 	}
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	if (!json)
 		printf("%-24s %-16s %-15s %-32s %s\n", "AT", "ACTOR", "ACTION", "RECORD", "DETAIL");
@@ -205,7 +186,7 @@ export_args(int argc, char **argv, struct export_opts *o)
 	};
 	int c;
 
-	getopt_reset();
+	admin_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
@@ -263,7 +244,7 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	}
 	f.form = o.form;
 	f.from = o.since != NULL ? bound : NULL;
-	if (open_store(cfg, &store) != 0)
+	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	rc = 1;
 	err = export_open(

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin_util.h"
 #include "config.h"
 #include "fieldsync.h"
 #include "log.h"
@@ -83,17 +84,6 @@ backup_usage_lines(FILE *fp)
 	    fp);
 }
 
-/* Resets getopt for a new argument vector (as in admin.c). */
-static void
-getopt_reset(void)
-{
-#ifdef __GLIBC__
-	optind = 0; /* glibc: full reinitialisation */
-#else
-	optind = 1;
-#endif
-}
-
 /*
  * Parses "--NAME FILE" (required) and --help.  Returns -1 to go on with
  * *ret_path set, or an exit status.
@@ -109,7 +99,7 @@ parse_file_opt(int argc, char **argv, const char *name, const char *usage, const
 	const char *path = NULL;
 	int c;
 
-	getopt_reset();
+	admin_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
