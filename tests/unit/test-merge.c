@@ -7,7 +7,12 @@
  * random replays.  Every replica must end in the identical state (current
  * values and conflict set), and every value ever written must be the
  * current value, in the conflict set, or knowingly overwritten (named as
- * base by a later write).  Runs for field_lww and manual.
+ * base by a later write).  Runs for field_lww, manual and record_lww.
+ *
+ * Equivalence: every fresh replica is applied twice, to the full write
+ * set on SQLite (merge_sqlite.c) and to the compact in-memory record state
+ * (merge_mem.c: heads, pending bases, merged change stamps), and the two
+ * must hold the same current values and conflicts after every change.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "form.h"
 #include "harness.h"
 #include "hlc.h"
+#include "merge_mem.h"
 #include "merge_sqlite.h"
 
 #define NDEV 4
@@ -141,6 +147,97 @@ current_stamp(struct replica *r, const char *rec, const char *field, char buf[HL
 	}
 	sqlite3_finalize(st);
 	return res;
+}
+
+/* merge_mem: one line per current value or conflict, as replica_dump() prints them. */
+struct mem_dump {
+	char **lines;
+	size_t n, cap;
+	const char *rec, *field;
+};
+
+static void
+mem_line(struct mem_dump *d, const char *kind, const char *value, const char *stamp)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s %s %s %s %s\n", kind, d->rec, d->field, value, stamp);
+	if (d->n == d->cap)
+		d->lines = realloc(d->lines, (d->cap = d->cap ? d->cap * 2 : 64) * sizeof(char *));
+	d->lines[d->n++] = strdup(line);
+}
+
+static void
+mem_conflict(void *arg, const struct mm_write *w)
+{
+	mem_line(arg, "C", "", w->stamp);
+}
+
+/* Orders lines as replica_dump()'s ORDER BY kind, record, name, stamp. */
+static int
+mem_cmp(const void *a, const void *b)
+{
+	char ka[4][80], kb[4][80];
+	const char *la = *(char *const *)a, *lb = *(char *const *)b;
+	int c;
+
+	/* kind record name [value] stamp: the stamp is the last word. */
+	sscanf(la, "%79s %79s %79s", ka[0], ka[1], ka[2]);
+	sscanf(lb, "%79s %79s %79s", kb[0], kb[1], kb[2]);
+	snprintf(ka[3], sizeof(ka[3]), "%s", strrchr(la, ' ') + 1);
+	snprintf(kb[3], sizeof(kb[3]), "%s", strrchr(lb, ' ') + 1);
+	for (int i = 0; i < 4; i++)
+		if ((c = strcmp(ka[i], kb[i])) != 0)
+			return c;
+	return 0;
+}
+
+static char *
+mem_dump(const struct merge_mem *mm)
+{
+	struct mem_dump d = { 0 };
+	size_t len = 0;
+	char *out;
+
+	for (size_t i = 0; i < mm->nrec; i++) {
+		const struct mm_record *r = &mm->rec[i];
+
+		for (size_t k = 0; k < r->nf; k++) {
+			const struct mm_write *cur = merge_mem_current(&r->f[k]);
+
+			d.rec = r->id;
+			d.field = r->f[k].name;
+			if (cur != NULL)
+				mem_line(&d, "F", cur->value != NULL ? cur->value : "null", cur->stamp);
+			merge_mem_conflicts(&r->f[k], mem_conflict, &d);
+		}
+	}
+	qsort(d.lines, d.n, sizeof(char *), mem_cmp);
+	for (size_t i = 0; i < d.n; i++)
+		len += strlen(d.lines[i]);
+	out = malloc(len + 1);
+	out[0] = '\0';
+	len = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		size_t l = strlen(d.lines[i]);
+		memcpy(out + len, d.lines[i], l + 1);
+		len += l;
+		free(d.lines[i]);
+	}
+	free(d.lines);
+	return out;
+}
+
+static void
+mem_apply(struct merge_mem *mm, const struct form *form, const cJSON *change)
+{
+	struct merge_result res = { 0 };
+	struct change ch;
+	char err[256];
+
+	ASSERT_OK(change_parse(change, &ch, err, sizeof(err)));
+	ASSERT_OK(change_apply(&mm->ops, form, &ch, &res));
+	ASSERT_OK(merge_mem_change_done(mm, ch.id, ch.hlc));
 }
 
 /* Every written value: current, in conflicts, or named as a base. */
@@ -288,10 +385,12 @@ run_property(enum form_conflict policy, uint64_t seed)
 	/* Fresh replicas: the whole log in random orders, with replays. */
 	for (int k = 0; k < NREPLICAS; k++) {
 		struct replica r;
+		struct merge_mem mm;
 		int *order = malloc(sizeof(int) * (size_t)total);
-		char *dump;
+		char *dump, *mdump;
 
 		replica_open(&r);
+		merge_mem_init(&mm, policy == FORM_CONFLICT_RECORD_LWW);
 		for (int i = 0; i < total; i++)
 			order[i] = i;
 		if (k > 0) {
@@ -302,10 +401,28 @@ run_property(enum form_conflict policy, uint64_t seed)
 			}
 		}
 		for (int i = 0; i < total; i++) {
-			replica_apply(&r, form, cJSON_GetArrayItem(log, order[i]));
-			if (rnd() % 5 == 0) /* replay an earlier change */
-				replica_apply(&r, form, cJSON_GetArrayItem(log, order[rnd() % (uint32_t)(i + 1)]));
+			const cJSON *ch = cJSON_GetArrayItem(log, order[i]);
+
+			replica_apply(&r, form, ch);
+			mem_apply(&mm, form, ch);
+			if (rnd() % 5 == 0) { /* replay an earlier change */
+				ch = cJSON_GetArrayItem(log, order[rnd() % (uint32_t)(i + 1)]);
+				replica_apply(&r, form, ch);
+				mem_apply(&mm, form, ch);
+			}
+			/* The compact state answers as the full write set does, at every step. */
+			if ((k == 0 && i % 4 == 0) || i == total - 1) {
+				dump = replica_dump(&r);
+				mdump = mem_dump(&mm);
+				if (strcmp(dump, mdump) != 0)
+					FS_FAIL_AT("merge_mem differs from the write set after change %d"
+						   " of replica %d:\n%s\n--- write set:\n%s",
+					    i, k, mdump, dump);
+				free(dump);
+				free(mdump);
+			}
 		}
+		merge_mem_finish(&mm);
 		dump = replica_dump(&r);
 		assert_nothing_lost(&r);
 		if (expected == NULL) {

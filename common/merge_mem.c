@@ -1,0 +1,390 @@
+/*
+ * merge_mem.c -- struct merge_ops on a record state held in memory.  See
+ * merge_mem.h for what is kept and why that is enough.
+ *
+ * Records, fields, writes and stamps sit in small arrays searched
+ * linearly: a record has tens of fields, a field one or two heads, a
+ * record a handful of changes.
+ */
+#include "merge_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows *arr (of *cap elements of size sz) to hold at least need. */
+static fs_err
+grow(void *arr, size_t *cap, size_t need, size_t sz)
+{
+	void **p = arr;
+	size_t n = *cap ? *cap : 4;
+	void *bigger;
+
+	if (need <= *cap)
+		return FS_OK;
+	while (n < need)
+		n *= 2;
+	if ((bigger = realloc(*p, n * sz)) == NULL)
+		return FS_ERR_NOMEM;
+	*p = bigger;
+	*cap = n;
+	return FS_OK;
+}
+
+static bool
+stamp_in(const char (*set)[HLC_TEXT_LEN + 1], size_t n, const char *stamp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(set[i], stamp) == 0)
+			return true;
+	return false;
+}
+
+static struct mm_record *
+rec_find(const struct merge_mem *mm, const char *id)
+{
+	for (size_t i = 0; i < mm->nrec; i++)
+		if (strcmp(mm->rec[i].id, id) == 0)
+			return &mm->rec[i];
+	return NULL;
+}
+
+static fs_err
+rec_get(struct merge_mem *mm, const char *id, struct mm_record **ret)
+{
+	struct mm_record *r = rec_find(mm, id);
+
+	if (r == NULL) {
+		if (grow(&mm->rec, &mm->caprec, mm->nrec + 1, sizeof(*mm->rec)) != FS_OK)
+			return FS_ERR_NOMEM;
+		r = &mm->rec[mm->nrec];
+		memset(r, 0, sizeof(*r));
+		if ((r->id = strdup(id)) == NULL)
+			return FS_ERR_NOMEM;
+		mm->nrec++;
+	}
+	*ret = r;
+	return FS_OK;
+}
+
+static struct mm_field *
+field_find(const struct mm_record *r, const char *name)
+{
+	for (size_t i = 0; i < r->nf; i++)
+		if (strcmp(r->f[i].name, name) == 0)
+			return &r->f[i];
+	return NULL;
+}
+
+static fs_err
+field_get(struct mm_record *r, const char *name, struct mm_field **ret)
+{
+	struct mm_field *f = field_find(r, name);
+
+	if (f == NULL) {
+		if (grow(&r->f, &r->capf, r->nf + 1, sizeof(*r->f)) != FS_OK)
+			return FS_ERR_NOMEM;
+		f = &r->f[r->nf];
+		memset(f, 0, sizeof(*f));
+		if ((f->name = strdup(name)) == NULL)
+			return FS_ERR_NOMEM;
+		r->nf++;
+	}
+	*ret = f;
+	return FS_OK;
+}
+
+static struct mm_write *
+write_find(const struct mm_field *f, const char *stamp)
+{
+	for (size_t i = 0; i < f->nw; i++)
+		if (strcmp(f->w[i].stamp, stamp) == 0)
+			return &f->w[i];
+	return NULL;
+}
+
+static void
+write_remove(struct mm_field *f, struct mm_write *w)
+{
+	size_t i = (size_t)(w - f->w);
+
+	free(w->value);
+	memmove(&f->w[i], &f->w[i + 1], (f->nw - i - 1) * sizeof(*f->w));
+	f->nw--;
+}
+
+static fs_err
+mm_write_insert(void *ctx, const struct merge_write *w, bool *ret_new)
+{
+	struct merge_mem *mm = ctx;
+	struct mm_record *r;
+	struct mm_field *f;
+	bool overwritten = false;
+	fs_err err;
+
+	*ret_new = false;
+	if ((err = rec_get(mm, w->record, &r)) != FS_OK)
+		return err;
+	/* A change merged before: a replay, although its writes may be gone. */
+	if (stamp_in(r->seen, r->nseen, w->stamp))
+		return FS_OK;
+	if ((err = field_get(r, w->field, &f)) != FS_OK)
+		return err;
+	if (write_find(f, w->stamp) != NULL)
+		return FS_OK;
+	/* A later write named it as base before it came: it is no head. */
+	for (size_t i = 0; i < f->npending; i++) {
+		if (strcmp(f->pending[i], w->stamp) == 0) {
+			memmove(&f->pending[i], &f->pending[i + 1],
+			    (f->npending - i - 1) * sizeof(*f->pending));
+			f->npending--;
+			overwritten = true;
+			break;
+		}
+	}
+	*ret_new = true;
+	if (overwritten && !mm->keep_history)
+		return FS_OK;
+	if (grow(&f->w, &f->capw, f->nw + 1, sizeof(*f->w)) != FS_OK)
+		return FS_ERR_NOMEM;
+	memset(&f->w[f->nw], 0, sizeof(f->w[f->nw]));
+	memcpy(f->w[f->nw].stamp, w->stamp, HLC_TEXT_LEN + 1);
+	if (w->value != NULL && (f->w[f->nw].value = strdup(w->value)) == NULL)
+		return FS_ERR_NOMEM;
+	f->w[f->nw].head = !overwritten;
+	f->nw++;
+	return FS_OK;
+}
+
+static fs_err
+mm_base_insert(void *ctx, const char *record, const char *field, const char *stamp)
+{
+	struct merge_mem *mm = ctx;
+	struct mm_record *r;
+	struct mm_field *f;
+	struct mm_write *w;
+	fs_err err;
+
+	if ((err = rec_get(mm, record, &r)) != FS_OK || (err = field_get(r, field, &f)) != FS_OK)
+		return err;
+	if ((w = write_find(f, stamp)) != NULL) {
+		w->head = false;
+		if (!mm->keep_history)
+			write_remove(f, w);
+		return FS_OK;
+	}
+	/* Seen and gone (already overwritten), or never a write of this field. */
+	if (stamp_in(r->seen, r->nseen, stamp) || stamp_in(f->pending, f->npending, stamp))
+		return FS_OK;
+	if (grow(&f->pending, &f->cappending, f->npending + 1, sizeof(*f->pending)) != FS_OK)
+		return FS_ERR_NOMEM;
+	memcpy(f->pending[f->npending++], stamp, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+/* The field, or NULL (also when the record is unknown). */
+static struct mm_field *
+lookup(const struct merge_mem *mm, const char *record, const char *field)
+{
+	const struct mm_record *r = rec_find(mm, record);
+
+	return r != NULL ? field_find(r, field) : NULL;
+}
+
+static fs_err
+mm_min_head(void *ctx, const char *record, const char *field, char ret[HLC_TEXT_LEN + 1],
+    bool *ret_found)
+{
+	const struct mm_field *f = lookup(ctx, record, field);
+	const char *best = NULL;
+
+	for (size_t i = 0; f != NULL && i < f->nw; i++)
+		if (f->w[i].head && (best == NULL || strcmp(f->w[i].stamp, best) < 0))
+			best = f->w[i].stamp;
+	*ret_found = best != NULL;
+	if (best != NULL)
+		memcpy(ret, best, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+static fs_err
+mm_max_write(void *ctx, const char *record, const char *field, char ret[HLC_TEXT_LEN + 1])
+{
+	const struct mm_field *f = lookup(ctx, record, field);
+	const char *best = NULL;
+
+	for (size_t i = 0; f != NULL && i < f->nw; i++)
+		if (best == NULL || strcmp(f->w[i].stamp, best) > 0)
+			best = f->w[i].stamp;
+	if (best == NULL)
+		return FS_ERR_INTERNAL; /* a field merged has a write (merge_mem.h) */
+	memcpy(ret, best, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+/* True if stamp's change loses: a head of it beside a newer head, on any field. */
+static bool
+change_loses(const struct mm_record *r, const char *stamp)
+{
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct mm_field *g = &r->f[i];
+		const struct mm_write *mine = write_find(g, stamp);
+
+		if (mine == NULL || !mine->head)
+			continue;
+		for (size_t k = 0; k < g->nw; k++)
+			if (g->w[k].head && strcmp(g->w[k].stamp, stamp) > 0)
+				return true;
+	}
+	return false;
+}
+
+static fs_err
+mm_max_write_not_losing(void *ctx, const char *record, const char *field,
+    char ret[HLC_TEXT_LEN + 1], bool *ret_found)
+{
+	const struct merge_mem *mm = ctx;
+	const struct mm_record *r = rec_find(mm, record);
+	const struct mm_field *f = r != NULL ? field_find(r, field) : NULL;
+	const char *best = NULL;
+
+	for (size_t i = 0; f != NULL && i < f->nw; i++)
+		if ((best == NULL || strcmp(f->w[i].stamp, best) > 0) &&
+		    !change_loses(r, f->w[i].stamp))
+			best = f->w[i].stamp;
+	*ret_found = best != NULL;
+	if (best != NULL)
+		memcpy(ret, best, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+static fs_err
+mm_record_fields(void *ctx, const char *record, fs_err (*fn)(void *arg, const char *field),
+    void *arg)
+{
+	const struct mm_record *r = rec_find(ctx, record);
+	fs_err err;
+
+	for (size_t i = 0; r != NULL && i < r->nf; i++)
+		if (r->f[i].nw > 0 && (err = fn(arg, r->f[i].name)) != FS_OK)
+			return err;
+	return FS_OK;
+}
+
+static fs_err
+mm_field_set_from(void *ctx, const char *record, const char *field, const char *stamp)
+{
+	struct mm_field *f = lookup(ctx, record, field);
+
+	if (f == NULL)
+		return FS_ERR_INTERNAL;
+	if (stamp == NULL)
+		f->current[0] = '\0';
+	else
+		memcpy(f->current, stamp, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+const struct mm_write *
+merge_mem_current(const struct mm_field *f)
+{
+	return f->current[0] != '\0' ? write_find(f, f->current) : NULL;
+}
+
+void
+merge_mem_conflicts(const struct mm_field *f, void (*fn)(void *arg, const struct mm_write *w),
+    void *arg)
+{
+	const struct mm_write *cur = merge_mem_current(f);
+
+	for (size_t i = 0; i < f->nw; i++) {
+		const struct mm_write *w = &f->w[i];
+
+		if (!w->head || w == cur)
+			continue;
+		/* Both authors wanted the field empty: nothing to choose between. */
+		if (w->value == NULL && cur != NULL && cur->value == NULL)
+			continue;
+		fn(arg, w);
+	}
+}
+
+static void
+count_one(void *arg, const struct mm_write *w)
+{
+	(void)w;
+	(*(int *)arg)++;
+}
+
+static fs_err
+mm_conflicts_sync(void *ctx, const char *record, const char *field, const char *current,
+    int *ret_open)
+{
+	const struct mm_field *f = lookup(ctx, record, field);
+
+	(void)current; /* field_set_from() set it just before; the set is derived from it */
+	*ret_open = 0;
+	if (f != NULL)
+		merge_mem_conflicts(f, count_one, ret_open);
+	return FS_OK;
+}
+
+void
+merge_mem_init(struct merge_mem *mm, bool keep_history)
+{
+	memset(mm, 0, sizeof(*mm));
+	mm->keep_history = keep_history;
+	mm->ops = (struct merge_ops){
+		.ctx = mm,
+		.write_insert = mm_write_insert,
+		.base_insert = mm_base_insert,
+		.min_head = mm_min_head,
+		.max_write = mm_max_write,
+		.max_write_not_losing = mm_max_write_not_losing,
+		.record_fields = mm_record_fields,
+		.field_set_from = mm_field_set_from,
+		.conflicts_sync = mm_conflicts_sync,
+	};
+}
+
+void
+merge_mem_finish(struct merge_mem *mm)
+{
+	for (size_t i = 0; i < mm->nrec; i++) {
+		struct mm_record *r = &mm->rec[i];
+
+		for (size_t k = 0; k < r->nf; k++) {
+			for (size_t j = 0; j < r->f[k].nw; j++)
+				free(r->f[k].w[j].value);
+			free(r->f[k].w);
+			free(r->f[k].pending);
+			free(r->f[k].name);
+		}
+		free(r->f);
+		free(r->seen);
+		free(r->id);
+	}
+	free(mm->rec);
+	memset(mm, 0, sizeof(*mm));
+}
+
+fs_err
+merge_mem_change_done(struct merge_mem *mm, const char *record, const char *stamp)
+{
+	struct mm_record *r;
+	fs_err err;
+
+	if ((err = rec_get(mm, record, &r)) != FS_OK)
+		return err;
+	if (stamp_in(r->seen, r->nseen, stamp))
+		return FS_OK;
+	if (grow(&r->seen, &r->capseen, r->nseen + 1, sizeof(*r->seen)) != FS_OK)
+		return FS_ERR_NOMEM;
+	memcpy(r->seen[r->nseen++], stamp, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+const struct mm_record *
+merge_mem_record(const struct merge_mem *mm, const char *record)
+{
+	return rec_find(mm, record);
+}

@@ -1,0 +1,95 @@
+/*
+ * merge_mem.h -- the merge rule's storage in memory: what the rule needs
+ * of a record to merge it, and nothing more (issue 12, one row per record;
+ * issue 13, the rule as pure in-memory code).
+ *
+ * merge.c computes a field's current value and conflicts from the set of
+ * every write ever received (struct merge_ops).  It never needs most of
+ * that set: under field_lww and manual only the *heads* (writes no other
+ * write names as its base) decide, because a write's stamp is always
+ * greater than the stamps it names as base (the author observed them
+ * before stamping; change_check() refuses a change that says otherwise),
+ * so the newest write of a field is always a head.  A record's state here
+ * is therefore, per field: its heads (stamp and value), the stamps named
+ * as base by a write whose overwritten write has not arrived yet
+ * ("pending": when it arrives it is not a head), and the current stamp;
+ * per record: the stamps of the changes merged, so that a replay is
+ * recognised although the writes it overwrote are gone.  Under record_lww
+ * a change that loses falls back to an older value, so that policy keeps
+ * every write (keep_history).
+ *
+ * The struct merge_ops over it (mm->ops) gives exactly what
+ * merge_sqlite.c gives on the full write set: tests/unit/test-merge.c
+ * runs both on the same random histories, in random orders with replays,
+ * and compares them.  A store loads a record's state (one row), merges in
+ * memory, and writes the row back.
+ *
+ * Not thread-safe: one struct merge_mem per thread or transaction.
+ */
+#ifndef FS_MERGE_MEM_H
+#define FS_MERGE_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fieldsync_err.h"
+#include "hlc.h"
+#include "merge.h"
+
+struct mm_write {
+	char stamp[HLC_TEXT_LEN + 1];
+	char *value; /* JSON text, NULL for null; owned */
+	bool head;   /* false: overwritten (kept only with keep_history) */
+};
+
+struct mm_field {
+	char *name; /* owned */
+	struct mm_write *w;
+	size_t nw, capw;
+	char (*pending)[HLC_TEXT_LEN + 1]; /* base stamps of writes not seen yet */
+	size_t npending, cappending;
+	char current[HLC_TEXT_LEN + 1]; /* "" when the field has no value */
+};
+
+struct mm_record {
+	char *id; /* owned */
+	struct mm_field *f;
+	size_t nf, capf;
+	char (*seen)[HLC_TEXT_LEN + 1]; /* stamps of the changes merged */
+	size_t nseen, capseen;
+};
+
+struct merge_mem {
+	struct mm_record *rec;
+	size_t nrec, caprec;
+	bool keep_history; /* every write, not only heads (record_lww) */
+	struct merge_ops ops;
+};
+
+/* Sets mm up empty, with mm->ops ready.  keep_history: see above. */
+void merge_mem_init(struct merge_mem *mm, bool keep_history);
+
+/* Frees everything mm holds.  Accepts a zeroed struct. */
+void merge_mem_finish(struct merge_mem *mm);
+
+/*
+ * Call after a change stamped stamp was applied to record through mm->ops
+ * (change_apply()): the change counts as merged from now on, and a replay
+ * of it adds nothing.  FS_ERR_NOMEM.
+ */
+fs_err merge_mem_change_done(struct merge_mem *mm, const char *record, const char *stamp);
+
+/* The record's state, or NULL if mm holds nothing of it.  Borrowed. */
+const struct mm_record *merge_mem_record(const struct merge_mem *mm, const char *record);
+
+/* The current write of field f, or NULL when it has no value.  Borrowed. */
+const struct mm_write *merge_mem_current(const struct mm_field *f);
+
+/*
+ * Calls fn for each open conflict of f: the heads other than the current
+ * write, except null heads beside a null current value (merge.h).
+ */
+void merge_mem_conflicts(const struct mm_field *f,
+    void (*fn)(void *arg, const struct mm_write *w), void *arg);
+
+#endif /* FS_MERGE_MEM_H */
