@@ -41,6 +41,8 @@ static const char *const migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"
 	/* Every field write seen, local or pulled, for the merge rule. */
 	MERGE_SQLITE_SCHEMA,
+	/* 1 -> 2: merge rule 1 for a store written before it (merge_sqlite.h). */
+	MERGE_SQLITE_MIGRATE_RULE_1,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

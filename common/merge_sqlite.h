@@ -24,6 +24,21 @@
 	" PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"
 
 /*
+ * Merge rule 1 (protocol.h) for stores written before it: a null head
+ * beside a null current value is no conflict (two devices deleting one
+ * record); such rows, opened by the rule before, are dropped.  Run once
+ * by each store's schema migration, after which every replica, old or
+ * fresh, holds the same conflict set for the same writes.  The server
+ * recounts records.open_conflicts after it.
+ */
+#define MERGE_SQLITE_MIGRATE_RULE_1                                                            \
+	"DELETE FROM conflicts WHERE EXISTS (SELECT 1 FROM writes w"                           \
+	" WHERE w.record_id = conflicts.record_id AND w.name = conflicts.name"                  \
+	" AND w.stamp = conflicts.stamp AND w.value IS NULL) AND EXISTS (SELECT 1 FROM fields f" \
+	" WHERE f.record_id = conflicts.record_id AND f.name = conflicts.name"                  \
+	" AND f.value IS NULL);"
+
+/*
  * Record-row SQL shared by device and server, for their `records` tables:
  * the tombstone only moves forward, and a record is deleted while no live
  * value is newer than its tombstone (merge.h).  ?1 is the record id.

@@ -24,7 +24,15 @@
 #define FS_PROTOCOL_VERSION 2
 #define FS_PROTOCOL_OLDEST  1
 
-/* The merge rule of common/merge.h. */
+/*
+ * The merge rule of common/merge.h.  Rule 1: per field, by stamp, heads
+ * other than the current write are conflicts, except a null head beside a
+ * null current value; a delete writes null to every field of its form.
+ * Stores written before the null exception (0.1.0 before 9b522ee) are
+ * brought to rule 1 by a schema migration on both sides
+ * (MERGE_SQLITE_MIGRATE_RULE_1).  A new rule gets a new number and a
+ * migration of its own.
+ */
 #define FS_MERGE_RULE_VERSION 1
 
 #define FS_PROTOCOL_HEADER   "Fieldsync-Protocol"

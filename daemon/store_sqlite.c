@@ -103,6 +103,13 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN last_hlc TEXT;"
     "UPDATE devices SET last_hlc = (SELECT max(hlc) FROM changes"
     " WHERE changes.device = devices.hlc_device) WHERE hlc_device IS NOT NULL;",
+    /*
+     * 3 -> 4: merge rule 1 for a store written before it (null-vs-null
+     * conflicts after a delete are none), and the records' counts again.
+     */
+    MERGE_SQLITE_MIGRATE_RULE_1
+    "UPDATE records SET open_conflicts = (SELECT count(*) FROM conflicts c"
+    " WHERE c.record_id = records.id) WHERE open_conflicts > 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 2 (PRAGMA user_version = 2).
+-- schema version 4 (PRAGMA user_version = 4).
 --
 -- DOCUMENTATION COPY.  The authoritative schema is the migrations[] array
 -- in daemon/store_sqlite.c, which fieldsyncd applies at start-up
@@ -87,3 +87,13 @@ ALTER TABLE review_events ADD COLUMN stamp TEXT;
 CREATE INDEX review_events_record ON review_events(record_id, id);
 CREATE INDEX records_updated ON records(updated_at);
 CREATE INDEX audit_at ON audit(at);
+
+-- Version 3: protocol 2.  The newest stamp the server holds from each
+-- device (a device no longer pulls its own changes; a clone learns of its
+-- twin from this).
+ALTER TABLE devices ADD COLUMN last_hlc TEXT;
+
+-- Version 4: merge rule 1 for stores written before it: conflict rows of
+-- a null write beside a null current value are dropped
+-- (MERGE_SQLITE_MIGRATE_RULE_1 in common/merge_sqlite.h) and
+-- records.open_conflicts recounted.

@@ -276,4 +276,35 @@ ok "no token or field value in the logs"
 grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/daemon.log" "$tmp/daemon2.log" &&
 	fail "sanitizer report in the daemon log"
 
+# --- Schema migration: merge rule 1 on a store written before it ---------
+
+# A store at schema 3 holding a null-vs-null conflict (two deletes) and a
+# real one: opening it with this fieldsyncd drops the first, keeps the
+# second, and recounts the record.
+M="$tmp/migrate"
+"$BIN" -d "$M" device list >/dev/null 2>&1 || fail "could not create a store to migrate"
+r=0000000000000000000000000000aaaa
+s1=0000000000010000-00000000000000a1
+s2=0000000000020000-00000000000000a2
+s3=0000000000030000-00000000000000a3
+sqlite3 "$M/fieldsyncd.db" "
+INSERT INTO records(id, form, form_version, team, created_by, created_at, updated_at,
+  open_conflicts, last_seq) VALUES('$r', 'labor_inspection', 1, 'north', 'x', 't', 't', 2, 1);
+INSERT INTO writes VALUES('$r', 'sector', '$s1', NULL, NULL, '00000000000000a1');
+INSERT INTO writes VALUES('$r', 'sector', '$s2', NULL, NULL, '00000000000000a2');
+INSERT INTO fields VALUES('$r', 'sector', NULL, '$s2');
+INSERT INTO conflicts VALUES('$r', 'sector', '$s1', 't');
+INSERT INTO writes VALUES('$r', 'worksite_name', '$s1', NULL, '\"a\"', '00000000000000a1');
+INSERT INTO writes VALUES('$r', 'worksite_name', '$s3', NULL, '\"b\"', '00000000000000a3');
+INSERT INTO fields VALUES('$r', 'worksite_name', '\"b\"', '$s3');
+INSERT INTO conflicts VALUES('$r', 'worksite_name', '$s1', 't');
+PRAGMA user_version = 3;" || fail "could not plant the old conflicts"
+"$BIN" -d "$M" device list >/dev/null 2>&1 || fail "fieldsyncd could not open the old store"
+[ "$(sqlite3 "$M/fieldsyncd.db" 'PRAGMA user_version')" -ge 4 ] || fail "the store was not migrated"
+[ "$(sqlite3 "$M/fieldsyncd.db" "SELECT name FROM conflicts WHERE record_id = '$r'")" = worksite_name ] ||
+	fail "migration: conflicts left $(sqlite3 "$M/fieldsyncd.db" "SELECT name FROM conflicts")"
+[ "$(sqlite3 "$M/fieldsyncd.db" "SELECT open_conflicts FROM records WHERE id = '$r'")" = 1 ] ||
+	fail "migration: the record's conflict count was not recounted"
+ok "schema 3 -> 4: a null-vs-null conflict of the old rule dropped, a real one kept, count 1"
+
 echo "PASS: daemon-basics"

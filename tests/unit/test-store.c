@@ -461,6 +461,43 @@ FS_TEST(store_statement_cache_never_frees_a_lent_statement)
 	fs_close(c);
 }
 
+/*
+ * A device store written before merge rule 1 (schema 1) holding a
+ * null-vs-null conflict and a real one: opening it drops the first only.
+ */
+FS_TEST(store_migrates_old_rule_conflicts)
+{
+	static const char plant[] =
+	    "INSERT INTO records(id, form, form_version, created_at, updated_at)"
+	    " VALUES('r1', 'labor_inspection', 1, 't', 't');"
+	    "INSERT INTO writes VALUES('r1', 'sector', '0000000000010000-00000000000000a1',"
+	    " NULL, NULL, 'a1');"
+	    "INSERT INTO writes VALUES('r1', 'sector', '0000000000020000-00000000000000a2',"
+	    " NULL, NULL, 'a2');"
+	    "INSERT INTO fields VALUES('r1', 'sector', NULL, '0000000000020000-00000000000000a2');"
+	    "INSERT INTO conflicts VALUES('r1', 'sector', '0000000000010000-00000000000000a1', 't');"
+	    "INSERT INTO writes VALUES('r1', 'sector2', '0000000000010000-00000000000000a1',"
+	    " NULL, '1', 'a1');"
+	    "INSERT INTO writes VALUES('r1', 'sector2', '0000000000020000-00000000000000a2',"
+	    " NULL, NULL, 'a2');"
+	    "INSERT INTO fields VALUES('r1', 'sector2', NULL, '0000000000020000-00000000000000a2');"
+	    "INSERT INTO conflicts VALUES('r1', 'sector2', '0000000000010000-00000000000000a1', 't');"
+	    "PRAGMA user_version = 1;";
+	char *path;
+	fs_client *c = fresh(&path);
+	sqlite3 *db;
+
+	fs_close(c);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, plant, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ASSERT_OK(fs_open(path, &c));
+	fs_close(c);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM conflicts WHERE name = 'sector'"), 0);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM conflicts WHERE name = 'sector2'"), 1);
+	ASSERT_EQ(count(path, "PRAGMA user_version"), 2);
+}
+
 int
 main(void)
 {
@@ -480,6 +517,7 @@ main(void)
 	FS_RUN(store_changelog_is_append_only);
 	FS_RUN(store_values_from_assignments_types_values);
 	FS_RUN(store_statement_cache_never_frees_a_lent_statement);
+	FS_RUN(store_migrates_old_rule_conflicts);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
