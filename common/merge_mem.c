@@ -388,3 +388,123 @@ merge_mem_record(const struct merge_mem *mm, const char *record)
 {
 	return rec_find(mm, record);
 }
+
+fs_err
+merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
+{
+	cJSON *obj = cJSON_CreateObject(), *seen, *fields;
+	bool ok = obj != NULL;
+
+	ok = ok && cJSON_AddStringToObject(obj, "id", r->id) != NULL;
+	ok = ok && (seen = cJSON_AddArrayToObject(obj, "seen")) != NULL;
+	for (size_t i = 0; ok && i < r->nseen; i++)
+		ok = cJSON_AddItemToArray(seen, cJSON_CreateString(r->seen[i]));
+	ok = ok && (fields = cJSON_AddObjectToObject(obj, "f")) != NULL;
+	for (size_t i = 0; ok && i < r->nf; i++) {
+		const struct mm_field *f = &r->f[i];
+		cJSON *fo, *ws, *ps;
+
+		ok = (fo = cJSON_AddObjectToObject(fields, f->name)) != NULL;
+		if (ok && f->current[0] != '\0')
+			ok = cJSON_AddStringToObject(fo, "c", f->current) != NULL;
+		ok = ok && (ws = cJSON_AddArrayToObject(fo, "w")) != NULL;
+		for (size_t k = 0; ok && k < f->nw; k++) {
+			cJSON *w = cJSON_CreateArray();
+
+			ok = w != NULL && cJSON_AddItemToArray(ws, w) &&
+			    cJSON_AddItemToArray(w, cJSON_CreateString(f->w[k].stamp)) &&
+			    cJSON_AddItemToArray(w, f->w[k].value != NULL
+							? cJSON_CreateRaw(f->w[k].value)
+							: cJSON_CreateNull()) &&
+			    cJSON_AddItemToArray(w, cJSON_CreateNumber(f->w[k].head ? 1 : 0));
+		}
+		if (ok && f->npending > 0) {
+			ok = (ps = cJSON_AddArrayToObject(fo, "p")) != NULL;
+			for (size_t k = 0; ok && k < f->npending; k++)
+				ok = cJSON_AddItemToArray(ps, cJSON_CreateString(f->pending[k]));
+		}
+	}
+	if (!ok) {
+		cJSON_Delete(obj);
+		return FS_ERR_NOMEM;
+	}
+	*ret = obj;
+	return FS_OK;
+}
+
+static bool
+valid_stamp(const cJSON *j)
+{
+	uint64_t ts;
+
+	return cJSON_IsString(j) && hlc_parse(j->valuestring, &ts, NULL) == FS_OK;
+}
+
+fs_err
+merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(obj, "seen");
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(obj, "f");
+	const cJSON *item, *fo;
+	struct mm_record *r;
+	fs_err err;
+
+	if (!cJSON_IsString(id) || !cJSON_IsArray(seen) || !cJSON_IsObject(fields) ||
+	    rec_find(mm, id->valuestring) != NULL)
+		return FS_ERR_CORRUPT;
+	if ((err = rec_get(mm, id->valuestring, &r)) != FS_OK)
+		return err;
+	cJSON_ArrayForEach(item, seen)
+	{
+		if (!valid_stamp(item))
+			return FS_ERR_CORRUPT;
+		if ((err = merge_mem_change_done(mm, r->id, item->valuestring)) != FS_OK)
+			return err;
+	}
+	cJSON_ArrayForEach(fo, fields)
+	{
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(fo, "c");
+		const cJSON *ws = cJSON_GetObjectItemCaseSensitive(fo, "w");
+		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(fo, "p");
+		struct mm_field *f;
+
+		if (fo->string == NULL || !cJSON_IsArray(ws) || (c != NULL && !valid_stamp(c)) ||
+		    (ps != NULL && !cJSON_IsArray(ps)))
+			return FS_ERR_CORRUPT;
+		if ((err = field_get(r, fo->string, &f)) != FS_OK)
+			return err;
+		if (c != NULL)
+			memcpy(f->current, c->valuestring, HLC_TEXT_LEN + 1);
+		cJSON_ArrayForEach(item, ws)
+		{
+			const cJSON *st = cJSON_GetArrayItem(item, 0);
+			const cJSON *v = cJSON_GetArrayItem(item, 1);
+			const cJSON *h = cJSON_GetArrayItem(item, 2);
+			struct mm_write *w;
+
+			if (cJSON_GetArraySize(item) != 3 || !valid_stamp(st) || v == NULL ||
+			    !cJSON_IsNumber(h) || write_find(f, st->valuestring) != NULL)
+				return FS_ERR_CORRUPT;
+			if (grow(&f->w, &f->capw, f->nw + 1, sizeof(*f->w)) != FS_OK)
+				return FS_ERR_NOMEM;
+			w = &f->w[f->nw];
+			memset(w, 0, sizeof(*w));
+			memcpy(w->stamp, st->valuestring, HLC_TEXT_LEN + 1);
+			w->head = h->valuedouble != 0;
+			if (!cJSON_IsNull(v) && (w->value = cJSON_PrintUnformatted(v)) == NULL)
+				return FS_ERR_NOMEM;
+			f->nw++;
+		}
+		cJSON_ArrayForEach(item, ps)
+		{
+			if (!valid_stamp(item))
+				return FS_ERR_CORRUPT;
+			if (grow(&f->pending, &f->cappending, f->npending + 1, sizeof(*f->pending)) !=
+			    FS_OK)
+				return FS_ERR_NOMEM;
+			memcpy(f->pending[f->npending++], item->valuestring, HLC_TEXT_LEN + 1);
+		}
+	}
+	return FS_OK;
+}

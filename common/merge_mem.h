@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "fieldsync_err.h"
 #include "hlc.h"
 #include "merge.h"
@@ -91,5 +93,26 @@ const struct mm_write *merge_mem_current(const struct mm_field *f);
  */
 void merge_mem_conflicts(const struct mm_field *f,
     void (*fn)(void *arg, const struct mm_write *w), void *arg);
+
+/*
+ * The state of one record as one JSON object, the packed row a store
+ * keeps (one row per record):
+ *
+ *   {"id": ID, "seen": [STAMP, ...],
+ *    "f": {NAME: {"c": STAMP, "w": [[STAMP, VALUE, HEAD], ...], "p": [STAMP, ...]}}}
+ *
+ * "c" the current stamp (absent: no value), "w" the writes kept (VALUE
+ * the JSON value itself, null for null; HEAD 1 or 0), "p" the pending
+ * base stamps (absent when none).  Values are embedded as JSON, never
+ * re-encoded as strings.  *ret is owned by the caller (cJSON_Delete()).
+ */
+fs_err merge_mem_record_to_json(const struct mm_record *r, cJSON **ret);
+
+/*
+ * Loads a record's state written by merge_mem_record_to_json() into mm
+ * (which must not hold that record yet).  FS_ERR_CORRUPT for an object
+ * of another shape (a damaged store row), FS_ERR_NOMEM.
+ */
+fs_err merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj);
 
 #endif /* FS_MERGE_MEM_H */
