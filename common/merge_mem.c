@@ -389,16 +389,38 @@ merge_mem_record(const struct merge_mem *mm, const char *record)
 	return rec_find(mm, record);
 }
 
+/* The record's distinct stamps, for the packed row's table "s". */
+struct stamp_table {
+	const char **s;
+	size_t n, cap;
+};
+
+static int
+stamp_index(struct stamp_table *t, const char *stamp)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->s[i], stamp) == 0)
+			return (int)i;
+	if (grow(&t->s, &t->cap, t->n + 1, sizeof(*t->s)) != FS_OK)
+		return -1;
+	t->s[t->n] = stamp;
+	return (int)t->n++;
+}
+
 fs_err
 merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 {
-	cJSON *obj = cJSON_CreateObject(), *seen, *fields;
+	struct stamp_table t = { 0 };
+	cJSON *obj = cJSON_CreateObject(), *stamps, *seen, *fields;
 	bool ok = obj != NULL;
+	int k;
 
 	ok = ok && cJSON_AddStringToObject(obj, "id", r->id) != NULL;
+	ok = ok && (stamps = cJSON_AddArrayToObject(obj, "s")) != NULL;
 	ok = ok && (seen = cJSON_AddArrayToObject(obj, "seen")) != NULL;
 	for (size_t i = 0; ok && i < r->nseen; i++)
-		ok = cJSON_AddItemToArray(seen, cJSON_CreateString(r->seen[i]));
+		ok = (k = stamp_index(&t, r->seen[i])) >= 0 &&
+		    cJSON_AddItemToArray(seen, cJSON_CreateNumber(k));
 	ok = ok && (fields = cJSON_AddObjectToObject(obj, "f")) != NULL;
 	for (size_t i = 0; ok && i < r->nf; i++) {
 		const struct mm_field *f = &r->f[i];
@@ -406,24 +428,30 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 
 		ok = (fo = cJSON_AddObjectToObject(fields, f->name)) != NULL;
 		if (ok && f->current[0] != '\0')
-			ok = cJSON_AddStringToObject(fo, "c", f->current) != NULL;
+			ok = (k = stamp_index(&t, f->current)) >= 0 &&
+			    cJSON_AddNumberToObject(fo, "c", k) != NULL;
 		ok = ok && (ws = cJSON_AddArrayToObject(fo, "w")) != NULL;
-		for (size_t k = 0; ok && k < f->nw; k++) {
+		for (size_t j = 0; ok && j < f->nw; j++) {
 			cJSON *w = cJSON_CreateArray();
 
 			ok = w != NULL && cJSON_AddItemToArray(ws, w) &&
-			    cJSON_AddItemToArray(w, cJSON_CreateString(f->w[k].stamp)) &&
-			    cJSON_AddItemToArray(w, f->w[k].value != NULL
-							? cJSON_CreateRaw(f->w[k].value)
+			    (k = stamp_index(&t, f->w[j].stamp)) >= 0 &&
+			    cJSON_AddItemToArray(w, cJSON_CreateNumber(k)) &&
+			    cJSON_AddItemToArray(w, f->w[j].value != NULL
+							? cJSON_CreateRaw(f->w[j].value)
 							: cJSON_CreateNull()) &&
-			    cJSON_AddItemToArray(w, cJSON_CreateNumber(f->w[k].head ? 1 : 0));
+			    cJSON_AddItemToArray(w, cJSON_CreateNumber(f->w[j].head ? 1 : 0));
 		}
 		if (ok && f->npending > 0) {
 			ok = (ps = cJSON_AddArrayToObject(fo, "p")) != NULL;
-			for (size_t k = 0; ok && k < f->npending; k++)
-				ok = cJSON_AddItemToArray(ps, cJSON_CreateString(f->pending[k]));
+			for (size_t j = 0; ok && j < f->npending; j++)
+				ok = (k = stamp_index(&t, f->pending[j])) >= 0 &&
+				    cJSON_AddItemToArray(ps, cJSON_CreateNumber(k));
 		}
 	}
+	for (size_t i = 0; ok && i < t.n; i++)
+		ok = cJSON_AddItemToArray(stamps, cJSON_CreateString(t.s[i]));
+	free(t.s);
 	if (!ok) {
 		cJSON_Delete(obj);
 		return FS_ERR_NOMEM;
@@ -432,34 +460,42 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 	return FS_OK;
 }
 
-static bool
-valid_stamp(const cJSON *j)
+/* Stamp number j of the row's table, or NULL if j is not one. */
+static const char *
+row_stamp(const cJSON *stamps, const cJSON *j)
 {
+	const cJSON *s;
 	uint64_t ts;
 
-	return cJSON_IsString(j) && hlc_parse(j->valuestring, &ts, NULL) == FS_OK;
+	if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble >= 1e6 ||
+	    (s = cJSON_GetArrayItem(stamps, (int)j->valuedouble)) == NULL || !cJSON_IsString(s) ||
+	    hlc_parse(s->valuestring, &ts, NULL) != FS_OK)
+		return NULL;
+	return s->valuestring;
 }
 
 fs_err
 merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+	const cJSON *stamps = cJSON_GetObjectItemCaseSensitive(obj, "s");
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(obj, "seen");
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(obj, "f");
 	const cJSON *item, *fo;
 	struct mm_record *r;
+	const char *st;
 	fs_err err;
 
-	if (!cJSON_IsString(id) || !cJSON_IsArray(seen) || !cJSON_IsObject(fields) ||
-	    rec_find(mm, id->valuestring) != NULL)
+	if (!cJSON_IsString(id) || !cJSON_IsArray(stamps) || !cJSON_IsArray(seen) ||
+	    !cJSON_IsObject(fields) || rec_find(mm, id->valuestring) != NULL)
 		return FS_ERR_CORRUPT;
 	if ((err = rec_get(mm, id->valuestring, &r)) != FS_OK)
 		return err;
 	cJSON_ArrayForEach(item, seen)
 	{
-		if (!valid_stamp(item))
+		if ((st = row_stamp(stamps, item)) == NULL)
 			return FS_ERR_CORRUPT;
-		if ((err = merge_mem_change_done(mm, r->id, item->valuestring)) != FS_OK)
+		if ((err = merge_mem_change_done(mm, r->id, st)) != FS_OK)
 			return err;
 	}
 	cJSON_ArrayForEach(fo, fields)
@@ -469,28 +505,28 @@ merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(fo, "p");
 		struct mm_field *f;
 
-		if (fo->string == NULL || !cJSON_IsArray(ws) || (c != NULL && !valid_stamp(c)) ||
-		    (ps != NULL && !cJSON_IsArray(ps)))
+		if (fo->string == NULL || !cJSON_IsArray(ws) ||
+		    (c != NULL && row_stamp(stamps, c) == NULL) || (ps != NULL && !cJSON_IsArray(ps)))
 			return FS_ERR_CORRUPT;
 		if ((err = field_get(r, fo->string, &f)) != FS_OK)
 			return err;
 		if (c != NULL)
-			memcpy(f->current, c->valuestring, HLC_TEXT_LEN + 1);
+			memcpy(f->current, row_stamp(stamps, c), HLC_TEXT_LEN + 1);
 		cJSON_ArrayForEach(item, ws)
 		{
-			const cJSON *st = cJSON_GetArrayItem(item, 0);
 			const cJSON *v = cJSON_GetArrayItem(item, 1);
 			const cJSON *h = cJSON_GetArrayItem(item, 2);
 			struct mm_write *w;
 
-			if (cJSON_GetArraySize(item) != 3 || !valid_stamp(st) || v == NULL ||
-			    !cJSON_IsNumber(h) || write_find(f, st->valuestring) != NULL)
+			st = row_stamp(stamps, cJSON_GetArrayItem(item, 0));
+			if (cJSON_GetArraySize(item) != 3 || st == NULL || v == NULL ||
+			    !cJSON_IsNumber(h) || write_find(f, st) != NULL)
 				return FS_ERR_CORRUPT;
 			if (grow(&f->w, &f->capw, f->nw + 1, sizeof(*f->w)) != FS_OK)
 				return FS_ERR_NOMEM;
 			w = &f->w[f->nw];
 			memset(w, 0, sizeof(*w));
-			memcpy(w->stamp, st->valuestring, HLC_TEXT_LEN + 1);
+			memcpy(w->stamp, st, HLC_TEXT_LEN + 1);
 			w->head = h->valuedouble != 0;
 			if (!cJSON_IsNull(v) && (w->value = cJSON_PrintUnformatted(v)) == NULL)
 				return FS_ERR_NOMEM;
@@ -498,12 +534,12 @@ merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 		}
 		cJSON_ArrayForEach(item, ps)
 		{
-			if (!valid_stamp(item))
+			if ((st = row_stamp(stamps, item)) == NULL)
 				return FS_ERR_CORRUPT;
 			if (grow(&f->pending, &f->cappending, f->npending + 1, sizeof(*f->pending)) !=
 			    FS_OK)
 				return FS_ERR_NOMEM;
-			memcpy(f->pending[f->npending++], item->valuestring, HLC_TEXT_LEN + 1);
+			memcpy(f->pending[f->npending++], st, HLC_TEXT_LEN + 1);
 		}
 	}
 	return FS_OK;

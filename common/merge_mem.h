@@ -98,20 +98,26 @@ void merge_mem_conflicts(const struct mm_field *f,
  * The state of one record as one JSON object, the packed row a store
  * keeps (one row per record):
  *
- *   {"id": ID, "seen": [STAMP, ...],
- *    "f": {NAME: {"c": STAMP, "w": [[STAMP, VALUE, HEAD], ...], "p": [STAMP, ...]}}}
+ *   {"id": ID, "s": [STAMP, ...], "seen": [S, ...],
+ *    "f": {NAME: {"c": S, "w": [[S, VALUE, HEAD], ...], "p": [S, ...]}}}
  *
- * "c" the current stamp (absent: no value), "w" the writes kept (VALUE
- * the JSON value itself, null for null; HEAD 1 or 0), "p" the pending
- * base stamps (absent when none).  Values are embedded as JSON, never
- * re-encoded as strings.  *ret is owned by the caller (cJSON_Delete()).
+ * "s" holds each distinct stamp of the record once, and S is an index
+ * into it: one save stamps every field with the same stamp, which would
+ * otherwise be written twice per field (2.3 KB of a labour inspection's
+ * row; bench/bench-row.c).  "seen" the changes merged, "c" the current
+ * stamp (absent: no value), "w" the writes kept (VALUE the JSON value
+ * itself, null for null; HEAD 1 or 0), "p" the pending base stamps
+ * (absent when none).  Values are embedded as JSON, never re-encoded as
+ * strings.  *ret is owned by the caller (cJSON_Delete()).
  */
 fs_err merge_mem_record_to_json(const struct mm_record *r, cJSON **ret);
 
 /*
  * Loads a record's state written by merge_mem_record_to_json() into mm
  * (which must not hold that record yet).  FS_ERR_CORRUPT for an object
- * of another shape (a damaged store row), FS_ERR_NOMEM.
+ * of another shape or a stamp index out of its table (a damaged store
+ * row), FS_ERR_NOMEM; after an error mm may hold part of the record and
+ * is to be discarded.
  */
 fs_err merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj);
 
