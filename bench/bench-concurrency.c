@@ -21,7 +21,11 @@
  *
  * usage: bench-concurrency [DEVICES...]   (default 200 500)
  * environment: FS_BENCH_RECORDS (200), FS_BENCH_CONCURRENCY (64),
- *              FS_BENCH_TEAM (1), FS_BENCH_THREADS (daemon threads, 0: default)
+ *              FS_BENCH_TEAM (1), FS_BENCH_THREADS (daemon threads, 0: default),
+ *              FS_BENCH_DEFAULTS=1: the daemon's default limits (max_connections
+ *              256, max_per_ip 32: fewer than the concurrency from one address)
+ *              and the client's default retry options, as a real deployment
+ *              behind one NAT address would have them (issue 12)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +46,7 @@ struct device {
 };
 
 struct run {
+	bool defaults; /* the client's default options (FS_BENCH_DEFAULTS) */
 	struct bench_daemon *d;
 	struct device *dev;
 	int n;
@@ -72,6 +77,12 @@ worker(void *arg)
 		double t0;
 
 		bench_sync_options(r->d, dv->token, &o);
+		if (r->defaults) {
+			o.max_attempts = 0;
+			o.backoff_ms = 0;
+			o.backoff_max_ms = 0;
+			o.timeout_ms = 0;
+		}
 		if ((dv->err = fs_open(dv->path, &c)) != FS_OK)
 			continue;
 		t0 = bench_now();
@@ -104,13 +115,13 @@ generate(void *arg)
 }
 
 static cJSON *
-run_devices(int ndev, int records, int conc, int team, unsigned threads)
+run_devices(int ndev, int records, int conc, int team, unsigned threads, bool defaults)
 {
 	struct bench_daemon d;
 	struct device *dev = calloc((size_t)ndev, sizeof(*dev));
 	pthread_t *tids = calloc((size_t)conc, sizeof(*tids)), gt[2];
 	struct gen g[2];
-	struct run r = { .d = &d, .dev = dev, .n = ndev };
+	struct run r = { .defaults = defaults, .d = &d, .dev = dev, .n = ndev };
 	char name[64], teamname[64], dirname[64];
 	double t0, wall, *lat, *syncs, cpu_self, cpu_daemon;
 	int64_t pushed = 0, pulled = 0;
@@ -124,7 +135,11 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads)
 		bench_die("out of memory");
 	snprintf(dirname, sizeof(dirname), "conc-%d", ndev);
 	/* Every device connects from 127.0.0.1: allow all of them, and some. */
-	bench_daemon_init(&d, dirname, threads, (unsigned)conc * 2 + 16, (unsigned)conc * 2 + 16);
+	if (defaults)
+		bench_daemon_init(&d, dirname, threads, 0, 0);
+	else
+		bench_daemon_init(&d, dirname, threads, (unsigned)conc * 2 + 16,
+		    (unsigned)conc * 2 + 16);
 	for (int i = 0; i < ndev; i++) {
 		snprintf(name, sizeof(name), "dev-%d", i);
 		snprintf(teamname, sizeof(teamname), "team-%d", i / team);
@@ -214,6 +229,7 @@ main(int argc, char **argv)
 	int records = env_int("FS_BENCH_RECORDS", 200, 1, 100000);
 	int conc = env_int("FS_BENCH_CONCURRENCY", 64, 1, 1000);
 	int team = env_int("FS_BENCH_TEAM", 1, 1, 100000);
+	bool defaults = env_int("FS_BENCH_DEFAULTS", 0, 0, 1) == 1;
 	unsigned threads = (unsigned)env_int("FS_BENCH_THREADS", 0, 0, 256);
 	cJSON *out, *arr, *last = NULL;
 
@@ -227,7 +243,7 @@ main(int argc, char **argv)
 	bench_workdir();
 	arr = cJSON_CreateArray();
 	for (int i = 0; i < nruns; i++) {
-		last = run_devices(counts[i], records, conc, team, threads);
+		last = run_devices(counts[i], records, conc, team, threads, defaults);
 		cJSON_AddItemToArray(arr, last);
 	}
 	out = cJSON_CreateObject();

@@ -55,10 +55,10 @@ bool sync_retryable(fs_err err);
  * Tries in a row that find no link at all (connection refused, or cut
  * before the request went out) before a sync gives up: polled every
  * backoff_ms / 2 or so, SYNC_POLLS_PER_ATTEMPT for each attempt after
- * the first (25 polls, 12 to 25 s, with the defaults; none with
+ * the first (50 polls, 25 to 50 s, with the defaults; none with
  * max_attempts 1).  They do not count as attempts otherwise.
  */
-#define SYNC_POLLS_PER_ATTEMPT 5
+#define SYNC_POLLS_PER_ATTEMPT 10
 
 /*
  * sync.c: the wait before the try after attempt failed ones: backoff from
