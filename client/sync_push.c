@@ -300,6 +300,14 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	total = (size_t)acc->valueint + (size_t)dup->valueint + (size_t)cJSON_GetArraySize(rejected);
 	if (total < 1 || total > MAX_BATCH)
 		return client_fail(c, FS_ERR_PROTOCOL, "push answer counts no change");
+	/*
+	 * A fresh answer covers exactly what was sent; only a replay may
+	 * cover another prefix of the batch.  Counts that do not add up are
+	 * not trusted: nothing is marked, the batch goes again.
+	 */
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(answer, "replayed")) && total != b->n)
+		return client_fail(c, FS_ERR_PROTOCOL,
+		    "push answer counts %zu changes, %zu were sent: not trusted", total, b->n);
 	if ((err = acked_lost(run, answer, &lost)) != FS_OK)
 		return err;
 	if (lost) /* FAILURE-MODES 38: the server lost changes it had acknowledged. */

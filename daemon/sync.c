@@ -118,20 +118,28 @@ valid_batch_id(const char *s)
 	return n > 0 && n <= BATCH_ID_MAX;
 }
 
-static void
+/*
+ * Adds a refusal to the answer.  FS_ERR_NOMEM when it could not be added
+ * whole: the push then fails (nothing applied, nothing stored), since an
+ * answer missing a refusal would have the device mark that change sent,
+ * and a stored one would be replayed so forever.
+ */
+static fs_err
 reject(cJSON *rejected, int index, const struct change *ch, const char *error,
     const char *detail)
 {
 	cJSON *r = cJSON_CreateObject();
+	bool ok = r != NULL && cJSON_AddNumberToObject(r, "index", index) != NULL &&
+	    (ch == NULL || (cJSON_AddStringToObject(r, "id", ch->id) != NULL &&
+			       cJSON_AddStringToObject(r, "hlc", ch->hlc) != NULL)) &&
+	    cJSON_AddStringToObject(r, "error", error) != NULL &&
+	    cJSON_AddStringToObject(r, "detail", detail) != NULL;
 
-	cJSON_AddNumberToObject(r, "index", index);
-	if (ch != NULL) {
-		cJSON_AddStringToObject(r, "id", ch->id);
-		cJSON_AddStringToObject(r, "hlc", ch->hlc);
+	if (!ok || !cJSON_AddItemToArray(rejected, r)) {
+		cJSON_Delete(r);
+		return FS_ERR_NOMEM;
 	}
-	cJSON_AddStringToObject(r, "error", error);
-	cJSON_AddStringToObject(r, "detail", detail);
-	cJSON_AddItemToArray(rejected, r);
+	return FS_OK;
 }
 
 static void
@@ -283,29 +291,24 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	fs_err err;
 
 	if (change_parse(item, &ch, msg, sizeof(msg)) != FS_OK) {
-		reject(rejected, index, NULL, "invalid", msg);
-		return FS_OK;
+		return reject(rejected, index, NULL, "invalid", msg);
 	}
 	if (strcmp(ch.device, device) != 0) {
-		reject(rejected, index, &ch, "wrong_device",
+		return reject(rejected, index, &ch, "wrong_device",
 		    "the change is stamped by another device");
-		return FS_OK;
 	}
 	if ((err = form_cache_get(fc, ctx->store, ch.form, ch.form_version, &form)) != FS_OK) {
 		if (err != FS_ERR_NOTFOUND)
 			return err;
-		reject(rejected, index, &ch, "unknown_form", "form version is not published");
-		return FS_OK;
+		return reject(rejected, index, &ch, "unknown_form", "form version is not published");
 	}
 	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
-		reject(rejected, index, &ch, "invalid", msg);
-		return FS_OK;
+		return reject(rejected, index, &ch, "invalid", msg);
 	}
 	if ((err = store_push_record_team(push, ch.id, team, &exists)) != FS_OK)
 		return err;
 	if (exists && strcmp(team, who->team) != 0) {
-		reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
-		return FS_OK;
+		return reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
 	}
 	if ((body = cJSON_PrintUnformatted(item)) == NULL)
 		return FS_ERR_NOMEM;
@@ -353,21 +356,33 @@ push_acked_answer(struct server_ctx *ctx, const struct auth_identity *who, const
 	return true;
 }
 
+/*
+ * The answer of a batch, taking rejected (deleted on failure too).  NULL
+ * when it could not be built whole (out of memory): never a partial one.
+ */
 static cJSON *
 push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected, int64_t cursor,
     const char *cursor_hlc)
 {
 	cJSON *obj = cJSON_CreateObject();
+	bool ok;
 
-	cJSON_AddStringToObject(obj, "batch", batch);
-	cJSON_AddNumberToObject(obj, "accepted", counts->accepted);
-	cJSON_AddNumberToObject(obj, "duplicates", counts->duplicates);
-	cJSON_AddNumberToObject(obj, "conflicts", counts->conflicts);
-	cJSON_AddItemToObject(obj, "rejected", rejected);
-	cJSON_AddNumberToObject(obj, "cursor", (double)cursor);
-	/* The device remembers it: a restored server no longer has it there. */
-	if (cursor_hlc[0] != '\0')
-		cJSON_AddStringToObject(obj, "cursor_hlc", cursor_hlc);
+	if (obj == NULL || !cJSON_AddItemToObject(obj, "rejected", rejected)) {
+		cJSON_Delete(obj);
+		cJSON_Delete(rejected);
+		return NULL;
+	}
+	ok = cJSON_AddStringToObject(obj, "batch", batch) != NULL &&
+	    cJSON_AddNumberToObject(obj, "accepted", counts->accepted) != NULL &&
+	    cJSON_AddNumberToObject(obj, "duplicates", counts->duplicates) != NULL &&
+	    cJSON_AddNumberToObject(obj, "conflicts", counts->conflicts) != NULL &&
+	    cJSON_AddNumberToObject(obj, "cursor", (double)cursor) != NULL &&
+	    /* The device remembers it: a restored server no longer has it there. */
+	    (cursor_hlc[0] == '\0' || cJSON_AddStringToObject(obj, "cursor_hlc", cursor_hlc) != NULL);
+	if (!ok) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
 	return obj;
 }
 
@@ -488,7 +503,10 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		push = NULL;
 		goto out;
 	}
-	rejected = cJSON_CreateArray();
+	if ((rejected = cJSON_CreateArray()) == NULL) {
+		err = FS_ERR_NOMEM;
+		goto fail;
+	}
 	cJSON_ArrayForEach(item, changes)
 	{
 		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, rejected,
@@ -510,6 +528,10 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	}
 	answer = push_answer(batch, &counts, rejected, cursor, cursor_hlc);
 	rejected = NULL;
+	if (answer == NULL) {
+		err = FS_ERR_NOMEM;
+		goto fail;
+	}
 	if ((text = cJSON_PrintUnformatted(answer)) == NULL) {
 		cJSON_Delete(answer);
 		err = FS_ERR_NOMEM;
