@@ -361,5 +361,42 @@ kill $FAKE 2>/dev/null || true
 [ "$("$F" --db a1.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = $((pend + 1)) ] ||
 	fail "a refused protocol changed what is pending"
 "$F" --db a1.db status | grep -q "^last try: .*update fieldsync" || fail "status lacks the version error"
-pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp"
+# A server whose answer counts fewer changes than were sent (a refusal
+# dropped from it): the device trusts none of it and marks nothing sent.
+python3 - >fake2.port 2>fake2.log <<'PY' &
+import http.server, json, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = json.dumps({"batch": "x", "accepted": 1, "duplicates": 0, "conflicts": 0,
+                           "rejected": [], "cursor": 1}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = socketserver.TCPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.timeout = 20
+for _ in range(3):
+    s.handle_request()
+PY
+FAKE=$!
+for _ in $(seq 100); do [ -s fake2.port ] && break; sleep 0.05; done
+"$F" --db a5.db init --device a5 >/dev/null
+"$F" --db a5.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+for k in 1 2 3; do new_labor a5.db "short $k" $k >/dev/null; done
+set +e
+"$F" --db a5.db sync --server "http://127.0.0.1:$(cat fake2.port)" --token-file tok-a1 \
+	--attempts 1 --push-only >out.txt 2>err.txt
+rc=$?
+set -e
+kill $FAKE 2>/dev/null || true
+[ $rc -ne 0 ] && grep -q "counts 1 changes, 3 were sent: not trusted" err.txt ||
+	fail "an answer short of two changes was taken: $rc $(cat err.txt)"
+[ "$(sqlite3 a5.db "SELECT count(*) FROM changelog WHERE pushed = 1")" = 0 ] ||
+	fail "a change was marked sent from an answer that did not count it"
+pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp, short answers not trusted"
 echo "test-sync: all passed"
