@@ -361,6 +361,18 @@ kill $FAKE 2>/dev/null || true
 [ "$("$F" --db a1.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = $((pend + 1)) ] ||
 	fail "a refused protocol changed what is pending"
 "$F" --db a1.db status | grep -q "^last try: .*update fieldsync" || fail "status lacks the version error"
+# A cloned device image: a2's store copied, a2 syncs a new record, then the
+# copy pulls.  Its own changes are never sent back now, so own_hlc (the
+# newest stamp the server holds from this device id) must give the twin away.
+cp a2.db clone.db
+new_labor a2.db "after the copy" 4 >/dev/null
+sync_dev a2 >/dev/null || fail "a2 sync before the clone's"
+set +e
+"$F" --db clone.db sync --server "$URL" --token-file tok-a2 --cacert cert.pem -q >out.txt 2>err.txt
+rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "cloned" err.txt || fail "a cloned image pulled without noticing: $rc $(cat err.txt)"
+
 # A server whose answer counts fewer changes than were sent (a refusal
 # dropped from it): the device trusts none of it and marks nothing sent.
 python3 - >fake2.port 2>fake2.log <<'PY' &
@@ -398,5 +410,5 @@ kill $FAKE 2>/dev/null || true
 	fail "an answer short of two changes was taken: $rc $(cat err.txt)"
 [ "$(sqlite3 a5.db "SELECT count(*) FROM changelog WHERE pushed = 1")" = 0 ] ||
 	fail "a change was marked sent from an answer that did not count it"
-pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp, short answers not trusted"
+pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp, short answers not trusted, a cloned image noticed"
 echo "test-sync: all passed"
