@@ -36,7 +36,6 @@ fs_close(fs_client *c)
 	for (size_t i = 0; i < c->nforms; i++)
 		form_free(c->forms[i]);
 	free(c->forms);
-	merge_sqlite_finish(&c->merge);
 	db_stmt_clear(c);
 	http_close(c);
 	sqlite3_close_v2(c->db);

@@ -14,35 +14,80 @@
 #include <time.h>
 
 #include "internal.h"
+#include "merge_sqlite.h"
+#include "record_row.h"
 
-static const char *const migrations[] = {
+/*
+ * Schema 3 keeps a record's fields, stamps and conflicts in one row
+ * (record_row.h).  These views show that state as schema 2's tables did,
+ * for a person or a test reading the store with sqlite3 (SQLite's JSON
+ * functions); the library never reads them.  A value is its JSON text, a
+ * stamp its text form, as before.
+ */
+#define DB_VIEWS                                                                               \
+	"CREATE VIEW fields(record_id, name, value, stamp) AS"                                 \
+	" SELECT r.id, f.key, (SELECT CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL"   \
+	"  ELSE w.value -> '$[1]' END FROM json_each(f.value, '$.w') w"                        \
+	"  WHERE w.value ->> '$[0]' = f.value ->> '$.c'),"                                     \
+	" r.state ->> ('$.s[' || (f.value ->> '$.c') || ']')"                                  \
+	" FROM records r, json_each(r.state, '$.f') f"                                         \
+	" WHERE r.state IS NOT NULL AND json_type(f.value, '$.c') IS NOT NULL;"                \
+	"CREATE VIEW conflicts(record_id, name, stamp, value, device) AS"                      \
+	" SELECT r.id, f.key, r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'),"            \
+	"  CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL ELSE w.value -> '$[1]' END,"  \
+	"  substr(r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'), 18)"                    \
+	" FROM records r, json_each(r.state, '$.f') f, json_each(f.value, '$.w') w"            \
+	" WHERE r.conflicts > 0 AND w.value ->> '$[2]' = 1"                                    \
+	"  AND (f.value ->> '$.c') IS NOT (w.value ->> '$[0]')"                                \
+	"  AND NOT (json_type(w.value, '$[1]') = 'null' AND EXISTS (SELECT 1"                  \
+	"   FROM json_each(f.value, '$.w') cw WHERE cw.value ->> '$[0]' = f.value ->> '$.c'"   \
+	"   AND json_type(cw.value, '$[1]') = 'null'));"
+
+/*
+ * migrations[i] moves schema version i to i+1: its SQL, then (if set) its
+ * C step, in one transaction.
+ */
+struct migration {
+	const char *sql;
+	fs_err (*fn)(fs_client *c);
+	const char *sql_after;
+};
+
+static const struct migration migrations[] = {
 	/* 0 -> 1: the first schema. */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL,"
-	" definition TEXT NOT NULL, imported_at TEXT NOT NULL,"
-	" PRIMARY KEY(id, version));"
-	"CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
-	" form_version INTEGER NOT NULL, tombstone TEXT,"
-	" deleted INTEGER NOT NULL DEFAULT 0,"
-	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-	"CREATE INDEX records_form ON records(form, updated_at);"
-	/* One row per field: its JSON value and the HLC stamp that set it. */
-	"CREATE TABLE fields(record_id TEXT NOT NULL REFERENCES records(id),"
-	" name TEXT NOT NULL, value TEXT, stamp TEXT NOT NULL,"
-	" PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
-	/* Append-only: rows are inserted, then only their pushed/rejected
-	 * marks change.  body is the change exactly as it goes on the wire. */
-	"CREATE TABLE changelog(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" record_id TEXT NOT NULL, hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
-	" created_at TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0,"
-	" batch TEXT, rejected TEXT, device_hlc TEXT);"
-	"CREATE INDEX changelog_pending ON changelog(pushed, seq);"
-	"CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
-	" BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"
-	/* Every field write seen, local or pulled, for the merge rule. */
-	MERGE_SQLITE_SCHEMA,
+	{ "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	  "CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL,"
+	  " definition TEXT NOT NULL, imported_at TEXT NOT NULL,"
+	  " PRIMARY KEY(id, version));"
+	  "CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
+	  " form_version INTEGER NOT NULL, tombstone TEXT,"
+	  " deleted INTEGER NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE INDEX records_form ON records(form, updated_at);"
+	  /* One row per field: its JSON value and the HLC stamp that set it. */
+	  "CREATE TABLE fields(record_id TEXT NOT NULL REFERENCES records(id),"
+	  " name TEXT NOT NULL, value TEXT, stamp TEXT NOT NULL,"
+	  " PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
+	  /* Append-only: rows are inserted, then only their pushed/rejected
+	   * marks change.  body is the change exactly as it goes on the wire. */
+	  "CREATE TABLE changelog(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " record_id TEXT NOT NULL, hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
+	  " created_at TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0,"
+	  " batch TEXT, rejected TEXT, device_hlc TEXT);"
+	  "CREATE INDEX changelog_pending ON changelog(pushed, seq);"
+	  "CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
+	  " BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"
+	  /* Every field write seen, local or pulled, for the merge rule. */
+	  MERGE_SQLITE_SCHEMA,
+	  NULL, NULL },
 	/* 1 -> 2: merge rule 1 for a store written before it (merge_sqlite.h). */
-	MERGE_SQLITE_MIGRATE_RULE_1,
+	{ MERGE_SQLITE_MIGRATE_RULE_1, NULL, NULL },
+	/* 2 -> 3: one row per record (record_row.h); the fan-out tables go. */
+	{ "ALTER TABLE records ADD COLUMN state TEXT;"
+	  "ALTER TABLE records ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;",
+	  record_row_migrate_v2,
+	  "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
+	  DB_VIEWS },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -306,10 +351,17 @@ db_migrate(fs_client *c)
 	for (; version < NMIGRATIONS; version++) {
 		if ((err = db_begin(c)) != FS_OK)
 			return err;
-		if ((err = db_exec(c, migrations[version])) != FS_OK) {
+		const struct migration *m = &migrations[version];
+
+		if ((err = db_exec(c, m->sql)) != FS_OK ||
+		    (m->fn != NULL && (err = m->fn(c)) != FS_OK) ||
+		    (m->sql_after != NULL && (err = db_exec(c, m->sql_after)) != FS_OK)) {
+			char why[FS_ERRMSG_MAX];
+
+			snprintf(why, sizeof(why), "%s", c->errmsg);
 			db_rollback(c);
 			return client_fail(c, err, "migrating store to version %d: %s",
-			    version + 1, sqlite3_errmsg(c->db));
+			    version + 1, why);
 		}
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
 		if ((err = db_exec(c, sql)) != FS_OK) {
@@ -377,7 +429,5 @@ db_open(fs_client *c, const char *path)
 		return err;
 	if ((err = db_migrate(c)) != FS_OK)
 		return err;
-	if ((err = merge_sqlite_init(&c->merge, c->db)) != FS_OK)
-		return db_fail(c, "preparing merge statements");
 	return db_load_device(c);
 }

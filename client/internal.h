@@ -15,7 +15,7 @@
 #include "fieldsync.h"
 #include "form.h"
 #include "hlc.h"
-#include "merge_sqlite.h"
+#include "merge.h"
 
 #define FS_ERRMSG_MAX 512
 
@@ -38,7 +38,6 @@ struct fs_client {
 	bool has_device;
 	struct hlc clock;        /* clock.device is the device id */
 	int64_t clock_offset_ms; /* server_now - device_now, from the last sync */
-	struct merge_sqlite merge; /* the conflict rule on this store */
 	struct form **forms;     /* parsed definitions, loaded on demand */
 	size_t nforms;
 	struct db_stmt_slot stmts[DB_STMT_CACHE];

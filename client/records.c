@@ -18,12 +18,13 @@
 #include "change.h"
 #include "id.h"
 #include "internal.h"
+#include "record_row.h"
 
 struct record_state {
+	struct record_row row;
 	char form[FORM_NAME_MAX + 1];
 	int64_t version;
 	bool deleted;
-	char *created_at, *updated_at;
 	cJSON *values; /* name -> value (JSON null when cleared) */
 	cJSON *stamps; /* name -> stamp text */
 };
@@ -31,8 +32,7 @@ struct record_state {
 static void
 record_state_finish(struct record_state *r)
 {
-	free(r->created_at);
-	free(r->updated_at);
+	record_row_finish(&r->row);
 	cJSON_Delete(r->values);
 	cJSON_Delete(r->stamps);
 	memset(r, 0, sizeof(*r));
@@ -56,65 +56,51 @@ parse_values(fs_client *c, const char *values_json, cJSON **ret_values)
 	return FS_OK;
 }
 
+/*
+ * Reads a record's row and the current value and stamp of each field from
+ * its merge state (a field with no current write has neither).
+ */
 static fs_err
 record_load(fs_client *c, const char *id, struct record_state *r)
 {
-	sqlite3_stmt *st;
+	const struct mm_record *m;
 	fs_err err;
-	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((err = db_prepare(c, "SELECT form, form_version, deleted, created_at, updated_at"
-				 " FROM records WHERE id = ?",
-		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		err = rc == SQLITE_DONE ? client_fail(c, FS_ERR_NOTFOUND, "no record %s", id)
-					: db_fail(c, "reading record");
-		sqlite3_finalize(st);
+	if ((err = record_row_load(c, id, &r->row)) != FS_OK) {
+		record_state_finish(r);
 		return err;
 	}
-	snprintf(r->form, sizeof(r->form), "%s", (const char *)sqlite3_column_text(st, 0));
-	r->version = sqlite3_column_int64(st, 1);
-	r->deleted = sqlite3_column_int(st, 2) != 0;
-	r->created_at = strdup((const char *)sqlite3_column_text(st, 3));
-	r->updated_at = strdup((const char *)sqlite3_column_text(st, 4));
-	sqlite3_finalize(st);
+	if (!r->row.exists) {
+		record_state_finish(r);
+		return client_fail(c, FS_ERR_NOTFOUND, "no record %s", id);
+	}
+	snprintf(r->form, sizeof(r->form), "%s", r->row.form);
+	r->version = r->row.version;
+	r->deleted = r->row.deleted;
 	r->values = cJSON_CreateObject();
 	r->stamps = cJSON_CreateObject();
-	if (!r->created_at || !r->updated_at || !r->values || !r->stamps) {
+	if (!r->values || !r->stamps) {
 		record_state_finish(r);
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
 	}
-	if ((err = db_prepare(c, "SELECT name, value, stamp FROM fields WHERE record_id = ?"
-				 " ORDER BY name",
-		 &st)) != FS_OK) {
-		record_state_finish(r);
-		return err;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *text = (const char *)sqlite3_column_text(st, 1);
-		cJSON *value = text ? cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 1) + 1,
-					  NULL, 1)
-				    : cJSON_CreateNull();
+	m = record_row_state(&r->row, id);
+	for (size_t i = 0; m != NULL && i < m->nf; i++) {
+		const struct mm_write *w = merge_mem_current(&m->f[i]);
+		cJSON *value;
+
+		if (w == NULL)
+			continue;
+		value = w->value != NULL ? cJSON_Parse(w->value) : cJSON_CreateNull();
 		if (value == NULL) {
-			err = client_fail(c, FS_ERR_CORRUPT, "stored value of field '%s' is damaged",
-			    name);
-			break;
+			record_state_finish(r);
+			return client_fail(c, FS_ERR_CORRUPT, "stored value of field '%s' is damaged",
+			    m->f[i].name);
 		}
-		cJSON_AddItemToObject(r->values, name, value);
-		cJSON_AddStringToObject(r->stamps, name, (const char *)sqlite3_column_text(st, 2));
+		cJSON_AddItemToObject(r->values, m->f[i].name, value);
+		cJSON_AddStringToObject(r->stamps, m->f[i].name, w->stamp);
 	}
-	if (err == FS_OK && rc != SQLITE_DONE)
-		err = db_fail(c, "reading fields");
-	sqlite3_finalize(st);
-	if (err != FS_OK)
-		record_state_finish(r);
-	return err;
+	return FS_OK;
 }
 
 /* The wire form of a change (docs/PROTOCOL.md).  Takes ownership of fields and base. */
@@ -140,47 +126,13 @@ change_new(const char *id, const struct form *form, const char *op, const char *
 	return change;
 }
 
-static fs_err
-record_row_write(fs_client *c, const char *id, const struct form *form, bool insert,
-    const char *tombstone)
-{
-	sqlite3_stmt *st;
-	char now[32];
-	fs_err err;
-
-	db_now_text(now);
-	if ((err = db_stmt(c, insert
-			? "INSERT INTO records(id, form, form_version, created_at, updated_at)"
-			  " VALUES(?1, ?2, ?3, ?4, ?4)"
-			: "UPDATE records SET updated_at = ?4, tombstone = coalesce(?5, tombstone),"
-			  " deleted = (?5 IS NOT NULL) OR deleted WHERE id = ?1",
-		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (insert) {
-		sqlite3_bind_text(st, 2, form->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, form->version);
-	}
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	if (!insert) {
-		if (tombstone != NULL)
-			sqlite3_bind_text(st, 5, tombstone, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 5);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(c, "writing record");
-	db_stmt_done(c, st);
-	return err;
-}
-
 /*
- * Merges the change into the local tables with the same rule a pulled change
- * goes through, appends it to the log and persists the clock.  The caller
- * holds the transaction.
+ * Merges the change into the record's row (loaded in *row, or absent for a
+ * new record) with the same rule a pulled change goes through, appends it
+ * to the log and persists the clock.  The caller holds the transaction.
  */
 static fs_err
-save_change(fs_client *c, const struct form *form, cJSON *change)
+save_change(fs_client *c, struct record_row *row, const struct form *form, cJSON *change)
 {
 	struct merge_result res = { 0 };
 	struct change ch;
@@ -191,9 +143,8 @@ save_change(fs_client *c, const struct form *form, cJSON *change)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
 	if ((err = change_parse(change, &ch, msg, sizeof(msg))) != FS_OK)
 		return client_fail(c, FS_ERR_INTERNAL, "built a malformed change: %s", msg);
-	if ((err = change_apply(&c->merge.ops, form, &ch, &res)) != FS_OK)
-		return err == FS_ERR_NOMEM ? client_fail(c, err, "out of memory")
-					   : db_fail(c, "writing fields");
+	if ((err = record_row_apply(c, row, form, &ch, &res, NULL)) != FS_OK)
+		return err;
 	if ((err = changelog_append(c, ch.id, ch.hlc, change)) != FS_OK)
 		return err;
 	return clock_save(c);
@@ -205,6 +156,7 @@ fs_record_create(fs_client *c, const char *form_id, const char *values_json, cha
 	char id[ID_RECORD_LEN + 1], stamp[HLC_TEXT_LEN + 1], msg[256];
 	const struct form *form;
 	cJSON *values = NULL, *fields, *change = NULL;
+	struct record_row row = { 0 };
 	uint64_t ts;
 	fs_err err;
 	char *out;
@@ -238,12 +190,15 @@ fs_record_create(fs_client *c, const char *form_id, const char *values_json, cha
 	}
 	if ((err = db_begin(c)) != FS_OK)
 		goto fail;
-	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
-	    (err = record_row_write(c, id, form, true, NULL)) != FS_OK)
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK)
 		goto rollback;
 	change = change_new(id, form, "upsert", stamp, fields, NULL);
 	fields = NULL;
-	if ((err = save_change(c, form, change)) != FS_OK)
+	record_row_finish(&row); /* a new record: no row yet */
+	merge_mem_init(&row.mm, false);
+	err = save_change(c, &row, form, change);
+	record_row_finish(&row);
+	if (err != FS_OK)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
 		goto fail;
@@ -357,14 +312,13 @@ fs_record_edit(fs_client *c, const char *id, const char *values_json)
 		db_rollback(c);
 		return FS_OK;
 	}
-	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
-	    (err = record_row_write(c, id, form, false, NULL)) != FS_OK) {
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK) {
 		cJSON_Delete(fields);
 		cJSON_Delete(base);
 		goto rollback_state;
 	}
 	change = change_new(id, form, "upsert", stamp, fields, base);
-	err = save_change(c, form, change);
+	err = save_change(c, &r.row, form, change);
 	cJSON_Delete(change);
 	record_state_finish(&r);
 	if (err != FS_OK) {
@@ -401,8 +355,7 @@ fs_record_delete(fs_client *c, const char *id)
 		db_rollback(c);
 		return err;
 	}
-	if ((err = clock_tick(c, &ts, stamp)) != FS_OK ||
-	    (err = record_row_write(c, id, form, false, stamp)) != FS_OK) {
+	if ((err = clock_tick(c, &ts, stamp)) != FS_OK) {
 		record_state_finish(&r);
 		db_rollback(c);
 		return err;
@@ -411,8 +364,8 @@ fs_record_delete(fs_client *c, const char *id)
 	 * delete that did not see a concurrent edit. */
 	change = change_new(id, form, "delete", stamp, NULL, r.stamps);
 	r.stamps = NULL;
+	err = save_change(c, &r.row, form, change);
 	record_state_finish(&r);
-	err = save_change(c, form, change);
 	cJSON_Delete(change);
 	if (err != FS_OK) {
 		db_rollback(c);
@@ -421,37 +374,78 @@ fs_record_delete(fs_client *c, const char *id)
 	return db_commit(c);
 }
 
-/* The open conflicts of a record: the values that lost, with their stamps. */
-static fs_err
-record_conflicts(fs_client *c, const char *id, cJSON *arr)
+struct conflict_list {
+	const char *field;
+	cJSON *arr;
+	bool nomem;
+};
+
+static void
+conflict_add(void *arg, const struct mm_write *w)
 {
-	sqlite3_stmt *st;
-	fs_err err;
-	int rc;
+	struct conflict_list *cl = arg;
+	cJSON *item = cJSON_CreateObject(), *value = NULL;
+	char device[HLC_DEVICE_LEN + 1] = "";
+	uint64_t ts;
 
-	if ((err = db_prepare(c, "SELECT c.name, c.stamp, w.value, w.device FROM conflicts c"
-				 " JOIN writes w ON w.record_id = c.record_id AND w.name = c.name"
-				 " AND w.stamp = c.stamp WHERE c.record_id = ? ORDER BY c.name, c.stamp",
-		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cJSON *item = cJSON_CreateObject(), *value = NULL;
-		const char *text = (const char *)sqlite3_column_text(st, 2);
-
-		if (text != NULL)
-			value = cJSON_ParseWithLengthOpts(text, (size_t)sqlite3_column_bytes(st, 2) + 1,
-			    NULL, 1);
-		cJSON_AddStringToObject(item, "field", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddStringToObject(item, "stamp", (const char *)sqlite3_column_text(st, 1));
-		cJSON_AddItemToObject(item, "value", value != NULL ? value : cJSON_CreateNull());
-		cJSON_AddStringToObject(item, "device", (const char *)sqlite3_column_text(st, 3));
-		cJSON_AddItemToArray(arr, item);
+	if (w->value != NULL)
+		value = cJSON_Parse(w->value);
+	(void)hlc_parse(w->stamp, &ts, device);
+	if (item == NULL || !cJSON_AddItemToArray(cl->arr, item)) {
+		cJSON_Delete(item);
+		cJSON_Delete(value);
+		cl->nomem = true;
+		return;
 	}
-	if (rc != SQLITE_DONE)
-		err = db_fail(c, "reading conflicts");
-	sqlite3_finalize(st);
-	return err;
+	cJSON_AddStringToObject(item, "field", cl->field);
+	cJSON_AddStringToObject(item, "stamp", w->stamp);
+	cJSON_AddItemToObject(item, "value", value != NULL ? value : cJSON_CreateNull());
+	cJSON_AddStringToObject(item, "device", device);
+}
+
+static int
+conflict_order(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	int d = strcmp(cJSON_GetObjectItemCaseSensitive(x, "field")->valuestring,
+	    cJSON_GetObjectItemCaseSensitive(y, "field")->valuestring);
+
+	return d != 0 ? d
+		      : strcmp(cJSON_GetObjectItemCaseSensitive(x, "stamp")->valuestring,
+			    cJSON_GetObjectItemCaseSensitive(y, "stamp")->valuestring);
+}
+
+/*
+ * The open conflicts of a record: the values that lost, with their stamps
+ * and authors, ordered by field and stamp.
+ */
+static fs_err
+record_conflicts(fs_client *c, const struct record_state *r, const char *id, cJSON *arr)
+{
+	const struct mm_record *m = record_row_state(&r->row, id);
+	struct conflict_list cl = { .arr = cJSON_CreateArray() };
+	cJSON **items;
+	size_t n;
+
+	if (cl.arr == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; m != NULL && i < m->nf; i++) {
+		cl.field = m->f[i].name;
+		merge_mem_conflicts(&m->f[i], conflict_add, &cl);
+	}
+	n = (size_t)cJSON_GetArraySize(cl.arr);
+	if (cl.nomem || (items = calloc(n + 1, sizeof(*items))) == NULL) {
+		cJSON_Delete(cl.arr);
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		items[i] = cJSON_DetachItemFromArray(cl.arr, 0);
+	qsort(items, n, sizeof(*items), conflict_order);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, items[i]);
+	free(items);
+	cJSON_Delete(cl.arr);
+	return FS_OK;
 }
 
 fs_err
@@ -478,10 +472,11 @@ fs_record_get(fs_client *c, const char *id, char **ret_json)
 			cJSON_AddItemToObject(values, item->string, cJSON_Duplicate(item, 1));
 	cJSON_AddItemToObject(obj, "stamps", r.stamps);
 	r.stamps = NULL;
-	cJSON_AddStringToObject(obj, "created", r.created_at);
-	cJSON_AddStringToObject(obj, "updated", r.updated_at);
+	cJSON_AddStringToObject(obj, "created", r.row.created_at);
+	cJSON_AddStringToObject(obj, "updated", r.row.updated_at);
+	err = record_conflicts(c, &r, id, cJSON_AddArrayToObject(obj, "conflicts"));
 	record_state_finish(&r);
-	if ((err = record_conflicts(c, id, cJSON_AddArrayToObject(obj, "conflicts"))) != FS_OK) {
+	if (err != FS_OK) {
 		cJSON_Delete(obj);
 		return err;
 	}

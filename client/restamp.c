@@ -57,12 +57,6 @@ rewrite_base(const struct stamp_map *m, cJSON *base)
 	}
 }
 
-/*
- * Runs sql with ?1 old stamp, ?2 new stamp, ?3 record id.  A stamp names
- * writes of one record, and bases name stamps of the same record, so every
- * statement is confined to the record: an index seek on the primary keys
- * (which all start with the record id), not a scan of the store per change.
- */
 /* Doubles the map's room; on failure the map is unchanged (and still freed by the caller). */
 static fs_err
 map_grow(struct stamp_map *m, size_t *cap)
@@ -83,6 +77,11 @@ map_grow(struct stamp_map *m, size_t *cap)
 	return FS_OK;
 }
 
+/*
+ * Runs sql with ?1 old stamp, ?2 new stamp, ?3 record id.  A stamp names
+ * writes of one record, and bases name stamps of the same record, so the
+ * statement is confined to the record's row.
+ */
 static fs_err
 exec_bind3(fs_client *c, const char *sql, const char *a, const char *b, const char *rec)
 {
@@ -108,8 +107,14 @@ synced_floor(fs_client *c, uint64_t *ret)
 	uint64_t best = 0, v;
 	fs_err err;
 
+	/*
+	 * Stamps of other devices sit in the records' states (record_row.h):
+	 * a scan of every row, for a rare event (a clock found wrong).
+	 */
 	if ((err = db_prepare(c, "SELECT max(hlc) FROM changelog WHERE pushed = 1"
-				 " UNION ALL SELECT max(stamp) FROM writes WHERE device <> ?",
+				 " UNION ALL SELECT max(s.value) FROM records r,"
+				 " json_each(r.state, '$.s') s WHERE r.state IS NOT NULL"
+				 " AND substr(s.value, 18) <> ?",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, c->clock.device, -1, SQLITE_STATIC);
@@ -195,21 +200,16 @@ sync_restamp_pending(fs_client *c)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* Same substitution in the merge tables and the records. */
+	/*
+	 * Same substitution in the records' rows.  A stamp is a fixed-width
+	 * text that occurs in a packed state only as an entry of its stamp
+	 * table (merge_mem.h), so a textual replace is exact.
+	 */
 	for (size_t i = 0; i < m.n; i++) {
 		const char *o = m.old[i], *n = m.new[i], *r = m.rec[i];
-		if ((err = exec_bind3(c, "UPDATE writes SET stamp = ?2 WHERE record_id = ?3"
-					 " AND stamp = ?1", o, n, r)) ||
-		    (err = exec_bind3(c, "UPDATE writes SET base = replace(base, ?1, ?2)"
-					 " WHERE record_id = ?3 AND base LIKE '%' || ?1 || '%'", o, n, r)) ||
-		    (err = exec_bind3(c, "UPDATE write_bases SET stamp = ?2 WHERE record_id = ?3"
-					 " AND stamp = ?1", o, n, r)) ||
-		    (err = exec_bind3(c, "UPDATE conflicts SET stamp = ?2 WHERE record_id = ?3"
-					 " AND stamp = ?1", o, n, r)) ||
-		    (err = exec_bind3(c, "UPDATE fields SET stamp = ?2 WHERE record_id = ?3"
-					 " AND stamp = ?1", o, n, r)) ||
-		    (err = exec_bind3(c, "UPDATE records SET tombstone = ?2 WHERE id = ?3"
-					 " AND tombstone = ?1", o, n, r)))
+		if ((err = exec_bind3(c, "UPDATE records SET state = replace(state, ?1, ?2),"
+					 " tombstone = CASE WHEN tombstone = ?1 THEN ?2"
+					 " ELSE tombstone END WHERE id = ?3", o, n, r)))
 			goto rollback;
 	}
 	if ((err = clock_save(c)) != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms",

@@ -18,6 +18,7 @@
 #include "change.h"
 #include "http.h"
 #include "internal.h"
+#include "record_row.h"
 #include "sync_internal.h"
 
 /*
@@ -87,53 +88,6 @@ fetch_forms(struct sync_run *run)
 	return err;
 }
 
-/* Creates or updates the record row of a pulled change (before its fields). */
-static fs_err
-record_row_upsert(fs_client *c, const struct change *ch)
-{
-	sqlite3_stmt *st;
-	char now[32];
-	fs_err err;
-
-	db_now_text(now);
-	if ((err = db_stmt(c, "INSERT INTO records(id, form, form_version, tombstone, created_at,"
-				 " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
-				 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
-				 " form_version = max(form_version, excluded.form_version),"
-				 MERGE_SQLITE_TOMBSTONE_UPSERT,
-		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->form, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ch->form_version);
-	if (ch->is_delete)
-		sqlite3_bind_text(st, 4, ch->hlc, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(c, "writing record");
-	db_stmt_done(c, st);
-	return err;
-}
-
-/* Recomputes the deleted flag after a merge. */
-static fs_err
-record_row_refresh(fs_client *c, const char *id)
-{
-	sqlite3_stmt *st;
-	fs_err err;
-
-	if ((err = db_stmt(c, "UPDATE records SET" MERGE_SQLITE_DELETED " WHERE id = ?1", &st)) !=
-	    FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(c, "writing record");
-	db_stmt_done(c, st);
-	return err;
-}
-
 /*
  * Merges one pulled page and moves the cursor, in one transaction.
  * FS_ERR_NOTFOUND when a change names a form version the device lacks
@@ -179,7 +133,7 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next, const char 
 	cJSON_ArrayForEach(item, changes)
 	{
 		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");
-		enum merge_record_state state;
+		struct record_row row;
 		const struct form *form;
 		struct change ch;
 
@@ -206,22 +160,13 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next, const char 
 			    " device never made: restored from a backup or cloned? Sync stopped");
 			goto rollback;
 		}
-		if ((err = change_state(&c->merge.ops, &ch, &state)) != FS_OK) {
-			err = db_fail(c, "merging a pulled change");
+		/* One row read, merged in memory, written back (record_row.h). */
+		err = record_row_load(c, ch.id, &row);
+		if (err == FS_OK)
+			err = record_row_apply(c, &row, form, &ch, &res, NULL);
+		record_row_finish(&row);
+		if (err != FS_OK)
 			goto rollback;
-		}
-		/* This device's own changes come back: already merged, nothing to do. */
-		if (state != MERGE_RECORD_SEEN) {
-			if ((err = record_row_upsert(c, &ch)) != FS_OK)
-				goto rollback;
-			if ((err = change_apply_state(&c->merge.ops, form, &ch, state, &res)) !=
-			    FS_OK) {
-				err = db_fail(c, "merging a pulled change");
-				goto rollback;
-			}
-			if ((err = record_row_refresh(c, ch.id)) != FS_OK)
-				goto rollback;
-		}
 		snprintf(last_hlc, sizeof(last_hlc), "%s", ch.hlc);
 		n++;
 	}

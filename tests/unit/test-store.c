@@ -461,9 +461,38 @@ FS_TEST(store_statement_cache_never_frees_a_lent_statement)
 	fs_close(c);
 }
 
+/* Schema 1 of the device store, as releases 0.1 and 0.2 created it. */
+static const char schema_v1[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " definition TEXT NOT NULL, imported_at TEXT NOT NULL, PRIMARY KEY(id, version));"
+    "CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL,"
+    " form_version INTEGER NOT NULL, tombstone TEXT, deleted INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE INDEX records_form ON records(form, updated_at);"
+    "CREATE TABLE fields(record_id TEXT NOT NULL REFERENCES records(id),"
+    " name TEXT NOT NULL, value TEXT, stamp TEXT NOT NULL,"
+    " PRIMARY KEY(record_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE changelog(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " record_id TEXT NOT NULL, hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0,"
+    " batch TEXT, rejected TEXT, device_hlc TEXT);"
+    "CREATE INDEX changelog_pending ON changelog(pushed, seq);"
+    "CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
+    " BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;"
+    "CREATE TABLE writes(record_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " stamp TEXT NOT NULL, base TEXT, value TEXT, device TEXT NOT NULL,"
+    " PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"
+    "CREATE TABLE write_bases(record_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " stamp TEXT NOT NULL, PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"
+    "CREATE TABLE conflicts(record_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " stamp TEXT NOT NULL, created_at TEXT NOT NULL,"
+    " PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;";
+
 /*
  * A device store written before merge rule 1 (schema 1) holding a
- * null-vs-null conflict and a real one: opening it drops the first only.
+ * null-vs-null conflict and a real one: opening it drops the first only,
+ * and the one-row-per-record migration (schema 3) keeps the second.
  */
 FS_TEST(store_migrates_old_rule_conflicts)
 {
@@ -483,19 +512,29 @@ FS_TEST(store_migrates_old_rule_conflicts)
 	    "INSERT INTO fields VALUES('r1', 'sector2', NULL, '0000000000020000-00000000000000a2');"
 	    "INSERT INTO conflicts VALUES('r1', 'sector2', '0000000000010000-00000000000000a1', 't');"
 	    "PRAGMA user_version = 1;";
-	char *path;
-	fs_client *c = fresh(&path);
+	char *path = db_path();
+	fs_client *c;
 	sqlite3 *db;
 
-	fs_close(c);
 	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	ASSERT_EQ(sqlite3_exec(db, plant, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ASSERT_OK(fs_open(path, &c));
 	fs_close(c);
 	ASSERT_EQ(count(path, "SELECT count(*) FROM conflicts WHERE name = 'sector'"), 0);
 	ASSERT_EQ(count(path, "SELECT count(*) FROM conflicts WHERE name = 'sector2'"), 1);
-	ASSERT_EQ(count(path, "PRAGMA user_version"), 2);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM conflicts WHERE name = 'sector2'"
+			      " AND value = '1' AND device = '00000000000000a1'"),
+	    1);
+	ASSERT_EQ(count(path, "SELECT conflicts FROM records WHERE id = 'r1'"), 1);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM fields WHERE record_id = 'r1'"
+			      " AND value IS NULL AND stamp = '0000000000020000-00000000000000a2'"),
+	    2);
+	ASSERT_EQ(count(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+			      " AND name IN ('writes', 'write_bases')"),
+	    0);
+	ASSERT_EQ(count(path, "PRAGMA user_version"), 3);
 }
 
 int
