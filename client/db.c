@@ -22,7 +22,8 @@
  * (record_row.h).  These views show that state as schema 2's tables did,
  * for a person or a test reading the store with sqlite3 (SQLite's JSON
  * functions); the library never reads them.  A value is its JSON text, a
- * stamp its text form, as before.
+ * stamp its text form, as before; `merged` lists the changes merged into
+ * each record (what `writes` told by its stamps).
  */
 #define DB_VIEWS                                                                               \
 	"CREATE VIEW fields(record_id, name, value, stamp) AS"                                 \
@@ -41,7 +42,10 @@
 	"  AND (f.value ->> '$.c') IS NOT (w.value ->> '$[0]')"                                \
 	"  AND NOT (json_type(w.value, '$[1]') = 'null' AND EXISTS (SELECT 1"                  \
 	"   FROM json_each(f.value, '$.w') cw WHERE cw.value ->> '$[0]' = f.value ->> '$.c'"   \
-	"   AND json_type(cw.value, '$[1]') = 'null'));"
+	"   AND json_type(cw.value, '$[1]') = 'null'));"                                      \
+	"CREATE VIEW merged(record_id, stamp) AS"                                              \
+	" SELECT r.id, r.state ->> ('$.s[' || x.value || ']')"                                 \
+	" FROM records r, json_each(r.state, '$.seen') x WHERE r.state IS NOT NULL;"
 
 /*
  * migrations[i] moves schema version i to i+1: its SQL, then (if set) its

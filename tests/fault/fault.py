@@ -181,7 +181,7 @@ def pull_cursor_ok(dev, server_db):
         con.execute("ATTACH DATABASE ? AS srv", (server_db,))
         missing = con.execute(
             "SELECT count(*) FROM srv.changes s WHERE s.seq <= ? AND s.body LIKE '%\"upsert\"%'"
-            " AND NOT EXISTS (SELECT 1 FROM writes w WHERE w.record_id = s.record_id"
+            " AND NOT EXISTS (SELECT 1 FROM merged w WHERE w.record_id = s.record_id"
             " AND w.stamp = s.hlc)", (cursor,)).fetchone()[0]
     finally:
         con.close()
