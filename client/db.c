@@ -14,38 +14,9 @@
 #include <time.h>
 
 #include "internal.h"
+#include "merge_row.h"
 #include "merge_sqlite.h"
 #include "record_row.h"
-
-/*
- * Schema 3 keeps a record's fields, stamps and conflicts in one row
- * (record_row.h).  These views show that state as schema 2's tables did,
- * for a person or a test reading the store with sqlite3 (SQLite's JSON
- * functions); the library never reads them.  A value is its JSON text, a
- * stamp its text form, as before; `merged` lists the changes merged into
- * each record (what `writes` told by its stamps).
- */
-#define DB_VIEWS                                                                               \
-	"CREATE VIEW fields(record_id, name, value, stamp) AS"                                 \
-	" SELECT r.id, f.key, (SELECT CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL"   \
-	"  ELSE w.value -> '$[1]' END FROM json_each(f.value, '$.w') w"                        \
-	"  WHERE w.value ->> '$[0]' = f.value ->> '$.c'),"                                     \
-	" r.state ->> ('$.s[' || (f.value ->> '$.c') || ']')"                                  \
-	" FROM records r, json_each(r.state, '$.f') f"                                         \
-	" WHERE r.state IS NOT NULL AND json_type(f.value, '$.c') IS NOT NULL;"                \
-	"CREATE VIEW conflicts(record_id, name, stamp, value, device) AS"                      \
-	" SELECT r.id, f.key, r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'),"            \
-	"  CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL ELSE w.value -> '$[1]' END,"  \
-	"  substr(r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'), 18)"                    \
-	" FROM records r, json_each(r.state, '$.f') f, json_each(f.value, '$.w') w"            \
-	" WHERE r.conflicts > 0 AND w.value ->> '$[2]' = 1"                                    \
-	"  AND (f.value ->> '$.c') IS NOT (w.value ->> '$[0]')"                                \
-	"  AND NOT (json_type(w.value, '$[1]') = 'null' AND EXISTS (SELECT 1"                  \
-	"   FROM json_each(f.value, '$.w') cw WHERE cw.value ->> '$[0]' = f.value ->> '$.c'"   \
-	"   AND json_type(cw.value, '$[1]') = 'null'));"                                      \
-	"CREATE VIEW merged(record_id, stamp) AS"                                              \
-	" SELECT r.id, r.state ->> ('$.s[' || x.value || ']')"                                 \
-	" FROM records r, json_each(r.state, '$.seen') x WHERE r.state IS NOT NULL;"
 
 /*
  * migrations[i] moves schema version i to i+1: its SQL, then (if set) its
@@ -91,7 +62,8 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE records ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;",
 	  record_row_migrate_v2,
 	  "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
-	  DB_VIEWS },
+	  /* For people and tests reading the store with sqlite3 (merge_row.h). */
+	  MERGE_ROW_VIEWS("conflicts") },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
