@@ -184,9 +184,8 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 	if ((err = store_server_device(ctx->store, device)) != FS_OK ||
 	    (err = store_push_change_insert(
 	         push, &ch, body, team, device, "review", &out->seq, &dup)) != FS_OK ||
-	    (err = change_apply(store_push_merge_ops(push), form, &ch, &res)) != FS_OK ||
-	    (err = store_push_record_update(push, &ch, team, actor, out->seq, &out->open)) !=
-	        FS_OK ||
+	    (err = store_push_record_merge(
+	         push, form, &ch, team, actor, out->seq, &res, &out->open)) != FS_OK ||
 	    (err = store_review_resolve_event(
 	         ctx->store, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
 		goto out;

@@ -15,16 +15,16 @@
 #include <time.h>
 
 #include "hlc.h"
-#include "merge_sqlite.h"
+#include "log.h"
+#include "merge_row.h"
 #include "store_sqlite_internal.h"
 
 /* Statements run for every change of a batch: prepared once per push. */
-enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_REFRESH, PS_N };
+enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_LOAD, PS_N };
 
 struct store_push {
 	struct store *store;
 	sqlite3 *db;
-	struct merge_sqlite merge;
 	sqlite3_stmt *st[PS_N];
 	bool locked; /* holds the store's writer lock */
 };
@@ -42,7 +42,6 @@ push_free(struct store_push *push)
 {
 	for (int i = 0; i < PS_N; i++)
 		sqlite3_finalize(push->st[i]);
-	merge_sqlite_finish(&push->merge);
 	if (push->locked)
 		store_sqlite_writer_release(push->store);
 	free(push);
@@ -61,10 +60,6 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 		return FS_ERR_NOMEM;
 	push->db = db;
 	push->store = store;
-	if ((err = merge_sqlite_init(&push->merge, db)) != FS_OK) {
-		free(push);
-		return err;
-	}
 	if ((err = store_sqlite_writer_take(store, PUSH_LOCK_WAIT_S)) != FS_OK) {
 		push_free(push);
 		return err;
@@ -76,12 +71,6 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 	}
 	*ret_push = push;
 	return FS_OK;
-}
-
-const struct merge_ops *
-store_push_merge_ops(struct store_push *push)
-{
-	return &push->merge.ops;
 }
 
 /* The push's statement `which` (sql), reset and unbound; prepared on first use. */
@@ -227,51 +216,82 @@ store_push_change_insert(struct store_push *push, const struct change *ch, const
 	return FS_OK;
 }
 
-fs_err
-store_push_record_update(struct store_push *push, const struct change *ch, const char *team,
-    const char *device_name, int64_t seq, int *ret_open)
+/* The record's tombstone and state into *tombstone and mm (nothing if new). */
+static fs_err
+record_state_load(struct store_push *push, const char *id, char tombstone[HLC_TEXT_LEN + 1],
+    struct merge_mem *mm)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 	int rc;
 
+	tombstone[0] = '\0';
+	if ((err = push_stmt(push, PS_LOAD, "SELECT tombstone, state FROM records WHERE id = ?",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+
+		if (t != NULL)
+			snprintf(tombstone, HLC_TEXT_LEN + 1, "%s", t);
+		if (state != NULL &&
+		    (err = merge_row_load(mm, state, (size_t)sqlite3_column_bytes(st, 1))) != FS_OK)
+			log_warnx("Record %s: stored state is damaged", id);
+	} else if (rc != SQLITE_DONE) {
+		err = store_sqlite_err(push->db, rc, "reading record");
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+fs_err
+store_push_record_merge(struct store_push *push, const struct form *form,
+    const struct change *ch, const char *team, const char *author, int64_t seq,
+    struct merge_result *res, int *ret_open)
+{
+	char tombstone[HLC_TEXT_LEN + 1];
+	struct merge_row_out out = { 0 };
+	struct merge_mem mm;
+	sqlite3_stmt *st;
+	fs_err err;
+
+	merge_mem_init(&mm, false);
+	if ((err = record_state_load(push, ch->id, tombstone, &mm)) != FS_OK ||
+	    (err = merge_row_merge(&mm, form, ch, tombstone, res, &out)) != FS_OK)
+		goto out;
+	*ret_open = out.open;
+	if (!out.applied)
+		goto out; /* merged before (its change was stored under another seq) */
 	if ((err = push_stmt(push, PS_RECORD,
 		 "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
-		 " created_at, updated_at, last_seq)"
-		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, " STORE_SQLITE_NOW ", " STORE_SQLITE_NOW ", ?7)"
+		 " deleted, open_conflicts, state, created_at, updated_at, last_seq)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STORE_SQLITE_NOW ", "
+		 STORE_SQLITE_NOW ", ?10)"
 		 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
 		 " last_seq = excluded.last_seq,"
 		 " form_version = max(form_version, excluded.form_version),"
-		 MERGE_SQLITE_TOMBSTONE_UPSERT,
+		 " tombstone = excluded.tombstone, deleted = excluded.deleted,"
+		 " open_conflicts = excluded.open_conflicts, state = excluded.state",
 		 &st)) != FS_OK)
-		return err;
+		goto out;
 	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ch->form, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, ch->form_version);
 	sqlite3_bind_text(st, 4, team, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, device_name, -1, SQLITE_STATIC);
-	if (ch->is_delete)
-		sqlite3_bind_text(st, 6, ch->hlc, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, seq);
-	if ((err = push_step_done(push, st, "writing record")) != FS_OK)
-		return err;
-	/* Deleted while no live value is newer than the tombstone (merge.h). */
-	if ((err = push_stmt(push, PS_REFRESH,
-		 "UPDATE records SET" MERGE_SQLITE_DELETED ","
-		 " open_conflicts = (SELECT count(*) FROM conflicts c WHERE c.record_id = ?1)"
-		 " WHERE id = ?1 RETURNING open_conflicts",
-		 &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret_open = sqlite3_column_int(st, 0);
-		rc = sqlite3_step(st);
-	}
-	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(push->db, rc, "refreshing record");
-	sqlite3_reset(st);
+	sqlite3_bind_text(st, 5, author, -1, SQLITE_STATIC);
+	if (tombstone[0] != '\0')
+		sqlite3_bind_text(st, 6, tombstone, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, out.deleted);
+	sqlite3_bind_int(st, 8, out.open);
+	sqlite3_bind_text(st, 9, out.state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, seq);
+	err = push_step_done(push, st, "writing record");
+out:
+	free(out.state);
+	merge_mem_finish(&mm);
 	return err;
 }
 
@@ -463,57 +483,71 @@ store_push_record_info(struct store_push *push, const char *record_id, char ret_
 	return err;
 }
 
+struct heads_out {
+	struct store_head *heads;
+	size_t max, n;
+	fs_err err;
+};
+
+static void
+head_add(struct heads_out *h, const struct mm_write *w)
+{
+	if (h->err != FS_OK)
+		return;
+	if (h->n == h->max) {
+		h->err = FS_ERR_TOOBIG;
+		return;
+	}
+	snprintf(h->heads[h->n].stamp, sizeof(h->heads[h->n].stamp), "%s", w->stamp);
+	h->heads[h->n].value = NULL;
+	if (w->value != NULL && (h->heads[h->n].value = strdup(w->value)) == NULL) {
+		h->err = FS_ERR_NOMEM;
+		return;
+	}
+	h->n++;
+}
+
+static int
+head_order(const void *a, const void *b)
+{
+	return strcmp(((const struct store_head *)a)->stamp, ((const struct store_head *)b)->stamp);
+}
+
 fs_err
 store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
 {
-	sqlite3_stmt *st;
-	size_t n = 0;
+	struct heads_out h = { .heads = heads, .max = max };
+	char tombstone[HLC_TEXT_LEN + 1];
+	const struct mm_record *r;
+	struct merge_mem mm;
 	fs_err err;
-	int rc;
 
 	*ret_n = 0;
 	ret_max[0] = '\0';
-	if ((err = prepare(push->db,
-		 "SELECT w.stamp, w.value FROM writes w WHERE w.record_id = ?1 AND w.name = ?2"
-		 " AND NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.record_id = w.record_id"
-		 " AND b.name = w.name AND b.stamp = w.stamp) ORDER BY w.stamp",
-		 &st)) != FS_OK)
+	merge_mem_init(&mm, false);
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK) {
+		merge_mem_finish(&mm);
 		return err;
-	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *value = (const char *)sqlite3_column_text(st, 1);
-		if (n == max) {
-			err = FS_ERR_TOOBIG;
-			break;
-		}
-		snprintf(heads[n].stamp, sizeof(heads[n].stamp), "%s", store_sqlite_text(st, 0));
-		heads[n].value = NULL;
-		if (value != NULL && (heads[n].value = strdup(value)) == NULL) {
-			err = FS_ERR_NOMEM;
-			break;
-		}
-		n++;
 	}
-	if (err == FS_OK && rc != SQLITE_DONE)
-		err = store_sqlite_err(push->db, rc, "reading heads");
-	sqlite3_finalize(st);
-	*ret_n = n;
-	if (err != FS_OK)
-		return err;
-	if ((err = prepare(push->db,
-		 "SELECT max(stamp) FROM writes WHERE record_id = ?1 AND name = ?2", &st)) != FS_OK)
-		return err;
-	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(ret_max, HLC_TEXT_LEN + 1, "%s", store_sqlite_text(st, 0));
-	else
-		err = store_sqlite_err(push->db, rc, "reading stamps");
-	sqlite3_finalize(st);
-	return err;
+	r = merge_mem_record(&mm, record_id);
+	for (size_t i = 0; r != NULL && i < r->nf; i++) {
+		const struct mm_field *f = &r->f[i];
+
+		if (strcmp(f->name, field) != 0)
+			continue;
+		/* Every head; the newest write of the field is always one (merge_mem.h). */
+		for (size_t k = 0; k < f->nw; k++) {
+			if (f->w[k].head)
+				head_add(&h, &f->w[k]);
+			if (strcmp(f->w[k].stamp, ret_max) > 0)
+				snprintf(ret_max, HLC_TEXT_LEN + 1, "%s", f->w[k].stamp);
+		}
+	}
+	merge_mem_finish(&mm);
+	qsort(heads, h.n, sizeof(*heads), head_order);
+	*ret_n = h.n;
+	return h.err;
 }
 
 void

@@ -27,8 +27,6 @@ struct store_push;
 /* Opens the push transaction (BEGIN IMMEDIATE).  *ret_push until commit/abort. */
 fs_err store_push_begin(struct store *store, struct store_push **ret_push);
 
-/* The merge storage inside this transaction.  Borrowed. */
-const struct merge_ops *store_push_merge_ops(struct store_push *push);
 
 /*
  * The stored answer of a batch already applied, or *ret_answer NULL.
@@ -50,12 +48,16 @@ fs_err store_push_change_insert(struct store_push *push, const struct change *ch
     int64_t *ret_seq, bool *ret_dup);
 
 /*
- * Creates or updates the record row after its change was merged: tombstone,
- * deleted flag, open-conflict count, last change.  *ret_open receives the
+ * Merges a change (parsed, checked against form, just appended as seq)
+ * into its record: one row read, the merge in memory (common/merge_row.h),
+ * one row written -- state, tombstone, deleted flag, open-conflict count,
+ * last change.  A new record belongs to team and was created by author.
+ * res counts the writes applied and conflicts; *ret_open receives the
  * record's open conflicts.
  */
-fs_err store_push_record_update(struct store_push *push, const struct change *ch,
-    const char *team, const char *device_name, int64_t seq, int *ret_open);
+fs_err store_push_record_merge(struct store_push *push, const struct form *form,
+    const struct change *ch, const char *team, const char *author, int64_t seq,
+    struct merge_result *res, int *ret_open);
 
 /* Notes stamp as device's newest on the server, unless it has a newer one. */
 fs_err store_push_device_seen(struct store_push *push, const char *device, const char *stamp);

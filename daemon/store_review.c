@@ -254,11 +254,10 @@ store_review_fields(struct store *store, const char *id, review_value_cb cb, voi
 
 	/* clang-format off */
 	err = store_sqlite_prepare(store,
-	    "SELECT f.name, f.value, f.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
+	    "SELECT f.name, f.value, f.stamp, substr(f.stamp, 18), "
+	    STORE_REVIEW_DEVICE_NAME("d", "substr(f.stamp, 18)")
 	    ", '' FROM fields f"
-	    " LEFT JOIN writes w ON w.record_id = f.record_id AND w.name = f.name"
-	    "  AND w.stamp = f.stamp"
-	    " LEFT JOIN devices d ON d.hlc_device = w.device"
+	    " LEFT JOIN devices d ON d.hlc_device = substr(f.stamp, 18)"
 	    " WHERE f.record_id = ?1 ORDER BY f.name",
 	    &st);
 	/* clang-format on */
@@ -277,10 +276,9 @@ store_review_conflicts(struct store *store, const char *id, review_value_cb cb, 
 
 	/* clang-format off */
 	err = store_sqlite_prepare(store,
-	    "SELECT c.name, w.value, c.stamp, w.device, " STORE_REVIEW_DEVICE_NAME("d", "w.device")
+	    "SELECT c.name, c.value, c.stamp, c.device, " STORE_REVIEW_DEVICE_NAME("d", "c.device")
 	    ", c.created_at FROM conflicts c"
-	    " JOIN writes w ON w.record_id = c.record_id AND w.name = c.name AND w.stamp = c.stamp"
-	    " LEFT JOIN devices d ON d.hlc_device = w.device"
+	    " LEFT JOIN devices d ON d.hlc_device = c.device"
 	    " WHERE c.record_id = ?1 ORDER BY c.name, c.stamp",
 	    &st);
 	/* clang-format on */

@@ -26,6 +26,7 @@
 #include "form.h"
 #include "hlc.h"
 #include "log.h"
+#include "merge_row.h"
 #include "merge_sqlite.h"
 #include "store.h"
 #include "store_sqlite_internal.h"
@@ -49,9 +50,21 @@ struct store {
 	bool writer_held;
 };
 
-static const char *const migrations[] = {
+/*
+ * migrations[i] takes the schema from version i to i + 1: its SQL, then
+ * (if set) its C step, then its closing SQL, in one transaction.
+ */
+struct migration {
+	const char *sql;
+	fs_err (*fn)(sqlite3 *db);
+	const char *sql_after;
+};
+
+static fs_err migrate_to_rows(sqlite3 *db);
+
+static const struct migration migrations[] = {
     /* 0 -> 1: the full central schema. */
-    "CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    { "CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " role TEXT NOT NULL CHECK(role IN ('field','reviewer','admin')), team TEXT NOT NULL,"
     " token_hash BLOB NOT NULL UNIQUE, hlc_device TEXT UNIQUE,"
     " revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, revoked_at TEXT);"
@@ -78,13 +91,14 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, status TEXT, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL);"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
     " action TEXT NOT NULL, record_id TEXT, detail TEXT);",
+      NULL, NULL },
     /*
      * 1 -> 2: headquarters review.  server_meta holds the server's own HLC
      * device id (a reviewer's resolution is a change the server authors)
      * and the last stamp it issued; no device may bind that id.  Review
      * events name the field and stamp of a resolution.
      */
-    "CREATE TABLE server_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    { "CREATE TABLE server_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "INSERT INTO server_meta(key, value) VALUES('hlc_device', lower(hex(randomblob(8)))),"
     " ('hlc_last', '0000000000000000');"
     "CREATE TRIGGER devices_server_hlc BEFORE UPDATE OF hlc_device ON devices"
@@ -95,24 +109,48 @@ static const char *const migrations[] = {
     "CREATE INDEX review_events_record ON review_events(record_id, id);"
     "CREATE INDEX records_updated ON records(updated_at);"
     "CREATE INDEX audit_at ON audit(at);",
+      NULL, NULL },
     /*
      * 2 -> 3: protocol 2 (pull without echo).  The newest stamp the server
      * holds from each device: a device never pulls its own changes back,
      * so a cloned device image learns of its twin from this instead.
      */
-    "ALTER TABLE devices ADD COLUMN last_hlc TEXT;"
+    { "ALTER TABLE devices ADD COLUMN last_hlc TEXT;"
     "UPDATE devices SET last_hlc = (SELECT max(hlc) FROM changes"
     " WHERE changes.device = devices.hlc_device) WHERE hlc_device IS NOT NULL;",
+      NULL, NULL },
     /*
      * 3 -> 4: merge rule 1 for a store written before it (null-vs-null
      * conflicts after a delete are none), and the records' counts again.
      */
-    MERGE_SQLITE_MIGRATE_RULE_1
+    { MERGE_SQLITE_MIGRATE_RULE_1
     "UPDATE records SET open_conflicts = (SELECT count(*) FROM conflicts c"
     " WHERE c.record_id = records.id) WHERE open_conflicts > 0;",
+      NULL, NULL },
+    /*
+     * 4 -> 5: one row per record (common/merge_row.h).  Each record's
+     * write set becomes its packed state in records.state; the tables of
+     * one row per field and write go, and views of the same names show
+     * the state to people, tests and the review filters.
+     */
+    { "ALTER TABLE records ADD COLUMN state TEXT;",
+      migrate_to_rows,
+      "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
+      MERGE_ROW_VIEWS("open_conflicts") },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static fs_err
+migrate_to_rows(sqlite3 *db)
+{
+	char why[256] = "";
+	fs_err err = merge_row_migrate(db, "open_conflicts", why, sizeof(why));
+
+	if (err != FS_OK)
+		log_warnx("Migrating records to one row each failed: %s", why);
+	return err;
+}
 
 fs_err
 store_sqlite_err(sqlite3 *db, int rc, const char *what)
@@ -275,7 +313,11 @@ migrate(sqlite3 *db)
 	}
 	for (; version < NMIGRATIONS; version++) {
 		log_info("Migrating store schema to version %d", version + 1);
-		if ((err = store_sqlite_exec(db, migrations[version])) != FS_OK)
+		const struct migration *m = &migrations[version];
+
+		if ((err = store_sqlite_exec(db, m->sql)) != FS_OK ||
+		    (m->fn != NULL && (err = m->fn(db)) != FS_OK) ||
+		    (m->sql_after != NULL && (err = store_sqlite_exec(db, m->sql_after)) != FS_OK))
 			goto rollback;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", version + 1);
 		if ((err = store_sqlite_exec(db, sql)) != FS_OK)

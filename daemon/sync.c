@@ -320,9 +320,8 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 		counts->duplicates++;
 		return FS_OK;
 	}
-	if ((err = change_apply(store_push_merge_ops(push), form, &ch, &res)) != FS_OK)
-		return err;
-	if ((err = store_push_record_update(push, &ch, who->team, who->name, seq, &open)) != FS_OK)
+	if ((err = store_push_record_merge(push, form, &ch, who->team, who->name, seq, &res,
+		 &open)) != FS_OK)
 		return err;
 	counts->accepted++;
 	counts->conflicts += res.conflicts;

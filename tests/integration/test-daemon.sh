@@ -281,8 +281,11 @@ grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/daemon.log" "$tmp
 # A store at schema 3 holding a null-vs-null conflict (two deletes) and a
 # real one: opening it with this fieldsyncd drops the first, keeps the
 # second, and recounts the record.
+# The store is release 0.2.0's (tests/fixtures/server-v4.sql; schemas 3
+# and 4 have the same tables), set back to 3.
 M="$tmp/migrate"
-"$BIN" -d "$M" device list >/dev/null 2>&1 || fail "could not create a store to migrate"
+mkdir -m 700 "$M"
+sqlite3 "$M/fieldsyncd.db" <"$SRC/tests/fixtures/server-v4.sql" || fail "could not load the 0.2.0 store"
 r=0000000000000000000000000000aaaa
 s1=0000000000010000-00000000000000a1
 s2=0000000000020000-00000000000000a2
@@ -305,6 +308,7 @@ PRAGMA user_version = 3;" || fail "could not plant the old conflicts"
 	fail "migration: conflicts left $(sqlite3 "$M/fieldsyncd.db" "SELECT name FROM conflicts")"
 [ "$(sqlite3 "$M/fieldsyncd.db" "SELECT open_conflicts FROM records WHERE id = '$r'")" = 1 ] ||
 	fail "migration: the record's conflict count was not recounted"
-ok "schema 3 -> 4: a null-vs-null conflict of the old rule dropped, a real one kept, count 1"
+[ "$(sqlite3 "$M/fieldsyncd.db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to rows"
+ok "schema 3 -> 5: a null-vs-null conflict of the old rule dropped, a real one kept, count 1"
 
 echo "PASS: daemon-basics"

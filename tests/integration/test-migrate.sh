@@ -71,27 +71,50 @@ PY
 	fail "records.conflicts disagrees with the conflicts view"
 pass "the migrated store edits on its packed rows; the open conflict stays for review"
 
-# It syncs with a daemon of this release.  The daemon is new (its log does
-# not hold the changes at the device's cursor): the device notices, marks
-# its changes unsent, and the next sync sends them all.
+# The 0.2.0 server store it synced with (schema 4) opens in this
+# fieldsyncd, migrates to one row per record with the same fields,
+# conflicts, tombstones and counts, and the upgraded device syncs with the
+# upgraded server: its unsent changes arrive, and the cursor it kept from
+# 0.2.0 still holds (no restore is suspected, nothing is sent twice).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
 	-keyout key.pem -out cert.pem 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
-"$D" -d data device add --name a1 --role field --team north 2>/dev/null |
-	sed -n 's/^token: //p' >tok
+mkdir -m 700 data
+sqlite3 data/fieldsyncd.db <"$SRC/tests/fixtures/server-v4.sql"
+changes_before=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes")
+"$D" -d data device list >/dev/null 2>>daemon.log || fail "fieldsyncd could not open the 0.2.0 store"
+sstate() {
+	sqlite3 "$1" "SELECT record_id, name, coalesce(value,'null'), stamp FROM fields ORDER BY 1, 2;
+		SELECT 'conflict', record_id, name, stamp, coalesce(value, 'null'), device
+		FROM conflicts ORDER BY 2, 3, 4;
+		SELECT 'record', id, deleted, coalesce(tombstone, ''), open_conflicts FROM records
+		ORDER BY 2;"
+	echo "user_version $(sqlite3 "$1" 'PRAGMA user_version')"
+}
+sed 's/^user_version 4$/user_version 5/' "$SRC/tests/fixtures/server-v4.expected" >sexpected
+sstate data/fieldsyncd.db >sgot
+diff sexpected sgot >&2 || fail "migrated server fields, conflicts or records differ"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM sqlite_schema WHERE type = 'table'
+	AND name IN ('writes', 'write_bases', 'fields', 'conflicts')")" = 0 ] ||
+	fail "schema 4 tables left behind on the server"
+pass "a 0.2.0 server store migrated: same fields, conflicts, tombstones and counts"
+
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &
 DPID=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
 [ -s port ] || fail "daemon did not start"
-ok=0
-for _ in 1 2 3; do
-	if "$F" --db a1.db sync --server "https://127.0.0.1:$(cat port)" --token-file tok \
-		--cacert cert.pem -q >>sync.log 2>&1; then ok=1; break; fi
-done
-[ $ok = 1 ] || { cat sync.log >&2; fail "the migrated store did not sync"; }
+"$F" --db a1.db sync --server "https://127.0.0.1:$(cat port)" \
+	--token-file "$SRC/tests/fixtures/server-v4.a1.token" --cacert cert.pem -q >sync.log 2>&1 ||
+	{ cat sync.log >&2; fail "the migrated device did not sync with the migrated server"; }
 [ "$("$F" --db a1.db status | sed -n 's/^pending: *\([0-9]*\).*/\1/p')" = 0 ] || fail "changes left unsent"
+# 2 unsent in the fixture + the edit made above: 3 new changes, none twice.
+[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes")" = $((changes_before + 3)) ] ||
+	fail "the server holds $(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes") changes, expected $((changes_before + 3))"
 site4=$(sqlite3 a1.db "SELECT record_id FROM fields WHERE value = '\"site four\"'")
 [ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$site4'
 	AND name = 'number_of_workers'")" = 4 ] || fail "the unsent record did not reach the server"
-pass "the migrated store synced its unsent changes to a new daemon"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$r1'
+	AND name = 'number_of_workers'")" = 250 ] || fail "the edit made after migration did not merge"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$r1'")" = 1 ] ||
+	fail "the server's conflict on $r1 changed"
+pass "the migrated device synced with the migrated server: 3 new changes, none twice"
