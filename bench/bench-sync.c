@@ -10,14 +10,16 @@
  *    that fs_sync() does next is timed apart;
  *  - server side: the push handler's time, read from the daemon's
  *    "push ... in N us" log lines (parse, validate, merge, commit);
- *  - raw: the same rows the server ends up with for those records (one
- *    changes row, one records row, and a fields and a writes row per
- *    field) inserted with prepared statements, one transaction per batch
- *    of the same size, into a copy of the server's empty database (same
- *    schema and indexes, WAL, synchronous=FULL), in the same run;
+ *  - server CPU: the daemon's user+system time over the sync, per record;
+ *  - raw: the rows of schema 4 (one changes row, one records row, and a
+ *    fields and a writes row per field) inserted with prepared statements,
+ *    one transaction per batch of the same size, into a copy of the
+ *    server's empty database (WAL, synchronous=FULL), in the same run;
  *  - raw, one row per record: the change row and a records row carrying
- *    all fields as JSON, no fields or writes rows -- what a per-record
- *    layout of the merge state would cost to store (for comparison only).
+ *    the record as JSON -- the floor of schema 5's layout.
+ * After the pushes, the server's disk per record (pages in use).  The
+ * same source builds against release 0.2.0 (schema 4), so both builds
+ * run it side by side (bench/run-all.sh, docs/BENCHMARKS.md).
  * Then a fresh device of the 100k team pulls everything (figure 4), and a
  * pull page is timed at each server size (figure 7).  Bytes (figure 3)
  * come from libcurl's counters (bench/wrap_curl.c) and from fs_sync_result.
@@ -231,6 +233,45 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team, bool compact)
 	return total;
 }
 
+static bool
+has_view(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	bool found;
+
+	raw_must(db, sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'view'"
+					    " AND name = ?", -1, &st, NULL),
+	    "schema");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Bytes of the pages a store uses, after its WAL is checkpointed into it. */
+static int64_t
+used_bytes(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		bench_die("cannot open %s", path);
+	raw_must(db, sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+	    "checkpoint");
+	raw_must(db, sqlite3_prepare_v2(db, "SELECT (p.page_count - f.freelist_count) * s.page_size"
+					    " FROM pragma_page_count p, pragma_freelist_count f,"
+					    " pragma_page_size s",
+			 -1, &st, NULL),
+	    "page count");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 /* --- one pull page, timed with a kept-alive connection -------------- */
 
 static size_t
@@ -281,7 +322,7 @@ page_ms(const struct bench_daemon *d, const char *token, int64_t after)
 
 struct push_run {
 	int n;
-	double e2e_s, pull_own_s, server_s, raw_s, compact_s;
+	double e2e_s, pull_own_s, server_s, raw_s, compact_s, server_cpu_s;
 	long batches;
 	fs_sync_result res;
 	int64_t post_body_up, post_hdr_up, post_down;
@@ -367,10 +408,25 @@ main(int argc, char **argv)
 	bench_copy_file(dbpath, rawpath);
 	if (sqlite3_open(rawpath, &compact) != SQLITE_OK)
 		bench_die("cannot open %s", rawpath);
-	raw_must(compact, sqlite3_exec(compact, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				      " ALTER TABLE records ADD COLUMN state TEXT;",
+	raw_must(compact, sqlite3_exec(compact, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 			      NULL, NULL, NULL),
 	    "pragmas");
+	/* Schema 5 has the column; a build of schema 4 run beside it does not. */
+	if (sqlite3_exec(compact, "SELECT state FROM records LIMIT 0", NULL, NULL, NULL) != SQLITE_OK)
+		raw_must(compact, sqlite3_exec(compact, "ALTER TABLE records ADD COLUMN state TEXT",
+				      NULL, NULL, NULL),
+		    "state column");
+	/* The per-field baseline needs schema 4's tables; schema 5 has views of those names. */
+	if (has_view(raw, "fields"))
+		raw_must(raw, sqlite3_exec(raw, "DROP VIEW fields; DROP VIEW conflicts; DROP VIEW merged;"
+				  "CREATE TABLE fields(record_id TEXT NOT NULL, name TEXT NOT NULL,"
+				  " value TEXT, stamp TEXT NOT NULL, PRIMARY KEY(record_id, name))"
+				  " WITHOUT ROWID;"
+				  "CREATE TABLE writes(record_id TEXT NOT NULL, name TEXT NOT NULL,"
+				  " stamp TEXT NOT NULL, base TEXT, value TEXT, device TEXT NOT NULL,"
+				  " PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;",
+				  NULL, NULL, NULL),
+		    "schema 4 tables");
 	bench_device_add(&d, "operator", "admin", "hq", reviewer);
 	bench_daemon_start(&d);
 	bench_log("fieldsyncd at %s", d.url);
@@ -393,7 +449,9 @@ main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s.db", d.dir, name);
 		bench_copy_file(tpl, path);
 		bench_reqs_reset();
+		r->server_cpu_s = bench_daemon_cpu_s(&d);
 		sync_device(&d, path, token, &pr, &r->res);
+		r->server_cpu_s = bench_daemon_cpu_s(&d) - r->server_cpu_s;
 		r->e2e_s = pr.push_end - pr.start;
 		r->pull_own_s = bench_now() - pr.push_end;
 		if (r->res.pushed != r->n)
@@ -426,6 +484,8 @@ main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "push_us_per_record", 1e6 * r->e2e_s / r->n);
 		cJSON_AddNumberToObject(o, "server_s", r->server_s);
 		cJSON_AddNumberToObject(o, "server_records_per_s", r->n / r->server_s);
+		/* The daemon's user+system CPU over the whole sync, per record pushed. */
+		cJSON_AddNumberToObject(o, "server_cpu_us_per_record", 1e6 * r->server_cpu_s / r->n);
 		cJSON_AddNumberToObject(o, "raw_s", r->raw_s);
 		cJSON_AddNumberToObject(o, "raw_records_per_s", r->n / r->raw_s);
 		cJSON_AddNumberToObject(o, "ingest_vs_raw", r->raw_s / r->server_s);
@@ -506,6 +566,9 @@ main(int argc, char **argv)
 	}
 	cJSON_AddItemToObject(out, "pull_page", growth);
 	bench_daemon_stop(&d);
+	/* Server disk: every table and index, history of one save per record. */
+	cJSON_AddNumberToObject(out, "server_disk_bytes_per_record",
+	    (double)used_bytes(dbpath) / (double)total);
 	sqlite3_close(raw);
 	sqlite3_close(compact);
 	bench_print(out);

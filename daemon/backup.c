@@ -63,8 +63,8 @@
 #define PATHBUF           (CONFIG_PATH_MAX + 128)
 
 /* The fieldsyncd tables a backup must hold (schema version 1 onwards). */
-#define STORE_TABLES     "'devices','forms','changes','records','fields'"
-#define STORE_TABLES_NUM 5
+#define STORE_TABLES     "'devices','forms','changes','records'"
+#define STORE_TABLES_NUM 4
 
 static const char usage_backup[] =
     "usage: fieldsyncd [-f file] [-d data_dir] backup --to FILE\n"

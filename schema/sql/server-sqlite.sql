@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 4 (PRAGMA user_version = 4).
+-- schema version 5 (PRAGMA user_version = 5).
 --
 -- DOCUMENTATION COPY.  The authoritative schema is the migrations[] array
 -- in daemon/store_sqlite.c, which fieldsyncd applies at start-up
@@ -97,3 +97,21 @@ ALTER TABLE devices ADD COLUMN last_hlc TEXT;
 -- a null write beside a null current value are dropped
 -- (MERGE_SQLITE_MIGRATE_RULE_1 in common/merge_sqlite.h) and
 -- records.open_conflicts recounted.
+
+-- Version 5: one row per record (common/merge_row.h; issue 12).  Each
+-- record's merge state -- every field's current value and stamp, the heads
+-- beside it (open conflicts), and the stamps the rule needs to recognise
+-- a replay -- packed as one JSON text (common/merge_mem.h documents the
+-- layout).  A change is merged by reading that row, merging in memory and
+-- writing it back.  The write-set tables go; views of the same names
+-- (MERGE_ROW_VIEWS) show the state to people, tests and the review filters.
+ALTER TABLE records ADD COLUMN state TEXT;
+-- (each record's writes, bases and current values packed into state by
+-- merge_row_migrate())
+DROP TABLE fields;
+DROP TABLE writes;
+DROP TABLE write_bases;
+DROP TABLE conflicts;
+CREATE VIEW fields(record_id, name, value, stamp) AS ...;           -- see merge_row.h
+CREATE VIEW conflicts(record_id, name, stamp, value, device, created_at) AS ...;
+CREATE VIEW merged(record_id, stamp) AS ...;

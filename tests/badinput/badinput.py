@@ -583,7 +583,8 @@ def main_catalogue(args):
 
                 c.case(f"SQL text in every {form} text field: {payload[:24]!r}",
                        (200, "accepted"), sql_case, mode="data")
-        tables = {r[0] for r in query(d.db, "SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in query(d.db, "SELECT name FROM sqlite_master"
+                                            " WHERE type IN ('table', 'view')")}
         check({"devices", "forms", "changes", "records", "fields", "batches"} <= tables,
               "a table disappeared")
         check(query(d.db, "SELECT count(*) FROM devices WHERE role = 'admin'")[0][0] == 1,
