@@ -53,7 +53,7 @@ record_row_load(fs_client *c, const char *id, struct record_row *row)
 		db_stmt_done(c, st); /* created but nothing merged yet: no state */
 		return FS_OK;
 	}
-	err = merge_row_load(&row->mm, text, (size_t)sqlite3_column_bytes(st, 6));
+	err = merge_row_load(&row->mm, id, text, (size_t)sqlite3_column_bytes(st, 6));
 	db_stmt_done(c, st);
 	if (err == FS_ERR_NOMEM)
 		return row_nomem(c);

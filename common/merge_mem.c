@@ -407,6 +407,23 @@ stamp_index(struct stamp_table *t, const char *stamp)
 	return (int)t->n++;
 }
 
+/*
+ * The short form of a field: one write, a head, the current value, no
+ * pending stamp -- nearly every field of nearly every record.
+ */
+static bool
+field_is_short(const struct mm_field *f)
+{
+	return f->nw == 1 && f->w[0].head && f->npending == 0 &&
+	    strcmp(f->current, f->w[0].stamp) == 0;
+}
+
+static cJSON *
+value_item(const struct mm_write *w)
+{
+	return w->value != NULL ? cJSON_CreateRaw(w->value) : cJSON_CreateNull();
+}
+
 fs_err
 merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 {
@@ -415,7 +432,6 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 	bool ok = obj != NULL;
 	int k;
 
-	ok = ok && cJSON_AddStringToObject(obj, "id", r->id) != NULL;
 	ok = ok && (stamps = cJSON_AddArrayToObject(obj, "s")) != NULL;
 	ok = ok && (seen = cJSON_AddArrayToObject(obj, "seen")) != NULL;
 	for (size_t i = 0; ok && i < r->nseen; i++)
@@ -426,6 +442,14 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 		const struct mm_field *f = &r->f[i];
 		cJSON *fo, *ws, *ps;
 
+		if (field_is_short(f)) {
+			ok = (fo = cJSON_CreateArray()) != NULL &&
+			    cJSON_AddItemToObject(fields, f->name, fo) &&
+			    (k = stamp_index(&t, f->w[0].stamp)) >= 0 &&
+			    cJSON_AddItemToArray(fo, cJSON_CreateNumber(k)) &&
+			    cJSON_AddItemToArray(fo, value_item(&f->w[0]));
+			continue;
+		}
 		ok = (fo = cJSON_AddObjectToObject(fields, f->name)) != NULL;
 		if (ok && f->current[0] != '\0')
 			ok = (k = stamp_index(&t, f->current)) >= 0 &&
@@ -437,9 +461,7 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 			ok = w != NULL && cJSON_AddItemToArray(ws, w) &&
 			    (k = stamp_index(&t, f->w[j].stamp)) >= 0 &&
 			    cJSON_AddItemToArray(w, cJSON_CreateNumber(k)) &&
-			    cJSON_AddItemToArray(w, f->w[j].value != NULL
-							? cJSON_CreateRaw(f->w[j].value)
-							: cJSON_CreateNull()) &&
+			    cJSON_AddItemToArray(w, value_item(&f->w[j])) &&
 			    cJSON_AddItemToArray(w, cJSON_CreateNumber(f->w[j].head ? 1 : 0));
 		}
 		if (ok && f->npending > 0) {
@@ -474,10 +496,29 @@ row_stamp(const cJSON *stamps, const cJSON *j)
 	return s->valuestring;
 }
 
-fs_err
-merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
+/* Adds write number j (stamp st, JSON value v, head) to f. */
+static fs_err
+load_write(struct mm_field *f, const char *st, const cJSON *v, bool head)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+	struct mm_write *w;
+
+	if (write_find(f, st) != NULL)
+		return FS_ERR_CORRUPT;
+	if (grow(&f->w, &f->capw, f->nw + 1, sizeof(*f->w)) != FS_OK)
+		return FS_ERR_NOMEM;
+	w = &f->w[f->nw];
+	memset(w, 0, sizeof(*w));
+	memcpy(w->stamp, st, HLC_TEXT_LEN + 1);
+	w->head = head;
+	if (!cJSON_IsNull(v) && (w->value = cJSON_PrintUnformatted(v)) == NULL)
+		return FS_ERR_NOMEM;
+	f->nw++;
+	return FS_OK;
+}
+
+fs_err
+merge_mem_record_from_json(struct merge_mem *mm, const char *id, const cJSON *obj)
+{
 	const cJSON *stamps = cJSON_GetObjectItemCaseSensitive(obj, "s");
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(obj, "seen");
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(obj, "f");
@@ -486,10 +527,10 @@ merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 	const char *st;
 	fs_err err;
 
-	if (!cJSON_IsString(id) || !cJSON_IsArray(stamps) || !cJSON_IsArray(seen) ||
-	    !cJSON_IsObject(fields) || rec_find(mm, id->valuestring) != NULL)
+	if (!cJSON_IsArray(stamps) || !cJSON_IsArray(seen) || !cJSON_IsObject(fields) ||
+	    rec_find(mm, id) != NULL)
 		return FS_ERR_CORRUPT;
-	if ((err = rec_get(mm, id->valuestring, &r)) != FS_OK)
+	if ((err = rec_get(mm, id, &r)) != FS_OK)
 		return err;
 	cJSON_ArrayForEach(item, seen)
 	{
@@ -505,6 +546,19 @@ merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(fo, "p");
 		struct mm_field *f;
 
+		if (fo->string != NULL && cJSON_IsArray(fo)) {
+			/* The short form [S, VALUE]: one head, the current write. */
+			const cJSON *v = cJSON_GetArrayItem(fo, 1);
+
+			if (cJSON_GetArraySize(fo) != 2 || v == NULL ||
+			    (st = row_stamp(stamps, cJSON_GetArrayItem(fo, 0))) == NULL)
+				return FS_ERR_CORRUPT;
+			if ((err = field_get(r, fo->string, &f)) != FS_OK ||
+			    (err = load_write(f, st, v, true)) != FS_OK)
+				return err;
+			memcpy(f->current, st, HLC_TEXT_LEN + 1);
+			continue;
+		}
 		if (fo->string == NULL || !cJSON_IsArray(ws) ||
 		    (c != NULL && row_stamp(stamps, c) == NULL) || (ps != NULL && !cJSON_IsArray(ps)))
 			return FS_ERR_CORRUPT;
@@ -516,21 +570,13 @@ merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj)
 		{
 			const cJSON *v = cJSON_GetArrayItem(item, 1);
 			const cJSON *h = cJSON_GetArrayItem(item, 2);
-			struct mm_write *w;
 
 			st = row_stamp(stamps, cJSON_GetArrayItem(item, 0));
 			if (cJSON_GetArraySize(item) != 3 || st == NULL || v == NULL ||
-			    !cJSON_IsNumber(h) || write_find(f, st) != NULL)
+			    !cJSON_IsNumber(h))
 				return FS_ERR_CORRUPT;
-			if (grow(&f->w, &f->capw, f->nw + 1, sizeof(*f->w)) != FS_OK)
-				return FS_ERR_NOMEM;
-			w = &f->w[f->nw];
-			memset(w, 0, sizeof(*w));
-			memcpy(w->stamp, st, HLC_TEXT_LEN + 1);
-			w->head = h->valuedouble != 0;
-			if (!cJSON_IsNull(v) && (w->value = cJSON_PrintUnformatted(v)) == NULL)
-				return FS_ERR_NOMEM;
-			f->nw++;
+			if ((err = load_write(f, st, v, h->valuedouble != 0)) != FS_OK)
+				return err;
 		}
 		cJSON_ArrayForEach(item, ps)
 		{

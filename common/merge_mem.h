@@ -96,29 +96,33 @@ void merge_mem_conflicts(const struct mm_field *f,
 
 /*
  * The state of one record as one JSON object, the packed row a store
- * keeps (one row per record):
+ * keeps (one row per record; the record's id is the row's key, not in
+ * the object):
  *
- *   {"id": ID, "s": [STAMP, ...], "seen": [S, ...],
- *    "f": {NAME: {"c": S, "w": [[S, VALUE, HEAD], ...], "p": [S, ...]}}}
+ *   {"s": [STAMP, ...], "seen": [S, ...],
+ *    "f": {NAME: [S, VALUE],                                   (short form)
+ *          NAME: {"c": S, "w": [[S, VALUE, HEAD], ...], "p": [S, ...]}}}
  *
  * "s" holds each distinct stamp of the record once, and S is an index
  * into it: one save stamps every field with the same stamp, which would
  * otherwise be written twice per field (2.3 KB of a labour inspection's
- * row; bench/bench-row.c).  "seen" the changes merged, "c" the current
- * stamp (absent: no value), "w" the writes kept (VALUE the JSON value
- * itself, null for null; HEAD 1 or 0), "p" the pending base stamps
- * (absent when none).  Values are embedded as JSON, never re-encoded as
- * strings.  *ret is owned by the caller (cJSON_Delete()).
+ * row; bench/bench-row.c).  "seen" the changes merged.  A field whose
+ * only write is its current value and a head, with nothing pending --
+ * nearly every field -- is the short form [S, VALUE]; any other is the
+ * object: "c" the current stamp (absent: no value), "w" the writes kept
+ * (HEAD 1 or 0), "p" the pending base stamps (absent when none).  VALUE
+ * is the JSON value itself, null for null, never re-encoded as a string.
+ * *ret is owned by the caller (cJSON_Delete()).
  */
 fs_err merge_mem_record_to_json(const struct mm_record *r, cJSON **ret);
 
 /*
- * Loads a record's state written by merge_mem_record_to_json() into mm
- * (which must not hold that record yet).  FS_ERR_CORRUPT for an object
- * of another shape or a stamp index out of its table (a damaged store
- * row), FS_ERR_NOMEM; after an error mm may hold part of the record and
- * is to be discarded.
+ * Loads the state of record id written by merge_mem_record_to_json()
+ * into mm (which must not hold that record yet).  FS_ERR_CORRUPT for an
+ * object of another shape or a stamp index out of its table (a damaged
+ * store row), FS_ERR_NOMEM; after an error mm may hold part of the record
+ * and is to be discarded.
  */
-fs_err merge_mem_record_from_json(struct merge_mem *mm, const cJSON *obj);
+fs_err merge_mem_record_from_json(struct merge_mem *mm, const char *id, const cJSON *obj);
 
 #endif /* FS_MERGE_MEM_H */

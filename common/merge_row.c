@@ -81,14 +81,14 @@ merge_row_merge(struct merge_mem *mm, const struct form *form, const struct chan
 }
 
 fs_err
-merge_row_load(struct merge_mem *mm, const char *text, size_t len)
+merge_row_load(struct merge_mem *mm, const char *id, const char *text, size_t len)
 {
 	cJSON *state = cJSON_ParseWithLength(text, len);
 	fs_err err;
 
 	if (state == NULL)
 		return FS_ERR_CORRUPT;
-	err = merge_mem_record_from_json(mm, state);
+	err = merge_mem_record_from_json(mm, id, state);
 	cJSON_Delete(state);
 	return err;
 }

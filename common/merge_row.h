@@ -37,18 +37,21 @@
  */
 #define MERGE_ROW_VIEWS(open_col)                                                              \
 	"CREATE VIEW fields(record_id, name, value, stamp) AS"                                 \
-	" SELECT r.id, f.key, (SELECT CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL"   \
+	" SELECT r.id, f.key, CASE WHEN f.type = 'array' THEN"                                 \
+	"  (CASE json_type(f.value, '$[1]') WHEN 'null' THEN NULL ELSE f.value -> '$[1]' END)" \
+	"  ELSE (SELECT CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL"                 \
 	"  ELSE w.value -> '$[1]' END FROM json_each(f.value, '$.w') w"                        \
-	"  WHERE w.value ->> '$[0]' = f.value ->> '$.c'),"                                     \
-	" r.state ->> ('$.s[' || (f.value ->> '$.c') || ']')"                                  \
-	" FROM records r, json_each(r.state, '$.f') f"                                         \
-	" WHERE r.state IS NOT NULL AND json_type(f.value, '$.c') IS NOT NULL;"                \
+	"  WHERE w.value ->> '$[0]' = f.value ->> '$.c') END,"                                 \
+	" r.state ->> ('$.s[' || (CASE WHEN f.type = 'array' THEN f.value ->> '$[0]'"          \
+	"  ELSE f.value ->> '$.c' END) || ']')"                                                \
+	" FROM records r, json_each(r.state, '$.f') f WHERE r.state IS NOT NULL"               \
+	" AND (f.type = 'array' OR json_type(f.value, '$.c') IS NOT NULL);"                    \
 	"CREATE VIEW conflicts(record_id, name, stamp, value, device, created_at) AS"          \
 	" SELECT r.id, f.key, r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'),"            \
 	"  CASE json_type(w.value, '$[1]') WHEN 'null' THEN NULL ELSE w.value -> '$[1]' END,"  \
 	"  substr(r.state ->> ('$.s[' || (w.value ->> '$[0]') || ']'), 18), r.updated_at"      \
 	" FROM records r, json_each(r.state, '$.f') f, json_each(f.value, '$.w') w"            \
-	" WHERE r." open_col " > 0 AND w.value ->> '$[2]' = 1"                                 \
+	" WHERE r." open_col " > 0 AND f.type = 'object' AND w.value ->> '$[2]' = 1"           \
 	"  AND (f.value ->> '$.c') IS NOT (w.value ->> '$[0]')"                                \
 	"  AND NOT (json_type(w.value, '$[1]') = 'null' AND EXISTS (SELECT 1"                  \
 	"   FROM json_each(f.value, '$.w') cw WHERE cw.value ->> '$[0]' = f.value ->> '$.c'"   \
@@ -78,8 +81,8 @@ bool merge_row_seen(const struct mm_record *r, const char *stamp);
 fs_err merge_row_merge(struct merge_mem *mm, const struct form *form, const struct change *ch,
     char tombstone[HLC_TEXT_LEN + 1], struct merge_result *res, struct merge_row_out *out);
 
-/* Parses a stored state text into mm.  FS_ERR_CORRUPT when damaged. */
-fs_err merge_row_load(struct merge_mem *mm, const char *text, size_t len);
+/* Parses record id's stored state text into mm.  FS_ERR_CORRUPT when damaged. */
+fs_err merge_row_load(struct merge_mem *mm, const char *id, const char *text, size_t len);
 
 /*
  * Schema 2 to one row per record, in the caller's transaction: for every

@@ -238,7 +238,7 @@ record_state_load(struct store_push *push, const char *id, char tombstone[HLC_TE
 		if (t != NULL)
 			snprintf(tombstone, HLC_TEXT_LEN + 1, "%s", t);
 		if (state != NULL &&
-		    (err = merge_row_load(mm, state, (size_t)sqlite3_column_bytes(st, 1))) != FS_OK)
+		    (err = merge_row_load(mm, id, state, (size_t)sqlite3_column_bytes(st, 1))) != FS_OK)
 			log_warnx("Record %s: stored state is damaged", id);
 	} else if (rc != SQLITE_DONE) {
 		err = store_sqlite_err(push->db, rc, "reading record");

@@ -89,7 +89,7 @@ one_change(const cJSON *item)
 		char *text2;
 
 		merge_mem_init(&again_mm, false);
-		FUZZ_CHECK(merge_row_load(&again_mm, out.state, strlen(out.state)) == FS_OK);
+		FUZZ_CHECK(merge_row_load(&again_mm, ch.id, out.state, strlen(out.state)) == FS_OK);
 		FUZZ_CHECK((r = merge_mem_record(&again_mm, ch.id)) != NULL);
 		FUZZ_CHECK(merge_mem_record_to_json(r, &packed) == FS_OK);
 		FUZZ_CHECK((text2 = cJSON_PrintUnformatted(packed)) != NULL);

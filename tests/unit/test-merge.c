@@ -261,7 +261,7 @@ mem_roundtrip(struct merge_mem *mm, bool keep_history)
 		cJSON_Delete(row);
 		ASSERT((back = cJSON_Parse(text)) != NULL);
 		free(text);
-		ASSERT_OK(merge_mem_record_from_json(&copy, back));
+		ASSERT_OK(merge_mem_record_from_json(&copy, mm->rec[i].id, back));
 		cJSON_Delete(back);
 	}
 	merge_mem_finish(mm);
