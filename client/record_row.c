@@ -79,8 +79,8 @@ record_row_state(const struct record_row *row, const char *id)
 
 /* Writes the row back: one statement. */
 static fs_err
-row_store(fs_client *c, struct record_row *row, const struct change *ch, const char *text,
-    int conflicts)
+row_store(fs_client *c, struct record_row *row, const char *id, const char *form,
+    int64_t version, const char *text, int conflicts)
 {
 	sqlite3_stmt *st;
 	char now[32];
@@ -97,9 +97,9 @@ row_store(fs_client *c, struct record_row *row, const struct change *ch, const c
 			      " updated_at = excluded.updated_at",
 		 &st)) != FS_OK)
 		return err;
-	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->form, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ch->form_version);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, form, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, version);
 	if (row->tombstone[0] != '\0')
 		sqlite3_bind_text(st, 4, row->tombstone, -1, SQLITE_STATIC);
 	else
@@ -130,10 +130,64 @@ record_row_apply(fs_client *c, struct record_row *row, const struct form *form,
 	if (!out.applied)
 		return FS_OK; /* merged before: a replay changes nothing */
 	row->deleted = out.deleted;
-	err = row_store(c, row, ch, out.state, out.open);
+	err = row_store(c, row, ch->id, ch->form, ch->form_version, out.state, out.open);
 	free(out.state);
 	if (err == FS_OK && ret_applied != NULL)
 		*ret_applied = true;
+	return err;
+}
+
+fs_err
+record_row_adopt(fs_client *c, struct record_row *row, const char *id, const char *form,
+    int64_t version, const char *tombstone, const cJSON *state, struct record_stamps *ret_local)
+{
+	const struct mm_record *mine = merge_mem_record(&row->mm, id), *theirs;
+	struct merge_mem other;
+	char *text = NULL;
+	int open;
+	fs_err err;
+
+	memset(ret_local, 0, sizeof(*ret_local));
+	merge_mem_init(&other, false);
+	if ((err = merge_mem_record_from_json(&other, id, state)) != FS_OK) {
+		merge_mem_finish(&other);
+		return err == FS_ERR_NOMEM ? row_nomem(c)
+					   : client_fail(c, FS_ERR_PROTOCOL,
+						 "snapshot: the state of record %s is malformed", id);
+	}
+	theirs = merge_mem_record(&other, id);
+	/* What this device merged that the server's row does not hold yet. */
+	for (size_t i = 0; mine != NULL && i < mine->nseen; i++) {
+		if (theirs != NULL && merge_row_seen(theirs, mine->seen[i]))
+			continue;
+		if (ret_local->n == ret_local->cap) {
+			size_t cap = ret_local->cap ? ret_local->cap * 2 : 8;
+			void *p = realloc(ret_local->stamp, cap * sizeof(*ret_local->stamp));
+
+			if (p == NULL) {
+				merge_mem_finish(&other);
+				return row_nomem(c);
+			}
+			ret_local->stamp = p;
+			ret_local->cap = cap;
+		}
+		memcpy(ret_local->stamp[ret_local->n++], mine->seen[i], HLC_TEXT_LEN + 1);
+	}
+	merge_mem_finish(&other);
+	/* The server's row replaces this one: loaded again into row->mm. */
+	merge_mem_finish(&row->mm);
+	merge_mem_init(&row->mm, false);
+	if ((err = merge_mem_record_from_json(&row->mm, id, state)) != FS_OK)
+		return row_nomem(c); /* parsed once above: only memory can fail */
+	if (tombstone != NULL && strcmp(tombstone, row->tombstone) > 0)
+		snprintf(row->tombstone, sizeof(row->tombstone), "%s", tombstone);
+	theirs = merge_mem_record(&row->mm, id);
+	row->deleted = merge_row_summary(theirs, row->tombstone, &open);
+	if (theirs == NULL || merge_row_pack(theirs, &text) != FS_OK)
+		return row_nomem(c);
+	row->exists = true;
+	err = row_store(c, row, id, form, version, text, open);
+	free(text);
 	return err;
 }
 

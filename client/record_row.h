@@ -61,6 +61,23 @@ fs_err record_row_apply(fs_client *c, struct record_row *row, const struct form 
 /* The record's state in row (NULL when it has none yet).  Borrowed. */
 const struct mm_record *record_row_state(const struct record_row *row, const char *id);
 
+/* Stamps of changes, a growing list (record_row_adopt()). */
+struct record_stamps {
+	char (*stamp)[HLC_TEXT_LEN + 1]; /* owned: free() */
+	size_t n, cap;
+};
+
+/*
+ * Makes the server's packed state of record id (a snapshot row, checked
+ * here) the row's state and writes it, with the later of the two
+ * tombstones.  *ret_local receives the changes the loaded row had merged
+ * that the server's row does not hold (this device's own, not yet
+ * acknowledged): the caller merges them again from its change log.
+ * FS_ERR_PROTOCOL for a malformed state.  Free ret_local->stamp.
+ */
+fs_err record_row_adopt(fs_client *c, struct record_row *row, const char *id, const char *form,
+    int64_t version, const char *tombstone, const cJSON *state, struct record_stamps *ret_local);
+
 /*
  * Builds the packed state of every record from the tables of schema 2
  * (writes, write_bases, fields, conflicts): the migration to schema 3.

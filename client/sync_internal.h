@@ -113,4 +113,22 @@ fs_err sync_server_lost_data(struct sync_run *run, int64_t cursor);
  */
 fs_err sync_pull_all(struct sync_run *run);
 
+/* sync_pull.c: fetches the published forms into the store. */
+fs_err sync_fetch_forms(struct sync_run *run);
+
+/*
+ * sync_pull.c: folds the server's newest stamp of this device (own_hlc,
+ * NULL for none) into the clock, inside the caller's transaction;
+ * FS_ERR_CLONED when it is newer than anything this device stamped.
+ */
+fs_err sync_own_hlc_check(fs_client *c, const char *own_hlc);
+
+/*
+ * sync_snapshot.c: a device that has pulled nothing yet takes each
+ * record's row from GET /v1/snapshot, page by page (resumed after a cut),
+ * then its pull cursor starts where the snapshot was taken.  Does nothing
+ * when the device has pulled before or the server has no snapshot.
+ */
+fs_err sync_snapshot(struct sync_run *run);
+
 #endif /* FS_CLIENT_SYNC_INTERNAL_H */

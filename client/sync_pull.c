@@ -28,8 +28,8 @@
  */
 #define PULL_LIMIT 500
 
-static fs_err
-fetch_forms(struct sync_run *run)
+fs_err
+sync_fetch_forms(struct sync_run *run)
 {
 	struct http_answer a;
 	const cJSON *forms, *f;
@@ -88,6 +88,23 @@ fetch_forms(struct sync_run *run)
 	return err;
 }
 
+fs_err
+sync_own_hlc_check(fs_client *c, const char *own_hlc)
+{
+	char device[HLC_DEVICE_LEN + 1];
+	uint64_t stamp;
+
+	if (own_hlc == NULL)
+		return FS_OK;
+	if (hlc_parse(own_hlc, &stamp, device) != FS_OK || strcmp(device, c->clock.device) != 0)
+		return client_fail(c, FS_ERR_PROTOCOL, "pull answer's own_hlc is malformed");
+	if (hlc_observe(&c->clock, stamp, device) != FS_OK)
+		return client_fail(c, FS_ERR_CLONED,
+		    "the server holds changes stamped with this device's id that this"
+		    " device never made: restored from a backup or cloned? Sync stopped");
+	return FS_OK;
+}
+
 /*
  * Merges one pulled page and moves the cursor, in one transaction.
  * FS_ERR_NOTFOUND when a change names a form version the device lacks
@@ -114,22 +131,8 @@ apply_page(struct sync_run *run, const cJSON *changes, int64_t next, const char 
 	 * stamp the server holds from it: newer than anything this device
 	 * issued means a twin with the same id (a cloned image).
 	 */
-	if (own_hlc != NULL) {
-		char device[HLC_DEVICE_LEN + 1];
-		uint64_t stamp;
-
-		if (hlc_parse(own_hlc, &stamp, device) != FS_OK ||
-		    strcmp(device, c->clock.device) != 0) {
-			err = client_fail(c, FS_ERR_PROTOCOL, "pull answer's own_hlc is malformed");
-			goto rollback;
-		}
-		if (hlc_observe(&c->clock, stamp, device) != FS_OK) {
-			err = client_fail(c, FS_ERR_CLONED,
-			    "the server holds changes stamped with this device's id that this"
-			    " device never made: restored from a backup or cloned? Sync stopped");
-			goto rollback;
-		}
-	}
+	if ((err = sync_own_hlc_check(c, own_hlc)) != FS_OK)
+		goto rollback;
 	cJSON_ArrayForEach(item, changes)
 	{
 		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "change");
@@ -317,7 +320,7 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 		if (cJSON_IsNumber(fv) && (int64_t)fv->valuedouble != forms_seen && !fetched) {
 			/* New forms published: fetch them before merging. */
 			/* With a form left out, not noted: an updated fieldsync fetches again. */
-			if ((err = fetch_forms(run)) != FS_OK ||
+			if ((err = sync_fetch_forms(run)) != FS_OK ||
 			    (run->forms_skipped == 0 &&
 				(err = db_meta_set_i64(c, "forms_version",
 				     (int64_t)fv->valuedouble)) != FS_OK)) {
@@ -334,7 +337,7 @@ pull_pages(struct sync_run *run, const char *cursor_hlc)
 		err = apply_page(run, changes, (int64_t)next->valuedouble, next_hlc, own_hlc);
 		if (err == FS_ERR_NOTFOUND && !fetched) {
 			fetched = true;
-			if ((err = fetch_forms(run)) == FS_OK)
+			if ((err = sync_fetch_forms(run)) == FS_OK)
 				err = apply_page(run, changes, (int64_t)next->valuedouble, next_hlc,
 				    own_hlc);
 		}
@@ -356,6 +359,9 @@ sync_pull_all(struct sync_run *run)
 	char *cursor_hlc = NULL;
 	fs_err err;
 
+	/* A first pull takes each record's row once (sync_snapshot.c). */
+	if ((err = sync_snapshot(run)) != FS_OK)
+		return err;
 	if ((err = db_meta_get(run->c, "cursor_hlc", &cursor_hlc)) != FS_OK)
 		return err;
 	err = pull_pages(run, cursor_hlc);

@@ -24,9 +24,8 @@ count_conflict(void *arg, const struct mm_write *w)
 	(*(int *)arg)++;
 }
 
-/* Open conflicts of r, and whether it is deleted under tombstone (merge.h). */
-static bool
-row_deleted(const struct mm_record *r, const char *tombstone, int *ret_open)
+bool
+merge_row_summary(const struct mm_record *r, const char *tombstone, int *ret_open)
 {
 	bool live = false;
 
@@ -41,8 +40,8 @@ row_deleted(const struct mm_record *r, const char *tombstone, int *ret_open)
 	return tombstone[0] != '\0' && !live;
 }
 
-static fs_err
-row_pack(const struct mm_record *r, char **ret)
+fs_err
+merge_row_pack(const struct mm_record *r, char **ret)
 {
 	cJSON *state;
 	fs_err err;
@@ -73,8 +72,8 @@ merge_row_merge(struct merge_mem *mm, const struct form *form, const struct chan
 		memcpy(tombstone, ch->hlc, HLC_TEXT_LEN + 1);
 	if ((r = merge_mem_record(mm, ch->id)) == NULL)
 		return FS_ERR_INTERNAL;
-	out->deleted = row_deleted(r, tombstone, &out->open);
-	if ((err = row_pack(r, &out->state)) != FS_OK)
+	out->deleted = merge_row_summary(r, tombstone, &out->open);
+	if ((err = merge_row_pack(r, &out->state)) != FS_OK)
 		return err;
 	out->applied = true;
 	return FS_OK;
@@ -191,7 +190,7 @@ mig_record(struct mig *m, const char *id, bool keep_history, char **ret_text, in
 		goto out; /* a record row without writes: no state */
 	for (size_t i = 0; i < r->nf; i++)
 		merge_mem_conflicts(&r->f[i], count_conflict, ret_open);
-	err = row_pack(r, ret_text);
+	err = merge_row_pack(r, ret_text);
 out:
 	merge_mem_finish(&mm);
 	if (err != FS_OK && err != FS_ERR_DB && m->errmsg != NULL)

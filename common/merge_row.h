@@ -81,6 +81,15 @@ bool merge_row_seen(const struct mm_record *r, const char *stamp);
 fs_err merge_row_merge(struct merge_mem *mm, const struct form *form, const struct change *ch,
     char tombstone[HLC_TEXT_LEN + 1], struct merge_result *res, struct merge_row_out *out);
 
+/*
+ * Whether r is deleted under tombstone ("" for none): the tombstone is at
+ * least every live current stamp (merge.h).  *ret_open: its open conflicts.
+ */
+bool merge_row_summary(const struct mm_record *r, const char *tombstone, int *ret_open);
+
+/* r's packed state as text (*ret owned by the caller).  FS_ERR_NOMEM. */
+fs_err merge_row_pack(const struct mm_record *r, char **ret);
+
 /* Parses record id's stored state text into mm.  FS_ERR_CORRUPT when damaged. */
 fs_err merge_row_load(struct merge_mem *mm, const char *id, const char *text, size_t len);
 

@@ -64,6 +64,7 @@ static const struct route routes[] = {
     {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms},
     {"/v1/push", "POST", AUTH_PUSH, sync_handle_push},
     {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull},
+    {"/v1/snapshot", "GET", AUTH_PULL, sync_handle_snapshot},
     /* The review API (docs/PROTOCOL.md, "Review API"). */
     {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me},
     {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list},

@@ -459,6 +459,73 @@ out:
 }
 
 fs_err
+store_snapshot(struct store *store, const struct store_snapshot_query *q, store_snapshot_cb cb,
+    void *arg, struct store_snapshot_page *ret_page)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	struct store_snapshot_page page = { .next = q->after };
+	sqlite3_stmt *st = NULL;
+	fs_err err;
+	int rc;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return store_sqlite_err(db, rc, "starting a read");
+	if ((err = prepare(db, "SELECT coalesce(max(seq), 0) FROM changes"
+			       " WHERE ?1 IS NULL OR team = ?1",
+		 &st)) != FS_OK)
+		goto out;
+	if (q->team != NULL)
+		sqlite3_bind_text(st, 1, q->team, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		err = store_sqlite_err(db, rc, "reading the log");
+		goto out;
+	}
+	page.as_of = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((err = pull_stamp_at(db, q->team, page.as_of, page.as_of_hlc)) != FS_OK ||
+	    (err = prepare(db, "SELECT rowid, id, form, form_version, tombstone, state FROM records"
+			       " WHERE rowid > ?1 AND (?3 IS NULL OR team = ?3)"
+			       " AND state IS NOT NULL ORDER BY rowid LIMIT ?2",
+		 &st)) != FS_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, q->after);
+	sqlite3_bind_int(st, 2, q->limit + 1);
+	if (q->team != NULL)
+		sqlite3_bind_text(st, 3, q->team, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_snapshot_row row = {
+			.id = store_sqlite_text(st, 1),
+			.form = store_sqlite_text(st, 2),
+			.form_version = sqlite3_column_int64(st, 3),
+			.tombstone = (const char *)sqlite3_column_text(st, 4),
+			.state = store_sqlite_text(st, 5),
+		};
+
+		if (page.delivered == q->limit) {
+			page.more = true;
+			break;
+		}
+		page.next = sqlite3_column_int64(st, 0);
+		page.delivered++;
+		if (cb(arg, &row) != 0) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+	}
+	if (err == FS_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = store_sqlite_err(db, rc, "reading records");
+out:
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (err == FS_OK)
+		*ret_page = page;
+	return err;
+}
+
+fs_err
 store_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
     int64_t *ret_version, char ret_team[65])
 {

@@ -150,4 +150,43 @@ struct store_pull_page {
 fs_err store_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb,
     void *arg, struct store_pull_page *ret_page);
 
+/*
+ * Snapshot (protocol 2, GET /v1/snapshot): a fresh device receives each
+ * record's row once -- its packed merge state (common/merge_row.h) --
+ * instead of every change ever made.  Records are paged in row order.
+ */
+struct store_snapshot_query {
+	const char *team; /* only this team's records; NULL: every team */
+	int64_t after;    /* the cursor: records after this row */
+	int limit;        /* at most this many records */
+};
+
+struct store_snapshot_page {
+	int64_t next;                     /* the last row delivered (or after) */
+	bool more;                        /* rows follow next */
+	int delivered;
+	int64_t as_of;                    /* the team's newest change when the page was read */
+	char as_of_hlc[HLC_TEXT_LEN + 1]; /* its stamp; "" when none */
+};
+
+/* One record of a snapshot; the strings are valid during the call only. */
+struct store_snapshot_row {
+	const char *id, *form;
+	int64_t form_version;
+	const char *tombstone; /* NULL when never deleted */
+	const char *state;     /* the packed state, JSON text */
+};
+
+typedef int (*store_snapshot_cb)(void *arg, const struct store_snapshot_row *row);
+
+/*
+ * Calls cb for the records after q->after.  One read transaction: every
+ * row delivered holds every change up to page->as_of (and perhaps later
+ * ones, which a device merging them again ignores: merge is idempotent),
+ * so a device that pulls changes after as_of once the snapshot is done
+ * misses nothing.
+ */
+fs_err store_snapshot(struct store *store, const struct store_snapshot_query *q,
+    store_snapshot_cb cb, void *arg, struct store_snapshot_page *ret_page);
+
 #endif /* FS_DAEMON_STORE_RECORDS_H */

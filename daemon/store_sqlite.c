@@ -133,7 +133,9 @@ static const struct migration migrations[] = {
      * one row per field and write go, and views of the same names show
      * the state to people, tests and the review filters.
      */
-    { "ALTER TABLE records ADD COLUMN state TEXT;",
+    { "ALTER TABLE records ADD COLUMN state TEXT;"
+      /* A team's records in row order: the snapshot a fresh device pulls. */
+      "CREATE INDEX records_team ON records(team);",
       migrate_to_rows,
       "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
       MERGE_ROW_VIEWS("open_conflicts") },

@@ -613,6 +613,87 @@ pull_row(void *arg, int64_t seq, const char *body)
 /* Rows one pull request may look at when they are the caller's own. */
 #define PULL_SCAN_LIMIT 20000
 
+static int
+snapshot_row(void *arg, const struct store_snapshot_row *row)
+{
+	cJSON *arr = arg, *item = cJSON_CreateObject();
+
+	if (item == NULL || !cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	if (cJSON_AddStringToObject(item, "id", row->id) == NULL ||
+	    cJSON_AddStringToObject(item, "form", row->form) == NULL ||
+	    cJSON_AddNumberToObject(item, "form_version", (double)row->form_version) == NULL ||
+	    (row->tombstone != NULL &&
+		cJSON_AddStringToObject(item, "tombstone", row->tombstone) == NULL))
+		return -1;
+	/* The packed state goes out as the store holds it: no parse, no print. */
+	return cJSON_AddItemToObject(item, "state", cJSON_CreateRaw(row->state)) ? 0 : -1;
+}
+
+/*
+ * GET /v1/snapshot?after=K&limit=N (protocol 2): a fresh device's first
+ * pull, each record's row once instead of its whole history
+ * (docs/PROTOCOL.md, "Snapshot").  Scoped like a pull; an admin's is
+ * audited.
+ */
+int
+sync_handle_snapshot(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	const struct auth_identity *who = req->who;
+	int64_t after = 0, limit = PULL_DEFAULT_LIMIT, forms = 0;
+	struct store_snapshot_query q = { 0 };
+	struct store_snapshot_page page;
+	char own_hlc[HLC_TEXT_LEN + 1] = "";
+	bool field = !auth_require(who, AUTH_ADMIN);
+	cJSON *obj, *arr;
+	fs_err err;
+
+	if (!auth_require(who, AUTH_PULL))
+		return http_error(resp, 403, "forbidden", "this token may not pull"), 0;
+	if (sync_version(req, resp) == 0)
+		return 0;
+	if (req->query_after != NULL && !parse_int(req->query_after, 0, INT64_MAX, &after))
+		return http_error(resp, 400, "bad_request", "'after' must be a cursor (>= 0)"), 0;
+	if (req->query_limit != NULL && !parse_int(req->query_limit, 1, PULL_MAX_LIMIT, &limit))
+		return http_error(resp, 400, "bad_request", "'limit' must be 1 to 5000"), 0;
+	obj = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(obj, "records");
+	q.team = field ? who->team : NULL;
+	q.after = after;
+	q.limit = (int)limit;
+	err = store_snapshot(ctx->store, &q, snapshot_row, arr, &page);
+	if (err == FS_OK)
+		err = store_forms_version(ctx->store, &forms);
+	if (err == FS_OK && who->device_rowid > 0)
+		err = store_device_last_hlc(ctx->store, who->device_rowid, own_hlc);
+	if (err == FS_OK && !field) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "after=%lld next=%lld records=%d",
+		    (long long)after, (long long)page.next, page.delivered);
+		err = store_audit(ctx->store, who->name, "sync.snapshot", NULL, detail);
+	}
+	if (err != FS_OK) {
+		cJSON_Delete(obj);
+		http_error_store(resp, err, fs_strerror(err));
+		return 0;
+	}
+	cJSON_AddNumberToObject(obj, "next", (double)page.next);
+	cJSON_AddBoolToObject(obj, "more", page.more);
+	cJSON_AddNumberToObject(obj, "as_of", (double)page.as_of);
+	cJSON_AddStringToObject(obj, "as_of_hlc", page.as_of_hlc);
+	cJSON_AddNumberToObject(obj, "forms_version", (double)forms);
+	if (own_hlc[0] != '\0')
+		cJSON_AddStringToObject(obj, "own_hlc", own_hlc);
+	cJSON_AddNumberToObject(obj, "protocol", FS_PROTOCOL_VERSION);
+	cJSON_AddNumberToObject(obj, "time_ms", (double)hlc_wall_ms());
+	set_json(resp, 200, obj);
+	return 0;
+}
+
 int
 sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
     struct http_response *resp)

@@ -23,4 +23,8 @@ int sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 int sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
     struct http_response *resp);
 
+/* GET /v1/snapshot: each record's row once, for a fresh device (protocol 2). */
+int sync_handle_snapshot(struct server_ctx *ctx, const struct http_request *req,
+    struct http_response *resp);
+
 #endif /* FS_DAEMON_SYNC_H */

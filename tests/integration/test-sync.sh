@@ -411,4 +411,43 @@ kill $FAKE 2>/dev/null || true
 [ "$(sqlite3 a5.db "SELECT count(*) FROM changelog WHERE pushed = 1")" = 0 ] ||
 	fail "a change was marked sent from an answer that did not count it"
 pass "protocol 2: no echo, push-only and pull-only, versions refused with 'update fieldsync', strict options, no cross-team stamp, short answers not trusted, a cloned image noticed"
+
+# 12. Snapshot (issue 12): a device that has pulled nothing takes each
+# record's row once instead of every change; it ends identical to a device
+# that merged every change, keeps its own offline record, notes where the
+# snapshot was taken, and later changes come by pull.
+token a6 field north
+"$F" --db a6.db init --device a6 >/dev/null
+"$F" --db a6.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+own6=$(new_labor a6.db "a6 offline" 6)
+sync_dev a1 >/dev/null || fail "a1 before the snapshot"
+north_records=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE team = 'north'")
+north_changes=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE team = 'north'")
+"$F" --db a6.db sync --server "$URL" --token-file tok-a6 --cacert cert.pem >snap.out 2>&1 ||
+	fail "a6's first sync: $(cat snap.out)"
+grep -q 'device=a6 "GET /v1/snapshot' daemon.log || fail "a6 did not take a snapshot"
+pulled=$(sed -n 's/.*pulled \([0-9]*\).*/\1/p' snap.out | tail -1)
+# One row per record of the team, its own new one included.
+[ "$pulled" -eq $((north_records + 1)) ] ||
+	fail "a6 pulled $pulled for $north_records records ($north_changes changes)"
+snaps=$(grep -c 'device=a6 "GET /v1/snapshot' daemon.log)
+sync_dev a1 >/dev/null || fail "a1 after a6"
+[ "$(state a6.db)" = "$(state a1.db)" ] || fail "a6 after its snapshot differs from a1"
+[ "$(sqlite3 a6.db "SELECT value FROM fields WHERE record_id = '$own6' AND name = 'number_of_workers'")" = 6 ] ||
+	fail "a6's own offline record was lost"
+[ "$(sqlite3 a6.db "SELECT count(*) FROM meta WHERE key LIKE 'snapshot%'")" = 0 ] ||
+	fail "snapshot bookkeeping left behind"
+[ "$(sqlite3 a6.db "SELECT value FROM meta WHERE key = 'pull_cursor'")" -gt 0 ] &&
+	[ -n "$(sqlite3 a6.db "SELECT value FROM meta WHERE key = 'cursor_hlc'")" ] ||
+	fail "no pull cursor after the snapshot"
+sync_dev a2 >/dev/null || fail "a2 after a6"
+"$F" --db a2.db record edit "$own6" --set number_of_workers=66 >/dev/null
+sync_dev a2 >/dev/null && sync_dev a6 >/dev/null || fail "syncs after the snapshot"
+[ "$(sqlite3 a6.db "SELECT value FROM fields WHERE record_id = '$own6' AND name = 'number_of_workers'")" = 66 ] ||
+	fail "a change after the snapshot did not come by pull"
+[ "$snaps" -eq $(((north_records + 1 + 499) / 500)) ] ||
+	fail "a6 took $snaps snapshot pages for $((north_records + 1)) records"
+[ "$(grep -c 'device=a6 "GET /v1/snapshot' daemon.log)" -eq "$snaps" ] ||
+	fail "a6 took the snapshot again"
+pass "snapshot: a fresh device took $pulled rows for $north_changes changes, converged, kept its own record, then pulled"
 echo "test-sync: all passed"
