@@ -8,8 +8,9 @@
  * of the field, so every conflict on it is settled and every replica that
  * merges the change reaches the same state.  It goes into the received
  * change log under the record's team, so field devices pull it like any
- * other change, and is merged here with change_apply() in the same
- * transaction that writes the review event and the audit entry.  The value
+ * other change, and is merged here (store_push_record_merge()) in the same
+ * explicit store transaction (struct store_push) that writes the review
+ * event and the audit entry: all of it commits, or none.  The value
  * is checked against the record's form version like a pushed one.
  *
  * The reviewer chooses either a candidate by its stamp (the current value
@@ -181,18 +182,18 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 		err = FS_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = store_server_device(ctx->store, device)) != FS_OK ||
+	if ((err = store_push_server_device(push, device)) != FS_OK ||
 	    (err = store_push_change_insert(
 	         push, &ch, body, team, device, "review", &out->seq, &dup)) != FS_OK ||
 	    (err = store_push_record_merge(
 	         push, form, &ch, team, actor, out->seq, &res, &out->open)) != FS_OK ||
-	    (err = store_review_resolve_event(
-	         ctx->store, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
+	    (err = store_push_review_event(
+	         push, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
 		goto out;
 	out->heads = n;
 	snprintf(out->msg, sizeof(out->msg), "field=%s stamp=%s settled=%zu by=%s", rr->field,
 	    out->stamp, n, rr->stamp != NULL ? "candidate" : "new_value");
-	err = store_audit(ctx->store, actor, "review.resolve", id, out->msg);
+	err = store_push_audit(push, actor, "review.resolve", id, out->msg);
 out:
 	cJSON_Delete(value);
 	cJSON_Delete(obj);

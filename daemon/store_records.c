@@ -19,6 +19,8 @@
 #include "merge_row.h"
 #include "store_sqlite_internal.h"
 
+static fs_err meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
+
 /* Statements run for every change of a batch: prepared once per push. */
 enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_LOAD, PS_N };
 
@@ -459,6 +461,58 @@ out:
 }
 
 fs_err
+store_push_review_event(struct store_push *push, const char *id, const char *field,
+    const char *stamp, const char *note, const char *actor)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db,
+		 "INSERT INTO review_events(record_id, kind, note, field, stamp, actor, at)"
+		 " VALUES(?1, 'resolve', ?2, ?3, ?4, ?5, " STORE_SQLITE_NOW ")",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, stamp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
+	return step_done(push->db, st, "review event");
+}
+
+fs_err
+store_push_audit(struct store_push *push, const char *actor, const char *action,
+    const char *record_id, const char *detail)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db, "INSERT INTO audit(at, actor, action, record_id, detail)"
+				     " VALUES(" STORE_SQLITE_NOW ", ?1, ?2, ?3, ?4)",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	return step_done(push->db, st, "audit");
+}
+
+fs_err
+store_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1])
+{
+	char id[64];
+	fs_err err;
+
+	if ((err = meta_get(push->db, "hlc_device", id, sizeof(id))) != FS_OK)
+		return err;
+	if (!hlc_valid_device(id))
+		return FS_ERR_CORRUPT;
+	memcpy(ret_id, id, HLC_DEVICE_LEN + 1);
+	return FS_OK;
+}
+
+fs_err
 store_snapshot(struct store *store, const struct store_snapshot_query *q, store_snapshot_cb cb,
     void *arg, struct store_snapshot_page *ret_page)
 {
@@ -488,9 +542,13 @@ store_snapshot(struct store *store, const struct store_snapshot_query *q, store_
 	if ((err = pull_stamp_at(db, q->team, page.as_of, page.as_of_hlc)) != FS_OK ||
 	    (err = prepare(db, "SELECT rowid, id, form, form_version, tombstone, state FROM records"
 			       " WHERE rowid > ?1 AND (?3 IS NULL OR team = ?3)"
-			       " AND state IS NOT NULL ORDER BY rowid LIMIT ?2",
+			       " AND state IS NOT NULL AND (?4 IS NULL OR EXISTS (SELECT 1"
+			       " FROM json_each(records.state, '$.s') s"
+			       " WHERE substr(s.value, 18) <> ?4)) ORDER BY rowid LIMIT ?2",
 		 &st)) != FS_OK)
 		goto out;
+	if (q->skip_device != NULL)
+		sqlite3_bind_text(st, 4, q->skip_device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 1, q->after);
 	sqlite3_bind_int(st, 2, q->limit + 1);
 	if (q->team != NULL)

@@ -3,12 +3,20 @@
  * change log (the pull cursor), merged records, batches already answered.
  *
  * Like store.h this is one logical interface with an SQLite backend today
- * (store_records.c); the merge rule itself lives in common/merge.c and
- * reaches storage only through struct merge_ops, so a PostgreSQL backend
- * implements these declarations and an ops table without touching it.
+ * (store_records.c).  The merge rule is common code (common/merge.c over
+ * the record's packed state, common/merge_row.h): a backend stores one row
+ * per record and never computes a merge itself.
  *
- * A push is one transaction: store_push_begin() ... store_push_commit() or
- * store_push_abort().  The struct store_push belongs to the calling thread.
+ * The store contract for writes: struct store_push is an explicit write
+ * transaction, begun by store_push_begin() and ended by store_push_commit()
+ * or store_push_abort().  Everything that must commit together -- the
+ * changes of a batch, their records, the batch answer; or a resolution's
+ * change, record, review event and audit entry -- is called with that
+ * handle, never with struct store, so a backend with pooled connections
+ * (PostgreSQL) runs them on the one connection that holds the
+ * transaction.  The handle belongs to the calling thread.  A push's
+ * cursor is what store_push_change_insert() returned for its own
+ * changes, never the log's maximum (another writer's batch may be later).
  */
 #ifndef FS_DAEMON_STORE_RECORDS_H
 #define FS_DAEMON_STORE_RECORDS_H
@@ -151,12 +159,26 @@ fs_err store_pull(struct store *store, const struct store_pull_query *q, store_c
     void *arg, struct store_pull_page *ret_page);
 
 /*
+ * Inside the transaction of a push or a resolution (explicit, so that a
+ * backend with pooled connections writes them in the same transaction as
+ * the change they go with): a review event of kind "resolve", an audit
+ * entry, and the server's own device id.
+ */
+fs_err store_push_review_event(struct store_push *push, const char *id, const char *field,
+    const char *stamp, const char *note, const char *actor);
+fs_err store_push_audit(struct store_push *push, const char *actor, const char *action,
+    const char *record_id, const char *detail);
+fs_err store_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1]);
+
+/*
  * Snapshot (protocol 2, GET /v1/snapshot): a fresh device receives each
  * record's row once -- its packed merge state (common/merge_row.h) --
  * instead of every change ever made.  Records are paged in row order.
  */
 struct store_snapshot_query {
 	const char *team; /* only this team's records; NULL: every team */
+	/* leave out records holding no change but this device's own (it has them); NULL: none */
+	const char *skip_device;
 	int64_t after;    /* the cursor: records after this row */
 	int limit;        /* at most this many records */
 };

@@ -423,35 +423,6 @@ rollback:
 	return err;
 }
 
-fs_err
-store_review_resolve_event(struct store *store, const char *id, const char *field,
-    const char *stamp, const char *note, const char *actor)
-{
-	return event_insert(store, id, "resolve", NULL, note, field, stamp, actor);
-}
-
-fs_err
-store_server_device(struct store *store, char ret_id[HLC_DEVICE_LEN + 1])
-{
-	sqlite3_stmt *st;
-	fs_err err;
-	int rc;
-
-	err = store_sqlite_prepare(
-	    store, "SELECT value FROM server_meta WHERE key = 'hlc_device'", &st);
-	if (err != FS_OK)
-		return err;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && hlc_valid_device(store_sqlite_text(st, 0)))
-		memcpy(ret_id, store_sqlite_text(st, 0), HLC_DEVICE_LEN + 1);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		err = FS_ERR_CORRUPT;
-	else
-		err = store_sqlite_err(sqlite3_db_handle(st), rc, "server device");
-	sqlite3_finalize(st);
-	return err;
-}
-
 static int
 audit_row(sqlite3_stmt *st, const struct row_cb *cb)
 {

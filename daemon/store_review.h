@@ -146,15 +146,6 @@ fs_err store_review_events(struct store *store, const char *id, review_event_cb 
 fs_err store_review_set_status(
     struct store *store, const char *id, const char *status, const char *note, const char *actor);
 
-/*
- * Appends a review event of kind "resolve".  Meant to run inside the push
- * transaction of the resolution (same thread, same connection).
- */
-fs_err store_review_resolve_event(struct store *store, const char *id, const char *field,
-    const char *stamp, const char *note, const char *actor);
-
-/* The server's own HLC device id (made by the schema migration). */
-fs_err store_server_device(struct store *store, char ret_id[HLC_DEVICE_LEN + 1]);
 
 /* The audit trail from since (ISO text, NULL for all), oldest first. */
 fs_err store_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg);

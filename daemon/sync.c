@@ -664,6 +664,9 @@ sync_handle_snapshot(struct server_ctx *ctx, const struct http_request *req,
 	q.team = field ? who->team : NULL;
 	q.after = after;
 	q.limit = (int)limit;
+	/* No echo: a record made only of the caller's own changes stays out. */
+	if (who->hlc_device[0] != '\0')
+		q.skip_device = who->hlc_device;
 	err = store_snapshot(ctx->store, &q, snapshot_row, arr, &page);
 	if (err == FS_OK)
 		err = store_forms_version(ctx->store, &forms);
