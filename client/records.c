@@ -129,7 +129,7 @@ change_new(const char *id, const struct form *form, const char *op, const char *
 /*
  * Merges the change into the record's row (loaded in *row, or absent for a
  * new record) with the same rule a pulled change goes through, appends it
- * to the log and persists the clock.  The caller holds the transaction.
+ * to the log (which persists the clock).  The caller holds the transaction.
  */
 static fs_err
 save_change(fs_client *c, struct record_row *row, const struct form *form, cJSON *change)
@@ -145,9 +145,8 @@ save_change(fs_client *c, struct record_row *row, const struct form *form, cJSON
 		return client_fail(c, FS_ERR_INTERNAL, "built a malformed change: %s", msg);
 	if ((err = record_row_apply(c, row, form, &ch, &res, NULL)) != FS_OK)
 		return err;
-	if ((err = changelog_append(c, ch.id, ch.hlc, change)) != FS_OK)
-		return err;
-	return clock_save(c);
+	/* The stamp is in the log now: that persists the clock (clock.c). */
+	return changelog_append(c, ch.id, ch.hlc, change);
 }
 
 fs_err
