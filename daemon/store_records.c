@@ -29,7 +29,25 @@ struct store_push {
 	sqlite3 *db;
 	sqlite3_stmt *st[PS_N];
 	bool locked; /* holds the store's writer lock */
+	/*
+	 * The transaction's time, once: every row it writes carries the same
+	 * instant (SQLite's strftime() per row was 3 calls a change).
+	 */
+	char now[32];
 };
+
+/* Now as ISO 8601 UTC text with milliseconds, as STORE_SQLITE_NOW writes it. */
+static void
+now_text(char buf[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
 
 /*
  * The store's writer lock (store_sqlite_writer_take()) is taken before
@@ -62,6 +80,7 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 		return FS_ERR_NOMEM;
 	push->db = db;
 	push->store = store;
+	now_text(push->now);
 	if ((err = store_sqlite_writer_take(store, PUSH_LOCK_WAIT_S)) != FS_OK) {
 		push_free(push);
 		return err;
@@ -202,7 +221,7 @@ store_push_change_insert(struct store_push *push, const struct change *ch, const
 
 	if ((err = push_stmt(push, PS_CHANGE,
 		 "INSERT OR IGNORE INTO changes(record_id, team, device, batch, hlc, body,"
-		 " received_at) VALUES(?, ?, ?, ?, ?, ?, " STORE_SQLITE_NOW ")",
+		 " received_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, ch->id, -1, SQLITE_STATIC);
@@ -211,6 +230,7 @@ store_push_change_insert(struct store_push *push, const struct change *ch, const
 	sqlite3_bind_text(st, 4, batch, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, ch->hlc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, push->now, -1, SQLITE_STATIC);
 	if ((err = push_step_done(push, st, "appending change")) != FS_OK)
 		return err;
 	*ret_dup = sqlite3_changes(push->db) == 0;
@@ -270,8 +290,7 @@ store_push_record_merge(struct store_push *push, const struct form *form,
 	if ((err = push_stmt(push, PS_RECORD,
 		 "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
 		 " deleted, open_conflicts, state, created_at, updated_at, last_seq)"
-		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STORE_SQLITE_NOW ", "
-		 STORE_SQLITE_NOW ", ?10)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?11, ?10)"
 		 " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
 		 " last_seq = excluded.last_seq,"
 		 " form_version = max(form_version, excluded.form_version),"
@@ -290,6 +309,7 @@ store_push_record_merge(struct store_push *push, const struct form *form,
 	sqlite3_bind_int(st, 8, out.open);
 	sqlite3_bind_text(st, 9, out.state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, seq);
+	sqlite3_bind_text(st, 11, push->now, -1, SQLITE_STATIC);
 	err = push_step_done(push, st, "writing record");
 out:
 	free(out.state);
