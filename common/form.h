@@ -106,6 +106,16 @@ fs_err form_check_value(const struct form_field *field, const cJSON *value, char
  * Returns FS_OK, FS_ERR_INVALID (message names field and rule) or
  * FS_ERR_JSON when values is not an object.
  */
+/*
+ * A calendar date YYYY-MM-DD that exists (proleptic Gregorian: no
+ * 2026-02-30, no month 13), and an RFC 3339 date-time with upper-case T,
+ * hours 00-23, minutes and seconds 00-59, 1 to 9 fraction digits and Z or
+ * an offset.  What a form's date fields accept, and every date read
+ * anywhere else (review filters, --since).
+ */
+bool form_date_valid(const char *s);
+bool form_datetime_valid(const char *s);
+
 fs_err form_validate(const struct form *form, const cJSON *values, bool complete, char *err,
     size_t errlen);
 

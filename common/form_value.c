@@ -110,15 +110,14 @@ date_prefix(const char *s)
 	return m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
 }
 
-static bool
-date_valid(const char *s)
+bool
+form_date_valid(const char *s)
 {
 	return date_prefix(s) && s[10] == '\0';
 }
 
-/* RFC 3339 date-time with upper-case T and Z, seconds 00-59, 1-9 fraction digits. */
-static bool
-datetime_valid(const char *s)
+bool
+form_datetime_valid(const char *s)
 {
 	const char *p;
 	int hh, mm, ss;
@@ -234,7 +233,7 @@ check_date(const struct form_field *f, const cJSON *v, char *err, size_t errlen)
 
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
 		return type_err(f, err, errlen);
-	ok = f->type == FORM_DATE ? date_valid(v->valuestring) : datetime_valid(v->valuestring);
+	ok = f->type == FORM_DATE ? form_date_valid(v->valuestring) : form_datetime_valid(v->valuestring);
 	return ok ? FS_OK : type_err(f, err, errlen);
 }
 
@@ -475,9 +474,9 @@ text_string(
 	if ((copy = strndup(s, len)) == NULL)
 		return form_nomem(err, errlen);
 	if (f->type == FORM_DATE)
-		ok = date_valid(copy);
+		ok = form_date_valid(copy);
 	else if (f->type == FORM_DATETIME)
-		ok = datetime_valid(copy);
+		ok = form_datetime_valid(copy);
 	*ret = ok ? cJSON_CreateString(copy) : NULL;
 	free(copy);
 	if (!ok)

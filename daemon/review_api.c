@@ -65,6 +65,9 @@ review_date_bound(const char *text, bool upper, char ret[32])
 	if (n < 10 || !digits(text, 4) || text[4] != '-' || !digits(text + 5, 2) ||
 	    text[7] != '-' || !digits(text + 8, 2))
 		return -1;
+	/* Shape and calendar: no month 13, no 30 February, no 25 o'clock (issue 14). */
+	if (n == 10 ? !form_date_valid(text) : (!form_datetime_valid(text) || text[n - 1] != 'Z'))
+		return -1;
 	if (n == 10) {
 		snprintf(ret, 32, "%.10s%s", text, upper ? "T23:59:59.999Z" : "T00:00:00.000Z");
 		return 0;

@@ -192,6 +192,13 @@ expect 200 "paging" get '/v1/review/records?limit=3&offset=3'
 expect 400 "unknown parameter" get '/v1/review/records?colour=red'
 expect 400 "bad status" get '/v1/review/records?status=done'
 expect 400 "bad date" get '/v1/review/records?from=yesterday'
+# Impossible dates and times are refused as well as malformed ones (issue 14).
+for bad in from=2026-13-01 to=2026-12-32 from=2026-02-30 from=2026-11-20T25:00:00Z \
+	from=2026-11-20T10:61:00Z to=2026-11-20T10:00:60Z from=2026-11-20T10:00:00+02:00; do
+	expect 400 "impossible date $bad" get "/v1/review/records?$bad"
+	expect 400 "impossible date $bad (export)" get "/v1/review/export?form=labor_inspection&$bad"
+done
+expect 200 "leap day" get '/v1/review/records?from=2024-02-29'
 expect 400 "bad limit" get '/v1/review/records?limit=100000'
 expect 200 "list row" get "/v1/review/records?form=labor_inspection&flag=retention_of_documents"
 [ "$(py 'j["records"][0]["summary"]')" = "Alpha farm" ] || fail "summary"
@@ -420,6 +427,12 @@ cmp -s <(tail -n +2 cli.csv | sort) <(tail -n +2 export.csv | sort) || fail "CLI
 python3 -c 'import json; j=json.load(open("cli.json")); assert j["count"] == 4' || fail "CLI JSON export"
 "$D" -d data export --form labor_inspection --since "$(date -u -d tomorrow +%F)" >late.csv 2>/dev/null
 [ "$(wc -l <late.csv)" = 1 ] || fail "--since did not filter"
+for bad in 2026-13-01 2026-02-30 2026-11-20T25:00:00Z; do
+	if "$D" -d data export --form labor_inspection --since "$bad" >/dev/null 2>err.txt; then
+		fail "export --since $bad ran"
+	fi
+	grep -q 'expected YYYY-MM-DD' err.txt || fail "export --since $bad: $(cat err.txt)"
+done
 set +e
 "$D" -d data export --form nosuchform >/dev/null 2>&1
 [ $? -eq 2 ] || fail "export of an unknown form should exit 2"
