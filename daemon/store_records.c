@@ -192,22 +192,27 @@ store_batch_answer(struct store *store, const char *device, const char *batch,
 }
 
 fs_err
-store_push_record_team(struct store_push *push, const char *record_id, char ret_team[65],
-    bool *ret_exists)
+store_push_record_head(struct store_push *push, const char *record_id,
+    struct store_record_head *ret)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 	int rc;
 
-	if ((err = push_stmt(push, PS_TEAM, "SELECT team FROM records WHERE id = ?", &st)) != FS_OK)
+	memset(ret, 0, sizeof(*ret));
+	if ((err = push_stmt(push, PS_TEAM,
+		 "SELECT team, form, form_version FROM records WHERE id = ?", &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	*ret_exists = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
-		snprintf(ret_team, 65, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (rc != SQLITE_DONE)
-		err = store_sqlite_err(push->db, rc, "reading record team");
+	if (rc == SQLITE_ROW) {
+		ret->exists = true;
+		snprintf(ret->team, sizeof(ret->team), "%s", store_sqlite_text(st, 0));
+		snprintf(ret->form, sizeof(ret->form), "%s", store_sqlite_text(st, 1));
+		ret->form_version = sqlite3_column_int64(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		err = store_sqlite_err(push->db, rc, "reading record");
+	}
 	sqlite3_reset(st);
 	return err;
 }
@@ -626,6 +631,46 @@ store_push_record_info(struct store_push *push, const char *record_id, char ret_
 	}
 	sqlite3_finalize(st);
 	return err;
+}
+
+fs_err
+store_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
+{
+	char tombstone[HLC_TEXT_LEN + 1];
+	const struct mm_record *r;
+	struct merge_mem mm;
+	cJSON *obj = cJSON_CreateObject();
+	fs_err err;
+
+	merge_mem_init(&mm, false);
+	if (obj == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
+	}
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK)
+		goto out;
+	r = merge_mem_record(&mm, record_id);
+	for (size_t i = 0; r != NULL && i < r->nf; i++) {
+		const struct mm_write *cur = merge_mem_current(&r->f[i]);
+		cJSON *v;
+
+		if (cur == NULL)
+			continue;
+		v = cur->value != NULL ? cJSON_Parse(cur->value) : cJSON_CreateNull();
+		if (v == NULL || !cJSON_AddItemToObject(obj, r->f[i].name, v)) {
+			cJSON_Delete(v);
+			err = v == NULL && cur->value != NULL ? FS_ERR_CORRUPT : FS_ERR_NOMEM;
+			goto out;
+		}
+	}
+out:
+	merge_mem_finish(&mm);
+	if (err != FS_OK) {
+		cJSON_Delete(obj);
+		return err;
+	}
+	*ret = obj;
+	return FS_OK;
 }
 
 struct heads_out {

@@ -43,9 +43,24 @@ fs_err store_push_begin(struct store *store, struct store_push **ret_push);
 fs_err store_batch_answer(struct store *store, const char *device, const char *batch,
     char **ret_answer);
 
-/* The team a record belongs to; *ret_exists false for a new record. */
-fs_err store_push_record_team(struct store_push *push, const char *record_id,
-    char ret_team[65], bool *ret_exists);
+/* What a push checks a change against: the record's team, form and version. */
+struct store_record_head {
+	bool exists; /* false for a new record (the rest is then empty) */
+	char team[65];
+	char form[65];
+	int64_t form_version;
+};
+
+fs_err store_push_record_head(struct store_push *push, const char *record_id,
+    struct store_record_head *ret);
+
+/*
+ * The record's current values as one JSON object (name -> value, null for
+ * a written null), for checking them against a newer form version.
+ * *ret owned by the caller (cJSON_Delete()); an empty object for a new
+ * record.
+ */
+fs_err store_push_record_values(struct store_push *push, const char *record_id, cJSON **ret);
 
 /*
  * Appends a change to the received log (never rewritten).  *ret_dup is true

@@ -274,6 +274,61 @@ struct push_counts {
 	char max_hlc[HLC_TEXT_LEN + 1];  /* the newest stamp it stored */
 };
 
+/*
+ * A change of another form version than its record's (docs/PROTOCOL.md,
+ * "Form versions").  The record takes the higher of the two versions, so
+ * every value it would then hold must satisfy that version's rules: the
+ * change's values when the record is ahead, the record's values with the
+ * change's when the change moves it forward.  Only the rules of present
+ * values are checked (type, limits, choices); a field that the newer
+ * version requires and the record lacks does not hold the record back.
+ * FS_ERR_INVALID with the field and rule in msg.
+ */
+static fs_err
+version_check(struct server_ctx *ctx, struct form_cache *fc, struct store_push *push,
+    const struct store_record_head *head, const struct change *ch, char *msg, size_t len)
+{
+	int64_t target = head->form_version > ch->form_version ? head->form_version
+							       : ch->form_version;
+	const struct form *tf;
+	cJSON *values = NULL;
+	char why[200];
+	fs_err err;
+
+	if (ch->is_delete)
+		return FS_OK; /* nulls satisfy every version */
+	if ((err = form_cache_get(fc, ctx->store, ch->form, target, &tf)) != FS_OK)
+		return err;
+	if (target == ch->form_version) {
+		/* The change moves the record forward: all of it must fit. */
+		const cJSON *item;
+
+		if ((err = store_push_record_values(push, ch->id, &values)) != FS_OK)
+			return err;
+		cJSON_ArrayForEach(item, ch->fields)
+		{
+			cJSON *copy = cJSON_Duplicate(item, 1);
+
+			if (copy == NULL) {
+				cJSON_Delete(values);
+				return FS_ERR_NOMEM;
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(values, item->string);
+			cJSON_AddItemToObject(values, item->string, copy);
+		}
+	}
+	err = form_validate(tf, values != NULL ? values : ch->fields, false, why, sizeof(why));
+	cJSON_Delete(values);
+	if (err == FS_ERR_NOMEM)
+		return err;
+	if (err != FS_OK) {
+		snprintf(msg, len, "the record would be form version %lld, whose rules it breaks: %.160s",
+		    (long long)target, why);
+		return FS_ERR_INVALID;
+	}
+	return FS_OK;
+}
+
 /* Validates and merges one change inside the push transaction. */
 static fs_err
 push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
@@ -283,8 +338,9 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	struct merge_result res = { 0 };
 	const struct form *form;
 	struct change ch;
-	char msg[256], team[65];
-	bool exists, dup;
+	struct store_record_head head;
+	char msg[256];
+	bool dup;
 	int64_t seq;
 	int open = 0;
 	char *body;
@@ -305,10 +361,21 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
 		return reject(rejected, index, &ch, "invalid", msg);
 	}
-	if ((err = store_push_record_team(push, ch.id, team, &exists)) != FS_OK)
+	if ((err = store_push_record_head(push, ch.id, &head)) != FS_OK)
 		return err;
-	if (exists && strcmp(team, who->team) != 0) {
+	if (head.exists && strcmp(head.team, who->team) != 0) {
 		return reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
+	}
+	/* A record keeps its form: a change naming another is refused (issue 14). */
+	if (head.exists && strcmp(head.form, ch.form) != 0) {
+		return reject(rejected, index, &ch, "form_mismatch",
+		    "the change names another form than its record's");
+	}
+	if (head.exists && head.form_version != ch.form_version &&
+	    (err = version_check(ctx, fc, push, &head, &ch, msg, sizeof(msg))) != FS_OK) {
+		if (err != FS_ERR_INVALID)
+			return err;
+		return reject(rejected, index, &ch, "invalid", msg);
 	}
 	if ((body = cJSON_PrintUnformatted(item)) == NULL)
 		return FS_ERR_NOMEM;

@@ -453,4 +453,62 @@ while :; do pages=$((pages + 1)); left=$((left - lim)); [ $left -gt 0 ] || break
 [ "$(grep -c 'device=a6 "GET /v1/snapshot' daemon.log)" -eq "$snaps" ] ||
 	fail "a6 took the snapshot again"
 pass "snapshot: a fresh device took $pulled rows for $north_changes changes, converged, kept its own record, then pulled"
+
+# 13. A record keeps its form, and every value it holds fits its version
+# (issue 14, items 1-3): changes that would break either are refused one
+# by one with the reason; the record is unchanged.
+r=${ids[a11]}
+python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+f["version"] = 2
+for x in f["fields"]:
+    if x["name"] == "number_of_workers":
+        x["max"] = 10
+json.dump(f, open("labor_v2.json", "w"))
+PY
+"$D" -d data form publish labor_v2.json >/dev/null 2>&1 || fail "could not publish labour v2"
+mk() { # file then change specs: op form version fields-json [record]
+	python3 - "$dev" "$r" "$@" <<'PY'
+import json, sys, time
+dev, rec, out = sys.argv[1], sys.argv[2], sys.argv[3]
+specs, changes, ms = sys.argv[4:], [], int(time.time() * 1000)
+for i in range(0, len(specs), 5):
+    op, form, ver, fields, rid = specs[i:i + 5]
+    c = {"id": rid if rid != "-" else rec, "form": form, "form_version": int(ver), "op": op,
+         "hlc": "%016x-%s" % ((ms << 16) | i, dev), "base": {}}
+    if op == "upsert":
+        c["fields"] = json.loads(fields)
+    changes.append(c)
+json.dump({"device": dev, "batch": "form-rules-%d" % ms, "changes": changes}, open(out, "w"))
+PY
+}
+before=$(state data/fieldsyncd.db | grep "$r")
+new2=0000000000000000000000000000f002
+mk rules.json upsert border_screening 1 '{"checkpoint":"North gate"}' - \
+	delete border_screening 1 '{}' - \
+	upsert labor_inspection 2 '{"worksite_name":"renamed"}' - \
+	upsert labor_inspection 2 '{"worksite_name":"v2 site","sector":"fishing","inspection_date":"2026-11-20","referral_decision":"monitor","number_of_workers":5}' "$new2"
+[ "$(post tok-a1 rules.json)" = 200 ] || fail "form rules push: $(cat answer.json)"
+python3 - <<'PY' || fail "form rules: $(cat answer.json)"
+import json
+a = json.load(open("answer.json"))
+rej = {x["index"]: x for x in a["rejected"]}
+assert a["accepted"] == 1, a
+assert rej[0]["error"] == "form_mismatch" and rej[1]["error"] == "form_mismatch", rej
+assert rej[2]["error"] == "invalid" and "number_of_workers" in rej[2]["detail"] \
+    and "version 2" in rej[2]["detail"], rej[2]
+PY
+[ "$(state data/fieldsyncd.db | grep "$r")" = "$before" ] || fail "a refused change altered the record"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT form, form_version FROM records WHERE id = '$r'")" = "labor_inspection|1" ] ||
+	fail "the record's form or version moved"
+# A v1 change may not put into a v2 record what v2 forbids; one that fits is taken.
+mk rules2.json upsert labor_inspection 1 '{"number_of_workers":50}' "$new2" \
+	upsert labor_inspection 1 '{"number_of_workers":7}' "$new2"
+[ "$(post tok-a1 rules2.json)" = 200 ] || fail "form rules push 2: $(cat answer.json)"
+python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"] == 1 and a["rejected"][0]["index"] == 0 and "number_of_workers" in a["rejected"][0]["detail"], a' ||
+	fail "a v1 change broke a v2 record: $(cat answer.json)"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$new2' AND name = 'number_of_workers'")" = 7 ] ||
+	fail "the fitting v1 change was not merged"
+pass "a change naming another form, or breaking its record's version, is refused; the record is unchanged"
 echo "test-sync: all passed"

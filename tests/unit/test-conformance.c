@@ -118,8 +118,9 @@ push_batch(struct store *s, const char *team, const char *device, const char *ba
 		struct merge_result res = { 0 };
 		struct form *form;
 		struct change ch;
-		char err[256], rteam[65];
-		bool exists, dup;
+		char err[256];
+		struct store_record_head head;
+		bool dup;
 		int64_t seq;
 		int open;
 		char *body = cJSON_PrintUnformatted(changes[i]);
@@ -127,8 +128,8 @@ push_batch(struct store *s, const char *team, const char *device, const char *ba
 		ASSERT_OK(change_parse(changes[i], &ch, err, sizeof(err)));
 		ASSERT_OK(store_form_get(s, ch.form, ch.form_version, &form));
 		ASSERT_OK(change_check(&ch, form, err, sizeof(err)));
-		ASSERT_OK(store_push_record_team(push, ch.id, rteam, &exists));
-		ASSERT(!exists || strcmp(rteam, team) == 0);
+		ASSERT_OK(store_push_record_head(push, ch.id, &head));
+		ASSERT(!head.exists || (strcmp(head.team, team) == 0 && strcmp(head.form, ch.form) == 0));
 		ASSERT_OK(store_push_change_insert(push, &ch, body, team, device, batch, &seq, &dup));
 		free(body);
 		if (dup) {
