@@ -148,16 +148,20 @@ record_row_adopt(fs_client *c, struct record_row *row, const char *id, const cha
 	fs_err err;
 
 	memset(ret_local, 0, sizeof(*ret_local));
+	if (mine == NULL) {
+		/* Nothing here yet (a fresh device): the server's row as it is. */
+		if ((err = merge_mem_record_from_json(&row->mm, id, state)) != FS_OK)
+			goto bad;
+		goto store;
+	}
 	merge_mem_init(&other, false);
 	if ((err = merge_mem_record_from_json(&other, id, state)) != FS_OK) {
 		merge_mem_finish(&other);
-		return err == FS_ERR_NOMEM ? row_nomem(c)
-					   : client_fail(c, FS_ERR_PROTOCOL,
-						 "snapshot: the state of record %s is malformed", id);
+		goto bad;
 	}
 	theirs = merge_mem_record(&other, id);
 	/* What this device merged that the server's row does not hold yet. */
-	for (size_t i = 0; mine != NULL && i < mine->nseen; i++) {
+	for (size_t i = 0; i < mine->nseen; i++) {
 		if (theirs != NULL && merge_row_seen(theirs, mine->seen[i]))
 			continue;
 		if (ret_local->n == ret_local->cap) {
@@ -179,16 +183,22 @@ record_row_adopt(fs_client *c, struct record_row *row, const char *id, const cha
 	merge_mem_init(&row->mm, false);
 	if ((err = merge_mem_record_from_json(&row->mm, id, state)) != FS_OK)
 		return row_nomem(c); /* parsed once above: only memory can fail */
+store:
 	if (tombstone != NULL && strcmp(tombstone, row->tombstone) > 0)
 		snprintf(row->tombstone, sizeof(row->tombstone), "%s", tombstone);
 	theirs = merge_mem_record(&row->mm, id);
 	row->deleted = merge_row_summary(theirs, row->tombstone, &open);
-	if (theirs == NULL || merge_row_pack(theirs, &text) != FS_OK)
+	/* The state as received is the packed form already: printed, not rebuilt. */
+	if (theirs == NULL || (text = cJSON_PrintUnformatted(state)) == NULL)
 		return row_nomem(c);
 	row->exists = true;
 	err = row_store(c, row, id, form, version, text, open);
 	free(text);
 	return err;
+bad:
+	return err == FS_ERR_NOMEM ? row_nomem(c)
+				   : client_fail(c, FS_ERR_PROTOCOL,
+					 "snapshot: the state of record %s is malformed", id);
 }
 
 fs_err

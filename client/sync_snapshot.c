@@ -39,12 +39,15 @@
 
 /*
  * Records per page: 50 first (about 12 KB gzipped of labour inspections),
- * doubled after each page up to 200 (about 50 KB), so that a page crosses
- * a slow link between two cuts (tests/slowlink: 32 kbit/s, a cut every
- * 30 s).
+ * doubled after each page that came in under SNAPSHOT_FAST_MS, up to 500
+ * (the pull's page), and halved after a slow one, so that on a slow link a
+ * page crosses between two cuts (tests/slowlink: 32 kbit/s, a cut every
+ * 30 s) and on a fast one the device commits large pages.
  */
 #define SNAPSHOT_FIRST 50
-#define SNAPSHOT_MAX 200
+#define SNAPSHOT_MIN 25
+#define SNAPSHOT_MAX 500
+#define SNAPSHOT_FAST_MS 4000
 
 /* True when no record here holds a change stamped by another device. */
 static fs_err
@@ -215,6 +218,7 @@ sync_snapshot(struct sync_run *run)
 	int64_t cursor = 0, next = -1, forms_seen = -1;
 	bool allowed = false, more = true, fetched = false;
 	int limit = SNAPSHOT_FIRST;
+	int64_t t0;
 	struct http_answer a;
 	char path[96];
 	fs_err err;
@@ -235,9 +239,13 @@ sync_snapshot(struct sync_run *run)
 
 		snprintf(path, sizeof(path), "/v1/snapshot?after=%lld&limit=%d", (long long)next,
 		    limit);
-		limit = limit * 2 > SNAPSHOT_MAX ? SNAPSHOT_MAX : limit * 2;
+		t0 = hlc_wall_ms();
 		if ((err = sync_request(run, "pull", "GET", path, NULL, &a)) != FS_OK)
 			return err;
+		if (hlc_wall_ms() - t0 < SNAPSHOT_FAST_MS)
+			limit = limit * 2 > SNAPSHOT_MAX ? SNAPSHOT_MAX : limit * 2;
+		else
+			limit = limit / 2 < SNAPSHOT_MIN ? SNAPSHOT_MIN : limit / 2;
 		if (a.status == 404 && next == 0) {
 			http_answer_finish(&a); /* a server before 0.3: the ordinary pull */
 			return FS_OK;

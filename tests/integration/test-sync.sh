@@ -445,10 +445,10 @@ sync_dev a2 >/dev/null || fail "a2 after a6"
 sync_dev a2 >/dev/null && sync_dev a6 >/dev/null || fail "syncs after the snapshot"
 [ "$(sqlite3 a6.db "SELECT value FROM fields WHERE record_id = '$own6' AND name = 'number_of_workers'")" = 66 ] ||
 	fail "a change after the snapshot did not come by pull"
-# Pages of 50, 100, then 200 records.
+# Pages of 50, 100, 200, then 500 records (a fast link).
 pages=0 lim=50 left=$north_records
 while :; do pages=$((pages + 1)); left=$((left - lim)); [ $left -gt 0 ] || break
-	lim=$((lim * 2 > 200 ? 200 : lim * 2)); done
+	lim=$((lim * 2 > 500 ? 500 : lim * 2)); done
 [ "$snaps" -eq "$pages" ] || fail "a6 took $snaps snapshot pages for $north_records records, not $pages"
 [ "$(grep -c 'device=a6 "GET /v1/snapshot' daemon.log)" -eq "$snaps" ] ||
 	fail "a6 took the snapshot again"
