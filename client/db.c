@@ -57,9 +57,24 @@ static const struct migration migrations[] = {
 	  NULL, NULL },
 	/* 1 -> 2: merge rule 1 for a store written before it (merge_sqlite.h). */
 	{ MERGE_SQLITE_MIGRATE_RULE_1, NULL, NULL },
-	/* 2 -> 3: one row per record (record_row.h); the fan-out tables go. */
+	/*
+	 * 2 -> 3: one row per record (record_row.h); the fan-out tables go.
+	 * The change log loses AUTOINCREMENT (its rows are never deleted, so
+	 * a plain rowid never repeats either): one page less written per save,
+	 * sqlite_sequence's.
+	 */
 	{ "ALTER TABLE records ADD COLUMN state TEXT;"
-	  "ALTER TABLE records ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;",
+	  "ALTER TABLE records ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TABLE changelog3(seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
+	  " hlc TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at TEXT NOT NULL,"
+	  " pushed INTEGER NOT NULL DEFAULT 0, batch TEXT, rejected TEXT, device_hlc TEXT);"
+	  "INSERT INTO changelog3 SELECT seq, record_id, hlc, body, created_at, pushed, batch,"
+	  " rejected, device_hlc FROM changelog;"
+	  "DROP TABLE changelog;"
+	  "ALTER TABLE changelog3 RENAME TO changelog;"
+	  "CREATE INDEX changelog_pending ON changelog(pushed, seq);"
+	  "CREATE TRIGGER changelog_no_delete BEFORE DELETE ON changelog"
+	  " BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;",
 	  record_row_migrate_v2,
 	  "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
 	  /* For people and tests reading the store with sqlite3 (merge_row.h). */
