@@ -169,7 +169,21 @@ store_sqlite_err(sqlite3 *db, int rc, const char *what)
 	case SQLITE_NOMEM:
 		return FS_ERR_NOMEM;
 	case SQLITE_CONSTRAINT:
-		return FS_ERR_EXISTS;
+		/* By cause (issue 13): only a key taken means "exists". */
+		switch (rc) {
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			return FS_ERR_EXISTS;
+		case SQLITE_CONSTRAINT_TRIGGER:
+			/* A rule of the schema refused it (append-only, a reserved id). */
+			return FS_ERR_FORBIDDEN;
+		case SQLITE_CONSTRAINT_CHECK:
+			return FS_ERR_INVALID;
+		default:
+			/* NOT NULL, a foreign key, a type: a bug of ours, never the caller's. */
+			log_warnx("Store refused %s: %s", what, db ? sqlite3_errmsg(db) : "");
+			return FS_ERR_INTERNAL;
+		}
 	case SQLITE_FULL:
 		log_warnx("Store full during %s", what);
 		return FS_ERR_FULL;
@@ -604,8 +618,9 @@ store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device
 	sqlite3_bind_text(st, 2, hlc_device, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return FS_ERR_EXISTS; /* another row holds this device id */
+	/* Another row holds this id (UNIQUE), or it is the server's own (the trigger). */
+	if (rc == SQLITE_CONSTRAINT_TRIGGER)
+		return FS_ERR_EXISTS;
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(store_sqlite_db(store), rc, "device bind");
 
