@@ -76,6 +76,14 @@ bool auth_ct_equal(const void *a, const void *b, size_t n);
 fs_err auth_parse_bearer(const char *header, char ret_token[AUTH_TOKEN_LEN + 1]);
 
 /*
+ * The device holding the token whose SHA-256 is hash: the store's lookup,
+ * then the policy (a constant-time comparison of the stored hash, a
+ * revoked device refused).  FS_ERR_NOTFOUND, FS_ERR_AUTH (revoked).
+ */
+fs_err auth_identify(struct store *store, const unsigned char hash[AUTH_HASH_LEN],
+    struct auth_identity *ret_who);
+
+/*
  * Authenticates an Authorization header against the store.  Returns FS_OK
  * and fills *ret_who, or FS_ERR_AUTH (missing, malformed, unknown or
  * revoked token; *ret_reason says which, in words safe to log and to send

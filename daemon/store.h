@@ -76,8 +76,8 @@ void store_close(struct store *store);
 /* --- Devices -------------------------------------------------------- */
 
 /*
- * Adds a device.  role must satisfy auth_valid_role(), name and team
- * auth_valid_name(); token_hash is the SHA-256 of its token.  On success
+ * Adds a device.  The caller has checked role (auth_valid_role()), name
+ * and team (auth_valid_name()); token_hash is the SHA-256 of its token.  On success
  * *ret_rowid (if not NULL) receives the row id.  FS_ERR_EXISTS if the name
  * is taken, FS_ERR_INVALID for a bad role or name.
  */
@@ -97,14 +97,20 @@ fs_err store_device_list(struct store *store, store_device_cb cb, void *arg);
  */
 fs_err store_device_revoke(struct store *store, const char *name);
 
+/* A device as found by its token's hash. */
+struct store_token_row {
+	struct auth_identity who;
+	unsigned char token_hash[AUTH_HASH_LEN]; /* as stored */
+	bool revoked;
+};
+
 /*
- * Looks a device up by the hash of its token and compares the stored hash
- * with token_hash in constant time.  FS_OK fills *ret_who;
- * FS_ERR_NOTFOUND if no device has that token; FS_ERR_AUTH if the device
- * is revoked.
+ * Looks a device up by the hash of its token.  FS_ERR_NOTFOUND if no device
+ * has it.  Policy is the caller's (auth_identify()): the constant-time
+ * comparison and the refusal of a revoked device.
  */
 fs_err store_device_by_token_hash(struct store *store,
-    const unsigned char token_hash[AUTH_HASH_LEN], struct auth_identity *ret_who);
+    const unsigned char token_hash[AUTH_HASH_LEN], struct store_token_row *ret);
 
 /*
  * Binds the device id (HLC device, 16 hex digits) that a token pushes with,

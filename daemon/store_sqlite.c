@@ -482,8 +482,7 @@ store_device_add(struct store *store, const char *name, const char *role, const 
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if (!auth_valid_name(name) || !auth_valid_name(team) || !auth_valid_role(role))
-		return FS_ERR_INVALID;
+	/* Names and roles are checked above the store (admin.c); the schema's CHECK guards roles. */
 	err = store_sqlite_prepare(store,
 	    "INSERT INTO devices(name, role, team, token_hash, created_at)"
 	    " VALUES(?1, ?2, ?3, ?4, " STORE_SQLITE_NOW ")",
@@ -555,12 +554,10 @@ store_device_revoke(struct store *store, const char *name)
 
 fs_err
 store_device_by_token_hash(struct store *store, const unsigned char token_hash[AUTH_HASH_LEN],
-    struct auth_identity *ret_who)
+    struct store_token_row *ret)
 {
-	struct auth_identity who;
 	sqlite3_stmt *st;
 	const void *stored;
-	bool revoked;
 	fs_err err;
 	int rc;
 
@@ -579,24 +576,17 @@ store_device_by_token_hash(struct store *store, const unsigned char token_hash[A
 		sqlite3_finalize(st);
 		return err;
 	}
-	/* The hash is the lookup key; compare it again, in constant time. */
+	memset(ret, 0, sizeof(*ret));
 	stored = sqlite3_column_blob(st, 6);
-	if (stored == NULL || sqlite3_column_bytes(st, 6) != AUTH_HASH_LEN ||
-	    !auth_ct_equal(stored, token_hash, AUTH_HASH_LEN)) {
-		sqlite3_finalize(st);
-		return FS_ERR_NOTFOUND;
-	}
-	memset(&who, 0, sizeof(who));
-	who.device_rowid = sqlite3_column_int64(st, 0);
-	snprintf(who.name, sizeof(who.name), "%s", store_sqlite_text(st, 1));
-	snprintf(who.role, sizeof(who.role), "%s", store_sqlite_text(st, 2));
-	snprintf(who.team, sizeof(who.team), "%s", store_sqlite_text(st, 3));
-	snprintf(who.hlc_device, sizeof(who.hlc_device), "%s", store_sqlite_text(st, 4));
-	revoked = sqlite3_column_int(st, 5) != 0;
+	if (stored != NULL && sqlite3_column_bytes(st, 6) == AUTH_HASH_LEN)
+		memcpy(ret->token_hash, stored, AUTH_HASH_LEN);
+	ret->who.device_rowid = sqlite3_column_int64(st, 0);
+	snprintf(ret->who.name, sizeof(ret->who.name), "%s", store_sqlite_text(st, 1));
+	snprintf(ret->who.role, sizeof(ret->who.role), "%s", store_sqlite_text(st, 2));
+	snprintf(ret->who.team, sizeof(ret->who.team), "%s", store_sqlite_text(st, 3));
+	snprintf(ret->who.hlc_device, sizeof(ret->who.hlc_device), "%s", store_sqlite_text(st, 4));
+	ret->revoked = sqlite3_column_int(st, 5) != 0;
 	sqlite3_finalize(st);
-	if (revoked)
-		return FS_ERR_AUTH;
-	*ret_who = who;
 	return FS_OK;
 }
 

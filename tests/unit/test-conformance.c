@@ -387,6 +387,7 @@ FS_TEST(conformance_token_binding)
 	struct store *s = fresh_store();
 	unsigned char h1[AUTH_HASH_LEN], h2[AUTH_HASH_LEN], h3[AUTH_HASH_LEN];
 	char t1[AUTH_TOKEN_LEN + 1], t2[AUTH_TOKEN_LEN + 1], t3[AUTH_TOKEN_LEN + 1];
+	struct store_token_row row;
 	struct auth_identity who;
 	int64_t r1, r2;
 
@@ -397,8 +398,11 @@ FS_TEST(conformance_token_binding)
 	ASSERT_OK(store_device_add(s, "two", "field", "north", h2, &r2));
 	ASSERT_EQ(store_device_add(s, "one", "field", "north", h3, NULL), FS_ERR_EXISTS);
 	ASSERT_EQ(store_device_add(s, "three", "boss", "north", h3, NULL), FS_ERR_INVALID);
-	ASSERT_EQ(store_device_by_token_hash(s, h3, &who), FS_ERR_NOTFOUND);
-	ASSERT_OK(store_device_by_token_hash(s, h1, &who));
+	ASSERT_EQ(store_device_by_token_hash(s, h3, &row), FS_ERR_NOTFOUND);
+	ASSERT_OK(store_device_by_token_hash(s, h1, &row));
+	ASSERT_EQ(memcmp(row.token_hash, h1, AUTH_HASH_LEN), 0);
+	ASSERT(!row.revoked);
+	ASSERT_OK(auth_identify(s, h1, &who));
 	ASSERT_STR_EQ(who.name, "one");
 	ASSERT_STR_EQ(who.team, "north");
 	ASSERT_STR_EQ(who.hlc_device, "");
@@ -408,10 +412,12 @@ FS_TEST(conformance_token_binding)
 	ASSERT_EQ(store_device_bind_hlc(s, r1, "00000000000000d9"), FS_ERR_FORBIDDEN);
 	ASSERT_EQ(store_device_bind_hlc(s, r2, "00000000000000d1"), FS_ERR_EXISTS);
 	ASSERT_EQ(store_device_bind_hlc(s, r2, "not-an-id"), FS_ERR_INVALID);
-	ASSERT_OK(store_device_by_token_hash(s, h1, &who));
+	ASSERT_OK(auth_identify(s, h1, &who));
 	ASSERT_STR_EQ(who.hlc_device, "00000000000000d1");
 	ASSERT_OK(store_device_revoke(s, "one"));
-	ASSERT_EQ(store_device_by_token_hash(s, h1, &who), FS_ERR_AUTH);
+	ASSERT_OK(store_device_by_token_hash(s, h1, &row));
+	ASSERT(row.revoked);
+	ASSERT_EQ(auth_identify(s, h1, &who), FS_ERR_AUTH);
 	ASSERT_EQ(store_device_revoke(s, "nobody"), FS_ERR_NOTFOUND);
 	store_close(s);
 }
