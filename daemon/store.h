@@ -149,6 +149,18 @@ fs_err store_form_publish(struct store *store, const char *json, size_t len, cha
  */
 fs_err store_forms_json(struct store *store, char **ret_json, size_t *ret_len);
 
+/*
+ * The backend's part of forms (store_forms.c does the rest): stores a
+ * canonical definition under (id, version) -- *ret_new false when that
+ * version was there with the same text, FS_ERR_EXISTS with another --
+ * and returns one version's text (*ret_json malloc'd, the caller frees;
+ * FS_ERR_NOTFOUND if not published).
+ */
+fs_err store_form_insert(struct store *store, const char *id, int64_t version,
+    const char *canonical, bool *ret_new);
+fs_err store_form_definition(struct store *store, const char *id, int64_t version,
+    char **ret_json);
+
 /* Calls cb once per published form version, ordered by id and version. */
 fs_err store_form_list(struct store *store, store_form_cb cb, void *arg);
 
