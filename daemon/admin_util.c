@@ -22,7 +22,7 @@ admin_getopt_reset(void)
 int
 admin_open_store(const struct config *cfg, struct store **ret_store)
 {
-	if (store_open(cfg->data_dir, ret_store) != FS_OK) {
+	if (store_open_kind(config_store_kind(cfg), cfg->data_dir, ret_store) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: cannot open the store in '%s'\n", cfg->data_dir);
 		return 1;
 	}

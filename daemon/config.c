@@ -433,3 +433,9 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+const char *
+config_store_kind(const struct config *cfg)
+{
+	return cfg->store == CONFIG_STORE_POSTGRESQL ? "postgresql" : "sqlite";
+}

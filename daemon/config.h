@@ -77,4 +77,7 @@ int config_parse_port(const char *text, unsigned *ret_port);
 /* Validates a listen address (numeric IPv4/IPv6).  Returns 0 or -1. */
 int config_parse_listen(const char *text);
 
+/* The `store` key's value as store_open_kind() takes it ("sqlite", "postgresql"). */
+const char *config_store_kind(const struct config *cfg);
+
 #endif /* FS_DAEMON_CONFIG_H */

@@ -227,7 +227,7 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 	/* Held while serving: "fieldsyncd restore" refuses to run meanwhile. */
 	if (backup_lock_shared(cfg->data_dir, &lock) != 0)
 		return 1;
-	if (store_open(cfg->data_dir, &store) != FS_OK) {
+	if (store_open_kind(config_store_kind(cfg), cfg->data_dir, &store) != FS_OK) {
 		log_warnx("Failed to open the store in '%s'", cfg->data_dir);
 		close(lock);
 		return 1;

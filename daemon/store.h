@@ -68,6 +68,13 @@ typedef int (*store_form_cb)(void *arg, const struct store_form *form);
 fs_err store_open(const char *data_dir, struct store **ret_store);
 
 /*
+ * Opens the store of backend kind ("sqlite": where is the data directory),
+ * chosen at run time (fieldsyncd.conf `store`).  FS_ERR_INVALID for a
+ * backend this fieldsyncd was built without.
+ */
+fs_err store_open_kind(const char *kind, const char *where, struct store **ret_store);
+
+/*
  * Closes the store and every connection it opened.  Call only after the
  * threads that used it have stopped.  Accepts NULL.
  */

@@ -21,13 +21,14 @@
 #include "store_sqlite_internal.h"
 
 struct store_export {
+	struct store_base base; /* first: store.c dispatches through it */
 	sqlite3 *db;
 	sqlite3_stmt *rows;
 	sqlite3_stmt *fields;
 };
 
 fs_err
-store_export_open(struct store *store, const struct review_filter *f, struct store_export **ret_x)
+sqlite_export_open(struct store *store, const struct review_filter *f, struct store_export **ret_x)
 {
 	char where[4096], sql[4608];
 	struct store_export *x;
@@ -44,6 +45,7 @@ store_export_open(struct store *store, const struct review_filter *f, struct sto
 		return FS_ERR_DB;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return FS_ERR_NOMEM;
+	x->base.ops = &store_sqlite_ops;
 	rc = sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		err = store_sqlite_err(x->db, rc, "export connection");
@@ -70,7 +72,7 @@ fail:
 }
 
 fs_err
-store_export_next(struct store_export *x, struct review_record *ret_r, bool *ret_done)
+sqlite_export_next(struct store_export *x, struct review_record *ret_r, bool *ret_done)
 {
 	int rc = sqlite3_step(x->rows);
 
@@ -87,7 +89,7 @@ store_export_next(struct store_export *x, struct review_record *ret_r, bool *ret
 }
 
 fs_err
-store_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg)
+sqlite_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg)
 {
 	struct review_value v = {.device_id = "", .device_name = "", .created_at = ""};
 	fs_err err = FS_OK;
@@ -111,7 +113,7 @@ store_export_fields(struct store_export *x, const char *id, review_value_cb cb, 
 }
 
 void
-store_export_close(struct store_export *x)
+sqlite_export_close(struct store_export *x)
 {
 	if (x == NULL)
 		return;

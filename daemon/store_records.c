@@ -25,6 +25,7 @@ static fs_err meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
 enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_LOAD, PS_N };
 
 struct store_push {
+	struct store_base base; /* first: store.c dispatches through it */
 	struct store *store;
 	sqlite3 *db;
 	sqlite3_stmt *st[PS_N];
@@ -68,7 +69,7 @@ push_free(struct store_push *push)
 }
 
 fs_err
-store_push_begin(struct store *store, struct store_push **ret_push)
+sqlite_push_begin(struct store *store, struct store_push **ret_push)
 {
 	struct store_push *push;
 	sqlite3 *db = store_sqlite_db(store);
@@ -78,6 +79,7 @@ store_push_begin(struct store *store, struct store_push **ret_push)
 		return FS_ERR_DB;
 	if ((push = calloc(1, sizeof(*push))) == NULL)
 		return FS_ERR_NOMEM;
+	push->base.ops = &store_sqlite_ops;
 	push->db = db;
 	push->store = store;
 	now_text(push->now);
@@ -123,7 +125,7 @@ push_step_done(struct store_push *push, sqlite3_stmt *st, const char *what)
 }
 
 fs_err
-store_push_commit(struct store_push *push)
+sqlite_push_commit(struct store_push *push)
 {
 	fs_err err = store_sqlite_exec(push->db, "COMMIT");
 
@@ -134,7 +136,7 @@ store_push_commit(struct store_push *push)
 }
 
 void
-store_push_abort(struct store_push *push)
+sqlite_push_abort(struct store_push *push)
 {
 	if (push == NULL)
 		return;
@@ -162,7 +164,7 @@ step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
 }
 
 fs_err
-store_batch_answer(struct store *store, const char *device, const char *batch,
+sqlite_batch_answer(struct store *store, const char *device, const char *batch,
     char **ret_answer)
 {
 	sqlite3 *db = store_sqlite_db(store);
@@ -192,7 +194,7 @@ store_batch_answer(struct store *store, const char *device, const char *batch,
 }
 
 fs_err
-store_push_record_head(struct store_push *push, const char *record_id,
+sqlite_push_record_head(struct store_push *push, const char *record_id,
     struct store_record_head *ret)
 {
 	sqlite3_stmt *st;
@@ -218,7 +220,7 @@ store_push_record_head(struct store_push *push, const char *record_id,
 }
 
 fs_err
-store_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
+sqlite_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
     const char *team, const char *device, const char *batch, int64_t *ret_seq, bool *ret_dup)
 {
 	sqlite3_stmt *st;
@@ -275,7 +277,7 @@ record_state_load(struct store_push *push, const char *id, char tombstone[HLC_TE
 }
 
 fs_err
-store_push_record_merge(struct store_push *push, const struct form *form,
+sqlite_push_record_merge(struct store_push *push, const struct form *form,
     const struct change *ch, const char *team, const char *author, int64_t seq,
     struct merge_result *res, int *ret_open)
 {
@@ -323,7 +325,7 @@ out:
 }
 
 fs_err
-store_push_batch_save(struct store_push *push, const char *device, const char *batch,
+sqlite_push_batch_save(struct store_push *push, const char *device, const char *batch,
     const char *answer)
 {
 	sqlite3_stmt *st;
@@ -340,7 +342,7 @@ store_push_batch_save(struct store_push *push, const char *device, const char *b
 }
 
 fs_err
-store_push_device_seen(struct store_push *push, const char *device, const char *stamp)
+sqlite_push_device_seen(struct store_push *push, const char *device, const char *stamp)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -376,13 +378,13 @@ single_int(struct store *store, const char *sql, int64_t *ret)
 }
 
 fs_err
-store_max_seq(struct store *store, int64_t *ret_seq)
+sqlite_max_seq(struct store *store, int64_t *ret_seq)
 {
 	return single_int(store, "SELECT coalesce(max(seq), 0) FROM changes", ret_seq);
 }
 
 fs_err
-store_forms_version(struct store *store, int64_t *ret_version)
+sqlite_forms_version(struct store *store, int64_t *ret_version)
 {
 	return single_int(store, "SELECT count(*) FROM forms", ret_version);
 }
@@ -417,7 +419,7 @@ pull_stamp_at(sqlite3 *db, const char *team, int64_t seq, char ret_hlc[HLC_TEXT_
 }
 
 fs_err
-store_change_hlc(struct store *store, const char *team, int64_t seq,
+sqlite_change_hlc(struct store *store, const char *team, int64_t seq,
     char ret_hlc[HLC_TEXT_LEN + 1])
 {
 	sqlite3 *db = store_sqlite_db(store);
@@ -428,7 +430,7 @@ store_change_hlc(struct store *store, const char *team, int64_t seq,
 }
 
 fs_err
-store_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb, void *arg,
+sqlite_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb, void *arg,
     struct store_pull_page *ret_page)
 {
 	sqlite3 *db = store_sqlite_db(store);
@@ -486,7 +488,7 @@ out:
 }
 
 fs_err
-store_push_review_event(struct store_push *push, const char *id, const char *field,
+sqlite_push_review_event(struct store_push *push, const char *id, const char *field,
     const char *stamp, const char *note, const char *actor)
 {
 	sqlite3_stmt *st;
@@ -506,7 +508,7 @@ store_push_review_event(struct store_push *push, const char *id, const char *fie
 }
 
 fs_err
-store_push_audit(struct store_push *push, const char *actor, const char *action,
+sqlite_push_audit(struct store_push *push, const char *actor, const char *action,
     const char *record_id, const char *detail)
 {
 	sqlite3_stmt *st;
@@ -524,7 +526,7 @@ store_push_audit(struct store_push *push, const char *actor, const char *action,
 }
 
 fs_err
-store_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1])
+sqlite_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1])
 {
 	char id[64];
 	fs_err err;
@@ -538,7 +540,7 @@ store_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1
 }
 
 fs_err
-store_snapshot(struct store *store, const struct store_snapshot_query *q, store_snapshot_cb cb,
+sqlite_snapshot(struct store *store, const struct store_snapshot_query *q, store_snapshot_cb cb,
     void *arg, struct store_snapshot_page *ret_page)
 {
 	sqlite3 *db = store_sqlite_db(store);
@@ -609,7 +611,7 @@ out:
 }
 
 fs_err
-store_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
+sqlite_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
     int64_t *ret_version, char ret_team[65])
 {
 	sqlite3_stmt *st;
@@ -634,7 +636,7 @@ store_push_record_info(struct store_push *push, const char *record_id, char ret_
 }
 
 fs_err
-store_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
+sqlite_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
 {
 	char tombstone[HLC_TEXT_LEN + 1];
 	const struct mm_record *r;
@@ -704,7 +706,7 @@ head_order(const void *a, const void *b)
 }
 
 fs_err
-store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
+sqlite_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
 {
 	struct heads_out h = { .heads = heads, .max = max };
@@ -771,7 +773,7 @@ meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
 }
 
 fs_err
-store_push_server_stamp(struct store_push *push, const char *after,
+sqlite_push_server_stamp(struct store_push *push, const char *after,
     char ret_stamp[HLC_TEXT_LEN + 1])
 {
 	char last[32], device[HLC_DEVICE_LEN + 1];

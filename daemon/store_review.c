@@ -168,7 +168,7 @@ record_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_review_list(struct store *store, const struct review_filter *f, int64_t limit, int64_t offset,
+sqlite_review_list(struct store *store, const struct review_filter *f, int64_t limit, int64_t offset,
     review_record_cb cb, void *arg, int64_t *ret_total)
 {
 	char where[4096], sql[4608];
@@ -207,7 +207,7 @@ store_review_list(struct store *store, const struct review_filter *f, int64_t li
 }
 
 fs_err
-store_review_get(struct store *store, const char *id, review_record_cb cb, void *arg)
+sqlite_review_get(struct store *store, const char *id, review_record_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -247,7 +247,7 @@ value_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg)
+sqlite_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -269,7 +269,7 @@ store_review_fields(struct store *store, const char *id, review_value_cb cb, voi
 }
 
 fs_err
-store_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg)
+sqlite_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -305,7 +305,7 @@ change_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_review_history(struct store *store, const char *id, review_change_cb cb, void *arg)
+sqlite_review_history(struct store *store, const char *id, review_change_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -343,7 +343,7 @@ event_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_review_events(struct store *store, const char *id, review_event_cb cb, void *arg)
+sqlite_review_events(struct store *store, const char *id, review_event_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -383,7 +383,7 @@ event_insert(struct store *store, const char *id, const char *kind, const char *
 }
 
 fs_err
-store_review_set_status(
+sqlite_review_set_status(
     struct store *store, const char *id, const char *status, const char *note, const char *actor)
 {
 	sqlite3 *db = store_sqlite_db(store);
@@ -439,7 +439,7 @@ audit_row(sqlite3_stmt *st, const struct row_cb *cb)
 }
 
 fs_err
-store_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg)
+sqlite_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	fs_err err;

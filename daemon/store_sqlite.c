@@ -40,6 +40,7 @@ struct conn {
 };
 
 struct store {
+	struct store_base base; /* first: store.c dispatches through it */
 	char *path;
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
@@ -345,8 +346,56 @@ rollback:
 	return err;
 }
 
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.device_add = sqlite_device_add,
+	.device_list = sqlite_device_list,
+	.device_revoke = sqlite_device_revoke,
+	.device_by_token_hash = sqlite_device_by_token_hash,
+	.device_bind_hlc = sqlite_device_bind_hlc,
+	.device_last_hlc = sqlite_device_last_hlc,
+	.form_insert = sqlite_form_insert,
+	.form_definition = sqlite_form_definition,
+	.form_list = sqlite_form_list,
+	.audit = sqlite_audit,
+	.push_begin = sqlite_push_begin,
+	.batch_answer = sqlite_batch_answer,
+	.push_record_head = sqlite_push_record_head,
+	.push_record_values = sqlite_push_record_values,
+	.push_change_insert = sqlite_push_change_insert,
+	.push_record_merge = sqlite_push_record_merge,
+	.push_device_seen = sqlite_push_device_seen,
+	.push_batch_save = sqlite_push_batch_save,
+	.push_record_info = sqlite_push_record_info,
+	.push_field_heads = sqlite_push_field_heads,
+	.push_server_stamp = sqlite_push_server_stamp,
+	.push_commit = sqlite_push_commit,
+	.push_abort = sqlite_push_abort,
+	.max_seq = sqlite_max_seq,
+	.forms_version = sqlite_forms_version,
+	.change_hlc = sqlite_change_hlc,
+	.pull = sqlite_pull,
+	.push_review_event = sqlite_push_review_event,
+	.push_audit = sqlite_push_audit,
+	.push_server_device = sqlite_push_server_device,
+	.snapshot = sqlite_snapshot,
+	.review_list = sqlite_review_list,
+	.review_get = sqlite_review_get,
+	.review_fields = sqlite_review_fields,
+	.review_conflicts = sqlite_review_conflicts,
+	.review_history = sqlite_review_history,
+	.review_events = sqlite_review_events,
+	.review_set_status = sqlite_review_set_status,
+	.audit_list = sqlite_audit_list,
+	.export_open = sqlite_export_open,
+	.export_next = sqlite_export_next,
+	.export_fields = sqlite_export_fields,
+	.export_close = sqlite_export_close,
+};
+
 fs_err
-store_open(const char *data_dir, struct store **ret_store)
+store_sqlite_open(const char *data_dir, struct store **ret_store)
 {
 	struct store *store;
 	size_t len;
@@ -359,6 +408,7 @@ store_open(const char *data_dir, struct store **ret_store)
 	}
 	if ((store = calloc(1, sizeof(*store))) == NULL)
 		return FS_ERR_NOMEM;
+	store->base.ops = &store_sqlite_ops;
 	len = strlen(data_dir) + sizeof("/" STORE_FILE);
 	if ((store->path = malloc(len)) == NULL) {
 		free(store);
@@ -395,7 +445,7 @@ fail:
 }
 
 void
-store_close(struct store *store)
+sqlite_close(struct store *store)
 {
 	struct conn *c, *next;
 
@@ -476,7 +526,7 @@ store_sqlite_text(sqlite3_stmt *st, int i)
 }
 
 fs_err
-store_device_add(struct store *store, const char *name, const char *role, const char *team,
+sqlite_device_add(struct store *store, const char *name, const char *role, const char *team,
     const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
 {
 	sqlite3_stmt *st;
@@ -501,7 +551,7 @@ store_device_add(struct store *store, const char *name, const char *role, const 
 }
 
 fs_err
-store_device_list(struct store *store, store_device_cb cb, void *arg)
+sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 {
 	struct store_device d;
 	sqlite3_stmt *st;
@@ -535,7 +585,7 @@ store_device_list(struct store *store, store_device_cb cb, void *arg)
 }
 
 fs_err
-store_device_revoke(struct store *store, const char *name)
+sqlite_device_revoke(struct store *store, const char *name)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -553,7 +603,7 @@ store_device_revoke(struct store *store, const char *name)
 }
 
 fs_err
-store_device_by_token_hash(struct store *store, const unsigned char token_hash[AUTH_HASH_LEN],
+sqlite_device_by_token_hash(struct store *store, const unsigned char token_hash[AUTH_HASH_LEN],
     struct store_token_row *ret)
 {
 	sqlite3_stmt *st;
@@ -591,7 +641,7 @@ store_device_by_token_hash(struct store *store, const unsigned char token_hash[A
 }
 
 fs_err
-store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device)
+sqlite_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device)
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -630,7 +680,7 @@ store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device
 }
 
 fs_err
-store_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_LEN + 1])
+sqlite_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_LEN + 1])
 {
 	sqlite3_stmt *st;
 	fs_err err;
@@ -651,7 +701,7 @@ store_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_
 }
 
 fs_err
-store_audit(struct store *store, const char *actor, const char *action, const char *record_id,
+sqlite_audit(struct store *store, const char *actor, const char *action, const char *record_id,
     const char *detail)
 {
 	sqlite3_stmt *st;

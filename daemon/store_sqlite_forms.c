@@ -17,7 +17,7 @@
 #include "store_sqlite_internal.h"
 
 fs_err
-store_form_insert(struct store *store, const char *id, int64_t version, const char *canonical,
+sqlite_form_insert(struct store *store, const char *id, int64_t version, const char *canonical,
     bool *ret_new)
 {
 	sqlite3_stmt *st;
@@ -55,7 +55,7 @@ store_form_insert(struct store *store, const char *id, int64_t version, const ch
 }
 
 fs_err
-store_form_list(struct store *store, store_form_cb cb, void *arg)
+sqlite_form_list(struct store *store, store_form_cb cb, void *arg)
 {
 	struct store_form f;
 	sqlite3_stmt *st;
@@ -82,7 +82,7 @@ store_form_list(struct store *store, store_form_cb cb, void *arg)
 }
 
 fs_err
-store_form_definition(struct store *store, const char *id, int64_t version, char **ret_json)
+sqlite_form_definition(struct store *store, const char *id, int64_t version, char **ret_json)
 {
 	sqlite3_stmt *st;
 	fs_err err;

@@ -73,4 +73,77 @@ void store_sqlite_writer_release(struct store *store);
 /* Column i as text; "" for NULL.  Valid until the next step or finalize. */
 const char *store_sqlite_text(sqlite3_stmt *st, int i);
 
+/*
+ * The SQLite backend's entries of struct store_ops (store_backend.h), by
+ * the names store.c dispatches to.
+ */
+#include "store_backend.h"
+
+void sqlite_close(struct store *store);
+fs_err sqlite_device_add(struct store *store, const char *name, const char *role, const char *team,
+    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+fs_err sqlite_device_list(struct store *store, store_device_cb cb, void *arg);
+fs_err sqlite_device_revoke(struct store *store, const char *name);
+fs_err sqlite_device_by_token_hash(struct store *store,
+    const unsigned char token_hash[AUTH_HASH_LEN], struct store_token_row *ret);
+fs_err sqlite_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device);
+fs_err sqlite_device_last_hlc(struct store *store, int64_t rowid, char ret_hlc[HLC_TEXT_LEN + 1]);
+fs_err sqlite_form_insert(struct store *store, const char *id, int64_t version,
+    const char *canonical, bool *ret_new);
+fs_err sqlite_form_definition(struct store *store, const char *id, int64_t version,
+    char **ret_json);
+fs_err sqlite_form_list(struct store *store, store_form_cb cb, void *arg);
+fs_err sqlite_audit(struct store *store, const char *actor, const char *action,
+    const char *record_id, const char *detail);
+fs_err sqlite_push_begin(struct store *store, struct store_push **ret_push);
+fs_err sqlite_batch_answer(struct store *store, const char *device, const char *batch,
+    char **ret_answer);
+fs_err sqlite_push_record_head(struct store_push *push, const char *record_id,
+    struct store_record_head *ret);
+fs_err sqlite_push_record_values(struct store_push *push, const char *record_id, cJSON **ret);
+fs_err sqlite_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
+    const char *team, const char *device, const char *batch, int64_t *ret_seq, bool *ret_dup);
+fs_err sqlite_push_record_merge(struct store_push *push, const struct form *form,
+    const struct change *ch, const char *team, const char *author, int64_t seq,
+    struct merge_result *res, int *ret_open);
+fs_err sqlite_push_device_seen(struct store_push *push, const char *device, const char *stamp);
+fs_err sqlite_push_batch_save(struct store_push *push, const char *device, const char *batch,
+    const char *answer);
+fs_err sqlite_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
+    int64_t *ret_version, char ret_team[65]);
+fs_err sqlite_push_field_heads(struct store_push *push, const char *record_id, const char *field,
+    struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1]);
+fs_err sqlite_push_server_stamp(struct store_push *push, const char *after,
+    char ret_stamp[HLC_TEXT_LEN + 1]);
+fs_err sqlite_push_commit(struct store_push *push);
+void sqlite_push_abort(struct store_push *push);
+fs_err sqlite_max_seq(struct store *store, int64_t *ret_seq);
+fs_err sqlite_forms_version(struct store *store, int64_t *ret_version);
+fs_err sqlite_change_hlc(struct store *store, const char *team, int64_t seq,
+    char ret_hlc[HLC_TEXT_LEN + 1]);
+fs_err sqlite_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb,
+    void *arg, struct store_pull_page *ret_page);
+fs_err sqlite_push_review_event(struct store_push *push, const char *id, const char *field,
+    const char *stamp, const char *note, const char *actor);
+fs_err sqlite_push_audit(struct store_push *push, const char *actor, const char *action,
+    const char *record_id, const char *detail);
+fs_err sqlite_push_server_device(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1]);
+fs_err sqlite_snapshot(struct store *store, const struct store_snapshot_query *q,
+    store_snapshot_cb cb, void *arg, struct store_snapshot_page *ret_page);
+fs_err sqlite_review_list(struct store *store, const struct review_filter *f, int64_t limit,
+    int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total);
+fs_err sqlite_review_get(struct store *store, const char *id, review_record_cb cb, void *arg);
+fs_err sqlite_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg);
+fs_err sqlite_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg);
+fs_err sqlite_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
+fs_err sqlite_review_events(struct store *store, const char *id, review_event_cb cb, void *arg);
+fs_err sqlite_review_set_status(struct store *store, const char *id, const char *status,
+    const char *note, const char *actor);
+fs_err sqlite_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg);
+fs_err sqlite_export_open(struct store *store, const struct review_filter *f,
+    struct store_export **ret_x);
+fs_err sqlite_export_next(struct store_export *x, struct review_record *ret_r, bool *ret_done);
+fs_err sqlite_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg);
+void sqlite_export_close(struct store_export *x);
+
 #endif /* FS_DAEMON_STORE_SQLITE_INTERNAL_H */
