@@ -40,7 +40,7 @@ static int nstores;
  * The backend under test (store_open_kind()): FS_STORE_KIND, "sqlite" by
  * default.  The PostgreSQL store runs this same file with its own kind.
  */
-static const char *kind = "sqlite";
+static const char *backend = "sqlite";
 
 static const char *const policies[] = { "field_lww", "manual", "record_lww" };
 
@@ -51,7 +51,7 @@ fresh_store(void)
 	struct store *s;
 
 	snprintf(dir, sizeof(dir), "%s/store%d", tmpdir, ++nstores);
-	ASSERT_OK(store_open_kind(kind, dir, &s));
+	ASSERT_OK(store_open_kind(backend, dir, &s));
 	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
 		snprintf(form, sizeof(form),
 		    "{\"id\":\"v_%s\",\"version\":1,\"title\":\"v\",\"conflict\":\"%s\","
@@ -675,8 +675,8 @@ main(void)
 {
 	ASSERT(mkdtemp(tmpdir) != NULL);
 	if (getenv("FS_STORE_KIND") != NULL)
-		kind = getenv("FS_STORE_KIND");
-	fprintf(stderr, "store backend: %s\n", kind);
+		backend = getenv("FS_STORE_KIND");
+	fprintf(stderr, "store backend: %s\n", backend);
 	FS_RUN(conformance_idempotent_batch_and_duplicates);
 	FS_RUN(conformance_gap_free_pull_without_echo);
 	FS_RUN(conformance_transaction_is_atomic);
