@@ -35,9 +35,9 @@ extern "C" {
 #include "fieldsync_err.h"
 
 #define FS_VERSION_MAJOR 0
-#define FS_VERSION_MINOR 2
+#define FS_VERSION_MINOR 3
 #define FS_VERSION_PATCH 0
-#define FS_VERSION_STRING "0.2.0"
+#define FS_VERSION_STRING "0.3.0"
 
 /*
  * The version of the library that is running (which may be newer than
