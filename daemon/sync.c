@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "protocol.h"
+#include "push_spans.h"
 #include "server.h"
 #include "store.h"
 #include "store_records.h"
@@ -333,7 +334,7 @@ version_check(struct server_ctx *ctx, struct form_cache *fc, struct store_push *
 static fs_err
 push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
     const struct auth_identity *who, const char *device, const char *batch, int index,
-    const cJSON *item, cJSON *rejected, struct push_counts *counts)
+    const cJSON *item, const struct push_span *span, cJSON *rejected, struct push_counts *counts)
 {
 	struct merge_result res = { 0 };
 	const struct form *form;
@@ -377,7 +378,8 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 			return err;
 		return reject(rejected, index, &ch, "invalid", msg);
 	}
-	if ((body = cJSON_PrintUnformatted(item)) == NULL)
+	body = span != NULL ? strndup(span->start, span->len) : cJSON_PrintUnformatted(item);
+	if (body == NULL)
 		return FS_ERR_NOMEM;
 	err = store_push_change_insert(push, &ch, body, who->team, device, batch, &seq, &dup);
 	free(body);
@@ -485,6 +487,8 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	const cJSON *changes, *item;
 	cJSON *root, *rejected = NULL, *answer;
 	char *stored = NULL, *text = NULL, msg[256], cursor_hlc[HLC_TEXT_LEN + 1] = "";
+	struct push_span *spans = NULL;
+	size_t nspans = 0;
 	int64_t cursor = 0;
 	int index = 0;
 	struct timespec t0;
@@ -573,10 +577,27 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		err = FS_ERR_NOMEM;
 		goto fail;
 	}
+	/*
+	 * Each change is stored as the bytes the device sent (push_spans.h);
+	 * should the body not split as expected, as printed from its parse
+	 * (what a fieldsync device sends byte for byte anyway).
+	 */
+	nspans = (size_t)cJSON_GetArraySize(changes);
+	if (nspans > 0 && (spans = calloc(nspans, sizeof(*spans))) != NULL) {
+		size_t found = 0;
+
+		if (push_spans(req->body, req->body_len, spans, nspans, &found) != 0 ||
+		    found != nspans) {
+			free(spans);
+			spans = NULL;
+		}
+	}
 	cJSON_ArrayForEach(item, changes)
 	{
-		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, rejected,
-			 &counts)) != FS_OK)
+		const struct push_span *span = spans != NULL ? &spans[index] : NULL;
+
+		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, span,
+			 rejected, &counts)) != FS_OK)
 			goto fail;
 	}
 	/*
@@ -637,6 +658,7 @@ fail:
 	    fs_strerror(err));
 	http_error_store(resp, err, "the batch was not applied; retry later");
 out:
+	free(spans);
 	cJSON_Delete(rejected);
 	form_cache_finish(&fc);
 	free(stored);

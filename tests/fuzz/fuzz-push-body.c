@@ -4,7 +4,8 @@
  * (device, batch, changes), then per change change_parse(), change_check()
  * against the shipped forms and merge_row_merge() into in-memory record
  * states (common/merge_row.h, what both stores run; fresh for each input).
- * Properties: every step answers FS_OK or its documented refusal, a change
+ * Properties: every step answers FS_OK or its documented refusal, the
+ * bytes push_spans() finds for each change parse to that change, a change
  * that parses re-parses identically from its own printed JSON, merging it
  * twice changes nothing the second time, and a state packed to its row
  * text loads back to the same text.
@@ -18,6 +19,7 @@
 #include "fuzz.h"
 #include "hlc.h"
 #include "merge_row.h"
+#include "push_spans.h"
 
 #define MAX_CHANGES 5000 /* max_changes_per_batch's default */
 
@@ -123,6 +125,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (form_json_parse((const char *)data, size, "body", &root, err, sizeof(err)) != FS_OK)
 		return 0;
 	if (envelope_ok(root, &changes, &device)) {
+		/* The bytes of each change as received (what the server stores). */
+		size_t want = (size_t)cJSON_GetArraySize(changes), got = 0, k = 0;
+		struct push_span *spans = calloc(want + 1, sizeof(*spans));
+
+		FUZZ_CHECK(spans != NULL);
+		FUZZ_CHECK(push_spans((const char *)data, size, spans, want, &got) == 0);
+		FUZZ_CHECK(got == want);
+		cJSON_ArrayForEach(item, changes)
+		{
+			cJSON *again = cJSON_ParseWithLength(spans[k].start, spans[k].len);
+
+			char *a, *b;
+
+			/* Printed, not cJSON_Compare(): that reads only the first of two equal keys. */
+			FUZZ_CHECK(again != NULL);
+			FUZZ_CHECK((a = cJSON_PrintUnformatted(again)) != NULL);
+			FUZZ_CHECK((b = cJSON_PrintUnformatted(item)) != NULL);
+			FUZZ_CHECK(strcmp(a, b) == 0);
+			cJSON_free(a);
+			cJSON_free(b);
+			cJSON_Delete(again);
+			k++;
+		}
+		free(spans);
 		cJSON_ArrayForEach(item, changes)
 		{
 			if (n++ == 64)

@@ -511,4 +511,29 @@ python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$new2' AND name = 'number_of_workers'")" = 7 ] ||
 	fail "the fitting v1 change was not merged"
 pass "a change naming another form, or breaking its record's version, is refused; the record is unchanged"
+
+# 14. A change is stored as the bytes the device sent (issue 12): spacing,
+# key order, number spelling and escapes kept, and pulled back the same.
+python3 - "$dev" <<'PY'
+import sys, time
+dev, ms = sys.argv[1], int(time.time() * 1000)
+rec = "%032x" % (0xbee000 + ms % 4096)
+change = ('{ "op":"upsert" , "id" : "%s", "form":"labor_inspection",\n'
+          '  "form_version":1, "hlc":"%016x-%s", "base":{ },\n'
+          '  "fields":{"worksite_name":"caf\\u00e9 \\u0041","sector":"fishing",'
+          '"inspection_date":"2026-11-20","referral_decision":"monitor",'
+          '"number_of_workers":4.0E0} }' % (rec, (ms << 16) | 7, dev))
+open("exact.change", "w").write(change)
+open("exact.json", "w").write('{"device":"%s","batch":"exact-%d",\n "changes":[ %s ]}' % (dev, ms, change))
+open("exact.id", "w").write(rec)
+PY
+[ "$(post tok-a1 exact.json)" = 200 ] || fail "exact-bytes push: $(cat answer.json)"
+grep -q '"accepted":1' answer.json || fail "exact-bytes change not accepted: $(cat answer.json)"
+sqlite3 data/fieldsyncd.db "SELECT body FROM changes WHERE record_id = '$(cat exact.id)'" >stored.change
+printf '%s\n' "$(cat exact.change)" | cmp -s - stored.change ||
+	fail "the stored change differs from the bytes sent: $(cat stored.change)"
+curl -s --cacert cert.pem -H "Authorization: Bearer $(cat tok-a2)" -H 'Fieldsync-Protocol: 2' \
+	"$URL/v1/pull?after=$(($(sqlite3 data/fieldsyncd.db "SELECT seq FROM changes WHERE record_id = '$(cat exact.id)'") - 1))&limit=1" >pulled.json
+grep -qF "$(head -c 40 exact.change)" pulled.json || fail "the change was not pulled back as sent"
+pass "a change is stored and pulled as the exact bytes its device sent"
 echo "test-sync: all passed"
