@@ -1025,11 +1025,21 @@ def scenario_handles(args, rng):
                 raise Failure(f"handles round {k}: the sync did not end")
             check(syncer.returncode == 0, f"handles round {k}: the sync failed:"
                                           f" {err.decode(errors='replace').strip()[-300:]}")
-            last = int(query(a.db, "SELECT value FROM meta WHERE key = 'hlc_last'")[0][0])
+            # The stored clock (client/clock.c): the higher of meta hlc_last and
+            # the change log's newest unrefused stamp.  It must be at least
+            # every stamp the store holds, the device's own and those pulled.
+            meta = int(query(a.db, "SELECT value FROM meta WHERE key = 'hlc_last'")[0][0])
+            logged = query(a.db, "SELECT max(hlc) FROM changelog WHERE rejected IS NULL")[0][0]
+            last = max(meta, int(logged[:16], 16) if logged else 0)
             mine = max(int(h[:16], 16) for (h,) in
                        query(a.db, "SELECT hlc FROM changelog WHERE hlc LIKE ?", (f"%-{a.id}",)))
+            held = query(a.db, "SELECT max(s.value) FROM records r, json_each(r.state, '$.s') s"
+                               " WHERE r.state IS NOT NULL")[0][0]
+            held = int(held[:16], 16) if held else 0
             check(last >= mine, f"handles round {k}: the stored clock {last:x} is behind"
                                 f" the device's own stamp {mine:x}")
+            check(last >= held, f"handles round {k}: the stored clock {last:x} is behind"
+                                f" a stamp the store holds {held:x}")
         sync_all([a, b], d.url, "handles: final")
         n = verify_devices([a, b], d.db, "handles")
         converge([a, b], d.db, "handles")
