@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "protocol.h"
+#include "push_answer.h"
 #include "push_spans.h"
 #include "server.h"
 #include "store.h"
@@ -117,30 +118,6 @@ valid_batch_id(const char *s)
 			return false;
 	}
 	return n > 0 && n <= BATCH_ID_MAX;
-}
-
-/*
- * Adds a refusal to the answer.  FS_ERR_NOMEM when it could not be added
- * whole: the push then fails (nothing applied, nothing stored), since an
- * answer missing a refusal would have the device mark that change sent,
- * and a stored one would be replayed so forever.
- */
-static fs_err
-reject(cJSON *rejected, int index, const struct change *ch, const char *error,
-    const char *detail)
-{
-	cJSON *r = cJSON_CreateObject();
-	bool ok = r != NULL && cJSON_AddNumberToObject(r, "index", index) != NULL &&
-	    (ch == NULL || (cJSON_AddStringToObject(r, "id", ch->id) != NULL &&
-			       cJSON_AddStringToObject(r, "hlc", ch->hlc) != NULL)) &&
-	    cJSON_AddStringToObject(r, "error", error) != NULL &&
-	    cJSON_AddStringToObject(r, "detail", detail) != NULL;
-
-	if (!ok || !cJSON_AddItemToArray(rejected, r)) {
-		cJSON_Delete(r);
-		return FS_ERR_NOMEM;
-	}
-	return FS_OK;
 }
 
 static void
@@ -268,12 +245,6 @@ push_clock_ok(const struct server_ctx *ctx, const cJSON *changes, struct http_re
 	return true;
 }
 
-struct push_counts {
-	int accepted, duplicates, conflicts;
-	int64_t last_seq;                /* the last change this push stored */
-	char last_hlc[HLC_TEXT_LEN + 1]; /* its stamp */
-	char max_hlc[HLC_TEXT_LEN + 1];  /* the newest stamp it stored */
-};
 
 /*
  * A change of another form version than its record's (docs/PROTOCOL.md,
@@ -348,35 +319,35 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	fs_err err;
 
 	if (change_parse(item, &ch, msg, sizeof(msg)) != FS_OK) {
-		return reject(rejected, index, NULL, "invalid", msg);
+		return push_reject(rejected, index, NULL, "invalid", msg);
 	}
 	if (strcmp(ch.device, device) != 0) {
-		return reject(rejected, index, &ch, "wrong_device",
+		return push_reject(rejected, index, &ch, "wrong_device",
 		    "the change is stamped by another device");
 	}
 	if ((err = form_cache_get(fc, ctx->store, ch.form, ch.form_version, &form)) != FS_OK) {
 		if (err != FS_ERR_NOTFOUND)
 			return err;
-		return reject(rejected, index, &ch, "unknown_form", "form version is not published");
+		return push_reject(rejected, index, &ch, "unknown_form", "form version is not published");
 	}
 	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
-		return reject(rejected, index, &ch, "invalid", msg);
+		return push_reject(rejected, index, &ch, "invalid", msg);
 	}
 	if ((err = store_push_record_head(push, ch.id, &head)) != FS_OK)
 		return err;
 	if (head.exists && strcmp(head.team, who->team) != 0) {
-		return reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
+		return push_reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
 	}
 	/* A record keeps its form: a change naming another is refused (issue 14). */
 	if (head.exists && strcmp(head.form, ch.form) != 0) {
-		return reject(rejected, index, &ch, "form_mismatch",
+		return push_reject(rejected, index, &ch, "form_mismatch",
 		    "the change names another form than its record's");
 	}
 	if (head.exists && head.form_version != ch.form_version &&
 	    (err = version_check(ctx, fc, push, &head, &ch, msg, sizeof(msg))) != FS_OK) {
 		if (err != FS_ERR_INVALID)
 			return err;
-		return reject(rejected, index, &ch, "invalid", msg);
+		return push_reject(rejected, index, &ch, "invalid", msg);
 	}
 	body = span != NULL ? strndup(span->start, span->len) : cJSON_PrintUnformatted(item);
 	if (body == NULL)
@@ -422,36 +393,6 @@ push_acked_answer(struct server_ctx *ctx, const struct auth_identity *who, const
 	cJSON_AddNumberToObject(answer, "acked", (double)(int64_t)acked->valuedouble);
 	cJSON_AddStringToObject(answer, "acked_hlc", hlc);
 	return true;
-}
-
-/*
- * The answer of a batch, taking rejected (deleted on failure too).  NULL
- * when it could not be built whole (out of memory): never a partial one.
- */
-static cJSON *
-push_answer(const char *batch, const struct push_counts *counts, cJSON *rejected, int64_t cursor,
-    const char *cursor_hlc)
-{
-	cJSON *obj = cJSON_CreateObject();
-	bool ok;
-
-	if (obj == NULL || !cJSON_AddItemToObject(obj, "rejected", rejected)) {
-		cJSON_Delete(obj);
-		cJSON_Delete(rejected);
-		return NULL;
-	}
-	ok = cJSON_AddStringToObject(obj, "batch", batch) != NULL &&
-	    cJSON_AddNumberToObject(obj, "accepted", counts->accepted) != NULL &&
-	    cJSON_AddNumberToObject(obj, "duplicates", counts->duplicates) != NULL &&
-	    cJSON_AddNumberToObject(obj, "conflicts", counts->conflicts) != NULL &&
-	    cJSON_AddNumberToObject(obj, "cursor", (double)cursor) != NULL &&
-	    /* The device remembers it: a restored server no longer has it there. */
-	    (cursor_hlc[0] == '\0' || cJSON_AddStringToObject(obj, "cursor_hlc", cursor_hlc) != NULL);
-	if (!ok) {
-		cJSON_Delete(obj);
-		return NULL;
-	}
-	return obj;
 }
 
 /* Replays the stored answer with the current server time. */
