@@ -124,6 +124,9 @@ const char *http_error_code(fs_err err);
  */
 const char *http_query(const struct http_request *req, const char *name);
 
+/* The request header name, or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
 /*
  * Calls cb for every query parameter in order (value NULL for "?key"
  * without '=').  cb returns 0 to go on.  Returns the number of parameters

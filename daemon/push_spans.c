@@ -8,10 +8,11 @@
 
 #include <cjson/cJSON.h>
 
+/* Whitespace as cJSON skips it (every byte up to 32), so the two agree. */
 static const char *
 skip_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && (unsigned char)*p <= 32)
 		p++;
 	return p;
 }

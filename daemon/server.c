@@ -380,6 +380,12 @@ http_query(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *
+http_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 struct query_each {
 	int (*cb)(void *arg, const char *name, const char *value);
 	void *arg;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -188,9 +189,22 @@ push_envelope(const struct server_ctx *ctx, const cJSON *root, const char **devi
 	char detail[128];
 	int n;
 
+	const cJSON *key;
+
 	if (!cJSON_IsObject(root)) {
 		http_error(resp, 400, "bad_request", "body must be a JSON object");
 		return false;
+	}
+	/* Strict, as the document is: a key the protocol does not name is refused (issue 14). */
+	cJSON_ArrayForEach(key, root)
+	{
+		if (strcmp(key->string, "device") != 0 && strcmp(key->string, "batch") != 0 &&
+		    strcmp(key->string, "changes") != 0 && strcmp(key->string, "acked") != 0) {
+			snprintf(detail, sizeof(detail), "unknown key '%.64s' in the push body",
+			    key->string);
+			http_error(resp, 400, "bad_request", detail);
+			return false;
+		}
 	}
 	if (!cJSON_IsString(d) || !hlc_valid_device(d->valuestring)) {
 		http_error(resp, 400, "bad_request", "'device' must be 16 lower-case hex digits");
@@ -440,6 +454,17 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		return http_error(resp, 403, "forbidden", "this token may not push"), 0;
 	if (sync_version(req, resp) == 0)
 		return 0;
+	/* The body is JSON and says so (issue 14): a form post or text is refused. */
+	{
+		const char *ct = http_header(req, "Content-Type");
+
+		if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+		    (ct[16] != '\0' && ct[16] != ';')) {
+			http_error(resp, 415, "unsupported_media_type",
+			    "a push body is JSON: Content-Type: application/json");
+			return 0;
+		}
+	}
 	/* cJSON costs ~64 bytes a node: bound the nodes before parsing. */
 	if (json_elements(req->body, req->body_len) > PUSH_MAX_ELEMENTS)
 		return http_error(resp, 413, "too_large", "the body has too many JSON elements"), 0;
@@ -643,6 +668,46 @@ pull_row(void *arg, int64_t seq, const char *body)
 /* Rows one pull request may look at when they are the caller's own. */
 #define PULL_SCAN_LIMIT 20000
 
+struct query_check {
+	int after, limit;
+	const char *bad;
+};
+
+static int
+query_check_one(void *arg, const char *name, const char *value)
+{
+	struct query_check *q = arg;
+
+	(void)value;
+	if (strcmp(name, "after") == 0 && q->after++ == 0)
+		return 0;
+	if (strcmp(name, "limit") == 0 && q->limit++ == 0)
+		return 0;
+	q->bad = name;
+	return 1;
+}
+
+/*
+ * Pull and snapshot take `after` and `limit`, each at most once; anything
+ * else is refused, 400 with the parameter named (issue 14: one rule for
+ * every endpoint, as the review list has).
+ */
+static bool
+query_strict(const struct http_request *req, struct http_response *resp)
+{
+	struct query_check q = { 0 };
+	char detail[128];
+
+	if (req->conn == NULL)
+		return true;
+	http_query_each(req, query_check_one, &q);
+	if (q.bad == NULL)
+		return true;
+	snprintf(detail, sizeof(detail), "parameter '%.40s' is unknown or given twice", q.bad);
+	http_error(resp, 400, "bad_request", detail);
+	return false;
+}
+
 static int
 snapshot_row(void *arg, const struct store_snapshot_row *row)
 {
@@ -683,7 +748,7 @@ sync_handle_snapshot(struct server_ctx *ctx, const struct http_request *req,
 
 	if (!auth_require(who, AUTH_PULL))
 		return http_error(resp, 403, "forbidden", "this token may not pull"), 0;
-	if (sync_version(req, resp) == 0)
+	if (sync_version(req, resp) == 0 || !query_strict(req, resp))
 		return 0;
 	if (req->query_after != NULL && !parse_int(req->query_after, 0, INT64_MAX, &after))
 		return http_error(resp, 400, "bad_request", "'after' must be a cursor (>= 0)"), 0;
@@ -744,7 +809,7 @@ sync_handle_pull(struct server_ctx *ctx, const struct http_request *req,
 
 	if (!auth_require(who, AUTH_PULL))
 		return http_error(resp, 403, "forbidden", "this token may not pull"), 0;
-	if ((version = sync_version(req, resp)) == 0)
+	if ((version = sync_version(req, resp)) == 0 || !query_strict(req, resp))
 		return 0;
 	if (req->query_after != NULL && !parse_int(req->query_after, 0, INT64_MAX, &after))
 		return http_error(resp, 400, "bad_request", "'after' must be a cursor (>= 0)"), 0;

@@ -231,8 +231,8 @@ expect_status 400 "truncated gzip body" "${AUTH[@]}" -X POST -H 'Content-Encodin
 # then answers; the sentinel value must not reach the log.
 printf '{"device":"0123456789abcdef","batch":"b1","changes":[{"values":{"name":"%s"}}]}' \
     "$SENTINEL" | gzip >"$tmp/push.gz"
-got=$(req "${AUTH[@]}" -X POST -H 'Content-Encoding: gzip' --data-binary @"$tmp/push.gz" \
-    "$U/v1/push")
+got=$(req "${AUTH[@]}" -X POST -H 'Content-Encoding: gzip' -H 'Content-Type: application/json' \
+    --data-binary @"$tmp/push.gz" "$U/v1/push")
 case "$got" in
 200 | 400 | 409 | 422 | 501) ok "gzip push reached the handler -> $got" ;;
 *) fail "gzip push: unexpected HTTP $got: $(head -c 300 "$tmp/body")" ;;

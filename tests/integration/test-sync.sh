@@ -512,6 +512,26 @@ python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"
 	fail "the fitting v1 change was not merged"
 pass "a change naming another form, or breaking its record's version, is refused; the record is unchanged"
 
+# Strict where the document is (issue 14, item 6): an unknown envelope
+# key, a body that is not JSON by its type, an unknown or repeated pull
+# parameter are refused with the reason, and nothing changes.
+before=$(table_hash)
+python3 -c 'import json; b = json.load(open("rules2.json")); b["batch"] = "strict-1"; b["colour"] = "red"; json.dump(b, open("strict.json", "w"))'
+[ "$(post tok-a1 strict.json)" = 400 ] && grep -q "unknown key 'colour'" answer.json ||
+	fail "an unknown envelope key was not refused: $(cat answer.json)"
+code=$(curl -s -o answer.json -w '%{http_code}' --cacert cert.pem \
+	-H "Authorization: Bearer $(cat tok-a1)" -H 'Content-Type: text/plain' \
+	--data-binary @strict.json "$URL/v1/push")
+[ "$code" = 415 ] || fail "a text/plain push was not refused: $code $(cat answer.json)"
+for q in 'after=0&after=5' 'after=0&colour=red' 'limit=5&limit=6'; do
+	code=$(curl -s -o answer.json -w '%{http_code}' --cacert cert.pem \
+		-H "Authorization: Bearer $(cat tok-a1)" "$URL/v1/pull?$q")
+	[ "$code" = 400 ] && grep -q "unknown or given twice" answer.json ||
+		fail "pull ?$q answered $code: $(cat answer.json)"
+done
+[ "$(table_hash)" = "$before" ] || fail "a refused request changed the store"
+pass "strict: unknown envelope keys, non-JSON content types, unknown or repeated pull parameters refused"
+
 # 14. A change is stored as the bytes the device sent (issue 12): spacing,
 # key order, number spelling and escapes kept, and pulled back the same.
 python3 - "$dev" <<'PY'
