@@ -8,10 +8,12 @@
  * in its own transaction.  A store newer than this code is refused
  * (FS_ERR_SCHEMA) rather than guessed at.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "merge_row.h"
@@ -395,6 +397,17 @@ db_open(fs_client *c, const char *path)
 	int rc;
 	fs_err err;
 
+	/*
+	 * A new store is created readable by its owner only (issue 15: it
+	 * holds the whole team's records); SQLite gives its WAL and shared
+	 * memory files the same mode.  An existing file keeps its own.
+	 */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
 	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {

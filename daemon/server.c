@@ -198,6 +198,10 @@ headers:
 	add_header(r, "X-Frame-Options", "DENY");
 	add_header(r, "Referrer-Policy", "no-referrer");
 	add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* HTTPS only, for a year; and the page needs no camera, microphone or place (issue 15). */
+	add_header(r, "Strict-Transport-Security", "max-age=31536000");
+	add_header(r, "Permissions-Policy",
+	    "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
 	add_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (gzipped)
 		add_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");

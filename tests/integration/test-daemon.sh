@@ -182,6 +182,20 @@ grep -qi '^x-fieldsync-time: [0-9]' "$tmp/headers" || fail "no X-Fieldsync-Time 
 grep -qi '^x-request-id: [0-9a-f]' "$tmp/headers" || fail "no X-Request-Id header"
 grep -qi '^x-content-type-options: nosniff' "$tmp/headers" || fail "no nosniff header"
 grep -qi '^cache-control: no-store' "$tmp/headers" || fail "no Cache-Control: no-store"
+grep -qi '^strict-transport-security: max-age=[1-9]' "$tmp/headers" || fail "no HSTS header"
+grep -qi '^permissions-policy: .*camera=()' "$tmp/headers" || fail "no Permissions-Policy header"
+
+# TLS (issue 15): AEAD suites with ephemeral keys only; CBC with SHA-1 refused.
+tls_ok() { # extra openssl s_client args
+	echo | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost "$@" \
+		>/dev/null 2>&1
+}
+tls_ok -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 || fail "TLS 1.2 with AES-GCM refused"
+tls_ok -tls1_3 || fail "TLS 1.3 refused"
+tls_ok -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA && fail "a CBC-SHA1 suite was accepted"
+tls_ok -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384 && fail "a CBC suite was accepted"
+tls_ok -tls1_1 && fail "TLS 1.1 was accepted"
+ok "HSTS and Permissions-Policy sent; TLS 1.2 AEAD and 1.3 only"
 
 expect_status 401 "GET /v1/forms without a token" "$U/v1/forms"
 expect_json_error "401"

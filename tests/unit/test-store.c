@@ -5,6 +5,7 @@
  */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -537,6 +538,24 @@ FS_TEST(store_migrates_old_rule_conflicts)
 	ASSERT_EQ(count(path, "PRAGMA user_version"), 3);
 }
 
+/* A new store, and its WAL, are readable by their owner only (issue 15). */
+FS_TEST(store_file_is_private)
+{
+	char *path, wal[300];
+	fs_client *c = fresh(&path);
+	struct stat st;
+	char *id;
+
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	fs_free(id);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ASSERT_EQ(stat(wal, &st), 0);
+	ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+	fs_close(c);
+}
+
 int
 main(void)
 {
@@ -557,6 +576,7 @@ main(void)
 	FS_RUN(store_values_from_assignments_types_values);
 	FS_RUN(store_statement_cache_never_frees_a_lent_statement);
 	FS_RUN(store_migrates_old_rule_conflicts);
+	FS_RUN(store_file_is_private);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
