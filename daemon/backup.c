@@ -48,6 +48,7 @@
 #include "config.h"
 #include "fieldsync.h"
 #include "log.h"
+#include "sqlite_util.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -134,48 +135,6 @@ pause_ns(long ns)
 		;
 }
 
-/* Runs sql and copies the first column of its first row ("" if none). */
-static int
-query_text(sqlite3 *db, const char *sql, char *buf, size_t len)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *text = sqlite3_column_text(st, 0);
-		snprintf(buf, len, "%s", text != NULL ? (const char *)text : "");
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		buf[0] = '\0';
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Runs sql and returns the first column of its first row as an integer. */
-static int
-query_int(sqlite3 *db, const char *sql, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_ERROR;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /*
  * Opens path with flags (plus extended result codes and a busy timeout).
  * Returns 0, or -1 after saying why.
@@ -209,7 +168,7 @@ check_integrity(sqlite3 *db, char *msg, size_t len)
 {
 	char first[256];
 
-	if (query_text(db, "PRAGMA integrity_check", first, sizeof(first)) != SQLITE_OK) {
+	if (sqlite_query_text(db, "PRAGMA integrity_check", first, sizeof(first)) != SQLITE_OK) {
 		snprintf(msg, len, "%s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -391,16 +350,16 @@ run_backup(const struct config *cfg, const char *to)
 	if (db_open(live, SQLITE_OPEN_READONLY, &src) != 0 ||
 	    db_open(tmp, SQLITE_OPEN_READWRITE, &dst) != 0)
 		goto out;
-	if (query_text(src, "PRAGMA journal_mode", mode, sizeof(mode)) != SQLITE_OK)
+	if (sqlite_query_text(src, "PRAGMA journal_mode", mode, sizeof(mode)) != SQLITE_OK)
 		goto src_failed;
 	if (strcmp(mode, "wal") == 0) {
 		/* Hold one read snapshot across every step (see the top of this file). */
 		if (sqlite3_exec(src, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-		    query_int(src, "SELECT count(*) FROM sqlite_schema", &tables) != SQLITE_OK)
+		    sqlite_query_int(src, "SELECT count(*) FROM sqlite_schema", &tables) != SQLITE_OK)
 			goto src_failed;
 		snapshot = true;
 	}
-	if (query_int(src, "PRAGMA user_version", &version) != SQLITE_OK)
+	if (sqlite_query_int(src, "PRAGMA user_version", &version) != SQLITE_OK)
 		goto src_failed;
 	if (copy_db(dst, src, BACKUP_STEP_PAGES, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "fieldsyncd: backup of '%s' failed: %s\n", live, msg);
@@ -412,7 +371,7 @@ run_backup(const struct config *cfg, const char *to)
 	src = NULL;
 
 	/* One self-contained file: a rollback journal, not WAL. */
-	if (query_text(dst, "PRAGMA journal_mode=DELETE", mode, sizeof(mode)) != SQLITE_OK ||
+	if (sqlite_query_text(dst, "PRAGMA journal_mode=DELETE", mode, sizeof(mode)) != SQLITE_OK ||
 	    strcmp(mode, "delete") != 0) {
 		fprintf(stderr, "fieldsyncd: cannot finish '%s': %s\n", tmp, sqlite3_errmsg(dst));
 		goto out;
@@ -421,8 +380,8 @@ run_backup(const struct config *cfg, const char *to)
 		fprintf(stderr, "fieldsyncd: the copy failed its integrity check: %s\n", msg);
 		goto out;
 	}
-	if (query_int(dst, "PRAGMA page_count", &pages) != SQLITE_OK ||
-	    query_int(dst, "PRAGMA page_size", &page_size) != SQLITE_OK) {
+	if (sqlite_query_int(dst, "PRAGMA page_count", &pages) != SQLITE_OK ||
+	    sqlite_query_int(dst, "PRAGMA page_size", &page_size) != SQLITE_OK) {
 		fprintf(stderr, "fieldsyncd: cannot read '%s': %s\n", tmp, sqlite3_errmsg(dst));
 		goto out;
 	}
@@ -599,11 +558,11 @@ run_restore(const struct config *cfg, const char *from)
 		    msg);
 		goto out;
 	}
-	if (query_int(src,
+	if (sqlite_query_int(src,
 	        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
 	        "(" STORE_TABLES ")",
 	        &n) != SQLITE_OK ||
-	    n != STORE_TABLES_NUM || query_int(src, "PRAGMA user_version", &version) != SQLITE_OK ||
+	    n != STORE_TABLES_NUM || sqlite_query_int(src, "PRAGMA user_version", &version) != SQLITE_OK ||
 	    version < 1) {
 		fprintf(stderr, "fieldsyncd: '%s' is not a fieldsyncd store\n", from);
 		goto out;
@@ -647,9 +606,9 @@ run_restore(const struct config *cfg, const char *from)
 	store = NULL;
 	if (db_open(work, SQLITE_OPEN_READWRITE, &copy) != 0)
 		goto out;
-	if (query_int(copy, "PRAGMA user_version", &restored_version) != SQLITE_OK ||
-	    query_int(copy, "SELECT count(*) FROM records", &records) != SQLITE_OK ||
-	    query_int(copy, "SELECT count(*) FROM changes", &changes) != SQLITE_OK) {
+	if (sqlite_query_int(copy, "PRAGMA user_version", &restored_version) != SQLITE_OK ||
+	    sqlite_query_int(copy, "SELECT count(*) FROM records", &records) != SQLITE_OK ||
+	    sqlite_query_int(copy, "SELECT count(*) FROM changes", &changes) != SQLITE_OK) {
 		fprintf(stderr, "fieldsyncd: cannot read the copy of '%s': %s\n", from,
 		    sqlite3_errmsg(copy));
 		goto out;
@@ -661,7 +620,7 @@ run_restore(const struct config *cfg, const char *from)
 	if (db_open(live, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db) != 0)
 		goto out;
 	sqlite3_busy_timeout(db, 1000);
-	if (query_text(db, "PRAGMA journal_mode=DELETE", mode, sizeof(mode)) != SQLITE_OK ||
+	if (sqlite_query_text(db, "PRAGMA journal_mode=DELETE", mode, sizeof(mode)) != SQLITE_OK ||
 	    strcmp(mode, "delete") != 0) {
 		int code = sqlite3_errcode(db) & 0xff;
 		if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_OK)

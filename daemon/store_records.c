@@ -17,6 +17,7 @@
 #include "hlc.h"
 #include "log.h"
 #include "merge_row.h"
+#include "sqlite_util.h"
 #include "store_sqlite_internal.h"
 
 static fs_err meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
@@ -360,21 +361,13 @@ static fs_err
 single_int(struct store *store, const char *sql, int64_t *ret)
 {
 	sqlite3 *db = store_sqlite_db(store);
-	sqlite3_stmt *st;
-	fs_err err;
 	int rc;
 
 	if (db == NULL)
 		return FS_ERR_DB;
-	if ((err = prepare(db, sql, &st)) != FS_OK)
-		return err;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	else
-		err = store_sqlite_err(db, rc, "reading a count");
-	sqlite3_finalize(st);
-	return err;
+	if ((rc = sqlite_query_int(db, sql, ret)) != SQLITE_OK)
+		return store_sqlite_err(db, rc, "reading a count");
+	return FS_OK;
 }
 
 fs_err

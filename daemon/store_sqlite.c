@@ -28,6 +28,7 @@
 #include "log.h"
 #include "merge_row.h"
 #include "merge_sqlite.h"
+#include "sqlite_util.h"
 #include "store.h"
 #include "store_sqlite_internal.h"
 
@@ -279,28 +280,12 @@ store_sqlite_db(struct store *store)
 	return c->db;
 }
 
-static int
-user_version(sqlite3 *db, int *ret)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*ret = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 static fs_err
 migrate(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	char sql[64];
+	int64_t stored = 0;
 	int version = 0, rc;
 	fs_err err;
 
@@ -318,13 +303,14 @@ migrate(sqlite3 *db)
 
 	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK)
 		return err;
-	if ((rc = user_version(db, &version)) != SQLITE_OK) {
+	if ((rc = sqlite_query_int(db, "PRAGMA user_version", &stored)) != SQLITE_OK) {
 		err = store_sqlite_err(db, rc, "schema version");
 		goto rollback;
 	}
-	if (version > NMIGRATIONS) {
-		log_warnx("Store schema version %d is newer than this fieldsyncd (%d)", version,
-		    NMIGRATIONS);
+	version = stored > NMIGRATIONS ? NMIGRATIONS + 1 : (int)stored;
+	if (stored > NMIGRATIONS) {
+		log_warnx("Store schema version %lld is newer than this fieldsyncd (%d)",
+		    (long long)stored, NMIGRATIONS);
 		err = FS_ERR_SCHEMA;
 		goto rollback;
 	}
