@@ -38,19 +38,6 @@
 	" WHERE f.record_id = conflicts.record_id AND f.name = conflicts.name"                  \
 	" AND f.value IS NULL);"
 
-/*
- * Record-row SQL shared by device and server, for their `records` tables:
- * the tombstone only moves forward, and a record is deleted while no live
- * value is newer than its tombstone (merge.h).  ?1 is the record id.
- */
-#define MERGE_SQLITE_TOMBSTONE_UPSERT                                                         \
-	" tombstone = CASE WHEN excluded.tombstone IS NULL THEN tombstone"                    \
-	"  WHEN tombstone IS NULL OR excluded.tombstone > tombstone"                          \
-	"  THEN excluded.tombstone ELSE tombstone END"
-#define MERGE_SQLITE_DELETED                                                                  \
-	" deleted = tombstone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fields f"             \
-	"  WHERE f.record_id = ?1 AND f.value IS NOT NULL AND f.stamp > tombstone)"
-
 enum {
 	MS_WRITE_INSERT,
 	MS_BASE_INSERT,
