@@ -2,7 +2,8 @@
  * changelog.c -- the device's append-only change log.
  *
  * Each saved edit appends one change, serialised exactly as it will travel
- * on the wire (docs/PROTOCOL.md).  Rows are never deleted (a trigger
+ * on the wire (docs/PROTOCOL.md), signed, with its link in the device's
+ * hash chain (signing.c).  Rows are never deleted (a trigger
  * refuses it); sync only sets their pushed and rejected marks.
  */
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 
 fs_err
 changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
-    const cJSON *change)
+    const cJSON *change, const char *link)
 {
 	char now[32];
 	sqlite3_stmt *st;
@@ -23,8 +24,8 @@ changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
 	if ((body = cJSON_PrintUnformatted(change)) == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
 	db_now_text(now);
-	if ((err = db_stmt(c, "INSERT INTO changelog(record_id, hlc, body, created_at)"
-			      " VALUES(?, ?, ?, ?)",
+	if ((err = db_stmt(c, "INSERT INTO changelog(record_id, hlc, body, created_at, link)"
+			      " VALUES(?, ?, ?, ?, ?)",
 		 &st)) != FS_OK) {
 		free(body);
 		return err;
@@ -33,6 +34,7 @@ changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
 	sqlite3_bind_text(st, 2, hlc_text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, link, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "writing the change log");
 	db_stmt_done(c, st);

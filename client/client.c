@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
+#include "custody.h"
 #include "http.h"
 #include "id.h"
 #include "internal.h"
@@ -18,6 +20,8 @@ fs_open(const char *path, fs_client **ret_client)
 
 	if (path == NULL || ret_client == NULL)
 		return FS_ERR_MISUSE;
+	if (custody_init() != FS_OK) /* libsodium, before any key is made or used */
+		return FS_ERR_INTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return FS_ERR_NOMEM;
 	if ((err = db_open(c, path)) != FS_OK) {
@@ -38,6 +42,7 @@ fs_close(fs_client *c)
 	free(c->forms);
 	db_stmt_clear(c);
 	http_close(c);
+	sodium_memzero(c->sign_sk, sizeof(c->sign_sk));
 	sqlite3_close_v2(c->db);
 	free(c);
 }
@@ -62,8 +67,10 @@ fs_device_init(fs_client *c, const char *name)
 		return err;
 	if ((err = db_meta_set(c, "device_id", device)) != FS_OK ||
 	    (err = db_meta_set(c, "device_name", name)) != FS_OK ||
-	    (err = db_commit(c)) != FS_OK) {
+	    (err = signing_create(c)) != FS_OK || (err = db_commit(c)) != FS_OK) {
 		db_rollback(c);
+		c->has_key = false;
+		sodium_memzero(c->sign_sk, sizeof(c->sign_sk));
 		return err;
 	}
 	memcpy(c->clock.device, device, sizeof(device));

@@ -81,6 +81,13 @@ static const struct migration migrations[] = {
 	  "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
 	  /* For people and tests reading the store with sqlite3 (merge_row.h). */
 	  MERGE_ROW_VIEWS("conflicts") },
+	/*
+	 * 3 -> 4: chain of custody (signing.c).  Each change's link hash in
+	 * the device's chain; rows pushed before signatures have none.  The
+	 * key pair and the signing of pending changes follow at open
+	 * (signing_load), in a transaction of their own.
+	 */
+	{ "ALTER TABLE changelog ADD COLUMN link TEXT;", NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -388,7 +395,9 @@ db_load_device(fs_client *c)
 	if ((err = db_meta_get_i64(c, "hlc_last", 0, &last)) != FS_OK)
 		return err;
 	c->clock.last = (uint64_t)last;
-	return db_meta_get_i64(c, "clock_offset_ms", 0, &c->clock_offset_ms);
+	if ((err = db_meta_get_i64(c, "clock_offset_ms", 0, &c->clock_offset_ms)) != FS_OK)
+		return err;
+	return signing_load(c);
 }
 
 fs_err

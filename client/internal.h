@@ -43,6 +43,9 @@ struct fs_client {
 	struct db_stmt_slot stmts[DB_STMT_CACHE];
 	size_t stmt_next;        /* the slot a full cache reuses next */
 	void *http;              /* CURL handle during a sync (http.c), else NULL */
+	bool has_key;            /* sign_pk and sign_sk hold the device's key */
+	char sign_pk[64 + 1];    /* Ed25519 public key, hex (signing.c) */
+	unsigned char sign_sk[64]; /* Ed25519 secret key: wiped on close, never printed */
 };
 
 /* Sets the handle's message and returns err, for `return client_fail(...)`. */
@@ -94,8 +97,24 @@ fs_err clock_tick(fs_client *c, uint64_t *ret_stamp, char ret_text[HLC_TEXT_LEN 
 fs_err clock_save(fs_client *c);
 
 /* changelog.c: appends a change (owned by caller) to the log. */
+/*
+ * signing.c: the device key and the change log's hash chain (custody.h).
+ * signing_load() reads the key at open (making it, and signing pending
+ * changes, for a store from before signatures); signing_create() makes
+ * one inside the caller's transaction; signing_sign() sets a new change's
+ * "prev" and "sig" and gives its link; signing_relink() re-links and
+ * re-signs the unsent changes after seq; signing_relink_after_link() does
+ * so after the row whose link the server holds as its head (*ret_done
+ * false when no row of this log has that link).
+ */
+fs_err signing_load(fs_client *c);
+fs_err signing_create(fs_client *c);
+fs_err signing_sign(fs_client *c, cJSON *change, char ret_link[64 + 1]);
+fs_err signing_relink(fs_client *c, int64_t after_seq);
+fs_err signing_relink_after_link(fs_client *c, const char *head, bool *ret_done);
+
 fs_err changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
-    const cJSON *change);
+    const cJSON *change, const char *link);
 
 /* restamp.c: new stamps for unsent changes after a clock correction. */
 fs_err sync_restamp_pending(fs_client *c);

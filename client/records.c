@@ -135,18 +135,21 @@ static fs_err
 save_change(fs_client *c, struct record_row *row, const struct form *form, cJSON *change)
 {
 	struct merge_result res = { 0 };
+	char msg[256], link[64 + 1];
 	struct change ch;
-	char msg[256];
 	fs_err err;
 
 	if (change == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	/* Signed and chained before anything reads it (signing.c). */
+	if ((err = signing_sign(c, change, link)) != FS_OK)
+		return err;
 	if ((err = change_parse(change, &ch, msg, sizeof(msg))) != FS_OK)
 		return client_fail(c, FS_ERR_INTERNAL, "built a malformed change: %s", msg);
 	if ((err = record_row_apply(c, row, form, &ch, &res, NULL)) != FS_OK)
 		return err;
 	/* The stamp is in the log now: that persists the clock (clock.c). */
-	return changelog_append(c, ch.id, ch.hlc, change);
+	return changelog_append(c, ch.id, ch.hlc, change, link);
 }
 
 fs_err

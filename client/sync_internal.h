@@ -32,6 +32,7 @@ struct sync_run {
 	bool cancelled; /* a progress callback asked to stop */
 	int forms_skipped; /* published definitions this build cannot read */
 	int64_t last_progress_ms; /* when the callbacks last heard of a running request */
+	int relinks; /* chains re-linked after the server's head this sync (signing.c) */
 };
 
 /*

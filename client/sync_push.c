@@ -39,6 +39,7 @@
 #define DEFAULT_BATCH_BYTES 16384
 #define DEFAULT_BATCH_BYTES_MAX (1 << 20)
 #define MIN_BATCH_BYTES 1024
+#define MAX_RELINKS 3 /* gaps repaired in one sync before they count as refusals */
 
 struct batch {
 	char id[33];
@@ -100,7 +101,7 @@ static fs_err
 batch_next(fs_client *c, const struct push_plan *plan, struct batch *b)
 {
 	int64_t acked = 0, json_budget = (int64_t)((double)plan->bytes * plan->ratio);
-	char head[160];
+	char head[320]; /* ids, key and counts: all hex or digits */
 	sqlite3_stmt *st;
 	bool resumed;
 	fs_err err;
@@ -134,11 +135,13 @@ batch_next(fs_client *c, const struct push_plan *plan, struct batch *b)
 	 */
 	if (acked > 0)
 		snprintf(head, sizeof(head),
-		    "{\"device\":\"%s\",\"batch\":\"%s\",\"acked\":%lld,\"changes\":[",
-		    c->clock.device, b->id, (long long)acked);
+		    "{\"device\":\"%s\",\"key\":\"%s\",\"batch\":\"%s\",\"acked\":%lld,"
+		    "\"changes\":[",
+		    c->clock.device, c->sign_pk, b->id, (long long)acked);
 	else
-		snprintf(head, sizeof(head), "{\"device\":\"%s\",\"batch\":\"%s\",\"changes\":[",
-		    c->clock.device, b->id);
+		snprintf(head, sizeof(head),
+		    "{\"device\":\"%s\",\"key\":\"%s\",\"batch\":\"%s\",\"changes\":[",
+		    c->clock.device, c->sign_pk, b->id);
 	b->seqs = malloc(sizeof(*b->seqs) * (size_t)plan->count_max);
 	if (b->seqs == NULL || (err = http_body_init(&b->body)) != FS_OK ||
 	    (err = http_body_add(&b->body, head, strlen(head))) != FS_OK) {
@@ -285,11 +288,12 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(answer, "accepted");
 	const cJSON *dup = cJSON_GetObjectItemCaseSensitive(answer, "duplicates");
 	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(answer, "conflicts");
+	const cJSON *chain_head = cJSON_GetObjectItemCaseSensitive(answer, "chain_head");
 	fs_client *c = run->c;
 	int64_t *seqs = NULL;
 	size_t total, have = 0;
 	sqlite3_stmt *st;
-	int nrej = 0;
+	int nrej = 0, gaps = 0;
 	bool lost;
 	fs_err err;
 
@@ -334,6 +338,17 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 			err = client_fail(c, FS_ERR_PROTOCOL, "push answer names a change it was not sent");
 			goto rollback;
 		}
+		/*
+		 * A gap: the server's chain for this device ends before the
+		 * change's "prev" (a change it never took, e.g. one refused
+		 * too large).  Not the change's fault: it stays pending and
+		 * is re-linked after the server's head below.
+		 */
+		if (cJSON_IsString(e) && strcmp(e->valuestring, "chain_gap") == 0 &&
+		    cJSON_IsString(chain_head) && run->relinks < MAX_RELINKS) {
+			gaps++;
+			continue;
+		}
 		snprintf(reason, sizeof(reason), "%s: %s", cJSON_IsString(e) ? e->valuestring : "?",
 		    cJSON_IsString(d) ? d->valuestring : "");
 		if ((err = db_stmt(c, "UPDATE changelog SET rejected = ? WHERE seq = ?", &st)) !=
@@ -347,6 +362,38 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 		if (err != FS_OK)
 			goto rollback;
 		nrej++;
+	}
+	/* The changes of a gap are neither sent nor refused: off the batch, re-linked. */
+	if (gaps > 0) {
+		bool done = false;
+
+		cJSON_ArrayForEach(r, rejected)
+		{
+			const cJSON *idx = cJSON_GetObjectItemCaseSensitive(r, "index");
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+
+			if (!cJSON_IsString(e) || strcmp(e->valuestring, "chain_gap") != 0)
+				continue;
+			if ((err = db_stmt(c, "UPDATE changelog SET batch = NULL, rejected = NULL"
+					      " WHERE seq = ?", &st)) != FS_OK)
+				goto rollback;
+			sqlite3_bind_int64(st, 1, seqs[idx->valueint]);
+			/* A marker the pushed = 1 update below must skip. */
+			if (sqlite3_step(st) != SQLITE_DONE)
+				err = db_fail(c, "re-linking a change");
+			db_stmt_done(c, st);
+			if (err != FS_OK)
+				goto rollback;
+		}
+		if ((err = signing_relink_after_link(c, chain_head->valuestring, &done)) != FS_OK)
+			goto rollback;
+		if (!done) {
+			err = client_fail(c, FS_ERR_CLONED,
+			    "the server's chain for this device ends at a change this device never"
+			    " made: a cloned or restored device; ask an administrator");
+			goto rollback;
+		}
+		run->relinks++;
 	}
 	/* By sequence range: batch has no index, a scan per batch would be quadratic. */
 	if ((err = db_stmt(c, "UPDATE changelog SET pushed = 1 WHERE seq BETWEEN ?2 AND ?3"
@@ -376,7 +423,7 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
 		goto out;
-	run->res.pushed += (int64_t)total - nrej;
+	run->res.pushed += (int64_t)total - nrej - gaps;
 	run->res.duplicates += dup->valueint;
 	run->res.rejected += nrej;
 	run->res.conflicts += cJSON_IsNumber(conf) ? conf->valueint : 0;
@@ -413,9 +460,10 @@ batch_too_large(struct sync_run *run, const struct batch *b, struct push_plan *p
 			return err;
 		sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
 	} else {
+		/* Out of the chain too: the server never had it (signing.c). */
 		if ((err = db_prepare(c, "UPDATE changelog SET rejected = 'too_large: the server"
-					 " refuses this change as larger than it accepts', batch = NULL"
-					 " WHERE seq = ?",
+					 " refuses this change as larger than it accepts', batch = NULL,"
+					 " link = NULL WHERE seq = ?",
 			 &st)) != FS_OK)
 			return err;
 		sqlite3_bind_int64(st, 1, b->seqs[0]);

@@ -53,12 +53,12 @@ change_dup_keys(const cJSON *obj)
 	return dup;
 }
 
-/* Only these keys, each at most once; sig is reserved (docs/PROTOCOL.md). */
+/* Only these keys, each at most once (docs/PROTOCOL.md). */
 static fs_err
 check_change_keys(const cJSON *obj, char *err, size_t errlen)
 {
 	static const char *const known[] = { "id", "form", "form_version", "op", "hlc", "fields",
-		"base", "sig" };
+		"base", "prev", "sig" };
 	const size_t nknown = sizeof(known) / sizeof(known[0]);
 	unsigned seen = 0;
 	const cJSON *item;
@@ -82,7 +82,7 @@ check_change_keys(const cJSON *obj, char *err, size_t errlen)
 fs_err
 change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 {
-	const cJSON *id, *form, *ver, *op, *hlc, *fields, *base, *sig;
+	const cJSON *id, *form, *ver, *op, *hlc, *fields, *base, *prev, *sig;
 	struct change ch = { .json = obj };
 	fs_err rc;
 	int dup;
@@ -98,6 +98,7 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 	hlc = cJSON_GetObjectItemCaseSensitive(obj, "hlc");
 	fields = cJSON_GetObjectItemCaseSensitive(obj, "fields");
 	base = cJSON_GetObjectItemCaseSensitive(obj, "base");
+	prev = cJSON_GetObjectItemCaseSensitive(obj, "prev");
 	sig = cJSON_GetObjectItemCaseSensitive(obj, "sig");
 	if (!cJSON_IsString(id) || !id_is_hex(id->valuestring, CHANGE_ID_LEN))
 		return bad(err, errlen, "'id' must be 32 lower-case hex digits");
@@ -130,11 +131,20 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 			return FS_ERR_NOMEM;
 		return bad(err, errlen, "'base' names a field twice");
 	}
-	/* Reserved for a device signature: kept, so it must stay small. */
+	/* The chain link: a hash, or the genesis zeros (custody.h). */
+	if (prev != NULL && (!cJSON_IsString(prev) || !id_is_hex(prev->valuestring, 64)))
+		return bad(err, errlen, "'prev' must be 64 lower-case hex digits");
+	/*
+	 * A signature is 128 hex digits (custody.h); protocol 1 and 2 treated
+	 * it as reserved, so any string this size is still parsed and the
+	 * custody check says whether it verifies.
+	 */
 	if (sig != NULL && (!cJSON_IsString(sig) || strlen(sig->valuestring) > CHANGE_SIG_MAX))
 		return bad(err, errlen, "'sig' must be a string of at most 1024 bytes");
 	ch.fields = fields;
 	ch.base = base;
+	ch.prev = prev != NULL ? prev->valuestring : NULL;
+	ch.sig = sig != NULL ? sig->valuestring : NULL;
 	*ret = ch;
 	return FS_OK;
 }

@@ -6,7 +6,8 @@
  *    "op": "upsert" | "delete", "hlc": stamp,
  *    "fields": {name: value, ...}        (upsert only)
  *    "base": {name: stamp | [stamps]}    (the stamps it overwrote)
- *    "sig": reserved for a device signature}
+ *    "prev": link hash of the author's previous change (64 hex),
+ *    "sig": the author's signature (custody.h)}
  *
  * change_parse() checks the shape only; change_check() checks it against
  * its form; change_apply() merges it into a store through struct
@@ -39,6 +40,8 @@ struct change {
 	char device[HLC_DEVICE_LEN + 1]; /* author, from the stamp */
 	const cJSON *fields;             /* object, or NULL for delete */
 	const cJSON *base;               /* object (maybe empty) */
+	const char *prev;                /* link of the author's previous change, or NULL */
+	const char *sig;                 /* the author's signature, or NULL (custody.h) */
 };
 
 /*

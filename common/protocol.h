@@ -21,7 +21,7 @@
 #define FS_PROTOCOL_H
 
 /* The newest protocol version; every version from 1 up to it is spoken. */
-#define FS_PROTOCOL_VERSION 2
+#define FS_PROTOCOL_VERSION 3
 #define FS_PROTOCOL_OLDEST  1
 
 /*

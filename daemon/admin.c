@@ -33,6 +33,11 @@ static const char usage_device_list[] =
 static const char usage_device_revoke[] =
     "usage: fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
     "  Revokes a device; its token stops working at once.\n";
+static const char usage_device_reset_key[] =
+    "usage: fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
+    "  Forgets the device's signing key and chain of custody: its next signed\n"
+    "  push registers a new key and starts a new chain.  The old keys are kept,\n"
+    "  so 'fieldsyncd verify' still checks what they signed.  Audited.\n";
 static const char usage_form_publish[] =
     "usage: fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
     "  Checks and publishes a form definition (schema/FORMS.md).\n";
@@ -46,6 +51,7 @@ admin_usage_lines(FILE *fp)
 	      "--team TEAM\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device list\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
+	      "       fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form list\n",
 	    fp);
@@ -220,6 +226,39 @@ device_revoke(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+static int
+device_reset_key(const struct config *cfg, int argc, char **argv)
+{
+	struct store *store;
+	char detail[96];
+	const char *name;
+	fs_err err;
+	int rc;
+
+	if ((rc = simple_args(argc, argv, usage_device_reset_key, 1)) >= 0)
+		return rc;
+	name = argv[optind];
+	if (admin_open_store(cfg, &store) != 0)
+		return 1;
+	err = store_device_key_reset(store, name);
+	if (err == FS_OK) {
+		snprintf(detail, sizeof(detail), "name=%.64s", name);
+		if (store_audit(store, "cli", "device.reset_key", NULL, detail) != FS_OK)
+			fprintf(stderr, "fieldsyncd: could not write the audit entry, ignoring\n");
+		printf("device '%s': signing key reset; its next signed push registers a new one\n",
+		    name);
+		rc = 0;
+	} else if (err == FS_ERR_NOTFOUND) {
+		fprintf(stderr, "fieldsyncd: no device called '%.64s'\n", name);
+		rc = EXIT_USAGE;
+	} else {
+		fprintf(stderr, "fieldsyncd: cannot reset the device's key\n");
+		rc = 1;
+	}
+	store_close(store);
+	return rc;
+}
+
 static char *
 read_file(const char *path, size_t *ret_len)
 {
@@ -338,6 +377,7 @@ static const struct subcommand subcommands[] = {
     {"device", "add", device_add},
     {"device", "list", device_list},
     {"device", "revoke", device_revoke},
+    {"device", "reset-key", device_reset_key},
     {"form", "publish", form_publish},
     {"form", "list", form_list},
 };

@@ -18,7 +18,9 @@
 #include "admin.h"
 #include "admin_review.h"
 #include "backup.h"
+#include "verify.h"
 #include "config.h"
+#include "custody.h"
 #include "fieldsync.h"
 #include "log.h"
 #include "server.h"
@@ -52,6 +54,7 @@ usage(FILE *fp)
 	admin_usage_lines(fp);
 	admin_review_usage_lines(fp);
 	backup_usage_lines(fp);
+	fputs("       fieldsyncd [-f file] [-d data_dir] verify\n", fp);
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 
@@ -253,6 +256,10 @@ main(int argc, char **argv)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	log_init(0);
+	if (custody_init() != FS_OK) { /* libsodium: signatures are checked on push */
+		fprintf(stderr, "fieldsyncd: libsodium did not initialise\n");
+		return 1;
+	}
 	if ((rc = parse_flags(argc, argv, &fl)) >= 0)
 		return rc;
 	log_init(fl.verbose);
@@ -285,6 +292,13 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return backup_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "verify") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return verify_main(&cfg, argc, argv);
 	}
 	fprintf(stderr, "fieldsyncd: unknown command '%.32s'\n", argv[0]);
 	usage(stderr);

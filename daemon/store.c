@@ -308,3 +308,42 @@ store_export_close(struct store_export *x)
 	if (x != NULL)
 		OPS(x)->export_close(x);
 }
+
+fs_err
+store_push_custody(struct store_push *push, const char *device, struct store_custody *ret)
+{
+	return OPS(push)->push_custody(push, device, ret);
+}
+
+fs_err
+store_push_custody_save(struct store_push *push, const char *device,
+    const struct store_custody *c)
+{
+	return OPS(push)->push_custody_save(push, device, c);
+}
+
+fs_err
+store_push_change_body(struct store_push *push, const char *record_id, const char *hlc,
+    char **ret_body)
+{
+	return OPS(push)->push_change_body(push, record_id, hlc, ret_body);
+}
+
+fs_err
+store_push_chain_refused(struct store_push *push, const char *device, const struct change *ch,
+    const char *link, const char *reason)
+{
+	return OPS(push)->push_chain_refused(push, device, ch, link, reason);
+}
+
+fs_err
+store_chain_walk(struct store *store, store_chain_cb cb, void *arg)
+{
+	return OPS(store)->chain_walk(store, cb, arg);
+}
+
+fs_err
+store_device_key_reset(struct store *store, const char *name)
+{
+	return OPS(store)->device_key_reset(store, name);
+}

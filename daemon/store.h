@@ -131,6 +131,13 @@ fs_err store_device_by_token_hash(struct store *store,
 fs_err store_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device);
 
 /*
+ * Forgets a device's signing key and chain (issue 16): its next push
+ * registers a new key and starts a new chain.  FS_ERR_NOTFOUND for no
+ * such device.  The caller audits.
+ */
+fs_err store_device_key_reset(struct store *store, const char *name);
+
+/*
  * The newest stamp the server holds from the device of row rowid, into
  * ret_hlc ("" when it has none).
  */

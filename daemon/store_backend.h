@@ -100,6 +100,16 @@ struct store_ops {
 	fs_err (*export_fields)(struct store_export *x, const char *id, review_value_cb cb,
 	    void *arg);
 	void (*export_close)(struct store_export *x);
+	fs_err (*push_custody)(struct store_push *push, const char *device,
+	    struct store_custody *ret);
+	fs_err (*push_custody_save)(struct store_push *push, const char *device,
+	    const struct store_custody *c);
+	fs_err (*push_change_body)(struct store_push *push, const char *record_id,
+	    const char *hlc, char **ret_body);
+	fs_err (*push_chain_refused)(struct store_push *push, const char *device,
+	    const struct change *ch, const char *link, const char *reason);
+	fs_err (*chain_walk)(struct store *store, store_chain_cb cb, void *arg);
+	fs_err (*device_key_reset)(struct store *store, const char *name);
 };
 
 /* The first member of every backend's store, push and export handle. */

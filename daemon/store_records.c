@@ -97,6 +97,18 @@ sqlite_push_begin(struct store *store, struct store_push **ret_push)
 	return FS_OK;
 }
 
+sqlite3 *
+sqlite_push_conn(struct store_push *push)
+{
+	return push->db;
+}
+
+const char *
+sqlite_push_now(struct store_push *push)
+{
+	return push->now;
+}
+
 /* The push's statement `which` (sql), reset and unbound; prepared on first use. */
 static fs_err
 push_stmt(struct store_push *push, int which, const char *sql, sqlite3_stmt **ret)

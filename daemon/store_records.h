@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "change.h"
+#include "hlc.h"
 #include "fieldsync.h"
 #include "merge.h"
 
@@ -225,5 +226,51 @@ typedef int (*store_snapshot_cb)(void *arg, const struct store_snapshot_row *row
  */
 fs_err store_snapshot(struct store *store, const struct store_snapshot_query *q,
     store_snapshot_cb cb, void *arg, struct store_snapshot_page *ret_page);
+
+/*
+ * Chain of custody (issue 16, common/custody.h).  A device's registered
+ * public key and the head of its hash chain: the link of the last change
+ * the server took from it (stored, or refused by a form check) and that
+ * change's stamp.  key "" when none is registered, head custody_genesis
+ * and hlc "" before the first signed change.
+ */
+struct store_custody {
+	bool key_new; /* save registers key (kept in the device's key history) */
+	char key[64 + 1];
+	char head[64 + 1];
+	char hlc[HLC_TEXT_LEN + 1];
+};
+
+fs_err store_push_custody(struct store_push *push, const char *device, struct store_custody *ret);
+/* Writes key (when the device had none), head and hlc. */
+fs_err store_push_custody_save(struct store_push *push, const char *device,
+    const struct store_custody *c);
+/* The stored bytes of the change (record_id, hlc), or *ret_body NULL.  Caller frees. */
+fs_err store_push_change_body(struct store_push *push, const char *record_id, const char *hlc,
+    char **ret_body);
+/*
+ * A change whose signature and link held but which a form or team check
+ * refused: its link stays in the device's chain (the device goes on from
+ * it), so the link, prev, stamp and reason are kept -- not its values.
+ */
+fs_err store_push_chain_refused(struct store_push *push, const char *device,
+    const struct change *ch, const char *link, const char *reason);
+
+/* One link of a device's chain, in stamp order, for fieldsyncd verify. */
+struct store_chain_row {
+	const char *device; /* hlc device id */
+	const char *name;   /* the device's name */
+	const char *keys;   /* every key the device ever registered, comma-separated */
+	const char *head;   /* the device's chain head as the server keeps it ("" none) */
+	int64_t seq;        /* 0 for a refused change */
+	const char *hlc;
+	const char *body;   /* the change as received; NULL for a refused one */
+	const char *link;   /* refused: the link kept; stored: NULL (recompute) */
+	const char *prev;   /* refused: its prev; stored: NULL (in body) */
+};
+typedef int (*store_chain_cb)(void *arg, const struct store_chain_row *row);
+
+/* Every device's links, device by device, each in stamp order. */
+fs_err store_chain_walk(struct store *store, store_chain_cb cb, void *arg);
 
 #endif /* FS_DAEMON_STORE_RECORDS_H */

@@ -141,6 +141,23 @@ static const struct migration migrations[] = {
       migrate_to_rows,
       "DROP TABLE fields; DROP TABLE writes; DROP TABLE write_bases; DROP TABLE conflicts;"
       MERGE_ROW_VIEWS("open_conflicts") },
+    /*
+     * 5 -> 6: chain of custody (issue 16).  A device's public key, bound
+     * at its first signed push, and the head of its hash chain; the links
+     * of changes a form check refused (no values), so the chain verifies
+     * through them.
+     */
+    { "ALTER TABLE devices ADD COLUMN sign_key TEXT;"
+      "ALTER TABLE devices ADD COLUMN chain_head TEXT;"
+      "ALTER TABLE devices ADD COLUMN chain_hlc TEXT;"
+      "CREATE TABLE chain_refused(id INTEGER PRIMARY KEY, device TEXT NOT NULL,"
+      " hlc TEXT NOT NULL, record_id TEXT NOT NULL, link TEXT NOT NULL, prev TEXT NOT NULL,"
+      " reason TEXT NOT NULL, at TEXT NOT NULL);"
+      "CREATE INDEX chain_refused_device ON chain_refused(device, hlc);"
+      /* Every key a device registered: a reset keeps the old ones for verify. */
+      "CREATE TABLE device_keys(device TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,"
+      " PRIMARY KEY(device, key)) WITHOUT ROWID;",
+      NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -378,6 +395,12 @@ const struct store_ops store_sqlite_ops = {
 	.export_next = sqlite_export_next,
 	.export_fields = sqlite_export_fields,
 	.export_close = sqlite_export_close,
+	.push_custody = sqlite_push_custody,
+	.push_custody_save = sqlite_push_custody_save,
+	.push_change_body = sqlite_push_change_body,
+	.push_chain_refused = sqlite_push_chain_refused,
+	.chain_walk = sqlite_chain_walk,
+	.device_key_reset = sqlite_device_key_reset,
 };
 
 fs_err

@@ -146,4 +146,20 @@ fs_err sqlite_export_next(struct store_export *x, struct review_record *ret_r, b
 fs_err sqlite_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg);
 void sqlite_export_close(struct store_export *x);
 
+/* store_records.c: a push's connection and its transaction time. */
+sqlite3 *sqlite_push_conn(struct store_push *push);
+const char *sqlite_push_now(struct store_push *push);
+
+/* store_sqlite_custody.c */
+fs_err sqlite_push_custody(struct store_push *push, const char *device,
+    struct store_custody *ret);
+fs_err sqlite_push_custody_save(struct store_push *push, const char *device,
+    const struct store_custody *c);
+fs_err sqlite_push_change_body(struct store_push *push, const char *record_id,
+    const char *hlc, char **ret_body);
+fs_err sqlite_push_chain_refused(struct store_push *push, const char *device,
+    const struct change *ch, const char *link, const char *reason);
+fs_err sqlite_chain_walk(struct store *store, store_chain_cb cb, void *arg);
+fs_err sqlite_device_key_reset(struct store *store, const char *name);
+
 #endif /* FS_DAEMON_STORE_SQLITE_INTERNAL_H */

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "push_answer.h"
+#include "push_custody.h"
 #include "push_spans.h"
 #include "server.h"
 #include "store.h"
@@ -180,7 +181,7 @@ sync_version(const struct http_request *req, struct http_response *resp)
 
 /* Checks the envelope; fills device, batch, changes or answers 4xx. */
 static bool
-push_envelope(const struct server_ctx *ctx, const cJSON *root, const char **device,
+push_envelope(const struct server_ctx *ctx, const cJSON *root, int protocol, const char **device,
     const char **batch, const cJSON **changes, struct http_response *resp)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "device");
@@ -199,7 +200,8 @@ push_envelope(const struct server_ctx *ctx, const cJSON *root, const char **devi
 	cJSON_ArrayForEach(key, root)
 	{
 		if (strcmp(key->string, "device") != 0 && strcmp(key->string, "batch") != 0 &&
-		    strcmp(key->string, "changes") != 0 && strcmp(key->string, "acked") != 0) {
+		    strcmp(key->string, "changes") != 0 && strcmp(key->string, "acked") != 0 &&
+		    (protocol < 3 || strcmp(key->string, "key") != 0)) {
 			snprintf(detail, sizeof(detail), "unknown key '%.64s' in the push body",
 			    key->string);
 			http_error(resp, 400, "bad_request", detail);
@@ -315,11 +317,24 @@ version_check(struct server_ctx *ctx, struct form_cache *fc, struct store_push *
 	return FS_OK;
 }
 
+/* A refusal after the custody checks: the change's link stays in the device's chain. */
+static fs_err
+refuse(struct push_custody *pc, struct store_push *push, const char *device, cJSON *rejected,
+    int index, const struct change *ch, const char *error, const char *detail)
+{
+	fs_err err;
+
+	if ((err = push_custody_took(pc, push, device, ch, error)) != FS_OK)
+		return err;
+	return push_reject(rejected, index, ch, error, detail);
+}
+
 /* Validates and merges one change inside the push transaction. */
 static fs_err
 push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
-    const struct auth_identity *who, const char *device, const char *batch, int index,
-    const cJSON *item, const struct push_span *span, cJSON *rejected, struct push_counts *counts)
+    struct push_custody *pc, const struct auth_identity *who, const char *device,
+    const char *batch, int index, const cJSON *item, const struct push_span *span,
+    cJSON *rejected, struct push_counts *counts)
 {
 	struct merge_result res = { 0 };
 	const struct form *form;
@@ -339,29 +354,44 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 		return push_reject(rejected, index, &ch, "wrong_device",
 		    "the change is stamped by another device");
 	}
+	/* Signature and chain first: whatever follows refuses a change proven to be the device's. */
+	{
+		const char *why;
+		bool replay;
+
+		if ((err = push_custody_change(pc, push, &ch, &replay, &why, msg, sizeof(msg))) !=
+		    FS_OK)
+			return err;
+		if (why != NULL)
+			return push_reject(rejected, index, &ch, why, msg);
+		if (replay) {
+			counts->duplicates++;
+			return FS_OK;
+		}
+	}
 	if ((err = form_cache_get(fc, ctx->store, ch.form, ch.form_version, &form)) != FS_OK) {
 		if (err != FS_ERR_NOTFOUND)
 			return err;
-		return push_reject(rejected, index, &ch, "unknown_form", "form version is not published");
+		return refuse(pc, push, device, rejected, index, &ch, "unknown_form", "form version is not published");
 	}
 	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
-		return push_reject(rejected, index, &ch, "invalid", msg);
+		return refuse(pc, push, device, rejected, index, &ch, "invalid", msg);
 	}
 	if ((err = store_push_record_head(push, ch.id, &head)) != FS_OK)
 		return err;
 	if (head.exists && strcmp(head.team, who->team) != 0) {
-		return push_reject(rejected, index, &ch, "forbidden", "the record belongs to another team");
+		return refuse(pc, push, device, rejected, index, &ch, "forbidden", "the record belongs to another team");
 	}
 	/* A record keeps its form: a change naming another is refused (issue 14). */
 	if (head.exists && strcmp(head.form, ch.form) != 0) {
-		return push_reject(rejected, index, &ch, "form_mismatch",
+		return refuse(pc, push, device, rejected, index, &ch, "form_mismatch",
 		    "the change names another form than its record's");
 	}
 	if (head.exists && head.form_version != ch.form_version &&
 	    (err = version_check(ctx, fc, push, &head, &ch, msg, sizeof(msg))) != FS_OK) {
 		if (err != FS_ERR_INVALID)
 			return err;
-		return push_reject(rejected, index, &ch, "invalid", msg);
+		return refuse(pc, push, device, rejected, index, &ch, "invalid", msg);
 	}
 	body = span != NULL ? strndup(span->start, span->len) : cJSON_PrintUnformatted(item);
 	if (body == NULL)
@@ -374,6 +404,8 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 		counts->duplicates++;
 		return FS_OK;
 	}
+	if ((err = push_custody_took(pc, push, device, &ch, NULL)) != FS_OK)
+		return err;
 	if ((err = store_push_record_merge(push, form, &ch, who->team, who->name, seq, &res,
 		 &open)) != FS_OK)
 		return err;
@@ -436,7 +468,9 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 {
 	const struct auth_identity *who = req->who;
 	struct push_counts counts = { 0 };
+	struct push_custody pc = { 0 };
 	struct form_cache fc = { .n = 0 };
+	int protocol;
 	struct store_push *push = NULL;
 	const char *device, *batch;
 	const cJSON *changes, *item;
@@ -452,7 +486,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!auth_require(who, AUTH_PUSH))
 		return http_error(resp, 403, "forbidden", "this token may not push"), 0;
-	if (sync_version(req, resp) == 0)
+	if ((protocol = sync_version(req, resp)) == 0)
 		return 0;
 	/* The body is JSON and says so (issue 14): a form post or text is refused. */
 	{
@@ -475,7 +509,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		cJSON_Delete(root);
 		return http_error(resp, 400, "bad_request", "a key appears twice in the body"), 0;
 	}
-	if (!push_envelope(ctx, root, &device, &batch, &changes, resp))
+	if (!push_envelope(ctx, root, protocol, &device, &batch, &changes, resp))
 		goto out;
 	/*
 	 * A token's first push binds it to the device id, once the batch has
@@ -539,6 +573,17 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 		push = NULL;
 		goto out;
 	}
+	switch ((err = push_custody_begin(&pc, push, device, root, protocol, resp))) {
+	case FS_OK:
+		break;
+	case FS_ERR_FORBIDDEN:
+	case FS_ERR_INVALID:
+		store_push_abort(push); /* refused whole: resp says why */
+		push = NULL;
+		goto out;
+	default:
+		goto fail;
+	}
 	if ((rejected = cJSON_CreateArray()) == NULL) {
 		err = FS_ERR_NOMEM;
 		goto fail;
@@ -562,7 +607,7 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	{
 		const struct push_span *span = spans != NULL ? &spans[index] : NULL;
 
-		if ((err = push_one(ctx, push, &fc, who, device, batch, index++, item, span,
+		if ((err = push_one(ctx, push, &fc, &pc, who, device, batch, index++, item, span,
 			 rejected, &counts)) != FS_OK)
 			goto fail;
 	}
@@ -584,6 +629,22 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	if (answer == NULL) {
 		err = FS_ERR_NOMEM;
 		goto fail;
+	}
+	if ((err = push_custody_end(&pc, push, device, answer)) != FS_OK) {
+		cJSON_Delete(answer);
+		goto fail;
+	}
+	/* Counted where an office looks: one audit entry per push that had refusals. */
+	if (pc.refused > 0) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "%d change(s) refused: signature or chain",
+		    pc.refused);
+		if ((err = store_push_audit(push, who->name, "custody_refused", NULL, detail)) !=
+		    FS_OK) {
+			cJSON_Delete(answer);
+			goto fail;
+		}
 	}
 	if ((text = cJSON_PrintUnformatted(answer)) == NULL) {
 		cJSON_Delete(answer);

@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 
-build_pkgs=(gcc meson ninja-build pkg-config libsqlite3-dev libcjson-dev zlib1g-dev
+build_pkgs=(gcc meson ninja-build pkg-config libsqlite3-dev libcjson-dev zlib1g-dev libsodium-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libpq-dev gnutls-bin
 	openssl curl sqlite3 python3)
 test_pkgs=(clang libclang-rt-14-dev valgrind faketime debhelper dpkg-dev fakeroot make groff-base bsdextrautils systemd chromium)

@@ -38,8 +38,15 @@ state() { # the fixture's expected file, read through schema 3's views
 sqlite3 a1.db <"$SRC/tests/fixtures/device-v2.sql"
 [ "$(sqlite3 a1.db 'PRAGMA user_version')" = 2 ] || fail "fixture is not schema 2"
 pending_before=$("$F" --db a1.db status | sed -n 's/^pending: *\([0-9]*\).*/\1/p')
-[ "$(sqlite3 a1.db 'PRAGMA user_version')" = 3 ] || fail "opening did not migrate"
-sed 's/^user_version 2$/user_version 3/' "$SRC/tests/fixtures/device-v2.expected" >expected
+[ "$(sqlite3 a1.db 'PRAGMA user_version')" = 4 ] || fail "opening did not migrate"
+# Signatures (schema 4): the device has a key, and its unsent changes are signed and chained.
+[ "$(sqlite3 a1.db "SELECT length(value) FROM meta WHERE key = 'sign_pk'")" = 64 ] ||
+	fail "the migrated device has no signing key"
+[ "$(sqlite3 a1.db "SELECT count(*) FROM changelog WHERE pushed = 0 AND (link IS NULL
+	OR json_extract(body, '$.sig') IS NULL)")" = 0 ] || fail "an unsent change was not signed"
+[ "$(sqlite3 a1.db "SELECT count(*) FROM changelog WHERE pushed = 1 AND link IS NOT NULL")" = 0 ] ||
+	fail "a change pushed before signatures was re-signed"
+sed 's/^user_version 2$/user_version 4/' "$SRC/tests/fixtures/device-v2.expected" >expected
 state a1.db >got
 diff expected got >&2 || fail "migrated fields, conflicts or tombstones differ"
 [ "$(sqlite3 a1.db "SELECT count(*) FROM sqlite_schema WHERE type = 'table'
@@ -91,7 +98,7 @@ sstate() {
 		ORDER BY 2;"
 	echo "user_version $(sqlite3 "$1" 'PRAGMA user_version')"
 }
-sed 's/^user_version 4$/user_version 5/' "$SRC/tests/fixtures/server-v4.expected" >sexpected
+sed 's/^user_version 4$/user_version 6/' "$SRC/tests/fixtures/server-v4.expected" >sexpected
 sstate data/fieldsyncd.db >sgot
 diff sexpected sgot >&2 || fail "migrated server fields, conflicts or records differ"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM sqlite_schema WHERE type = 'table'
@@ -117,4 +124,7 @@ site4=$(sqlite3 a1.db "SELECT record_id FROM fields WHERE value = '\"site four\"
 	AND name = 'number_of_workers'")" = 250 ] || fail "the edit made after migration did not merge"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$r1'")" = 1 ] ||
 	fail "the server's conflict on $r1 changed"
-pass "the migrated device synced with the migrated server: 3 new changes, none twice"
+"$D" -d data verify >verify.out 2>>daemon.log || { cat verify.out >&2; fail "verify after migration"; }
+grep -q "3 signed change(s)" verify.out && grep -q "unsigned change(s) from before signatures" verify.out ||
+	fail "verify after migration: $(cat verify.out)"
+pass "the migrated device synced with the migrated server: 3 new changes, none twice, signed and verified"

@@ -86,6 +86,9 @@ for n in a1 a2 a3; do token $n field north; done
 token b1 field south
 token gone field north
 "$D" -d data device revoke gone 2>/dev/null
+# A device of before signatures (protocol 1 and 2, no key): the hand-made
+# pushes below come from it, so they leave the signing devices' chains alone.
+token r1 field north
 start_daemon
 
 # 1. Offline recording on three devices, then sync: all converge.
@@ -140,20 +143,23 @@ pass "concurrent edits converged; 2 conflicts kept on every replica and the serv
 # 3. A replayed batch applies nothing.
 dev=$(sqlite3 a1.db "SELECT value FROM meta WHERE key = 'device_id'")
 body=$(sqlite3 a1.db "SELECT body FROM changelog ORDER BY seq LIMIT 1")
-printf '{"device":"%s","batch":"replay-test-1","changes":[%s]}' "$dev" "$body" >replay.json
+pk=$(sqlite3 a1.db "SELECT value FROM meta WHERE key = 'sign_pk'")
+printf '{"device":"%s","key":"%s","batch":"replay-test-1","changes":[%s]}' "$dev" "$pk" "$body" >replay.json
 post() { # token-file file [extra curl args]
 	curl -s -o answer.json -w '%{http_code}' --cacert cert.pem \
 		-H "Authorization: Bearer $(cat "$1")" -H 'Content-Type: application/json' \
 		"${@:3}" --data-binary @"$2" "$URL/v1/push"
 }
-code=$(post tok-a1 replay.json)
-[ "$code" = 200 ] || fail "replay test push: HTTP $code"
+code=$(post tok-a1 replay.json -H 'Fieldsync-Protocol: 3')
+[ "$code" = 200 ] || fail "replay test push: HTTP $code $(cat answer.json)"
 grep -q '"duplicates":1' answer.json || fail "an old change was not counted as duplicate"
 before=$(table_hash)
-code=$(post tok-a1 replay.json)
+code=$(post tok-a1 replay.json -H 'Fieldsync-Protocol: 3')
 [ "$code" = 200 ] && grep -q '"replayed":true' answer.json || fail "replayed batch not recognised"
 [ "$(table_hash)" = "$before" ] || fail "a replayed batch changed the store"
 pass "replayed batch answered again and applied nothing"
+# From here on, hand-made changes come from r1 (no key, protocol 1/2).
+dev=00000000000000e1
 
 # 3b. A change the server refuses for good (its form is not published) stays
 # on the device with its reason and does not hold back the changes behind it.
@@ -317,9 +323,9 @@ sync_dev a1 --push-only --pull-only >/dev/null 2>bad.err
 set -e
 before=$(table_hash)
 printf '{"device":"%s","batch":"proto-test","changes":[%s]}' "$dev" "$body" >proto.json
-for h in "Fieldsync-Protocol: 3" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 9"; do
+for h in "Fieldsync-Protocol: 4" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 9"; do
 	code=$(post tok-a1 proto.json -H "$h")
-	[ "$code" = 400 ] && grep -q '"error":"unsupported_\(protocol\|merge_rule\)".*"protocol":2' answer.json ||
+	[ "$code" = 400 ] && grep -q '"error":"unsupported_\(protocol\|merge_rule\)".*"protocol":3' answer.json ||
 		fail "push with '$h': HTTP $code $(cat answer.json)"
 done
 [ "$(table_hash)" = "$before" ] || fail "a push in an unknown protocol changed the store"
@@ -489,7 +495,7 @@ mk rules.json upsert border_screening 1 '{"checkpoint":"North gate"}' - \
 	delete border_screening 1 '{}' - \
 	upsert labor_inspection 2 '{"worksite_name":"renamed"}' - \
 	upsert labor_inspection 2 '{"worksite_name":"v2 site","sector":"fishing","inspection_date":"2026-11-20","referral_decision":"monitor","number_of_workers":5}' "$new2"
-[ "$(post tok-a1 rules.json)" = 200 ] || fail "form rules push: $(cat answer.json)"
+[ "$(post tok-r1 rules.json)" = 200 ] || fail "form rules push: $(cat answer.json)"
 python3 - <<'PY' || fail "form rules: $(cat answer.json)"
 import json
 a = json.load(open("answer.json"))
@@ -505,7 +511,7 @@ PY
 # A v1 change may not put into a v2 record what v2 forbids; one that fits is taken.
 mk rules2.json upsert labor_inspection 1 '{"number_of_workers":50}' "$new2" \
 	upsert labor_inspection 1 '{"number_of_workers":7}' "$new2"
-[ "$(post tok-a1 rules2.json)" = 200 ] || fail "form rules push 2: $(cat answer.json)"
+[ "$(post tok-r1 rules2.json)" = 200 ] || fail "form rules push 2: $(cat answer.json)"
 python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"] == 1 and a["rejected"][0]["index"] == 0 and "number_of_workers" in a["rejected"][0]["detail"], a' ||
 	fail "a v1 change broke a v2 record: $(cat answer.json)"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$new2' AND name = 'number_of_workers'")" = 7 ] ||
@@ -517,7 +523,7 @@ pass "a change naming another form, or breaking its record's version, is refused
 # parameter are refused with the reason, and nothing changes.
 before=$(table_hash)
 python3 -c 'import json; b = json.load(open("rules2.json")); b["batch"] = "strict-1"; b["colour"] = "red"; json.dump(b, open("strict.json", "w"))'
-[ "$(post tok-a1 strict.json)" = 400 ] && grep -q "unknown key 'colour'" answer.json ||
+[ "$(post tok-r1 strict.json)" = 400 ] && grep -q "unknown key 'colour'" answer.json ||
 	fail "an unknown envelope key was not refused: $(cat answer.json)"
 code=$(curl -s -o answer.json -w '%{http_code}' --cacert cert.pem \
 	-H "Authorization: Bearer $(cat tok-a1)" -H 'Content-Type: text/plain' \
@@ -547,7 +553,7 @@ open("exact.change", "w").write(change)
 open("exact.json", "w").write('{"device":"%s","batch":"exact-%d",\n "changes":[ %s ]}' % (dev, ms, change))
 open("exact.id", "w").write(rec)
 PY
-[ "$(post tok-a1 exact.json)" = 200 ] || fail "exact-bytes push: $(cat answer.json)"
+[ "$(post tok-r1 exact.json)" = 200 ] || fail "exact-bytes push: $(cat answer.json)"
 grep -q '"accepted":1' answer.json || fail "exact-bytes change not accepted: $(cat answer.json)"
 sqlite3 data/fieldsyncd.db "SELECT body FROM changes WHERE record_id = '$(cat exact.id)'" >stored.change
 printf '%s\n' "$(cat exact.change)" | cmp -s - stored.change ||
