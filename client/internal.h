@@ -103,14 +103,15 @@ fs_err clock_save(fs_client *c);
  * changes, for a store from before signatures); signing_create() makes
  * one inside the caller's transaction; signing_sign() sets a new change's
  * "prev" and "sig" and gives its link; signing_relink() re-links and
- * re-signs the unsent changes after seq; signing_relink_after_link() does
+ * re-signs the unsent changes after seq, the first after start_prev (NULL:
+ * the link before it in the log); signing_relink_after_link() does
  * so after the row whose link the server holds as its head (*ret_done
  * false when no row of this log has that link).
  */
 fs_err signing_load(fs_client *c);
 fs_err signing_create(fs_client *c);
 fs_err signing_sign(fs_client *c, cJSON *change, char ret_link[64 + 1]);
-fs_err signing_relink(fs_client *c, int64_t after_seq);
+fs_err signing_relink(fs_client *c, int64_t after_seq, const char *start_prev);
 fs_err signing_relink_after_link(fs_client *c, const char *head, bool *ret_done);
 
 fs_err changelog_append(fs_client *c, const char *record_id, const char *hlc_text,

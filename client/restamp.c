@@ -213,7 +213,7 @@ sync_restamp_pending(fs_client *c)
 			goto rollback;
 	}
 	/* New stamps are new canonical bytes: sign and chain them again (signing.c). */
-	if ((err = signing_relink(c, 0)) != FS_OK)
+	if ((err = signing_relink(c, 0, NULL)) != FS_OK)
 		goto rollback;
 	if ((err = clock_save(c)) != FS_OK || (err = db_meta_set_i64(c, "clock_offset_ms",
 						       c->clock_offset_ms)) != FS_OK)

@@ -19,6 +19,7 @@
  * Changes pushed before signatures (store versions before 4) stay as they
  * were, without a link: the chain starts at the first signed change.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,7 @@ signing_load(fs_client *c)
 		if ((err = db_begin(c)) != FS_OK)
 			return err;
 		if ((err = signing_create(c)) != FS_OK ||
-		    (err = signing_relink(c, 0)) != FS_OK || (err = db_commit(c)) != FS_OK) {
+		    (err = signing_relink(c, 0, NULL)) != FS_OK || (err = db_commit(c)) != FS_OK) {
 			db_rollback(c);
 			c->has_key = false;
 		}
@@ -148,7 +149,7 @@ signing_sign(fs_client *c, cJSON *change, char ret_link[CUSTODY_LINK_HEX + 1])
 }
 
 fs_err
-signing_relink(fs_client *c, int64_t after_seq)
+signing_relink(fs_client *c, int64_t after_seq, const char *start_prev)
 {
 	char prev[CUSTODY_LINK_HEX + 1], link[CUSTODY_LINK_HEX + 1];
 	sqlite3_stmt *st = NULL, *up = NULL;
@@ -166,7 +167,7 @@ signing_relink(fs_client *c, int64_t after_seq)
 		 &up)) != FS_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, after_seq);
-	prev[0] = '\0';
+	snprintf(prev, sizeof(prev), "%s", start_prev != NULL ? start_prev : "");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(st, 0);
 		cJSON *body = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
@@ -245,7 +246,8 @@ signing_relink_after_link(fs_client *c, const char *head, bool *ret_done)
 		if (err != FS_OK)
 			return err;
 	}
-	if ((err = signing_relink(c, seq)) != FS_OK)
+	/* The first re-linked change follows the server's head itself. */
+	if ((err = signing_relink(c, seq, head)) != FS_OK)
 		return err;
 	*ret_done = true;
 	return FS_OK;

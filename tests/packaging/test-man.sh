@@ -61,7 +61,7 @@ while IFS= read -r u; do
 	grep -qxF -- "$u" <<<"$syn_d" || fail "fieldsyncd(8) SYNOPSIS lacks: $u"
 	# The words naming the command: after the global options, up to its arguments.
 	words=$(sed 's/^fieldsyncd \[-f file\] \[-d data_dir\] //' <<<"$u" |
-		awk '{for (i = 1; i <= NF && $i ~ /^[a-z]+$/; i++) printf "%s ", $i}')
+		awk '{for (i = 1; i <= NF && $i ~ /^[a-z][a-z-]*$/; i++) printf "%s ", $i}')
 	case "$u" in
 	"fieldsyncd [-f file] [-d data_dir] "*) ;;
 	*) continue ;;
