@@ -306,3 +306,33 @@ custody_check(const struct change *ch, const char *pk_hex, char ret_link[CUSTODY
 	}
 	return FS_OK;
 }
+
+void
+custody_history_hash(const unsigned char prev[CUSTODY_LINK_LEN], const char *kind, int n,
+    const char *const items[], const size_t lens[], unsigned char ret[CUSTODY_LINK_LEN])
+{
+	static const char magic[] = "fieldsync-history-1"; /* and its NUL */
+	static const unsigned char null_mark[4] = { 0xff, 0xff, 0xff, 0xff };
+	crypto_generichash_state h;
+	unsigned char be[4];
+	size_t klen = strlen(kind);
+
+	crypto_generichash_init(&h, NULL, 0, CUSTODY_LINK_LEN);
+	crypto_generichash_update(&h, (const unsigned char *)magic, sizeof(magic));
+	crypto_generichash_update(&h, prev, CUSTODY_LINK_LEN);
+	be[0] = (unsigned char)(klen >> 24), be[1] = (unsigned char)(klen >> 16);
+	be[2] = (unsigned char)(klen >> 8), be[3] = (unsigned char)klen;
+	crypto_generichash_update(&h, be, 4);
+	crypto_generichash_update(&h, (const unsigned char *)kind, klen);
+	for (int i = 0; i < n; i++) {
+		if (items[i] == NULL) {
+			crypto_generichash_update(&h, null_mark, 4);
+			continue;
+		}
+		be[0] = (unsigned char)(lens[i] >> 24), be[1] = (unsigned char)(lens[i] >> 16);
+		be[2] = (unsigned char)(lens[i] >> 8), be[3] = (unsigned char)lens[i];
+		crypto_generichash_update(&h, be, 4);
+		crypto_generichash_update(&h, (const unsigned char *)items[i], lens[i]);
+	}
+	crypto_generichash_final(&h, ret, CUSTODY_LINK_LEN);
+}

@@ -98,4 +98,19 @@ bool custody_verify(const unsigned char link[CUSTODY_LINK_LEN], const char *sig_
 fs_err custody_check(const struct change *ch, const char *pk_hex,
     char ret_link[CUSTODY_LINK_HEX + 1], const char **ret_reason);
 
+/*
+ * The server's history chains (issue 16, item 3): the audit trail and
+ * each record's history.  An entry's hash is
+ *
+ *   BLAKE2b-256("fieldsync-history-1" 0x00 || prev || str(kind) || item...)
+ *
+ * where prev is the 32-byte hash of the entry before it (zeros for the
+ * first), and each item is str(bytes), or the 4 bytes ff ff ff ff for
+ * SQL NULL.  The store computes it as it writes an entry
+ * (daemon/store_sqlite_history.c); `fieldsyncd verify` recomputes it.
+ */
+#define CUSTODY_HISTORY_MAX_ITEMS 12
+void custody_history_hash(const unsigned char prev[CUSTODY_LINK_LEN], const char *kind,
+    int n, const char *const items[], const size_t lens[], unsigned char ret[CUSTODY_LINK_LEN]);
+
 #endif /* FS_CUSTODY_H */

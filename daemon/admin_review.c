@@ -18,19 +18,24 @@
 #include "review_api.h"
 #include "store.h"
 #include "store_review.h"
+#include "verify.h"
 
 #define EXIT_USAGE 2
 #define CHUNK      (64 * 1024)
 
 static const char usage_audit[] =
     "usage: fieldsyncd [-f file] [-d data_dir] audit [--since DATE] [--json]\n"
+    "       fieldsyncd [-f file] [-d data_dir] audit --anchor\n"
     "  Prints the audit trail, oldest first: time, actor, action, record, detail.\n"
     "  Entries: device add and revoke, form publish, and from the review API\n"
     "  reveal of sensitive values, review status changes, conflict resolutions\n"
     "  and exports.  Never holds field values or tokens.\n"
     "  --since DATE  only entries at or after DATE (YYYY-MM-DD or\n"
     "                YYYY-MM-DDTHH:MM:SSZ, UTC)\n"
-    "  --json        one JSON object per line\n";
+    "  --json        one JSON object per line\n"
+    "  --anchor      add an anchor to the trail (a hash of every record's history\n"
+    "                now) and print its hash: write it down or publish it daily;\n"
+    "                'fieldsyncd verify --anchor HASH' proves nothing before it moved\n";
 
 static const char usage_export[] =
     "usage: fieldsyncd [-f file] [-d data_dir] export --form FORM [--format csv|json]\n"
@@ -50,6 +55,7 @@ void
 admin_review_usage_lines(FILE *fp)
 {
 	fputs("       fieldsyncd [-f file] [-d data_dir] audit [--since DATE] [--json]\n"
+	      "       fieldsyncd [-f file] [-d data_dir] audit --anchor\n"
 	      "       fieldsyncd [-f file] [-d data_dir] export --form FORM [--format csv|json]\n"
 	      "                  [--since DATE] [--out FILE] [--include-sensitive]\n",
 	    fp);
@@ -90,13 +96,14 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"since", required_argument, NULL, 's'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"anchor", no_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *since = NULL;
 	char bound[32];
 	struct store *store;
-	bool json = false;
+	bool json = false, anchor = false;
 	int c, rc;
 
 	admin_getopt_reset();
@@ -108,6 +115,9 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'a':
+			anchor = true;
+			break;
 		case 'h':
 			fputs(usage_audit, stdout);
 			return 0;
@@ -116,9 +126,24 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (anchor && (json || since != NULL))) {
 		fputs(usage_audit, stderr);
 		return EXIT_USAGE;
+	}
+	if (anchor) {
+		char hash[65];
+
+		if (admin_open_store(cfg, &store) != 0)
+			return 1;
+		rc = anchor_create(store, hash);
+		store_close(store);
+		if (rc != 0) {
+			fprintf(stderr, "fieldsyncd: no anchor made: the history does not verify"
+					" (run 'fieldsyncd verify') or the store failed\n");
+			return 1;
+		}
+		printf("anchor %s\n", hash);
+		return 0;
 	}
 	if (since != NULL && review_date_bound(since, false, bound) != 0) {
 		fprintf(

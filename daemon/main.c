@@ -54,7 +54,7 @@ usage(FILE *fp)
 	admin_usage_lines(fp);
 	admin_review_usage_lines(fp);
 	backup_usage_lines(fp);
-	fputs("       fieldsyncd [-f file] [-d data_dir] verify\n", fp);
+	fputs("       fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n", fp);
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 

@@ -347,3 +347,9 @@ store_device_key_reset(struct store *store, const char *name)
 {
 	return OPS(store)->device_key_reset(store, name);
 }
+
+fs_err
+store_history_walk(struct store *store, store_history_cb cb, void *arg)
+{
+	return OPS(store)->history_walk(store, cb, arg);
+}

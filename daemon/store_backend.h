@@ -110,6 +110,7 @@ struct store_ops {
 	    const struct change *ch, const char *link, const char *reason);
 	fs_err (*chain_walk)(struct store *store, store_chain_cb cb, void *arg);
 	fs_err (*device_key_reset)(struct store *store, const char *name);
+	fs_err (*history_walk)(struct store *store, store_history_cb cb, void *arg);
 };
 
 /* The first member of every backend's store, push and export handle. */

@@ -255,7 +255,8 @@ sqlite_push_change_insert(struct store_push *push, const struct change *ch, cons
 		return err;
 	*ret_dup = sqlite3_changes(push->db) == 0;
 	*ret_seq = *ret_dup ? 0 : sqlite3_last_insert_rowid(push->db);
-	return FS_OK;
+	/* The record's history chain (store_sqlite_history.c). */
+	return *ret_dup ? FS_OK : sqlite_history_change(push->db, ch->id, *ret_seq);
 }
 
 /* The record's tombstone and state into *tombstone and mm (nothing if new). */
@@ -509,7 +510,9 @@ sqlite_push_review_event(struct store_push *push, const char *id, const char *fi
 	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, stamp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	return step_done(push->db, st, "review event");
+	if ((err = step_done(push->db, st, "review event")) != FS_OK)
+		return err;
+	return sqlite_history_event(push->db, sqlite3_last_insert_rowid(push->db));
 }
 
 fs_err
@@ -519,9 +522,7 @@ sqlite_push_audit(struct store_push *push, const char *actor, const char *action
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = prepare(push->db, "INSERT INTO audit(at, actor, action, record_id, detail)"
-				     " VALUES(" STORE_SQLITE_NOW ", ?1, ?2, ?3, ?4)",
-		 &st)) != FS_OK)
+	if ((err = prepare(push->db, SQLITE_AUDIT_INSERT, &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);

@@ -273,4 +273,27 @@ typedef int (*store_chain_cb)(void *arg, const struct store_chain_row *row);
 /* Every device's links, device by device, each in stamp order. */
 fs_err store_chain_walk(struct store *store, store_chain_cb cb, void *arg);
 
+/*
+ * One entry of the server's history chains (custody.h, "history"), for
+ * fieldsyncd verify: scope "audit" for the audit trail, else the record
+ * id.  items are what the entry's hash covers, as the store hashed them.
+ * An entry with hash NULL and id 0 is a change or event (ref) that has
+ * no history entry at all.  ref_found false: the change or event the
+ * entry names is gone.
+ */
+struct store_history_row {
+	const char *scope;
+	const char *kind; /* "audit", "change", "event" */
+	int64_t id, ref;
+	bool ref_found;
+	const unsigned char *prev, *hash; /* 32 bytes each, or NULL */
+	int nitems;
+	const char *items[12];
+	size_t lens[12];
+};
+typedef int (*store_history_cb)(void *arg, const struct store_history_row *row);
+
+/* The audit trail in order, then each record's history in order, then orphans. */
+fs_err store_history_walk(struct store *store, store_history_cb cb, void *arg);
+
 #endif /* FS_DAEMON_STORE_RECORDS_H */

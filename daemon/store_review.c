@@ -379,7 +379,10 @@ event_insert(struct store *store, const char *id, const char *kind, const char *
 	sqlite3_bind_text(st, 5, field, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, stamp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, actor, -1, SQLITE_STATIC);
-	return store_sqlite_step_done(st, "review event");
+	if ((err = store_sqlite_step_done(st, "review event")) != FS_OK)
+		return err;
+	return sqlite_history_event(store_sqlite_db(store),
+	    sqlite3_last_insert_rowid(store_sqlite_db(store)));
 }
 
 fs_err

@@ -158,6 +158,19 @@ static const struct migration migrations[] = {
       "CREATE TABLE device_keys(device TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,"
       " PRIMARY KEY(device, key)) WITHOUT ROWID;",
       NULL, NULL },
+    /*
+     * 6 -> 7: tamper-evident history (issue 16, item 3;
+     * store_sqlite_history.c).  The audit trail and each record's history
+     * (its changes and review events) become hash chains; what is there
+     * already is chained in its order.
+     */
+    { "ALTER TABLE audit ADD COLUMN prev BLOB;"
+      "ALTER TABLE audit ADD COLUMN hash BLOB;"
+      "CREATE TABLE history(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
+      " kind TEXT NOT NULL CHECK(kind IN ('change', 'event')), ref INTEGER NOT NULL,"
+      " prev BLOB NOT NULL, hash BLOB NOT NULL);"
+      "CREATE INDEX history_record ON history(record_id, id);",
+      sqlite_history_migrate, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -260,6 +273,12 @@ conn_open(const char *path, sqlite3 **ret_db)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
+	/* fs_chain(), which appends to the history chains (store_sqlite_history.c). */
+	if ((rc = sqlite_history_register(db)) != SQLITE_OK) {
+		fs_err err = store_sqlite_err(db, rc, "connection setup");
+		sqlite3_close(db);
+		return err;
+	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		fs_err err = store_sqlite_err(db, rc, "connection setup");
@@ -401,6 +420,7 @@ const struct store_ops store_sqlite_ops = {
 	.push_chain_refused = sqlite_push_chain_refused,
 	.chain_walk = sqlite_chain_walk,
 	.device_key_reset = sqlite_device_key_reset,
+	.history_walk = sqlite_history_walk,
 };
 
 fs_err
@@ -717,9 +737,7 @@ sqlite_audit(struct store *store, const char *actor, const char *action, const c
 	fs_err err;
 
 	err = store_sqlite_prepare(store,
-	    "INSERT INTO audit(at, actor, action, record_id, detail)"
-	    " VALUES(" STORE_SQLITE_NOW ", ?1, ?2, ?3, ?4)",
-	    &st);
+	    SQLITE_AUDIT_INSERT, &st);
 	if (err != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);

@@ -162,4 +162,18 @@ fs_err sqlite_push_chain_refused(struct store_push *push, const char *device,
 fs_err sqlite_chain_walk(struct store *store, store_chain_cb cb, void *arg);
 fs_err sqlite_device_key_reset(struct store *store, const char *name);
 
+/* store_sqlite_history.c: the audit trail's and records' hash chains. */
+int sqlite_history_register(sqlite3 *db);
+fs_err sqlite_history_change(sqlite3 *db, const char *record_id, int64_t seq);
+fs_err sqlite_history_event(sqlite3 *db, int64_t event_id);
+fs_err sqlite_history_migrate(sqlite3 *db);
+fs_err sqlite_history_walk(struct store *store, store_history_cb cb, void *arg);
+
+/* An audit row appended to the audit chain (binds ?1 actor ?2 action ?3 record ?4 detail). */
+#define SQLITE_AUDIT_INSERT \
+	"INSERT INTO audit(at, actor, action, record_id, detail, prev, hash)" \
+	" SELECT p.t, ?1, ?2, ?3, ?4, p.h, fs_chain(p.h, 'audit', p.t, ?1, ?2, ?3, ?4)" \
+	" FROM (SELECT " STORE_SQLITE_NOW " AS t, coalesce((SELECT hash FROM audit" \
+	" ORDER BY id DESC LIMIT 1), zeroblob(32)) AS h) p"
+
 #endif /* FS_DAEMON_STORE_SQLITE_INTERNAL_H */

@@ -193,7 +193,17 @@ sync_dev a1 >/dev/null 2>sync.err || fail "sync after a key reset: $(cat sync.er
 grep -q "1 chain restart(s)" verify.out && grep -q "1 refused link(s)" verify.out || fail "verify: $(cat verify.out)"
 pass "after a key reset the device re-links onto a new chain; verify holds: $(cat verify.out)"
 
-# 7. Tampering at rest: verify names the first broken link.
+# 7. An anchor: written down, later proves the trail; a made-up one is not found.
+"$D" -d data audit --anchor >anchor.out || fail "audit --anchor: $(cat anchor.out)"
+anchor=$(sed -n 's/^anchor \([0-9a-f]\{64\}\)$/\1/p' anchor.out)
+[ -n "$anchor" ] || fail "audit --anchor printed no hash: $(cat anchor.out)"
+"$D" -d data verify --anchor "$anchor" >verify.out || fail "verify --anchor: $(cat verify.out)"
+grep -q "1 anchor(s)" verify.out || fail "verify --anchor: $(cat verify.out)"
+if "$D" -d data verify --anchor "$(printf '%064d' 7)" >verify.out; then fail "a made-up anchor was found"; fi
+grep -q "no anchor of the audit trail has the hash" verify.out || fail "made-up anchor: $(cat verify.out)"
+pass "audit --anchor prints a hash that verify --anchor finds; a made-up one is not found"
+
+# 8. Tampering at rest: verify names the first broken link.
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
@@ -215,8 +225,45 @@ tamper "two rows reordered" "UPDATE changes SET seq = -1 WHERE seq = $second;
 	UPDATE changes SET seq = $second + 1 WHERE seq = -1" "rows reordered"
 tamper "the last change removed" "DELETE FROM changes WHERE seq = (SELECT max(seq) FROM changes)" \
 	"last change(s) were removed"
+htamper() { # what sql expected-text
+	rm -rf data
+	cp -r clean data
+	sqlite3 data/fieldsyncd.db "$2"
+	if "$D" -d data verify >verify.out 2>&1; then fail "$1: verify passed: $(cat verify.out)"; fi
+	grep -q "$3" verify.out || fail "$1: $(cat verify.out)"
+}
+htamper "an audit entry edited" "UPDATE audit SET detail = 'name=someone' WHERE action = 'device.reset_key'" \
+	"BROKEN: audit entry .*altered"
+htamper "an audit entry removed" "DELETE FROM audit WHERE id = (SELECT min(id) + 1 FROM audit)" \
+	"BROKEN: audit entry .*does not follow"
+htamper "a history entry removed" "DELETE FROM history WHERE id = (SELECT id FROM history
+	WHERE record_id = '$r1' ORDER BY id LIMIT 1 OFFSET 1)" "BROKEN: record $r1.*does not follow\|BROKEN: record $r1.*no history entry"
+# An intruder who rewrites the trail and recomputes every hash of it passes
+# the chain check, but the anchor written down is gone.
 rm -rf data
 cp -r clean data
-"$D" -d data verify >verify.out || fail "verify on the untouched copy: $(cat verify.out)"
-pass "verify names a flipped byte, a deleted row, two reordered rows and a removed last change"
+python3 - data/fieldsyncd.db <<'PY'
+import hashlib, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+def item(v):
+    if v is None:
+        return b"\xff\xff\xff\xff"
+    b = str(v).encode()
+    return struct.pack(">I", len(b)) + b
+prev = bytes(32)
+db.execute("UPDATE audit SET detail = 'name=someone' WHERE action = 'device.reset_key'")
+for row in db.execute("SELECT id, at, actor, action, record_id, detail FROM audit ORDER BY id").fetchall():
+    h = hashlib.blake2b(b"fieldsync-history-1\x00" + prev + item("audit") + b"".join(item(v) for v in row[1:]),
+                        digest_size=32).digest()
+    db.execute("UPDATE audit SET prev = ?, hash = ? WHERE id = ?", (prev, h, row[0]))
+    prev = h
+db.commit()
+PY
+"$D" -d data verify >verify.out || fail "the recomputed trail should pass the chain check: $(cat verify.out)"
+if "$D" -d data verify --anchor "$anchor" >verify.out; then fail "a rewritten trail kept its anchor"; fi
+grep -q "no anchor of the audit trail has the hash" verify.out || fail "rewritten trail: $(cat verify.out)"
+rm -rf data
+cp -r clean data
+"$D" -d data verify --anchor "$anchor" >verify.out || fail "verify on the untouched copy: $(cat verify.out)"
+pass "verify names a flipped byte, a deleted row, two reordered rows, a removed last change, an edited or removed audit entry, a removed history entry; a trail rewritten with new hashes loses its anchor"
 echo "test-custody: all passed"

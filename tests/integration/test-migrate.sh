@@ -98,7 +98,7 @@ sstate() {
 		ORDER BY 2;"
 	echo "user_version $(sqlite3 "$1" 'PRAGMA user_version')"
 }
-sed 's/^user_version 4$/user_version 6/' "$SRC/tests/fixtures/server-v4.expected" >sexpected
+sed 's/^user_version 4$/user_version 7/' "$SRC/tests/fixtures/server-v4.expected" >sexpected
 sstate data/fieldsyncd.db >sgot
 diff sexpected sgot >&2 || fail "migrated server fields, conflicts or records differ"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM sqlite_schema WHERE type = 'table'
@@ -125,6 +125,8 @@ site4=$(sqlite3 a1.db "SELECT record_id FROM fields WHERE value = '\"site four\"
 [ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$r1'")" = 1 ] ||
 	fail "the server's conflict on $r1 changed"
 "$D" -d data verify >verify.out 2>>daemon.log || { cat verify.out >&2; fail "verify after migration"; }
-grep -q "3 signed change(s)" verify.out && grep -q "unsigned change(s) from before signatures" verify.out ||
+grep -q "3 signed change(s)" verify.out && grep -q "unsigned change(s) from before signatures" verify.out &&
+	[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM history")" = "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes")" ] &&
+	[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM audit WHERE hash IS NULL")" = 0 ] ||
 	fail "verify after migration: $(cat verify.out)"
 pass "the migrated device synced with the migrated server: 3 new changes, none twice, signed and verified"
