@@ -28,6 +28,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import custody  # noqa: E402  (the chain of custody, from PROTOCOL.md)
+
 FORM = "labor_inspection"
 
 
@@ -51,7 +54,7 @@ class Link:
 
     def request(self, method, path, body=None):
         headers = {"Authorization": "Bearer " + self.token,
-                   "Fieldsync-Protocol": "2", "Fieldsync-Merge-Rule": "1"}
+                   "Fieldsync-Protocol": "3", "Fieldsync-Merge-Rule": "1"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -147,6 +150,11 @@ class PyDevice:
         self.pending = []               # changes not yet acknowledged
         self.cursor = 0
         self.batches = 0
+        # Chain of custody (PROTOCOL.md): an Ed25519 key, every change signed
+        # and linked to the one before (custody.py, from the same text).
+        self.seed = bytes(rng.getrandbits(8) for _ in range(32))
+        self.key = custody.public_key(self.seed)
+        self.head = custody.GENESIS
 
     def stamp(self):
         self.last = max(int(time.time() * 1000) << 16, self.last + 1)
@@ -156,6 +164,8 @@ class PyDevice:
         self.last = max(self.last, int(stamp[:16], 16))
 
     def save(self, ch):
+        ch["prev"] = self.head
+        self.head = custody.sign(ch, self.seed)
         self.replica.merge(ch)
         self.pending.append(ch)
 
@@ -202,12 +212,14 @@ class PyDevice:
             batch = self.pending[:50]
             self.batches += 1
             st, a = self.link.request("POST", "/v1/push", {
-                "device": self.dev, "batch": "py-%s-%d" % (self.dev, self.batches),
-                "changes": batch})
+                "device": self.dev, "key": self.key,
+                "batch": "py-%s-%d" % (self.dev, self.batches), "changes": batch})
             check(st == 200, "push answered %s: %s" % (st, a))
             n = a["accepted"] + a["duplicates"] + len(a["rejected"])
             check(n == len(batch), "the answer counts %d of %d" % (n, len(batch)))
             check(not a["rejected"], "a change was refused: %s" % a["rejected"])
+            check(a.get("chain_head") == custody.link(batch[-1]).hex(),
+                  "the server's chain head is not our last change")
             self.pending = self.pending[len(batch):]
         more = True
         while more:
@@ -346,6 +358,10 @@ def main():
                     raise Fail("%s disagrees with the independent client on %s:\n"
                                "only here: %s\nonly in pyclient: %s" % (
                                    name, part, sorted(g - w)[:5], sorted(w - g)[:5]))
+        # Every device's chain of custody holds at rest, this client's included.
+        v = subprocess.run([D, "-d", "data", "verify"], capture_output=True, text=True)
+        check(v.returncode == 0, "fieldsyncd verify: %s%s" % (v.stdout, v.stderr))
+        check(" 3 device(s)" in v.stdout, "verify did not see three devices: %s" % v.stdout)
         fs, cs, ds = want
         print("ok: an independent client from PROTOCOL.md and two fieldsync devices agree"
               " after %d random steps: %d values, %d open conflicts, %d deleted records"
