@@ -24,6 +24,7 @@
 #include "fieldsync.h"
 #include "log.h"
 #include "server.h"
+#include "server_key.h"
 #include "server_tls.h"
 #include "store.h"
 
@@ -198,6 +199,7 @@ build_config(const struct flags *fl, struct config *cfg)
 static int
 serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 {
+	struct server_key key;
 	struct store *store;
 	char err[512];
 	int rc, lock;
@@ -235,7 +237,13 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 		close(lock);
 		return 1;
 	}
-	rc = server_run(cfg, store, fl->port_file);
+	if (server_key_load(cfg->data_dir, &key) != 0) {
+		store_close(store);
+		close(lock);
+		return 1;
+	}
+	rc = server_run(cfg, store, &key, fl->port_file);
+	server_key_wipe(&key);
 	store_close(store);
 	close(lock);
 	return rc;

@@ -23,6 +23,8 @@
 
 #include "auth.h"
 #include "change.h"
+#include "custody.h"
+#include "server_key.h"
 #include "form.h"
 #include "http.h"
 #include "log.h"
@@ -125,6 +127,7 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 	struct store_head heads[MERGE_MAX_BASES] = {0};
 	char form_id[65], team[65], max[HLC_TEXT_LEN + 1], device[HLC_DEVICE_LEN + 1];
 	struct merge_result res = {0};
+	struct store_custody sc;
 	struct form *form = NULL;
 	cJSON *value = NULL, *obj = NULL;
 	struct change ch;
@@ -173,16 +176,52 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 		goto out;
 	obj = build_change(id, form_id, version, out->stamp, rr->field, value, heads, n);
 	value = NULL;
+	if (obj == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
+	}
+	/* Signed and chained like a device's change, by headquarters' key (server_key.h). */
+	if ((err = store_push_server_device(push, device)) != FS_OK ||
+	    (err = store_push_custody(push, device, &sc)) != FS_OK)
+		goto out;
+	if (strcmp(sc.key, ctx->key->pk) != 0) {
+		/* The first signed resolution, or a new key file: a new chain. */
+		memcpy(sc.key, ctx->key->pk, sizeof(sc.key));
+		memcpy(sc.head, custody_genesis, sizeof(sc.head));
+		sc.key_new = true;
+	}
+	if (cJSON_AddStringToObject(obj, "prev", sc.head) == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
+	}
 	if (change_parse(obj, &ch, out->msg, sizeof(out->msg)) != FS_OK ||
 	    change_check(&ch, form, out->msg, sizeof(out->msg)) != FS_OK) {
 		err = refuse(out, 400, "invalid", out->msg);
 		goto out;
 	}
+	{
+		unsigned char link[CUSTODY_LINK_LEN];
+		char sig[CUSTODY_SIG_HEX + 1];
+
+		if ((err = custody_link(&ch, link)) != FS_OK)
+			goto out;
+		custody_sign(link, ctx->key->sk, sig);
+		custody_hex(link, sizeof(link), sc.head);
+		if (cJSON_AddStringToObject(obj, "sig", sig) == NULL) {
+			err = FS_ERR_NOMEM;
+			goto out;
+		}
+		snprintf(sc.hlc, sizeof(sc.hlc), "%s", out->stamp);
+		if (change_parse(obj, &ch, out->msg, sizeof(out->msg)) != FS_OK) {
+			err = FS_ERR_INTERNAL;
+			goto out;
+		}
+	}
 	if ((body = cJSON_PrintUnformatted(obj)) == NULL) {
 		err = FS_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = store_push_server_device(push, device)) != FS_OK ||
+	if ((err = store_push_custody_save(push, device, &sc)) != FS_OK ||
 	    (err = store_push_change_insert(
 	         push, &ch, body, team, device, "review", &out->seq, &dup)) != FS_OK ||
 	    (err = store_push_record_merge(

@@ -558,9 +558,10 @@ drain(struct server *srv)
 }
 
 int
-server_run(const struct config *cfg, struct store *store, const char *port_file)
+server_run(const struct config *cfg, struct store *store, const struct server_key *key,
+    const char *port_file)
 {
-	struct server srv = {.ctx = {.cfg = cfg, .store = store}};
+	struct server srv = {.ctx = {.cfg = cfg, .store = store, .key = key}};
 	struct server_tls tls = {0};
 	struct MHD_OptionItem tls_opts[4];
 	struct sockaddr_in sin;

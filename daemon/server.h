@@ -20,9 +20,12 @@ struct store;
  * What every handler receives.  Read-only for handlers (the store is
  * thread-safe, see store.h).
  */
+struct server_key;
+
 struct server_ctx {
 	const struct config *cfg;
 	struct store *store;
+	const struct server_key *key; /* signs headquarters' changes (server_key.h) */
 };
 
 /*
@@ -37,6 +40,7 @@ struct server_ctx {
  * blocks SIGTERM, SIGINT and SIGHUP in every thread and waits for them with
  * sigwait(), and ignores SIGPIPE.
  */
-int server_run(const struct config *cfg, struct store *store, const char *port_file);
+int server_run(const struct config *cfg, struct store *store, const struct server_key *key,
+    const char *port_file);
 
 #endif /* FS_DAEMON_SERVER_H */

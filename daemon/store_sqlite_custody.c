@@ -29,8 +29,13 @@ sqlite_push_custody(struct store_push *push, const char *device, struct store_cu
 
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->head, custody_genesis, sizeof(ret->head));
+	/* Headquarters' own chain (resolutions) is kept in server_meta. */
 	if ((err = prep(db, "SELECT sign_key, chain_head, chain_hlc FROM devices"
-			    " WHERE hlc_device = ?",
+			    " WHERE hlc_device = ?1 UNION ALL SELECT"
+			    " (SELECT value FROM server_meta WHERE key = 'sign_pk'),"
+			    " (SELECT value FROM server_meta WHERE key = 'chain_head'),"
+			    " (SELECT value FROM server_meta WHERE key = 'chain_hlc')"
+			    " WHERE ?1 = (SELECT value FROM server_meta WHERE key = 'hlc_device')",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -65,8 +70,24 @@ sqlite_push_custody_save(struct store_push *push, const char *device,
 	sqlite3_bind_text(st, 2, c->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->head, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, c->hlc, -1, SQLITE_STATIC);
-	if ((err = store_sqlite_step_done(st, "saving a device's chain")) != FS_OK || !c->key_new)
+	if ((err = store_sqlite_step_done(st, "saving a device's chain")) != FS_OK)
 		return err;
+	if (sqlite3_changes(db) == 0) { /* headquarters: server_meta */
+		if ((err = prep(db, "INSERT OR REPLACE INTO server_meta(key, value)"
+				    " SELECT 'sign_pk', ?2 UNION ALL SELECT 'chain_head', ?3"
+				    " UNION ALL SELECT 'chain_hlc', ?4"
+				    " WHERE ?1 = (SELECT value FROM server_meta WHERE key = 'hlc_device')",
+			 &st)) != FS_OK)
+			return err;
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->head, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, c->hlc, -1, SQLITE_STATIC);
+		if ((err = store_sqlite_step_done(st, "saving headquarters' chain")) != FS_OK)
+			return err;
+	}
+	if (!c->key_new)
+		return FS_OK;
 	if ((err = prep(db, "INSERT OR IGNORE INTO device_keys(device, key, at) VALUES(?, ?, ?)",
 		 &st)) != FS_OK)
 		return err;
@@ -142,6 +163,11 @@ sqlite_chain_walk(struct store *store, store_chain_cb cb, void *arg)
 		 " UNION ALL SELECT d.hlc_device, d.name, coalesce(k.keys, ''), 0, r.hlc,"
 		 " NULL, r.link, r.prev, d.chain_head FROM chain_refused r JOIN devices d"
 		 " ON d.hlc_device = r.device LEFT JOIN k ON k.device = d.hlc_device"
+		 /* Headquarters' resolutions: the server's own chain (server_key.h). */
+		 " UNION ALL SELECT c.device, 'headquarters', coalesce(k.keys, ''), c.seq, c.hlc,"
+		 " c.body, NULL, NULL, (SELECT value FROM server_meta WHERE key = 'chain_head')"
+		 " FROM changes c LEFT JOIN k ON k.device = c.device"
+		 " WHERE c.device = (SELECT value FROM server_meta WHERE key = 'hlc_device')"
 		 " ORDER BY 1, 5, 4",
 		 &st)) != FS_OK)
 		return err;

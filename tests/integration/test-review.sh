@@ -502,4 +502,26 @@ for v in "$SENTINEL" "$NOTE_TEXT" "Alpha farm" "window.__xss" "cmd|" "$(cat tok-
 done
 grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' daemon.log && fail "sanitizer report"
 pass "daemon log holds no field value, note or token"
+
+# --- Headquarters' resolutions are signed and chained (issue 16, item 5) --
+[ "$(stat -c %a data/server-signing.key)" = 600 ] || fail "the server's signing key is not private"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE batch = 'review'
+	AND json_extract(body, '$.sig') IS NULL")" = 0 ] || fail "a resolution is not signed"
+n=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE batch = 'review'")
+[ "$n" -ge 1 ] || fail "no resolution to check"
+"$D" -d data verify >verify.out || fail "verify after resolutions: $(cat verify.out)"
+cp -r data tampered
+python3 - tampered/fieldsyncd.db <<'PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+seq, body = db.execute("SELECT seq, body FROM changes WHERE batch = 'review' ORDER BY seq LIMIT 1").fetchone()
+c = json.loads(body)
+f = next(iter(c["fields"]))
+c["fields"][f] = "altered by hand" if isinstance(c["fields"][f], str) else 12345
+db.execute("UPDATE changes SET body = ? WHERE seq = ?", (json.dumps(c), seq))
+db.commit()
+PY
+if "$D" -d tampered verify >verify.out; then fail "an altered resolution passed verify"; fi
+grep -q "BROKEN: device 'headquarters'" verify.out || fail "altered resolution: $(cat verify.out)"
+pass "$n resolution(s) signed by headquarters' key (0600 file) verify; an altered one is named"
 echo "test-review: all passed"
