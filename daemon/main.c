@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "admin_review.h"
 #include "backup.h"
+#include "casefile.h"
 #include "verify.h"
 #include "config.h"
 #include "custody.h"
@@ -56,6 +57,7 @@ usage(FILE *fp)
 	admin_review_usage_lines(fp);
 	backup_usage_lines(fp);
 	fputs("       fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n", fp);
+	casefile_usage_lines(fp);
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 
@@ -300,6 +302,13 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return backup_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "casefile") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return casefile_main(&cfg, argc, argv);
 	}
 	if (strcmp(argv[0], "verify") == 0) {
 		if (fl.check_only) {

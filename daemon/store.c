@@ -353,3 +353,16 @@ store_history_walk(struct store *store, store_history_cb cb, void *arg)
 {
 	return OPS(store)->history_walk(store, cb, arg);
 }
+
+fs_err
+store_record_history(struct store *store, const char *record_id, store_history_cb cb, void *arg)
+{
+	return OPS(store)->record_history(store, record_id, cb, arg);
+}
+
+fs_err
+store_device_info(struct store *store, const char *hlc_device, char ret_name[65],
+    char **ret_keys)
+{
+	return OPS(store)->device_info(store, hlc_device, ret_name, ret_keys);
+}

@@ -111,6 +111,10 @@ struct store_ops {
 	fs_err (*chain_walk)(struct store *store, store_chain_cb cb, void *arg);
 	fs_err (*device_key_reset)(struct store *store, const char *name);
 	fs_err (*history_walk)(struct store *store, store_history_cb cb, void *arg);
+	fs_err (*record_history)(struct store *store, const char *record_id, store_history_cb cb,
+	    void *arg);
+	fs_err (*device_info)(struct store *store, const char *hlc_device, char ret_name[65],
+	    char **ret_keys);
 };
 
 /* The first member of every backend's store, push and export handle. */

@@ -296,4 +296,16 @@ typedef int (*store_history_cb)(void *arg, const struct store_history_row *row);
 /* The audit trail in order, then each record's history in order, then orphans. */
 fs_err store_history_walk(struct store *store, store_history_cb cb, void *arg);
 
+/* One record's history entries in order (items as in store_history_walk()). */
+fs_err store_record_history(struct store *store, const char *record_id, store_history_cb cb,
+    void *arg);
+
+/*
+ * A device's name ("headquarters" for the server's own id, "" if unknown)
+ * and every public key it registered, comma-separated (*ret_keys: caller
+ * frees).
+ */
+fs_err store_device_info(struct store *store, const char *hlc_device, char ret_name[65],
+    char **ret_keys);
+
 #endif /* FS_DAEMON_STORE_RECORDS_H */

@@ -421,6 +421,8 @@ const struct store_ops store_sqlite_ops = {
 	.chain_walk = sqlite_chain_walk,
 	.device_key_reset = sqlite_device_key_reset,
 	.history_walk = sqlite_history_walk,
+	.record_history = sqlite_record_history,
+	.device_info = sqlite_device_info,
 };
 
 fs_err

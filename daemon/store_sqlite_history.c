@@ -245,3 +245,65 @@ sqlite_history_walk(struct store *store, store_history_cb cb, void *arg)
 	    " ORDER BY 1, 4",
 	    NULL, 0, cb, arg);
 }
+
+fs_err
+sqlite_record_history(struct store *store, const char *record_id, store_history_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = store_sqlite_prepare(store,
+		 "SELECT h.record_id, 'change', h.id, h.ref, c.seq IS NOT NULL, h.prev, h.hash,"
+		 " c.record_id, c.seq, c.received_at, c.body, NULL, NULL, NULL, NULL, NULL"
+		 " FROM history h LEFT JOIN changes c ON c.seq = h.ref"
+		 " WHERE h.kind = 'change' AND h.record_id = ?1"
+		 " UNION ALL SELECT h.record_id, 'event', h.id, h.ref, e.id IS NOT NULL, h.prev,"
+		 " h.hash, e.record_id, e.id, e.kind, e.status, e.note, e.field, e.stamp, e.actor,"
+		 " e.at FROM history h LEFT JOIN review_events e ON e.id = h.ref"
+		 " WHERE h.kind = 'event' AND h.record_id = ?1 ORDER BY 3",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (walk_row(st, NULL, 7, 9, cb, arg) != 0) {
+			sqlite3_finalize(st);
+			return FS_ERR_CANCELLED;
+		}
+	}
+	err = rc == SQLITE_DONE ? FS_OK
+				: store_sqlite_err(sqlite3_db_handle(st), rc, "reading a history");
+	sqlite3_finalize(st);
+	return err;
+}
+
+fs_err
+sqlite_device_info(struct store *store, const char *hlc_device, char ret_name[65],
+    char **ret_keys)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	*ret_keys = NULL;
+	ret_name[0] = '\0';
+	if ((err = store_sqlite_prepare(store,
+		 "SELECT coalesce((SELECT name FROM devices WHERE hlc_device = ?1),"
+		 " CASE WHEN ?1 = (SELECT value FROM server_meta WHERE key = 'hlc_device')"
+		 " THEN 'headquarters' END, ''),"
+		 " coalesce((SELECT group_concat(key, ',') FROM device_keys WHERE device = ?1), '')",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, hlc_device, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(ret_name, 65, "%s", store_sqlite_text(st, 0));
+		if ((*ret_keys = strdup(store_sqlite_text(st, 1))) == NULL) {
+			sqlite3_finalize(st);
+			return FS_ERR_NOMEM;
+		}
+		rc = SQLITE_DONE;
+	}
+	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(sqlite3_db_handle(st), rc, "device");
+	sqlite3_finalize(st);
+	return err;
+}

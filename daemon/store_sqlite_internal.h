@@ -168,6 +168,10 @@ fs_err sqlite_history_change(sqlite3 *db, const char *record_id, int64_t seq);
 fs_err sqlite_history_event(sqlite3 *db, int64_t event_id);
 fs_err sqlite_history_migrate(sqlite3 *db);
 fs_err sqlite_history_walk(struct store *store, store_history_cb cb, void *arg);
+fs_err sqlite_record_history(struct store *store, const char *record_id, store_history_cb cb,
+    void *arg);
+fs_err sqlite_device_info(struct store *store, const char *hlc_device, char ret_name[65],
+    char **ret_keys);
 
 /* An audit row appended to the audit chain (binds ?1 actor ?2 action ?3 record ?4 detail). */
 #define SQLITE_AUDIT_INSERT \

@@ -24,7 +24,7 @@
 #include "store.h"
 #include "store_records.h"
 
-#define EXIT_USAGE 64
+#define EXIT_USAGE 2
 
 static const char usage_verify[] =
     "usage: fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n"

@@ -42,5 +42,6 @@ int cmd_forms(struct cli *cli, int argc, char **argv);
 int cmd_record(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_sync(struct cli *cli, int argc, char **argv);
+int cmd_verify_bundle(struct cli *cli, int argc, char **argv);
 
 #endif /* FS_CLI_H */

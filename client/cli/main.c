@@ -32,6 +32,7 @@ usage(FILE *out)
 	    "  record list [--form F]   list records\n"
 	    "  status                   pending changes, last sync\n"
 	    "  sync --server URL ...    push and pull changes\n"
+	    "  verify-bundle DIR        check a case file offline (no store needed)\n"
 	    "\n"
 	    "Options:\n"
 	    "  --db PATH   device store (default: $FIELDSYNC_DB, else ./fieldsync.db)\n"
@@ -172,6 +173,7 @@ static const struct {
 	{ "record", cmd_record },
 	{ "status", cmd_status },
 	{ "sync", cmd_sync },
+	{ "verify-bundle", cmd_verify_bundle },
 };
 
 int

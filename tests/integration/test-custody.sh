@@ -193,7 +193,34 @@ sync_dev a1 >/dev/null 2>sync.err || fail "sync after a key reset: $(cat sync.er
 grep -q "1 chain restart(s)" verify.out && grep -q "1 refused link(s)" verify.out || fail "verify: $(cat verify.out)"
 pass "after a key reset the device re-links onto a new chain; verify holds: $(cat verify.out)"
 
-# 7. An anchor: written down, later proves the trail; a made-up one is not found.
+# 7. A case file: made from the store, checked offline; any byte changed is caught.
+"$F" --db a1.db record edit "$r1" --set interviewee_name=Planted-Name-7731 >/dev/null
+sync_dev a1 >/dev/null 2>sync.err || fail "sync of the sensitive edit: $(cat sync.err)"
+"$D" -d data casefile "$r1" --out case1 >case.out || fail "casefile: $(cat case.out)"
+grep -q "sensitive values withheld (some replaced)" case.out || fail "casefile: $(cat case.out)"
+grep -rq "Planted-Name-7731" case1 && fail "a withheld sensitive value is in the bundle"
+env -i PATH="$PATH" "$F" verify-bundle case1 >bundle.out || fail "verify-bundle: $(cat bundle.out)"
+grep -q "^PROVEN: .*sensitive values withheld" bundle.out || fail "verify-bundle: $(cat bundle.out)"
+[ "$(grep -c "signature valid" bundle.out)" = "$(ls case1/changes | wc -l)" ] || fail "not every change checked: $(cat bundle.out)"
+"$D" -d data casefile "$r1" --out case2 --include-sensitive >case.out || fail "casefile --include-sensitive"
+grep -rq "Planted-Name-7731" case2 || fail "--include-sensitive left the value out"
+"$F" verify-bundle case2 >bundle.out || fail "verify-bundle (sensitive): $(cat bundle.out)"
+grep -q "withheld" bundle.out && fail "a full bundle reports withheld values: $(cat bundle.out)"
+[ "$(server "SELECT count(*) FROM audit WHERE action IN ('casefile', 'casefile.sensitive')
+	AND record_id = '$r1'")" = 2 ] || fail "case files are not audited"
+"$D" -d data casefile "$r1" --out case2 >/dev/null 2>&1 && fail "casefile overwrote a directory"
+for f in case2/changes/0001.json case2/manifest.json case2/manifest.sig case2/README.txt; do
+	rm -rf bad
+	cp -r case2 bad
+	g=bad/${f#case2/}
+	# One byte changed in the middle of the file.
+	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); i = len(b) // 2; b[i] = b[i] ^ 1 if chr(b[i] ^ 1).isprintable() else b[i] ^ 2; open(p, "wb").write(b)' "$g"
+	if "$F" verify-bundle bad >bundle.out; then fail "a changed byte in $f passed: $(cat bundle.out)"; fi
+	grep -q "^NOT PROVEN" bundle.out || fail "$f: $(cat bundle.out)"
+done
+pass "a case file verifies offline, withholds sensitive values unless asked (audited), and a changed byte in any file is caught"
+
+# 8. An anchor: written down, later proves the trail; a made-up one is not found.
 "$D" -d data audit --anchor >anchor.out || fail "audit --anchor: $(cat anchor.out)"
 anchor=$(sed -n 's/^anchor \([0-9a-f]\{64\}\)$/\1/p' anchor.out)
 [ -n "$anchor" ] || fail "audit --anchor printed no hash: $(cat anchor.out)"
@@ -203,7 +230,7 @@ if "$D" -d data verify --anchor "$(printf '%064d' 7)" >verify.out; then fail "a 
 grep -q "no anchor of the audit trail has the hash" verify.out || fail "made-up anchor: $(cat verify.out)"
 pass "audit --anchor prints a hash that verify --anchor finds; a made-up one is not found"
 
-# 8. Tampering at rest: verify names the first broken link.
+# 9. Tampering at rest: verify names the first broken link.
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
