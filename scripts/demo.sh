@@ -95,6 +95,13 @@ sync_as device.db device.token -q
 echo "the number of workers now has a conflict for headquarters to resolve:"
 "$F" --db device.db record show "$id" | sed -n '/"conflicts"/,$p'
 
+echo "== chain of custody: every change is signed; the server re-checks them all"
+"$D" -d data verify
+rm -rf "casefile-$id"
+"$D" -d data casefile "$id" --out "casefile-$id"
+echo "== the case file checked offline, as a prosecutor's office would"
+"$F" verify-bundle "casefile-$id"
+
 cat <<MSG
 
 fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
@@ -108,6 +115,7 @@ fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
   sync:      $F --db $W/device.db sync --server https://127.0.0.1:$port \\
                   --token-file $W/device.token --cacert $W/cert.pem
   reviewer token file: $W/reviewer.token
+  case file: $W/casefile-$id  (check: $F verify-bundle $W/casefile-$id)
   log:       $W/fieldsyncd.log
   stop:      kill \$(cat $W/fieldsyncd.pid)
 MSG
