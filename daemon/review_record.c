@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "auth.h"
+#include "change.h"
+#include "custody.h"
 #include "formset.h"
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
 #include "server.h"
 #include "store.h"
+#include "store_records.h"
 
 struct record_view {
 	struct server_ctx *ctx;
@@ -30,7 +33,59 @@ struct record_view {
 	cJSON *history;
 	cJSON *events;
 	cJSON *revealed; /* names of the sensitive fields seen (reveal) */
+	cJSON *keys;     /* device id -> its registered keys, read once per view */
 };
+
+/*
+ * Whether a change's signature holds (issue 16): "valid" under one of its
+ * device's registered keys, "invalid", or "unsigned" (from before
+ * signatures).  The review page shows it beside each change, and in the
+ * printed case file.
+ */
+static const char *
+signature_status(struct record_view *rv, const char *body, const char *device_id)
+{
+	unsigned char link[CUSTODY_LINK_LEN];
+	const cJSON *k;
+	char msg[64], name[65], *keys = NULL;
+	struct change ch;
+	const char *res = "invalid";
+	cJSON *obj;
+
+	if ((obj = cJSON_Parse(body)) == NULL || change_parse(obj, &ch, msg, sizeof(msg)) != FS_OK) {
+		cJSON_Delete(obj);
+		return "invalid";
+	}
+	if (ch.prev == NULL && ch.sig == NULL) {
+		cJSON_Delete(obj);
+		return "unsigned";
+	}
+	if ((k = cJSON_GetObjectItemCaseSensitive(rv->keys, device_id)) == NULL &&
+	    store_device_info(rv->ctx->store, device_id, name, &keys) == FS_OK && keys != NULL) {
+		k = cJSON_AddStringToObject(rv->keys, device_id, keys);
+		free(keys);
+	}
+	if (cJSON_IsString(k) && ch.sig != NULL && custody_link(&ch, link) == FS_OK) {
+		char key[CUSTODY_KEY_HEX + 1];
+		const char *p = k->valuestring;
+
+		while (*p != '\0') {
+			size_t n = strcspn(p, ",");
+
+			if (n == CUSTODY_KEY_HEX) {
+				memcpy(key, p, n);
+				key[n] = '\0';
+				if (custody_verify(link, ch.sig, key)) {
+					res = "valid";
+					break;
+				}
+			}
+			p += n + (p[n] == ',');
+		}
+	}
+	cJSON_Delete(obj);
+	return res;
+}
 
 static bool
 sensitive(const struct record_view *rv, const char *field)
@@ -191,6 +246,7 @@ got_change(void *arg, const struct review_change *c)
 	cJSON_AddStringToObject(out, "device_id", c->device_id);
 	cJSON_AddStringToObject(out, "received_at", c->received_at);
 	cJSON_AddStringToObject(out, "op", cJSON_IsString(op) ? op->valuestring : "?");
+	cJSON_AddStringToObject(out, "signature", signature_status(rv, c->body, c->device_id));
 	cJSON_AddItemToObject(out, "fields", cJSON_Duplicate(fields, 1));
 	cJSON_AddItemToObject(out, "masked", masked);
 	if (cJSON_IsObject(base))
@@ -316,6 +372,7 @@ view_finish(struct record_view *rv)
 	cJSON_Delete(rv->history);
 	cJSON_Delete(rv->events);
 	cJSON_Delete(rv->revealed);
+	cJSON_Delete(rv->keys);
 }
 
 /* Starts a view of req's record; answers 404/5xx itself and returns false. */
@@ -336,6 +393,7 @@ view_start(struct record_view *rv, struct server_ctx *ctx, const struct http_req
 	rv->history = cJSON_CreateArray();
 	rv->events = cJSON_CreateArray();
 	rv->revealed = cJSON_CreateArray();
+	rv->keys = cJSON_CreateObject();
 	if (!review_valid_id(req->param)) {
 		http_error(resp, 404, "not_found", "no such record");
 		return false;

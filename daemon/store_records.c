@@ -23,7 +23,7 @@
 static fs_err meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
 
 /* Statements run for every change of a batch: prepared once per push. */
-enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_LOAD, PS_N };
+enum { PS_TEAM, PS_CHANGE, PS_RECORD, PS_LOAD, PS_BODY, PS_HISTORY, PS_N };
 
 struct store_push {
 	struct store_base base; /* first: store.c dispatches through it */
@@ -101,6 +101,20 @@ sqlite3 *
 sqlite_push_conn(struct store_push *push)
 {
 	return push->db;
+}
+
+static fs_err push_stmt(struct store_push *push, int which, const char *sql, sqlite3_stmt **ret);
+
+fs_err
+sqlite_push_stmt_body(struct store_push *push, const char *sql, sqlite3_stmt **ret)
+{
+	return push_stmt(push, PS_BODY, sql, ret);
+}
+
+fs_err
+sqlite_push_stmt_history(struct store_push *push, const char *sql, sqlite3_stmt **ret)
+{
+	return push_stmt(push, PS_HISTORY, sql, ret);
 }
 
 const char *
@@ -256,7 +270,7 @@ sqlite_push_change_insert(struct store_push *push, const struct change *ch, cons
 	*ret_dup = sqlite3_changes(push->db) == 0;
 	*ret_seq = *ret_dup ? 0 : sqlite3_last_insert_rowid(push->db);
 	/* The record's history chain (store_sqlite_history.c). */
-	return *ret_dup ? FS_OK : sqlite_history_change(push->db, ch->id, *ret_seq);
+	return *ret_dup ? FS_OK : sqlite_history_push_change(push, ch->id, *ret_seq);
 }
 
 /* The record's tombstone and state into *tombstone and mm (nothing if new). */

@@ -107,20 +107,20 @@ sqlite_push_change_body(struct store_push *push, const char *record_id, const ch
 	int rc;
 
 	*ret_body = NULL;
-	if ((err = prep(db, "SELECT body FROM changes WHERE record_id = ? AND hlc = ?", &st)) !=
-	    FS_OK)
+	if ((err = sqlite_push_stmt_body(push,
+		 "SELECT body FROM changes WHERE record_id = ? AND hlc = ?", &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hlc, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((*ret_body = strdup(store_sqlite_text(st, 0))) == NULL) {
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			return FS_ERR_NOMEM;
 		}
 		rc = SQLITE_DONE;
 	}
 	err = rc == SQLITE_DONE ? FS_OK : store_sqlite_err(db, rc, "reading a change");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return err;
 }
 

@@ -67,24 +67,44 @@ sqlite_history_register(sqlite3 *db)
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, fs_chain, NULL, NULL);
 }
 
+#define HISTORY_CHANGE_SQL \
+	"INSERT INTO history(record_id, kind, ref, prev, hash)" \
+	" SELECT c.record_id, 'change', c.seq, p.h," \
+	" fs_chain(p.h, 'change', c.record_id, c.seq, c.received_at, c.body)" \
+	" FROM changes c, (SELECT coalesce((SELECT hash FROM history WHERE record_id = ?1" \
+	" ORDER BY id DESC LIMIT 1), zeroblob(32)) AS h) p WHERE c.seq = ?2"
+
 fs_err
 sqlite_history_change(sqlite3 *db, const char *record_id, int64_t seq)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db,
-	    "INSERT INTO history(record_id, kind, ref, prev, hash)"
-	    " SELECT c.record_id, 'change', c.seq, p.h,"
-	    " fs_chain(p.h, 'change', c.record_id, c.seq, c.received_at, c.body)"
-	    " FROM changes c, (SELECT coalesce((SELECT hash FROM history WHERE record_id = ?1"
-	    " ORDER BY id DESC LIMIT 1), zeroblob(32)) AS h) p WHERE c.seq = ?2",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(db, HISTORY_CHANGE_SQL, -1, &st, NULL)) != SQLITE_OK)
 		return store_sqlite_err(db, rc, "preparing statement");
 	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
 	return store_sqlite_step_done(st, "appending to a record's history");
+}
+
+/* The same inside a push, with the push's cached statement (one prepare a batch). */
+fs_err
+sqlite_history_push_change(struct store_push *push, const char *record_id, int64_t seq)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = sqlite_push_stmt_history(push, HISTORY_CHANGE_SQL, &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_DONE ? FS_OK
+				: store_sqlite_err(sqlite_push_conn(push), rc,
+				      "appending to a record's history");
+	sqlite3_reset(st);
+	return err;
 }
 
 fs_err

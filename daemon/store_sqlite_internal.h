@@ -149,6 +149,13 @@ void sqlite_export_close(struct store_export *x);
 /* store_records.c: a push's connection and its transaction time. */
 sqlite3 *sqlite_push_conn(struct store_push *push);
 const char *sqlite_push_now(struct store_push *push);
+/*
+ * The push's cached statements for the custody code (prepared once per
+ * push, reset and unbound on each call; never finalize them): the stored
+ * body of a change, and the history append of a change.
+ */
+fs_err sqlite_push_stmt_body(struct store_push *push, const char *sql, sqlite3_stmt **ret);
+fs_err sqlite_push_stmt_history(struct store_push *push, const char *sql, sqlite3_stmt **ret);
 
 /* store_sqlite_custody.c */
 fs_err sqlite_push_custody(struct store_push *push, const char *device,
@@ -165,6 +172,7 @@ fs_err sqlite_device_key_reset(struct store *store, const char *name);
 /* store_sqlite_history.c: the audit trail's and records' hash chains. */
 int sqlite_history_register(sqlite3 *db);
 fs_err sqlite_history_change(sqlite3 *db, const char *record_id, int64_t seq);
+fs_err sqlite_history_push_change(struct store_push *push, const char *record_id, int64_t seq);
 fs_err sqlite_history_event(sqlite3 *db, int64_t event_id);
 fs_err sqlite_history_migrate(sqlite3 *db);
 fs_err sqlite_history_walk(struct store *store, store_history_cb cb, void *arg);
