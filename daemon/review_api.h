@@ -68,6 +68,14 @@ int review_handle_record(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_status(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+/*
+ * POST /v1/review/records/ID/print {"revealed": bool}: the page is about
+ * to print the record as a case file (issue 16, item 4a); audited as
+ * casefile.print before the page prints.  200 {"audited": true}, or 404.
+ */
+int review_handle_print(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+
 int review_handle_reveal(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_resolve(

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "change.h"
 #include "custody.h"
+#include "form.h"
 #include "formset.h"
 #include "http.h"
 #include "log.h"
@@ -462,6 +463,50 @@ review_handle_record(
 			return -1;
 		return http_reply_take(resp, 200, text, strlen(text));
 	}
+}
+
+static int
+record_exists(void *arg, const struct review_record *r)
+{
+	(void)r;
+	*(bool *)arg = true;
+	return 0;
+}
+
+int
+review_handle_print(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	const cJSON *revealed;
+	bool found = false;
+	cJSON *root = NULL;
+	char msg[160];
+	fs_err err;
+
+	if (!review_valid_id(req->param))
+		return http_error(resp, 404, "not_found", "no such record");
+	if (req->body_len > 0) {
+		if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) !=
+			FS_OK ||
+		    !cJSON_IsObject(root))
+			return cJSON_Delete(root), http_error(resp, 400, "bad_json", "body: an object");
+	}
+	revealed = cJSON_GetObjectItemCaseSensitive(root, "revealed");
+	err = store_review_get(ctx->store, req->param, record_exists, &found);
+	if (err == FS_OK && !found)
+		err = FS_ERR_NOTFOUND;
+	if (err == FS_OK)
+		err = store_audit(ctx->store, req->who->name, "casefile.print", req->param,
+		    cJSON_IsTrue(revealed) ? "sensitive=revealed" : "sensitive=masked");
+	cJSON_Delete(root);
+	if (err != FS_OK)
+		return http_error_fs(resp, err,
+		    err == FS_ERR_NOTFOUND ? "no such record" : "could not write the audit entry");
+	if ((resp->body = strdup("{\"audited\":true}")) == NULL)
+		return http_error(resp, 500, "internal", "out of memory");
+	resp->body_len = strlen(resp->body);
+	resp->status = 200;
+	return 0;
 }
 
 int

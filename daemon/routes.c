@@ -71,6 +71,7 @@ static const struct route routes[] = {
     {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record},
     {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status},
     {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal},
+    {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print},
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle},
     /* The review page: static files, no data, so no token. */

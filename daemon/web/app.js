@@ -156,6 +156,7 @@
       if (e.status !== 401) signOut(e.status === 403 ? 'This token may not review records (a field device token?).' : 'The server did not answer: ' + e.message);
       return;
     }
+    state.me = me;
     $('who-name').textContent = me.name + ' (' + me.role + ')';
     $('who').hidden = false;
     $('signin-view').hidden = true;
@@ -390,9 +391,20 @@
     }
   }
 
+  const SIGNATURE_TEXT = {
+    valid: 'Signature valid: signed by this device, unchanged since',
+    unsigned: 'Not signed (recorded before signatures)',
+    invalid: 'SIGNATURE DOES NOT VERIFY: altered after it was signed',
+  };
+
   function renderHistory(d) {
     const list = $('d-history');
     clear(list);
+    const counts = { valid: 0, unsigned: 0, invalid: 0 };
+    for (const h of d.history) counts[h.signature in counts ? h.signature : 'invalid']++;
+    $('d-custody').textContent = counts.valid + ' of ' + d.history.length + ' change(s) signed and verified' +
+      (counts.unsigned ? ', ' + counts.unsigned + ' from before signatures' : '') +
+      (counts.invalid ? ', ' + counts.invalid + ' NOT VERIFYING' : '') + '.';
     const items = [];
     for (const h of d.history) items.push({ at: h.received_at, change: h });
     for (const e of d.events) items.push({ at: e.at, event: e });
@@ -412,10 +424,12 @@
           lines.appendChild(el('span', { text: label(d.record.form, name) + ': ' + shown }));
         }
         const who = author(h.device, h.device_id);
+        const sig = SIGNATURE_TEXT[h.signature] || SIGNATURE_TEXT.invalid;
         list.appendChild(el('li', null, [
           el('div', { cls: 'when', text: when(h.received_at) + ' \u00b7 ' + (h.op === 'delete' ? 'deleted by ' : 'changed by ') + who }),
           lines,
-          el('div', { cls: 'by mono', text: h.hlc }),
+          el('div', { cls: 'by mono', text: h.hlc + ' \u00b7 device ' + h.device_id }),
+          el('div', { cls: 'sig ' + (h.signature || 'invalid'), text: sig }),
         ]));
       } else {
         const e = it.event;
@@ -430,6 +444,27 @@
         list.appendChild(li);
       }
     }
+  }
+
+  // The printed case file (issue 16): audited first, then the browser's print.
+  async function printCaseFile(btn) {
+    const d = state.detail;
+    if (!d) return;
+    btn.disabled = true;
+    try {
+      await api('/v1/review/records/' + encodeURIComponent(d.record.id) + '/print', {
+        method: 'POST', body: { revealed: !!state.revealed },
+      });
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Not printed: the print could not be audited (' + e.message + ')', true);
+      btn.disabled = false;
+      return;
+    }
+    btn.disabled = false;
+    $('d-print-note').textContent = 'Case file of record ' + d.record.id + ', printed ' +
+      new Date().toISOString() + ' by ' + (state.me ? state.me.name : 'a reviewer') +
+      (state.revealed ? '. Sensitive values shown after an audited reveal.' : '. Sensitive values hidden.');
+    window.print();
   }
 
   async function setStatus(status, btn) {
@@ -485,6 +520,7 @@
   }
 
   $('reveal').addEventListener('click', reveal);
+  $('print').addEventListener('click', () => printCaseFile($('print')));
 
   /* --- export ------------------------------------------------------- */
 

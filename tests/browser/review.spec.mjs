@@ -134,6 +134,33 @@ try {
   await shot(page, 'resolved');
   ok(`conflict resolved by keeping ${kept}`);
 
+  // Chain of custody on the page, and the printed case file (issue 16).
+  const signed = await page.locator('#d-history .sig.valid').count();
+  assert.ok(signed >= 3, `only ${signed} changes show a valid signature`);
+  assert.equal(await page.locator('#d-history .sig.invalid').count(), 0);
+  assert.match(await page.locator('#d-custody').textContent(), /signed and verified/);
+  await page.evaluate(() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; });
+  await page.click('#print');
+  await page.waitForFunction(() => window.__printed === 1);
+  assert.match(await page.locator('#d-print-note').textContent(), /Sensitive values hidden/);
+  // Sensitive values go into a printed case file only after an audited reveal.
+  await page.click('#reveal');
+  await nameCell.filter({ hasText: SENTINEL }).waitFor();
+  await page.evaluate(() => { window.__printed = 0; });
+  await page.click('#print');
+  await page.waitForFunction(() => window.__printed === 1);
+  assert.match(await page.locator('#d-print-note').textContent(), new RegExp(`Case file of record ${R1}.*after an audited reveal`));
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('#records').isVisible(), false, 'the list prints');
+  assert.equal(await page.locator('#print').isVisible(), false, 'buttons print');
+  assert.equal(await page.locator('#d-print-note').isVisible(), true);
+  assert.equal(await page.locator('#d-history').evaluate((e) => getComputedStyle(e).flexDirection), 'column-reverse');
+  const pdf = await page.pdf({ format: 'A4' });
+  assert.ok(pdf.length > 10000, 'no printable case file');
+  fs.writeFileSync(path.join(SHOTS, 'casefile.pdf'), pdf);
+  await page.emulateMedia({ media: 'screen' });
+  ok(`case file printed (audited first): ${signed} changes with valid signatures, list and buttons left out`);
+
   // The record holding XSS payloads: shown as text, nothing runs.
   await page.click('#reset-filters');
   await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();

@@ -134,10 +134,12 @@ node "$HERE/review.spec.mjs" || fail "browser scenario failed (screenshots in $S
 [ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$R1'")" = 0 ] ||
 	fail "the conflict resolved in the page is still open"
 "$D" -d data audit >audit.txt
-for a in review.reveal review.status review.resolve review.export; do
+for a in review.reveal review.status review.resolve review.export casefile.print; do
 	grep -q "^[^ ]* *reviewer  *$a " audit.txt || fail "no $a entry by the reviewer"
 done
 grep -qF "$SENTINEL" audit.txt && fail "the audit trail holds a sensitive value"
+grep -q "casefile.print  *$R1 *sensitive=masked" audit.txt && grep -q "casefile.print  *$R1 *sensitive=revealed" audit.txt ||
+	fail "the printed case files are not both audited"
 sync_dev inspector-2 || fail "device sync after the resolution"
 "$F" --db inspector-2.db record show "$R1" | python3 -c '
 import json, sys
