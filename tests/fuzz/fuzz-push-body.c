@@ -7,11 +7,14 @@
  * Properties: every step answers FS_OK or its documented refusal, the
  * bytes push_spans() finds for each change parse to that change, a change
  * that parses re-parses identically from its own printed JSON, merging it
- * twice changes nothing the second time, and a state packed to its row
- * text loads back to the same text.
+ * twice changes nothing the second time, a state packed to its row
+ * text loads back to the same text, and a change's custody link is the
+ * same from its printed JSON (the canonical form ignores spelling).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include "custody.h"
 
 #include "change.h"
 #include "form.h"
@@ -74,6 +77,18 @@ one_change(const cJSON *item)
 	FUZZ_CHECK(change_parse(reparsed, &again, err, sizeof(err)) == FS_OK);
 	FUZZ_CHECK(strcmp(again.id, ch.id) == 0 && strcmp(again.hlc, ch.hlc) == 0 &&
 	           again.form_version == ch.form_version && again.is_delete == ch.is_delete);
+	/* The custody link is the canonical form's: the same however the change is spelt. */
+	if (ch.prev != NULL) {
+		unsigned char l1[CUSTODY_LINK_LEN], l2[CUSTODY_LINK_LEN];
+		char lhex[CUSTODY_LINK_HEX + 1];
+		const char *why;
+
+		FUZZ_CHECK(custody_init() == FS_OK);
+		FUZZ_CHECK(custody_link(&ch, l1) == FS_OK && custody_link(&again, l2) == FS_OK);
+		FUZZ_CHECK(memcmp(l1, l2, sizeof(l1)) == 0);
+		rc = custody_check(&ch, custody_genesis, lhex, &why); /* no valid key: never passes */
+		FUZZ_CHECK(rc == FS_ERR_INVALID && why != NULL);
+	}
 	cJSON_Delete(reparsed);
 	cJSON_free(text);
 	if ((form = fuzz_form_find(ch.form, ch.form_version)) == NULL)
