@@ -25,6 +25,7 @@
 
 #include "auth.h"
 #include "change.h"
+#include "custody.h"
 #include "form.h"
 #include "harness.h"
 #include "hlc.h"
@@ -428,6 +429,123 @@ FS_TEST(conformance_token_binding)
 	store_close(s);
 }
 
+/* --- chain of custody (issue 16): keys, heads, refused links, walks ---- */
+
+struct walked {
+	int changes, refused, audit, history;
+	char last_key[200];
+};
+
+static int
+walk_chain(void *arg, const struct store_chain_row *r)
+{
+	struct walked *w = arg;
+
+	if (r->body != NULL)
+		w->changes++;
+	else
+		w->refused++;
+	snprintf(w->last_key, sizeof(w->last_key), "%s", r->keys);
+	return 0;
+}
+
+static int
+walk_history(void *arg, const struct store_history_row *r)
+{
+	struct walked *w = arg;
+	unsigned char h[CUSTODY_LINK_LEN];
+
+	ASSERT(r->hash != NULL && r->prev != NULL && r->ref_found);
+	custody_history_hash(r->prev, r->kind, r->nitems, r->items, r->lens, h);
+	ASSERT_EQ(memcmp(h, r->hash, sizeof(h)), 0); /* the backend hashes what it returns */
+	if (strcmp(r->kind, "audit") == 0)
+		w->audit++;
+	else
+		w->history++;
+	return 0;
+}
+
+FS_TEST(conformance_custody)
+{
+	struct store *s = fresh_store();
+	unsigned char th[AUTH_HASH_LEN];
+	char tok[AUTH_TOKEN_LEN + 1], name[65], *keys = NULL, *body = NULL, msg[128];
+	const char *dev = "00000000000000c1";
+	struct store_custody c;
+	struct store_push *push;
+	struct walked w = { 0 };
+	struct change ch;
+	cJSON *changes[2];
+	int64_t rowid;
+
+	ASSERT_OK(auth_token_new(tok, th));
+	ASSERT_OK(store_device_add(s, "signer", "field", "north", th, &rowid));
+	ASSERT_OK(store_device_bind_hlc(s, rowid, dev));
+	/* Nothing registered: no key, the genesis head. */
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(store_push_custody(push, dev, &c));
+	ASSERT_STR_EQ(c.key, "");
+	ASSERT_STR_EQ(c.head, custody_genesis);
+	ASSERT_STR_EQ(c.hlc, "");
+	memset(c.key, 'a', 64);
+	c.key[64] = '\0';
+	c.key_new = true;
+	memset(c.head, 'b', 64);
+	snprintf(c.hlc, sizeof(c.hlc), "0000000000010000-%s", dev);
+	ASSERT_OK(store_push_custody_save(push, dev, &c));
+	ASSERT_OK(store_push_commit(push));
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(store_push_custody(push, dev, &c));
+	ASSERT_EQ(c.key[0], 'a');
+	ASSERT_EQ(c.head[0], 'b');
+	/* A refused change keeps its link, not its values. */
+	changes[0] = make_change("0000000000000000000000000000c0c1", "field_lww", 5, dev, 1);
+	cJSON_AddStringToObject(changes[0], "prev", custody_genesis);
+	ASSERT_OK(change_parse(changes[0], &ch, msg, sizeof(msg)));
+	ASSERT_OK(store_push_chain_refused(push, dev, &ch, c.head, "unknown_form"));
+	ASSERT_OK(store_push_commit(push));
+	cJSON_Delete(changes[0]);
+	/* A stored change's bytes come back for the replay check. */
+	changes[0] = make_change("0000000000000000000000000000c0c2", "field_lww", 6, dev, 2);
+	changes[1] = make_change("0000000000000000000000000000c0c2", "field_lww", 7, dev, 3);
+	push_batch(s, "north", dev, "custody-1", changes, 2);
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(change_parse(changes[0], &ch, msg, sizeof(msg)));
+	ASSERT_OK(store_push_change_body(push, ch.id, ch.hlc, &body));
+	ASSERT(body != NULL && strstr(body, ch.hlc) != NULL);
+	free(body);
+	ASSERT_OK(store_push_change_body(push, ch.id, "0000000000990000-00000000000000c1", &body));
+	ASSERT(body == NULL);
+	store_push_abort(push);
+	cJSON_Delete(changes[0]);
+	cJSON_Delete(changes[1]);
+	/* The walks: the device's links, and the history chains, each hashed right. */
+	ASSERT_OK(store_chain_walk(s, walk_chain, &w));
+	ASSERT_EQ(w.changes, 2);
+	ASSERT_EQ(w.refused, 1);
+	ASSERT_EQ(strspn(w.last_key, "a"), (size_t)64);
+	ASSERT_OK(store_audit(s, "test", "custody.test", NULL, "x"));
+	ASSERT_OK(store_history_walk(s, walk_history, &w));
+	ASSERT_EQ(w.history, 2);
+	ASSERT(w.audit >= 1);
+	ASSERT_OK(store_device_info(s, dev, name, &keys));
+	ASSERT_STR_EQ(name, "signer");
+	ASSERT_EQ(strspn(keys, "a"), (size_t)64);
+	free(keys);
+	/* A reset forgets the key and head, keeps the key history. */
+	ASSERT_OK(store_device_key_reset(s, "signer"));
+	ASSERT_EQ(store_device_key_reset(s, "nobody"), FS_ERR_NOTFOUND);
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(store_push_custody(push, dev, &c));
+	ASSERT_STR_EQ(c.key, "");
+	ASSERT_STR_EQ(c.head, custody_genesis);
+	store_push_abort(push);
+	ASSERT_OK(store_device_info(s, dev, name, &keys));
+	ASSERT_EQ(strlen(keys), (size_t)64);
+	free(keys);
+	store_close(s);
+}
+
 FS_TEST(conformance_restore_detection)
 {
 	struct store *s = fresh_store();
@@ -684,6 +802,7 @@ main(void)
 	FS_RUN(conformance_restore_detection);
 	FS_RUN(conformance_merge_vectors);
 	FS_RUN(conformance_snapshot);
+	FS_RUN(conformance_custody);
 	{
 		char cmd[600];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
