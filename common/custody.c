@@ -281,6 +281,27 @@ custody_verify(const unsigned char link[CUSTODY_LINK_LEN], const char *sig_hex,
 	return crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) == 0;
 }
 
+bool
+custody_verify_any(const unsigned char link[CUSTODY_LINK_LEN], const char *sig_hex,
+    const char *keys)
+{
+	char key[CUSTODY_KEY_HEX + 1];
+	const char *p = keys;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == CUSTODY_KEY_HEX) {
+			memcpy(key, p, n);
+			key[n] = '\0';
+			if (custody_verify(link, sig_hex, key))
+				return true;
+		}
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
 fs_err
 custody_check(const struct change *ch, const char *pk_hex, char ret_link[CUSTODY_LINK_HEX + 1],
     const char **ret_reason)

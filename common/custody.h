@@ -90,6 +90,13 @@ bool custody_verify(const unsigned char link[CUSTODY_LINK_LEN], const char *sig_
     const char *pk_hex);
 
 /*
+ * True when sig_hex verifies link under one of the comma-separated hex
+ * public keys in keys (every key a device registered).
+ */
+bool custody_verify_any(const unsigned char link[CUSTODY_LINK_LEN], const char *sig_hex,
+    const char *keys);
+
+/*
  * Checks a change as the server does: it carries "prev" and "sig", its
  * signature verifies under pk_hex.  Fills ret_link (hex) either way when
  * the canonical form could be made.  FS_OK, FS_ERR_INVALID with a reason

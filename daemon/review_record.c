@@ -66,24 +66,9 @@ signature_status(struct record_view *rv, const char *body, const char *device_id
 		k = cJSON_AddStringToObject(rv->keys, device_id, keys);
 		free(keys);
 	}
-	if (cJSON_IsString(k) && ch.sig != NULL && custody_link(&ch, link) == FS_OK) {
-		char key[CUSTODY_KEY_HEX + 1];
-		const char *p = k->valuestring;
-
-		while (*p != '\0') {
-			size_t n = strcspn(p, ",");
-
-			if (n == CUSTODY_KEY_HEX) {
-				memcpy(key, p, n);
-				key[n] = '\0';
-				if (custody_verify(link, ch.sig, key)) {
-					res = "valid";
-					break;
-				}
-			}
-			p += n + (p[n] == ',');
-		}
-	}
+	if (cJSON_IsString(k) && ch.sig != NULL && custody_link(&ch, link) == FS_OK &&
+	    custody_verify_any(link, ch.sig, k->valuestring))
+		res = "valid";
 	cJSON_Delete(obj);
 	return res;
 }

@@ -56,28 +56,6 @@ broken(struct walk *w, const struct store_chain_row *row, const char *what)
 		    row->device, row->hlc, what);
 }
 
-static bool
-verifies_under_any(const unsigned char link[CUSTODY_LINK_LEN], const char *sig, const char *keys)
-{
-	char key[CUSTODY_KEY_HEX + 1];
-	const char *p = keys;
-
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
-
-		if (n == CUSTODY_KEY_HEX) {
-			memcpy(key, p, n);
-			key[n] = '\0';
-			if (custody_verify(link, sig, key))
-				return true;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
 /* The end of a device's links: its last link must be the head the server keeps. */
 static void
 device_end(struct walk *w)
@@ -140,7 +118,7 @@ check_row(void *arg, const struct store_chain_row *row)
 			cJSON_Delete(obj);
 			return broken(w, row, "an unsigned change inside the device's chain"), 1;
 		}
-		if (!verifies_under_any(bin, ch.sig, row->keys)) {
+		if (!custody_verify_any(bin, ch.sig, row->keys)) {
 			cJSON_Delete(obj);
 			return broken(w, row,
 				   "the signature does not verify under the device's keys: the change"
