@@ -111,22 +111,41 @@ chain_tip(fs_client *c, int64_t before_seq, char ret[CUSTODY_LINK_HEX + 1])
 	return err;
 }
 
-/* Sets change's prev to prev and its sig; its link into ret_link. */
+/*
+ * Sets change's prev to prev and its sig; its link into ret_link.
+ *
+ * The link is computed from the change as printed and read back, not from
+ * the object in memory: cJSON prints a number with 15 digits when that
+ * reads back within an epsilon, so 0.30000000000000004 is stored and sent
+ * as 0.3, another double.  The server links the bytes it receives; signing
+ * the printed form is what makes the two agree (found by fuzz-push-body).
+ */
 static fs_err
 sign_with(fs_client *c, cJSON *change, const char *prev, char ret_link[CUSTODY_LINK_HEX + 1])
 {
 	unsigned char link[CUSTODY_LINK_LEN];
-	char sig[CUSTODY_SIG_HEX + 1], msg[200];
+	char sig[CUSTODY_SIG_HEX + 1], msg[200], *text;
 	struct change ch;
+	cJSON *printed;
 	fs_err err;
 
 	cJSON_DeleteItemFromObjectCaseSensitive(change, "sig");
 	cJSON_DeleteItemFromObjectCaseSensitive(change, "prev");
 	if (cJSON_AddStringToObject(change, "prev", prev) == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
-	if (change_parse(change, &ch, msg, sizeof(msg)) != FS_OK)
+	if ((text = cJSON_PrintUnformatted(change)) == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	printed = cJSON_Parse(text);
+	cJSON_free(text);
+	if (printed == NULL)
+		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	if (change_parse(printed, &ch, msg, sizeof(msg)) != FS_OK) {
+		cJSON_Delete(printed);
 		return client_fail(c, FS_ERR_INTERNAL, "signing a malformed change: %s", msg);
-	if ((err = custody_link(&ch, link)) != FS_OK)
+	}
+	err = custody_link(&ch, link);
+	cJSON_Delete(printed);
+	if (err != FS_OK)
 		return client_fail(c, err, "could not sign a change");
 	custody_sign(link, c->sign_sk, sig);
 	if (cJSON_AddStringToObject(change, "sig", sig) == NULL)

@@ -79,6 +79,25 @@ check_change_keys(const cJSON *obj, char *err, size_t errlen)
 	return FS_OK;
 }
 
+/*
+ * True if no number under item overflowed to infinity.  cJSON reads 1e400
+ * as inf and prints inf as null: such a change would not mean the same once
+ * stored and printed again, and its custody link would change.  Recursion
+ * is bounded by cJSON's nesting limit.
+ */
+static bool
+all_finite(const cJSON *item)
+{
+	const cJSON *c;
+
+	if (cJSON_IsNumber(item))
+		return isfinite(item->valuedouble);
+	for (c = item->child; c != NULL; c = c->next)
+		if (!all_finite(c))
+			return false;
+	return true;
+}
+
 fs_err
 change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 {
@@ -124,6 +143,8 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 	} else if (!cJSON_IsObject(fields) || fields->child == NULL) {
 		return bad(err, errlen, "'fields' must be a non-empty object");
 	}
+	if (fields != NULL && !all_finite(fields))
+		return bad(err, errlen, "'fields' holds a number out of range (beyond a double)");
 	if (base != NULL && !cJSON_IsObject(base))
 		return bad(err, errlen, "'base' must be an object");
 	if (base != NULL && (dup = change_dup_keys(base)) != 0) {

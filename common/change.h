@@ -48,7 +48,8 @@ struct change {
  * Checks the shape of a change object and fills *ret (pointers borrowed from
  * obj).  FS_ERR_INVALID with a message naming the key otherwise: a key that
  * is not in the protocol, a key given twice (also inside "base"), or a
- * "sig" that is not a string of at most CHANGE_SIG_MAX bytes.  Everything
+ * "sig" that is not a string of at most CHANGE_SIG_MAX bytes, a number in
+ * "fields" beyond a double's range (read as inf, it would print as null).  Everything
  * a change may carry is named, so what the server stores and relays to
  * other devices is bounded by the form's own limits.
  */

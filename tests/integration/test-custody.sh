@@ -38,6 +38,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
 "$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
+cat >amounts.json <<'JSON'
+{"id": "amounts", "version": 1, "title": "Amounts",
+ "fields": [{"name": "amount", "type": "decimal", "required": true}]}
+JSON
+"$D" -d data form publish amounts.json >/dev/null 2>&1
 token() { # name role team
 	"$D" -d data device add --name "$1" --role "$2" --team "$3" 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
@@ -92,6 +97,19 @@ done
 "$D" -d data verify >verify.out || fail "verify: $(cat verify.out)"
 grep -q "3 signed change(s)" verify.out || fail "verify: $(cat verify.out)"
 pass "init makes a key, the first push registers it, changes are stored signed, verify holds"
+
+# 1b. A decimal that cJSON prints as a nearby double (0.30000000000000004 is
+# stored and sent as 0.3): the device signs what it sends, so it is taken.
+"$F" --db a1.db forms import amounts.json >/dev/null
+for v in 0.30000000000000004 4.45678888888888888888 0.1; do
+	echo "{\"amount\": $v}" | "$F" --db a1.db record new amounts --json - >/dev/null ||
+		fail "saving amount $v"
+done
+sync_dev a1 >sync.out 2>&1 || fail "sync of the amounts: $(cat sync.out)"
+[ "$(server "SELECT count(*) FROM records WHERE form = 'amounts'")" = 3 ] ||
+	fail "amounts refused: $(cat sync.out; sqlite3 a1.db 'SELECT rejected FROM changelog WHERE rejected IS NOT NULL')"
+"$D" -d data verify >verify.out || fail "verify after the amounts: $(cat verify.out)"
+pass "decimals cJSON prints as a nearby double are signed as sent and taken"
 
 # 2. Altered in transit: refused alone, stored nowhere, counted; the real one goes.
 "$F" --db a1.db record edit "$r1" --set number_of_workers=30 >/dev/null

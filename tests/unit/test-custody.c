@@ -157,10 +157,38 @@ FS_TEST(custody_check_reasons)
 	sodium_memzero(other_sk, sizeof(other_sk));
 }
 
+/*
+ * A number beyond a double reads as inf and prints as null: the change is
+ * refused before a link is computed (found by fuzz-push-body: the link of
+ * such a change differed from the link of its stored text).
+ */
+FS_TEST(custody_refuses_infinite_numbers)
+{
+	static const char *const bad[] = { "12345678E901234567890", "-1e400",
+		"[1,{\"a\":1e999}]" };
+	char json[512], msg[128];
+	struct change ch;
+	cJSON *obj;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json),
+		    "{\"id\":\"0123456789abcdef0123456789abcdef\",\"form\":\"f\","
+		    "\"form_version\":1,\"op\":\"upsert\","
+		    "\"hlc\":\"0000000000010000-00000000000000a1\",\"fields\":{\"n\":%s}}",
+		    bad[i]);
+		ASSERT((obj = cJSON_Parse(json)) != NULL);
+		ASSERT_EQ(change_parse(obj, &ch, msg, sizeof(msg)), FS_ERR_INVALID);
+		ASSERT_STR_EQ(msg, "'fields' holds a number out of range (beyond a double)");
+		cJSON_Delete(obj);
+	}
+}
+
 int
 main(void)
 {
 	FS_RUN(custody_vectors);
 	FS_RUN(custody_check_reasons);
+	FS_RUN(custody_refuses_infinite_numbers);
 	FS_TEST_DONE();
 }
