@@ -88,6 +88,12 @@ static const struct migration migrations[] = {
 	 * (signing_load), in a transaction of their own.
 	 */
 	{ "ALTER TABLE changelog ADD COLUMN link TEXT;", NULL, NULL },
+	/*
+	 * 4 -> 5: merge rule 2 (issue 22; rule2_migrate.c).  A delete no
+	 * longer writes nulls: rows with a tombstone are converted, and the
+	 * next sync takes the server's rows again.
+	 */
+	{ "SELECT 1;", record_row_migrate_rule2, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -187,7 +187,7 @@ store:
 	if (tombstone != NULL && strcmp(tombstone, row->tombstone) > 0)
 		snprintf(row->tombstone, sizeof(row->tombstone), "%s", tombstone);
 	theirs = merge_mem_record(&row->mm, id);
-	row->deleted = merge_row_summary(theirs, row->tombstone, &open);
+	row->deleted = merge_row_summary(theirs, &open);
 	/* The state as received is the packed form already: printed, not rebuilt. */
 	if (theirs == NULL || (text = cJSON_PrintUnformatted(state)) == NULL)
 		return row_nomem(c);

@@ -84,4 +84,11 @@ fs_err record_row_adopt(fs_client *c, struct record_row *row, const char *id, co
  */
 fs_err record_row_migrate_v2(fs_client *c);
 
+/*
+ * Schema 4 -> 5 (rule2_migrate.c): rows of merge rule 1 with a tombstone
+ * brought to rule 2, and, if there were any, the next sync set to take the
+ * server's rows again.  In the caller's transaction.
+ */
+fs_err record_row_migrate_rule2(fs_client *c);
+
 #endif /* FS_CLIENT_RECORD_ROW_H */

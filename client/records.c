@@ -336,6 +336,38 @@ rollback_values:
 	return err;
 }
 
+/*
+ * {field: stamp | [stamps]}: every head of every field of the loaded record
+ * (a field with one head gets its stamp, several an array).  NULL when out
+ * of memory.
+ */
+static cJSON *
+delete_base(struct record_state *r, const char *id)
+{
+	const struct mm_record *m = record_row_state(&r->row, id);
+	cJSON *base = cJSON_CreateObject();
+
+	for (size_t i = 0; base != NULL && m != NULL && i < m->nf; i++) {
+		const struct mm_field *f = &m->f[i];
+		cJSON *heads = cJSON_CreateArray();
+
+		for (size_t k = 0; heads != NULL && k < f->nw; k++)
+			if (f->w[k].head)
+				cJSON_AddItemToArray(heads, cJSON_CreateString(f->w[k].stamp));
+		if (heads == NULL) {
+			cJSON_Delete(base);
+			return NULL;
+		}
+		if (cJSON_GetArraySize(heads) == 1)
+			cJSON_AddStringToObject(base, f->name, cJSON_GetArrayItem(heads, 0)->valuestring);
+		if (cJSON_GetArraySize(heads) > 1)
+			cJSON_AddItemToObject(base, f->name, heads);
+		else
+			cJSON_Delete(heads);
+	}
+	return base;
+}
+
 fs_err
 fs_record_delete(fs_client *c, const char *id)
 {
@@ -362,10 +394,12 @@ fs_record_delete(fs_client *c, const char *id)
 		db_rollback(c);
 		return err;
 	}
-	/* base: every field stamp the device saw, so the server can tell a
-	 * delete that did not see a concurrent edit. */
-	change = change_new(id, form, "delete", stamp, NULL, r.stamps);
-	r.stamps = NULL;
+	/*
+	 * base: every head of every field the device holds (merge rule 2,
+	 * merge.h): the record is deleted while a delete saw every head, so a
+	 * delete from a device that shows a field conflict settles it too.
+	 */
+	change = change_new(id, form, "delete", stamp, NULL, delete_base(&r, id));
 	err = save_change(c, &r.row, form, change);
 	record_state_finish(&r);
 	cJSON_Delete(change);

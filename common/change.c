@@ -140,7 +140,10 @@ change_parse(const cJSON *obj, struct change *ret, char *err, size_t errlen)
 	if (ch.is_delete) {
 		if (fields != NULL)
 			return bad(err, errlen, "a delete carries no 'fields'");
-	} else if (!cJSON_IsObject(fields) || fields->child == NULL) {
+	} else if (!cJSON_IsObject(fields) ||
+	    (fields->child == NULL &&
+		cJSON_GetObjectItemCaseSensitive(base, MERGE_BASE_DELETE) == NULL)) {
+		/* Only a change that keeps a record against a delete may set nothing. */
 		return bad(err, errlen, "'fields' must be a non-empty object");
 	}
 	if (fields != NULL && !all_finite(fields))
@@ -184,11 +187,16 @@ change_check(const struct change *ch, const struct form *form, char *err, size_t
 		return rc == FS_ERR_JSON ? FS_ERR_INVALID : rc;
 	cJSON_ArrayForEach(item, ch->base)
 	{
-		if (form_field_find(form, item->string) == NULL) {
+		bool keeps = strcmp(item->string, MERGE_BASE_DELETE) == 0;
+
+		if (keeps && ch->is_delete)
+			return bad(err, errlen, "base: a delete cannot keep a record ('@delete')");
+		if (!keeps && form_field_find(form, item->string) == NULL) {
 			snprintf(err, errlen, "base: field '%.64s' is not in the form", item->string);
 			return FS_ERR_INVALID;
 		}
-		if (!ch->is_delete && cJSON_GetObjectItemCaseSensitive(ch->fields, item->string) == NULL) {
+		if (!keeps && !ch->is_delete &&
+		    cJSON_GetObjectItemCaseSensitive(ch->fields, item->string) == NULL) {
 			snprintf(err, errlen, "base: field '%.64s' is not set by the change",
 			    item->string);
 			return FS_ERR_INVALID;
@@ -241,22 +249,18 @@ apply_one(const struct merge_ops *ops, const struct form *form, const struct cha
 }
 
 /*
- * The i-th write of a change: a field it sets (value and base), or, for a
- * delete, a field of its form (null, and the base the delete saw, if any).
- * *item walks ch->fields (NULL before the first call).  False past the end.
+ * The i-th write of a change: a field it sets (value and base).  A delete
+ * has none.  *item walks ch->fields (NULL before the first call).  False
+ * past the end.
  */
 static bool
 change_write_at(const struct form *form, const struct change *ch, size_t i, const cJSON **item,
     const char **ret_field, const cJSON **ret_value, const cJSON **ret_base)
 {
-	if (ch->is_delete) {
-		if (i >= form->nfields)
-			return false;
-		*ret_field = form->fields[i].name;
-		*ret_value = NULL;
-		*ret_base = cJSON_GetObjectItemCaseSensitive(ch->base, *ret_field);
-		return true;
-	}
+	(void)form;
+	(void)i;
+	if (ch->is_delete)
+		return false; /* merge rule 2: a delete writes no field */
 	*item = *item == NULL ? (ch->fields != NULL ? ch->fields->child : NULL) : (*item)->next;
 	if (*item == NULL)
 		return false;
@@ -281,7 +285,7 @@ apply_first(const struct merge_ops *ops, const struct form *form, const struct c
 	struct merge_head heads[MERGE_MAX_BASES];
 	struct merge_write *w;
 	size_t n = 0, nheads;
-	size_t cap = ch->is_delete ? form->nfields : (size_t)cJSON_GetArraySize(ch->fields);
+	size_t cap = (size_t)cJSON_GetArraySize(ch->fields);
 	fs_err err = FS_OK;
 
 	if (cap == 0)
@@ -323,6 +327,39 @@ out:
 	return err;
 }
 
+/*
+ * The record-level part of merge rule 2 (merge.h): a delete adds its stamp
+ * to the record's deletes and every stamp its base names to the writes a
+ * delete saw; an upsert's "@delete" base entry names deletes it keeps the
+ * record against.
+ */
+static fs_err
+apply_marks(const struct merge_ops *ops, const struct change *ch)
+{
+	struct merge_head heads[MERGE_MAX_BASES];
+	const cJSON *item;
+	size_t n;
+	fs_err err;
+
+	if (ch->is_delete &&
+	    (err = ops->mark_insert(ops->ctx, ch->id, MERGE_MARK_DELETE, ch->hlc)) != FS_OK)
+		return err;
+	cJSON_ArrayForEach(item, ch->base)
+	{
+		bool keeps = strcmp(item->string, MERGE_BASE_DELETE) == 0;
+
+		if (!ch->is_delete && !keeps)
+			continue;
+		if ((err = merge_parse_base(item, heads, MERGE_MAX_BASES, &n)) != FS_OK)
+			return err;
+		for (size_t k = 0; k < n; k++)
+			if ((err = ops->mark_insert(ops->ctx, ch->id,
+				 keeps ? MERGE_MARK_KEPT : MERGE_MARK_SEEN, heads[k].stamp)) != FS_OK)
+				return err;
+	}
+	return FS_OK;
+}
+
 fs_err
 change_state(const struct merge_ops *ops, const struct change *ch,
     enum merge_record_state *ret_state)
@@ -358,16 +395,12 @@ change_apply_state(const struct merge_ops *ops, const struct form *form,
 	/* A replay: every write is there already (merge_field() would skip each). */
 	if (state == MERGE_RECORD_SEEN)
 		return FS_OK;
+	/* Merge rule 2: a delete marks the record, an upsert may keep it (merge.h). */
+	if ((err = apply_marks(ops, ch)) != FS_OK || ch->is_delete)
+		return err;
 	/* A new record (the common case of a push): no field to recompute. */
 	if (first && ops->first_writes != NULL)
 		return apply_first(ops, form, ch, res);
-	/*
-	 * A delete writes null over every field of its form, with the stamps
-	 * it saw as bases: a concurrent edit of any field -- one the delete
-	 * saw a value of or not -- stays a head beside the delete's null, so
-	 * it is in the conflict set whichever is newer (DESIGN: an edit newer
-	 * than the tombstone is a conflict).
-	 */
 	for (size_t i = 0; change_write_at(form, ch, i, &item, &field, &value, &base); i++)
 		if ((err = apply_one(ops, form, ch, first, field, value, base, res)) != FS_OK)
 			return err;

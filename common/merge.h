@@ -22,15 +22,22 @@
  * lists every head).  Merge reads stamps only, never values, so it works
  * unchanged once sensitive values are sealed end to end.
  *
- * A delete is a write of null to every field of its form version (base:
- * the stamps the deleting device saw, none for a field it saw no value
- * of) plus a record tombstone; the record is deleted while its tombstone
- * is at least every current field stamp.  An edit the delete did not see,
- * of any field, is a head beside the delete's null: newer, it brings the
- * record back and leaves the delete's null in the conflict set; older, it
- * is in the conflict set of the deleted record.  (Writing only the fields
- * the device saw values of let an edit of a field that was empty until
- * then pass without a conflict.)
+ * A delete (merge rule 2, issue 22) writes no field.  It is a record-level
+ * tombstone with the causal context it saw: its stamp joins the record's
+ * deletes and every stamp of its base (the writes the deleting device
+ * held, per field) joins the record's *seen-by-a-delete* stamps.  The
+ * record is deleted while it has a delete and every head of every field
+ * was seen by a delete.  A head no delete saw -- an edit made without
+ * knowledge of the delete, whatever its stamp -- keeps the record alive
+ * *whole* (every field keeps its value: the delete overwrote nothing) and
+ * opens one record-level conflict, until a reviewer confirms the delete
+ * (a delete that saw every head) or keeps the record (an upsert whose base
+ * names the delete under the reserved key "@delete", which marks it
+ * *kept*).  Open: alive, and a delete that is not kept.  A deleted record
+ * has no open conflict (the delete saw every value).  These are functions
+ * of the three stamp sets and the heads, so of the set of changes.  (Rule
+ * 1 wrote null over every field: a delete and an edit it did not see left
+ * the record alive with one value, a husk.)
  *
  *   record_lww: a change *loses* when, on any field, one of its writes is a
  *   head beside a newer head (it was concurrent with a newer change).  The
@@ -68,6 +75,16 @@ struct merge_write {
 struct merge_head {
 	char stamp[HLC_TEXT_LEN + 1];
 };
+
+/* The record-level stamp sets of merge rule 2 (see above). */
+enum merge_mark {
+	MERGE_MARK_DELETE, /* the stamp of a delete */
+	MERGE_MARK_SEEN,   /* a write some delete saw (named in its base) */
+	MERGE_MARK_KEPT,   /* a delete a later upsert kept the record against */
+};
+
+/* The reserved base key by which an upsert names the deletes it keeps against. */
+#define MERGE_BASE_DELETE "@delete"
 
 /*
  * What a store holds of a record when a change arrives, for the shortcuts
@@ -121,6 +138,9 @@ struct merge_ops {
 	 */
 	fs_err (*conflicts_sync)(void *ctx, const char *record, const char *field,
 	    const char *current, int *ret_open);
+	/* Adds stamp to one of record's stamp sets (enum merge_mark); idempotent. */
+	fs_err (*mark_insert)(void *ctx, const char *record, enum merge_mark kind,
+	    const char *stamp);
 	/*
 	 * Optional (NULL: every change takes the general path).  What the
 	 * store holds of record before the change stamped stamp is merged

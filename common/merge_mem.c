@@ -328,6 +328,37 @@ mm_conflicts_sync(void *ctx, const char *record, const char *field, const char *
 	return FS_OK;
 }
 
+static fs_err
+stamps_add(struct mm_stamps *set, const char *stamp)
+{
+	if (stamp_in(set->s, set->n, stamp))
+		return FS_OK;
+	if (grow(&set->s, &set->cap, set->n + 1, sizeof(*set->s)) != FS_OK)
+		return FS_ERR_NOMEM;
+	memcpy(set->s[set->n++], stamp, HLC_TEXT_LEN + 1);
+	return FS_OK;
+}
+
+static fs_err
+mm_mark_insert(void *ctx, const char *record, enum merge_mark kind, const char *stamp)
+{
+	struct mm_record *r;
+	fs_err err;
+
+	if ((unsigned)kind > MERGE_MARK_KEPT)
+		return FS_ERR_INTERNAL;
+	if ((err = rec_get(ctx, record, &r)) != FS_OK)
+		return err;
+	return stamps_add(&r->marks[kind], stamp);
+}
+
+bool
+merge_mem_marked(const struct mm_record *r, enum merge_mark kind, const char *stamp)
+{
+	return r != NULL && (unsigned)kind <= MERGE_MARK_KEPT &&
+	    stamp_in(r->marks[kind].s, r->marks[kind].n, stamp);
+}
+
 void
 merge_mem_init(struct merge_mem *mm, bool keep_history)
 {
@@ -343,6 +374,7 @@ merge_mem_init(struct merge_mem *mm, bool keep_history)
 		.record_fields = mm_record_fields,
 		.field_set_from = mm_field_set_from,
 		.conflicts_sync = mm_conflicts_sync,
+		.mark_insert = mm_mark_insert,
 	};
 }
 
@@ -361,6 +393,8 @@ merge_mem_finish(struct merge_mem *mm)
 		}
 		free(r->f);
 		free(r->seen);
+		for (size_t k = 0; k < 3; k++)
+			free(r->marks[k].s);
 		free(r->id);
 	}
 	free(mm->rec);
@@ -424,6 +458,9 @@ value_item(const struct mm_write *w)
 	return w->value != NULL ? cJSON_CreateRaw(w->value) : cJSON_CreateNull();
 }
 
+/* The packed row's keys of the stamp sets, by enum merge_mark. */
+static const char *const mark_keys[3] = { "d", "dv", "dk" };
+
 fs_err
 merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 {
@@ -470,6 +507,16 @@ merge_mem_record_to_json(const struct mm_record *r, cJSON **ret)
 				ok = (k = stamp_index(&t, f->pending[j])) >= 0 &&
 				    cJSON_AddItemToArray(ps, cJSON_CreateNumber(k));
 		}
+	}
+	for (size_t m = 0; ok && m < 3; m++) {
+		cJSON *arr;
+
+		if (r->marks[m].n == 0)
+			continue;
+		ok = (arr = cJSON_AddArrayToObject(obj, mark_keys[m])) != NULL;
+		for (size_t i = 0; ok && i < r->marks[m].n; i++)
+			ok = (k = stamp_index(&t, r->marks[m].s[i])) >= 0 &&
+			    cJSON_AddItemToArray(arr, cJSON_CreateNumber(k));
 	}
 	for (size_t i = 0; ok && i < t.n; i++)
 		ok = cJSON_AddItemToArray(stamps, cJSON_CreateString(t.s[i]));
@@ -538,6 +585,19 @@ merge_mem_record_from_json(struct merge_mem *mm, const char *id, const cJSON *ob
 			return FS_ERR_CORRUPT;
 		if ((err = merge_mem_change_done(mm, r->id, st)) != FS_OK)
 			return err;
+	}
+	for (size_t m = 0; m < 3; m++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, mark_keys[m]);
+
+		if (arr != NULL && !cJSON_IsArray(arr))
+			return FS_ERR_CORRUPT;
+		cJSON_ArrayForEach(item, arr)
+		{
+			if ((st = row_stamp(stamps, item)) == NULL)
+				return FS_ERR_CORRUPT;
+			if ((err = stamps_add(&r->marks[m], st)) != FS_OK)
+				return err;
+		}
 	}
 	cJSON_ArrayForEach(fo, fields)
 	{

@@ -53,12 +53,19 @@ struct mm_field {
 	char current[HLC_TEXT_LEN + 1]; /* "" when the field has no value */
 };
 
+/* A set of stamps. */
+struct mm_stamps {
+	char (*s)[HLC_TEXT_LEN + 1];
+	size_t n, cap;
+};
+
 struct mm_record {
 	char *id; /* owned */
 	struct mm_field *f;
 	size_t nf, capf;
 	char (*seen)[HLC_TEXT_LEN + 1]; /* stamps of the changes merged */
 	size_t nseen, capseen;
+	struct mm_stamps marks[3]; /* indexed by enum merge_mark (merge.h) */
 };
 
 struct merge_mem {
@@ -87,6 +94,9 @@ const struct mm_record *merge_mem_record(const struct merge_mem *mm, const char 
 /* The current write of field f, or NULL when it has no value.  Borrowed. */
 const struct mm_write *merge_mem_current(const struct mm_field *f);
 
+/* True if stamp is in r's set kind (enum merge_mark). */
+bool merge_mem_marked(const struct mm_record *r, enum merge_mark kind, const char *stamp);
+
 /*
  * Calls fn for each open conflict of f: the heads other than the current
  * write, except null heads beside a null current value (merge.h).
@@ -101,7 +111,8 @@ void merge_mem_conflicts(const struct mm_field *f,
  *
  *   {"s": [STAMP, ...], "seen": [S, ...],
  *    "f": {NAME: [S, VALUE],                                   (short form)
- *          NAME: {"c": S, "w": [[S, VALUE, HEAD], ...], "p": [S, ...]}}}
+ *          NAME: {"c": S, "w": [[S, VALUE, HEAD], ...], "p": [S, ...]}},
+ *    "d": [S, ...], "dv": [S, ...], "dk": [S, ...]}
  *
  * "s" holds each distinct stamp of the record once, and S is an index
  * into it: one save stamps every field with the same stamp, which would
@@ -112,6 +123,9 @@ void merge_mem_conflicts(const struct mm_field *f,
  * object: "c" the current stamp (absent: no value), "w" the writes kept
  * (HEAD 1 or 0), "p" the pending base stamps (absent when none).  VALUE
  * is the JSON value itself, null for null, never re-encoded as a string.
+ * "d", "dv" and "dk" are merge rule 2's stamp sets (merge.h): the
+ * record's deletes, the writes a delete saw, the deletes kept against;
+ * each absent when empty, so a record never deleted packs as under rule 1.
  * *ret is owned by the caller (cJSON_Delete()).
  */
 fs_err merge_mem_record_to_json(const struct mm_record *r, cJSON **ret);

@@ -24,20 +24,64 @@ count_conflict(void *arg, const struct mm_write *w)
 	(*(int *)arg)++;
 }
 
-bool
-merge_row_summary(const struct mm_record *r, const char *tombstone, int *ret_open)
+/* True if every head of every field of r was seen by a delete. */
+static bool
+all_heads_seen(const struct mm_record *r)
 {
-	bool live = false;
+	for (size_t i = 0; i < r->nf; i++)
+		for (size_t k = 0; k < r->f[i].nw; k++)
+			if (r->f[i].w[k].head &&
+			    !merge_mem_marked(r, MERGE_MARK_SEEN, r->f[i].w[k].stamp))
+				return false;
+	return true;
+}
+
+bool
+merge_row_deleted(const struct mm_record *r)
+{
+	return r != NULL && r->marks[MERGE_MARK_DELETE].n > 0 && all_heads_seen(r);
+}
+
+bool
+merge_row_delete_conflict(const struct mm_record *r)
+{
+	if (r == NULL || merge_row_deleted(r))
+		return false;
+	for (size_t i = 0; i < r->marks[MERGE_MARK_DELETE].n; i++)
+		if (!merge_mem_marked(r, MERGE_MARK_KEPT, r->marks[MERGE_MARK_DELETE].s[i]))
+			return true;
+	return false;
+}
+
+void
+merge_row_delete_conflict_each(const struct mm_record *r,
+    void (*fn)(void *arg, bool is_delete, const char *field, const char *stamp), void *arg)
+{
+	if (!merge_row_delete_conflict(r))
+		return;
+	for (size_t i = 0; i < r->marks[MERGE_MARK_DELETE].n; i++)
+		if (!merge_mem_marked(r, MERGE_MARK_KEPT, r->marks[MERGE_MARK_DELETE].s[i]))
+			fn(arg, true, NULL, r->marks[MERGE_MARK_DELETE].s[i]);
+	for (size_t i = 0; i < r->nf; i++)
+		for (size_t k = 0; k < r->f[i].nw; k++)
+			if (r->f[i].w[k].head &&
+			    !merge_mem_marked(r, MERGE_MARK_SEEN, r->f[i].w[k].stamp))
+				fn(arg, false, r->f[i].name, r->f[i].w[k].stamp);
+}
+
+bool
+merge_row_summary(const struct mm_record *r, int *ret_open)
+{
+	bool deleted = merge_row_deleted(r);
 
 	*ret_open = 0;
-	for (size_t i = 0; r != NULL && i < r->nf; i++) {
-		const struct mm_write *cur = merge_mem_current(&r->f[i]);
-
-		if (cur != NULL && cur->value != NULL && strcmp(cur->stamp, tombstone) > 0)
-			live = true;
+	if (deleted)
+		return true; /* every delete saw every value: nothing to decide */
+	for (size_t i = 0; r != NULL && i < r->nf; i++)
 		merge_mem_conflicts(&r->f[i], count_conflict, ret_open);
-	}
-	return tombstone[0] != '\0' && !live;
+	if (merge_row_delete_conflict(r))
+		(*ret_open)++;
+	return false;
 }
 
 fs_err
@@ -72,7 +116,7 @@ merge_row_merge(struct merge_mem *mm, const struct form *form, const struct chan
 		memcpy(tombstone, ch->hlc, HLC_TEXT_LEN + 1);
 	if ((r = merge_mem_record(mm, ch->id)) == NULL)
 		return FS_ERR_INTERNAL;
-	out->deleted = merge_row_summary(r, tombstone, &out->open);
+	out->deleted = merge_row_summary(r, &out->open);
 	if ((err = merge_row_pack(r, &out->state)) != FS_OK)
 		return err;
 	out->applied = true;

@@ -63,7 +63,7 @@
 /* What a record row says after a merge. */
 struct merge_row_out {
 	bool applied;   /* false: the change was merged before (a replay) */
-	bool deleted;   /* tombstone at least every live current stamp */
+	bool deleted;   /* merge_row_summary() */
 	int open;       /* open conflicts of the record */
 	char *state;    /* the packed state to store (owned; NULL when !applied) */
 };
@@ -74,18 +74,37 @@ bool merge_row_seen(const struct mm_record *r, const char *stamp);
 /*
  * Merges ch (parsed, checked against form) into mm, which holds the
  * record's state as loaded (or nothing, for a new record), and packs the
- * result.  tombstone (in/out, "" for none) is the record's tombstone,
- * moved forward by a delete.  A replay changes nothing (out->applied
+ * result.  tombstone (in/out, "" for none) is the record's tombstone, the
+ * newest delete's stamp, moved forward by a delete (shown and sent; rule 2
+ * decides deletion by merge_row_summary(), not by it).  A replay changes nothing (out->applied
  * false).  FS_ERR_NOMEM, or the rule's own errors.  Free out->state.
  */
 fs_err merge_row_merge(struct merge_mem *mm, const struct form *form, const struct change *ch,
     char tombstone[HLC_TEXT_LEN + 1], struct merge_result *res, struct merge_row_out *out);
 
 /*
- * Whether r is deleted under tombstone ("" for none): the tombstone is at
- * least every live current stamp (merge.h).  *ret_open: its open conflicts.
+ * Whether r is deleted (merge rule 2, merge.h: it has a delete and a
+ * delete saw every head).  *ret_open: its open conflicts -- the fields'
+ * and the record-level one -- or 0 when deleted.  r may be NULL.
  */
-bool merge_row_summary(const struct mm_record *r, const char *tombstone, int *ret_open);
+bool merge_row_summary(const struct mm_record *r, int *ret_open);
+
+/* True if r is deleted under merge rule 2 (see merge_row_summary()). */
+bool merge_row_deleted(const struct mm_record *r);
+
+/*
+ * True if r has the record-level conflict of merge rule 2: it is alive
+ * because of a head no delete saw, and a delete is not kept against.
+ */
+bool merge_row_delete_conflict(const struct mm_record *r);
+
+/*
+ * For a record with that conflict, calls fn for each side: every delete
+ * not kept against (is_delete, field NULL), then every head no delete saw
+ * (its field and stamp).  Nothing otherwise.
+ */
+void merge_row_delete_conflict_each(const struct mm_record *r,
+    void (*fn)(void *arg, bool is_delete, const char *field, const char *stamp), void *arg);
 
 /* r's packed state as text (*ret owned by the caller).  FS_ERR_NOMEM. */
 fs_err merge_row_pack(const struct mm_record *r, char **ret);

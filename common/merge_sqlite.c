@@ -62,6 +62,7 @@ static const char *const sql[MS_NSTMT] = {
 			       " AND" NOT_SUPERSEDED " AND NOT (w.value IS NULL AND" CURRENT_IS_NULL ")",
 	[MS_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts WHERE record_id = ? AND name = ?",
 	/* NULL: no write; 1: a write with this stamp; 0: others only. */
+	[MS_MARK_INSERT] = "INSERT OR IGNORE INTO marks(record_id, kind, stamp) VALUES (?1, ?2, ?3)",
 	[MS_RECORD_STATE] = "SELECT max(stamp = ?2) FROM writes WHERE record_id = ?1",
 	[MS_FIELD_SET_WRITE] = "INSERT INTO fields(record_id, name, value, stamp)"
 			       " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(record_id, name)"
@@ -378,6 +379,21 @@ ms_record_state(void *ctx, const char *record, const char *stamp,
 	return FS_OK;
 }
 
+static fs_err
+ms_mark_insert(void *ctx, const char *record, enum merge_mark kind, const char *stamp)
+{
+	struct merge_sqlite *ms = ctx;
+	sqlite3_stmt *st = ms->st[MS_MARK_INSERT];
+	int rc;
+
+	sqlite3_bind_text(st, 1, record, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)kind);
+	sqlite3_bind_text(st, 3, stamp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? FS_OK : ms_error(ms->db);
+}
+
 fs_err
 merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 {
@@ -404,6 +420,7 @@ merge_sqlite_init(struct merge_sqlite *ms, sqlite3 *db)
 		.record_state = ms_record_state,
 		.field_set_write = ms_field_set_write,
 		.first_writes = ms_first_writes,
+		.mark_insert = ms_mark_insert,
 	};
 	return FS_OK;
 }

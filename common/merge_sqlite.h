@@ -24,6 +24,16 @@
 	" PRIMARY KEY(record_id, name, stamp)) WITHOUT ROWID;"
 
 /*
+ * Merge rule 2's record-level stamp sets (merge.h, enum merge_mark), for
+ * the write-set storage only: the stores keep them in the packed row
+ * (merge_mem.h).  Not part of MERGE_SQLITE_SCHEMA, which old schema
+ * migrations replay.
+ */
+#define MERGE_SQLITE_MARKS_SCHEMA                                                             \
+	"CREATE TABLE IF NOT EXISTS marks(record_id TEXT NOT NULL, kind INTEGER NOT NULL,"     \
+	" stamp TEXT NOT NULL, PRIMARY KEY(record_id, kind, stamp)) WITHOUT ROWID;"
+
+/*
  * Merge rule 1 (protocol.h) for stores written before it: a null head
  * beside a null current value is no conflict (two devices deleting one
  * record); such rows, opened by the rule before, are dropped.  Run once
@@ -52,6 +62,7 @@ enum {
 	MS_CONFLICT_COUNT,
 	MS_RECORD_STATE,
 	MS_FIELD_SET_WRITE,
+	MS_MARK_INSERT,
 	MS_NSTMT
 };
 

@@ -30,10 +30,16 @@
  * null current value; a delete writes null to every field of its form.
  * Stores written before the null exception (0.1.0 before 9b522ee) are
  * brought to rule 1 by a schema migration on both sides
- * (MERGE_SQLITE_MIGRATE_RULE_1).  A new rule gets a new number and a
- * migration of its own.
+ * (MERGE_SQLITE_MIGRATE_RULE_1).  Rule 2 (issue 22): a delete writes no
+ * field; it is a record-level tombstone with the stamps it saw, and an edit
+ * it did not see keeps the record alive whole with one record-level
+ * conflict (merge.h).  Stores of rule 1 are rebuilt under it by a schema
+ * migration (server: from the changes it keeps; device: what it holds,
+ * then the server's rows).  A device of rule 1 (0.4 and before, which
+ * send the header) is refused: "update fieldsync".  A request without the
+ * header (protocol 1, or a hand-made one) is still taken as this rule.
  */
-#define FS_MERGE_RULE_VERSION 1
+#define FS_MERGE_RULE_VERSION 2
 
 #define FS_PROTOCOL_HEADER   "Fieldsync-Protocol"
 #define FS_MERGE_RULE_HEADER "Fieldsync-Merge-Rule"

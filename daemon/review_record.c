@@ -31,6 +31,7 @@ struct record_view {
 	cJSON *record;             /* the records row */
 	cJSON *values;             /* name -> {value, stamp, device...} */
 	cJSON *conflicts;          /* name -> [candidate, ...] */
+	cJSON *delete_conflict;    /* {"deletes": [...], "edits": [...]} or NULL */
 	cJSON *history;
 	cJSON *events;
 	cJSON *revealed; /* names of the sensitive fields seen (reveal) */
@@ -181,6 +182,34 @@ got_conflict(void *arg, const struct review_value *v)
 	return 0;
 }
 
+/* One side of merge rule 2's record-level conflict (store_review_delete_conflict()). */
+static int
+got_delete_side(void *arg, const struct review_value *v)
+{
+	struct record_view *rv = arg;
+	bool is_delete = strcmp(v->field, "@delete") == 0;
+	const char *key = is_delete ? "deletes" : "edits";
+	cJSON *list, *obj;
+
+	if (rv->reveal)
+		return 0;
+	if (rv->delete_conflict == NULL &&
+	    (rv->delete_conflict = cJSON_CreateObject()) == NULL)
+		return 1;
+	if ((list = cJSON_GetObjectItemCaseSensitive(rv->delete_conflict, key)) == NULL &&
+	    (list = cJSON_AddArrayToObject(rv->delete_conflict, key)) == NULL)
+		return 1;
+	if ((obj = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(list, obj))
+		return 1;
+	if (!is_delete) {
+		cJSON_AddStringToObject(obj, "field", v->field);
+		add_value(rv, obj, v->field, v->value);
+	}
+	cJSON_AddStringToObject(obj, "device_name", v->device_name);
+	add_author(obj, v);
+	return 0;
+}
+
 static int
 got_change(void *arg, const struct review_change *c)
 {
@@ -274,6 +303,7 @@ collect(struct record_view *rv, const char *id)
 		return err;
 	if ((err = store_review_fields(store, id, got_value, rv)) != FS_OK ||
 	    (err = store_review_conflicts(store, id, got_conflict, rv)) != FS_OK ||
+	    (err = store_review_delete_conflict(store, id, got_delete_side, rv)) != FS_OK ||
 	    (err = store_review_history(store, id, got_change, rv)) != FS_OK)
 		return err;
 	if (!rv->reveal)
@@ -355,6 +385,7 @@ view_finish(struct record_view *rv)
 	cJSON_Delete(rv->record);
 	cJSON_Delete(rv->values);
 	cJSON_Delete(rv->conflicts);
+	cJSON_Delete(rv->delete_conflict);
 	cJSON_Delete(rv->history);
 	cJSON_Delete(rv->events);
 	cJSON_Delete(rv->revealed);
@@ -435,6 +466,10 @@ review_handle_record(
 	}
 	cJSON_AddItemToObject(obj, "fields", fields_array(&rv, version));
 	cJSON_AddItemToObject(obj, "conflicts", conflicts_array(&rv));
+	/* Merge rule 2: a delete, and the edits it did not see (null: none). */
+	cJSON_AddItemToObject(obj, "delete_conflict",
+	    rv.delete_conflict != NULL ? rv.delete_conflict : cJSON_CreateNull());
+	rv.delete_conflict = NULL;
 	cJSON_AddItemToObject(obj, "history", rv.history);
 	cJSON_AddItemToObject(obj, "events", rv.events);
 	rv.history = rv.events = NULL;

@@ -16,6 +16,12 @@
  * The reviewer chooses either a candidate by its stamp (the current value
  * or a conflicting one; the browser never needs a sensitive value for
  * that) or gives a new value.
+ *
+ * Merge rule 2's record-level conflict (a delete, and an edit it did not
+ * see: common/merge.h) is settled with {"record": "delete"} -- a delete
+ * whose base names every head of every field, so a delete saw everything
+ * -- or {"record": "keep"} -- an upsert with no field whose base names the
+ * deletes under "@delete".  Both are changes like the above.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@
 #include "store_review.h"
 
 struct resolve_req {
+	const char *record; /* "delete" or "keep": the record-level conflict */
 	const char *field;
 	const char *stamp;  /* chosen candidate, or NULL */
 	const cJSON *value; /* new value, or NULL */
@@ -49,14 +56,27 @@ parse_body(const cJSON *root, struct resolve_req *rr, struct http_response *resp
 	const cJSON *stamp = cJSON_GetObjectItemCaseSensitive(root, "stamp");
 	const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
 	const cJSON *note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	const cJSON *record = cJSON_GetObjectItemCaseSensitive(root, "record");
 	uint64_t ts;
 
-	if (!cJSON_IsObject(root) || !cJSON_IsString(field) || field->valuestring[0] == '\0' ||
+	if (cJSON_IsObject(root) && record != NULL) {
+		if (!cJSON_IsString(record) || (strcmp(record->valuestring, "delete") != 0 &&
+						   strcmp(record->valuestring, "keep") != 0) ||
+		    field != NULL || stamp != NULL || value != NULL) {
+			http_error(resp, 400, "bad_request",
+			    "'record' is \"delete\" or \"keep\", without 'field', 'stamp' or 'value'");
+			return false;
+		}
+		rr->record = record->valuestring;
+		rr->field = "@record";
+		rr->stamp = NULL;
+		rr->value = NULL;
+	} else if (!cJSON_IsObject(root) || !cJSON_IsString(field) || field->valuestring[0] == '\0' ||
 	    strlen(field->valuestring) > FORM_NAME_MAX) {
 		http_error(resp, 400, "bad_request", "'field' must name a field");
 		return false;
 	}
-	if ((stamp == NULL) == (value == NULL)) {
+	if (rr->record == NULL && (stamp == NULL) == (value == NULL)) {
 		http_error(
 		    resp, 400, "bad_request", "give either 'stamp' (a candidate) or 'value'");
 		return false;
@@ -71,9 +91,11 @@ parse_body(const cJSON *root, struct resolve_req *rr, struct http_response *resp
 		http_error(resp, 400, "bad_request", "'note' must be a short text");
 		return false;
 	}
-	rr->field = field->valuestring;
-	rr->stamp = stamp != NULL ? stamp->valuestring : NULL;
-	rr->value = value;
+	if (rr->record == NULL) {
+		rr->field = field->valuestring;
+		rr->stamp = stamp != NULL ? stamp->valuestring : NULL;
+		rr->value = value;
+	}
 	rr->note = cJSON_IsString(note) ? note->valuestring : NULL;
 	return true;
 }
@@ -144,6 +166,33 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 	}
 	if ((err = store_form_get(ctx->store, form_id, version, &form)) != FS_OK)
 		return err;
+	if (rr->record != NULL) {
+		bool keep = strcmp(rr->record, "keep") == 0;
+		cJSON *base = NULL;
+
+		if ((err = store_push_delete_resolution(push, id, keep, &base, max)) != FS_OK)
+			goto out;
+		if (base == NULL) {
+			err = refuse(out, 409, "no_conflict",
+			    "the record has no open conflict between a delete and an edit");
+			goto out;
+		}
+		if ((err = store_push_server_stamp(push, max, out->stamp)) != FS_OK ||
+		    (obj = cJSON_CreateObject()) == NULL) {
+			cJSON_Delete(base);
+			err = err != FS_OK ? err : FS_ERR_NOMEM;
+			goto out;
+		}
+		cJSON_AddStringToObject(obj, "id", id);
+		cJSON_AddStringToObject(obj, "form", form_id);
+		cJSON_AddNumberToObject(obj, "form_version", (double)version);
+		cJSON_AddStringToObject(obj, "op", keep ? "upsert" : "delete");
+		cJSON_AddStringToObject(obj, "hlc", out->stamp);
+		if (keep)
+			cJSON_AddObjectToObject(obj, "fields");
+		cJSON_AddItemToObject(obj, "base", base);
+		goto sign;
+	}
 	if (form_field_find(form, rr->field) == NULL) {
 		err = refuse(
 		    out, 400, "bad_request", "the field is not in the record's form version");
@@ -180,6 +229,7 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 		err = FS_ERR_NOMEM;
 		goto out;
 	}
+sign:
 	/* Signed and chained like a device's change, by headquarters' key (server_key.h). */
 	if ((err = store_push_server_device(push, device)) != FS_OK ||
 	    (err = store_push_custody(push, device, &sc)) != FS_OK)
@@ -230,8 +280,11 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 	         push, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
 		goto out;
 	out->heads = n;
-	snprintf(out->msg, sizeof(out->msg), "field=%s stamp=%s settled=%zu by=%s", rr->field,
-	    out->stamp, n, rr->stamp != NULL ? "candidate" : "new_value");
+	if (rr->record != NULL)
+		snprintf(out->msg, sizeof(out->msg), "record=%s stamp=%s", rr->record, out->stamp);
+	else
+		snprintf(out->msg, sizeof(out->msg), "field=%s stamp=%s settled=%zu by=%s",
+		    rr->field, out->stamp, n, rr->stamp != NULL ? "candidate" : "new_value");
 	err = store_push_audit(push, actor, "review.resolve", id, out->msg);
 out:
 	cJSON_Delete(value);
@@ -248,7 +301,7 @@ review_handle_resolve(
 {
 	struct resolve_out out = {.status = 0};
 	struct store_push *push = NULL;
-	struct resolve_req rr;
+	struct resolve_req rr = { 0 };
 	cJSON *root, *obj;
 	char msg[160];
 	fs_err err;
@@ -277,11 +330,18 @@ review_handle_resolve(
 		cJSON_Delete(root);
 		return 0;
 	}
-	log_info("review %s: %s resolved field %s of record %s (%zu values settled)",
-	    req->request_id, req->who->name, rr.field, req->param, out.heads);
+	if (rr.record != NULL)
+		log_info("review %s: %s resolved record %s: %s", req->request_id, req->who->name,
+		    req->param, rr.record);
+	else
+		log_info("review %s: %s resolved field %s of record %s (%zu values settled)",
+		    req->request_id, req->who->name, rr.field, req->param, out.heads);
 	obj = cJSON_CreateObject();
 	cJSON_AddStringToObject(obj, "id", req->param);
-	cJSON_AddStringToObject(obj, "field", rr.field);
+	if (rr.record != NULL)
+		cJSON_AddStringToObject(obj, "record", rr.record);
+	else
+		cJSON_AddStringToObject(obj, "field", rr.field);
 	cJSON_AddStringToObject(obj, "hlc", out.stamp);
 	cJSON_AddNumberToObject(obj, "seq", (double)out.seq);
 	cJSON_AddNumberToObject(obj, "settled", (double)out.heads);

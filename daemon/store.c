@@ -156,6 +156,13 @@ store_push_record_info(struct store_push *push, const char *record_id, char ret_
 }
 
 fs_err
+store_push_delete_resolution(struct store_push *push, const char *record_id, bool keep,
+    cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1])
+{
+	return OPS(push)->push_delete_resolution(push, record_id, keep, ret_base, ret_max);
+}
+
+fs_err
 store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
 {
@@ -251,6 +258,12 @@ fs_err
 store_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg)
 {
 	return OPS(store)->review_fields(store, id, cb, arg);
+}
+
+fs_err
+store_review_delete_conflict(struct store *store, const char *id, review_value_cb cb, void *arg)
+{
+	return OPS(store)->review_delete_conflict(store, id, cb, arg);
 }
 
 fs_err

@@ -65,6 +65,8 @@ struct store_ops {
 	fs_err (*push_field_heads)(struct store_push *push, const char *record_id,
 	    const char *field, struct store_head *heads, size_t max, size_t *ret_n,
 	    char ret_max[HLC_TEXT_LEN + 1]);
+	fs_err (*push_delete_resolution)(struct store_push *push, const char *record_id,
+	    bool keep, cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1]);
 	fs_err (*push_server_stamp)(struct store_push *push, const char *after,
 	    char ret_stamp[HLC_TEXT_LEN + 1]);
 	fs_err (*push_commit)(struct store_push *push);
@@ -86,6 +88,8 @@ struct store_ops {
 	    int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total);
 	fs_err (*review_get)(struct store *store, const char *id, review_record_cb cb, void *arg);
 	fs_err (*review_fields)(struct store *store, const char *id, review_value_cb cb, void *arg);
+	fs_err (*review_delete_conflict)(struct store *store, const char *id, review_value_cb cb,
+	    void *arg);
 	fs_err (*review_conflicts)(struct store *store, const char *id, review_value_cb cb,
 	    void *arg);
 	fs_err (*review_history)(struct store *store, const char *id, review_change_cb cb,

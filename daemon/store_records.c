@@ -762,6 +762,64 @@ sqlite_push_field_heads(struct store_push *push, const char *record_id, const ch
 	return h.err;
 }
 
+/* Keeps the highest stamp in max. */
+static void
+stamp_max(char max[HLC_TEXT_LEN + 1], const char *stamp)
+{
+	if (strcmp(stamp, max) > 0)
+		snprintf(max, HLC_TEXT_LEN + 1, "%s", stamp);
+}
+
+fs_err
+sqlite_push_delete_resolution(struct store_push *push, const char *record_id, bool keep,
+    cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1])
+{
+	char tombstone[HLC_TEXT_LEN + 1];
+	const struct mm_record *r;
+	struct merge_mem mm;
+	cJSON *base = NULL;
+	fs_err err;
+
+	*ret_base = NULL;
+	ret_max[0] = '\0';
+	merge_mem_init(&mm, false);
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK)
+		goto out;
+	r = merge_mem_record(&mm, record_id);
+	if (!merge_row_delete_conflict(r))
+		goto out;
+	for (size_t m = 0; m < 3; m++)
+		for (size_t i = 0; i < r->marks[m].n; i++)
+			stamp_max(ret_max, r->marks[m].s[i]);
+	if ((base = cJSON_CreateObject()) == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
+	}
+	if (keep) {
+		cJSON *dels = cJSON_AddArrayToObject(base, MERGE_BASE_DELETE);
+
+		for (size_t i = 0; dels != NULL && i < r->marks[MERGE_MARK_DELETE].n; i++)
+			if (!merge_mem_marked(r, MERGE_MARK_KEPT, r->marks[MERGE_MARK_DELETE].s[i]))
+				cJSON_AddItemToArray(dels,
+				    cJSON_CreateString(r->marks[MERGE_MARK_DELETE].s[i]));
+	}
+	for (size_t i = 0; i < r->nf; i++) {
+		cJSON *heads = keep ? NULL : cJSON_AddArrayToObject(base, r->f[i].name);
+
+		for (size_t k = 0; k < r->f[i].nw; k++) {
+			stamp_max(ret_max, r->f[i].w[k].stamp);
+			if (heads != NULL && r->f[i].w[k].head)
+				cJSON_AddItemToArray(heads, cJSON_CreateString(r->f[i].w[k].stamp));
+		}
+	}
+	*ret_base = base;
+	base = NULL;
+out:
+	cJSON_Delete(base);
+	merge_mem_finish(&mm);
+	return err;
+}
+
 void
 store_heads_finish(struct store_head *heads, size_t n)
 {

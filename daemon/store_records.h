@@ -111,6 +111,17 @@ struct store_head {
 fs_err store_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1]);
 
+/*
+ * The base of a resolution of merge rule 2's record-level conflict
+ * (common/merge.h) on record_id: to keep the record, {"@delete": [every
+ * delete not kept against]}; to confirm the delete, {field: [every head],
+ * ...} over every field.  *ret_base (owned by the caller) is NULL when the
+ * record has no such conflict; ret_max is the highest stamp the record
+ * holds ("" if none).  FS_ERR_NOTFOUND without the record.
+ */
+fs_err store_push_delete_resolution(struct store_push *push, const char *record_id, bool keep,
+    cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1]);
+
 /* Frees the values of n heads.  Accepts heads with NULL values. */
 void store_heads_finish(struct store_head *heads, size_t n);
 

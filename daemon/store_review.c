@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "merge_row.h"
 #include "store.h"
 #include "store_review_sqlite.h"
 #include "store_sqlite_internal.h"
@@ -287,6 +288,76 @@ sqlite_review_conflicts(struct store *store, const char *id, review_value_cb cb,
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	return each_row(
 	    st, value_row, &(struct row_cb){.u.value = cb, .arg = arg}, "record conflicts");
+}
+
+struct side_ctx {
+	struct store *store;
+	const struct mm_record *r;
+	review_value_cb cb;
+	void *arg;
+	fs_err err;
+};
+
+/* One side of the record-level conflict, with its author's name. */
+static void
+side(void *arg, bool is_delete, const char *field, const char *stamp)
+{
+	struct side_ctx *x = arg;
+	struct review_value v = { .field = is_delete ? "@delete" : field, .stamp = stamp,
+		.device_id = stamp + HLC_TEXT_LEN - HLC_DEVICE_LEN, .device_name = "",
+		.created_at = "" };
+	sqlite3_stmt *st;
+
+	if (x->err != FS_OK)
+		return;
+	for (size_t i = 0; !is_delete && i < x->r->nf; i++)
+		if (strcmp(x->r->f[i].name, field) == 0)
+			for (size_t k = 0; k < x->r->f[i].nw; k++)
+				if (strcmp(x->r->f[i].w[k].stamp, stamp) == 0)
+					v.value = x->r->f[i].w[k].value;
+	/* clang-format off */
+	if ((x->err = store_sqlite_prepare(x->store,
+	         "SELECT " STORE_REVIEW_DEVICE_NAME("d", "?1") " FROM (SELECT 1)"
+	         " LEFT JOIN devices d ON d.hlc_device = ?1", &st)) != FS_OK)
+		return;
+	/* clang-format on */
+	sqlite3_bind_text(st, 1, v.device_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v.device_name = store_sqlite_text(st, 0);
+	if (x->cb(x->arg, &v) != 0)
+		x->err = FS_ERR_NOMEM;
+	sqlite3_reset(st);
+}
+
+fs_err
+sqlite_review_delete_conflict(struct store *store, const char *id, review_value_cb cb, void *arg)
+{
+	struct side_ctx x = { .store = store, .cb = cb, .arg = arg };
+	struct merge_mem mm;
+	sqlite3_stmt *st;
+	fs_err err;
+	int rc;
+
+	if ((err = store_sqlite_prepare(store,
+		 "SELECT state FROM records WHERE id = ?1 AND open_conflicts > 0 AND NOT deleted"
+		 " AND state ->> '$.d' IS NOT NULL",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	merge_mem_init(&mm, false);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (err = merge_row_load(&mm, id, (const char *)sqlite3_column_text(st, 0),
+		 (size_t)sqlite3_column_bytes(st, 0))) == FS_OK) {
+		x.r = merge_mem_record(&mm, id);
+		sqlite3_reset(st);
+		merge_row_delete_conflict_each(x.r, side, &x);
+		err = x.err;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = store_sqlite_err(sqlite3_db_handle(st), rc, "reading a record");
+	}
+	sqlite3_reset(st);
+	merge_mem_finish(&mm);
+	return err;
 }
 
 static int

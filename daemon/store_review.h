@@ -131,6 +131,15 @@ fs_err store_review_fields(struct store *store, const char *id, review_value_cb 
 /* The record's open conflicts (the losing heads), by field and stamp. */
 fs_err store_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg);
 
+/*
+ * Merge rule 2's record-level conflict of the record (common/merge.h), if
+ * it has one: cb once per side -- each delete not kept against (field
+ * "@delete", value NULL) and each head no delete saw (its field and value)
+ * -- with its stamp and author.  Nothing when there is no such conflict.
+ */
+fs_err store_review_delete_conflict(struct store *store, const char *id, review_value_cb cb,
+    void *arg);
+
 /* Every change received for the record, in sequence order. */
 fs_err store_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
 

@@ -171,6 +171,12 @@ static const struct migration migrations[] = {
       " prev BLOB NOT NULL, hash BLOB NOT NULL);"
       "CREATE INDEX history_record ON history(record_id, id);",
       sqlite_history_migrate, NULL },
+    /*
+     * 7 -> 8: merge rule 2 (issue 22; store_sqlite_rule2.c).  Every record
+     * that had a delete is merged again from its stored changes: a delete
+     * no longer writes nulls, so the values a delete raced with come back.
+     */
+    { "SELECT 1;", sqlite_rule2_migrate, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -391,6 +397,7 @@ const struct store_ops store_sqlite_ops = {
 	.push_batch_save = sqlite_push_batch_save,
 	.push_record_info = sqlite_push_record_info,
 	.push_field_heads = sqlite_push_field_heads,
+	.push_delete_resolution = sqlite_push_delete_resolution,
 	.push_server_stamp = sqlite_push_server_stamp,
 	.push_commit = sqlite_push_commit,
 	.push_abort = sqlite_push_abort,
@@ -406,6 +413,7 @@ const struct store_ops store_sqlite_ops = {
 	.review_get = sqlite_review_get,
 	.review_fields = sqlite_review_fields,
 	.review_conflicts = sqlite_review_conflicts,
+	.review_delete_conflict = sqlite_review_delete_conflict,
 	.review_history = sqlite_review_history,
 	.review_events = sqlite_review_events,
 	.review_set_status = sqlite_review_set_status,

@@ -111,6 +111,8 @@ fs_err sqlite_push_batch_save(struct store_push *push, const char *device, const
     const char *answer);
 fs_err sqlite_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
     int64_t *ret_version, char ret_team[65]);
+fs_err sqlite_push_delete_resolution(struct store_push *push, const char *record_id, bool keep,
+    cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1]);
 fs_err sqlite_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1]);
 fs_err sqlite_push_server_stamp(struct store_push *push, const char *after,
@@ -134,6 +136,8 @@ fs_err sqlite_review_list(struct store *store, const struct review_filter *f, in
     int64_t offset, review_record_cb cb, void *arg, int64_t *ret_total);
 fs_err sqlite_review_get(struct store *store, const char *id, review_record_cb cb, void *arg);
 fs_err sqlite_review_fields(struct store *store, const char *id, review_value_cb cb, void *arg);
+fs_err sqlite_review_delete_conflict(struct store *store, const char *id, review_value_cb cb,
+    void *arg);
 fs_err sqlite_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg);
 fs_err sqlite_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
 fs_err sqlite_review_events(struct store *store, const char *id, review_event_cb cb, void *arg);
@@ -175,6 +179,9 @@ fs_err sqlite_history_change(sqlite3 *db, const char *record_id, int64_t seq);
 fs_err sqlite_history_push_change(struct store_push *push, const char *record_id, int64_t seq);
 fs_err sqlite_history_event(sqlite3 *db, int64_t event_id);
 fs_err sqlite_history_migrate(sqlite3 *db);
+
+/* Schema 7 -> 8: records with a delete merged again under merge rule 2. */
+fs_err sqlite_rule2_migrate(sqlite3 *db);
 fs_err sqlite_history_walk(struct store *store, store_history_cb cb, void *arg);
 fs_err sqlite_record_history(struct store *store, const char *record_id, store_history_cb cb,
     void *arg);

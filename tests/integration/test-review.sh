@@ -470,11 +470,11 @@ set +e
 set -e
 pass "audit trail: reveal, status, resolve, export, device add; who and which record, no values"
 
-# --- A delete that overrode a concurrent edit ----------------------------
+# --- A delete and an edit it did not see (merge rule 2, issue 22) -------
 
 # a2 edits a record it has, offline; a1 then deletes it without seeing the
-# edit.  The delete is newer and wins, the edit is in the conflict set, and
-# the deleted record stays in the reviewer's list until resolved.
+# edit.  The record stays alive whole with one record-level conflict, in
+# the reviewer's list, until a reviewer confirms the delete or keeps it.
 R5=$("$F" --db a1.db record new labor_inspection --set worksite_name="Delta mine" \
 	--set sector=mining --set inspection_date=2026-11-21 --set referral_decision=none)
 for n in a1 a2; do sync_dev $n || fail "sync of $n (delete case)"; done
@@ -482,15 +482,25 @@ for n in a1 a2; do sync_dev $n || fail "sync of $n (delete case)"; done
 sleep 0.01
 "$F" --db a1.db record delete "$R5" >/dev/null
 for n in a1 a2 a1; do sync_dev $n || fail "sync of $n (delete case)"; done
-[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts > 0 FROM records WHERE id = '$R5'")" = "1|1" ] ||
-	fail "the delete did not win with the edit in the conflict set"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "0|1" ] ||
+	fail "the record an unseen edit raced with a delete is not alive with one conflict"
 expect 200 "list after the delete" get "/v1/review/records?conflicts=1"
-[ "$(py "[r['deleted'] for r in j['records'] if r['id'] == '$R5']")" = "[True]" ] ||
-	fail "a deleted record with an open conflict is not in the default list"
-expect 200 "list, deleted left out" get "/v1/review/records?conflicts=1&deleted=0"
-[ "$(py "[r['id'] for r in j['records'] if r['id'] == '$R5']")" = "[]" ] ||
-	fail "deleted=0 still lists the deleted record"
-pass "a delete that overrode an edit: record deleted, edit in its conflicts, listed for review"
+[ "$(py "[(r['deleted'], r['open_conflicts']) for r in j['records'] if r['id'] == '$R5']")" = "[(False, 1)]" ] ||
+	fail "the record with the delete conflict is not in the conflict list"
+expect 200 "the record" get "/v1/review/records/$R5"
+py "j['delete_conflict']['deletes'][0]['device_name'], j['delete_conflict']['edits'][0]['field'], [f['value'] for f in j['fields'] if f['name'] == 'worksite_name'][0]" >dc.txt
+[ "$(cat dc.txt)" = "a1 referral_agency Delta mine" ] ||
+	fail "the record view does not show both sides with the values kept: $(cat dc.txt) $(cat body)"
+expect 400 "record and field together" post "/v1/review/records/$R5/resolve" '{"record":"delete","field":"x"}'
+expect 200 "confirm the delete" post "/v1/review/records/$R5/resolve" '{"record":"delete","note":"duplicate"}'
+[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "1|0" ] ||
+	fail "confirming the delete did not delete the record"
+expect 409 "nothing left to resolve" post "/v1/review/records/$R5/resolve" '{"record":"keep"}'
+for n in a1 a2; do sync_dev $n || fail "sync of $n after the confirmation"; done
+[ "$(sqlite3 a2.db "SELECT deleted FROM records WHERE id = '$R5'")" = 1 ] ||
+	fail "the confirmed delete did not reach a2"
+"$D" -d data audit | grep -q "review.resolve  *$R5 .*record=delete" || fail "the confirmation is not audited"
+pass "a delete and an edit it did not see: alive whole with one record-level conflict, listed; a reviewer confirms the delete, audited, and it reaches the devices"
 
 # --- Nothing secret in the log -------------------------------------------
 

@@ -14,7 +14,7 @@
  *   push cursor           a push's cursor is its own last change
  *   token binding         tokens, revocation, the device id bound once
  *   restore detection     the stamp at a cursor, only within the team
- *   merge vectors         tests/vectors/merge-rule-1.json through the store
+ *   merge vectors         tests/vectors/merge-rule-2.json through the store
  *   snapshot              each record's row once, no echo, as_of consistent
  */
 #include <stdlib.h>
@@ -645,7 +645,7 @@ FS_TEST(conformance_merge_vectors)
 	int k = 0;
 
 	ASSERT(root != NULL);
-	snprintf(path, sizeof(path), "%s/tests/vectors/merge-rule-1.json", root);
+	snprintf(path, sizeof(path), "%s/tests/vectors/merge-rule-2.json", root);
 	text = read_file(path);
 	ASSERT((doc = cJSON_Parse(text)) != NULL);
 	free(text);
@@ -711,6 +711,21 @@ FS_TEST(conformance_merge_vectors)
 			ASSERT_CONTAINS(got.text,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "deleted")) ? "D 1 "
 											 : "D 0 ");
+			/* open_conflicts: the fields' and merge rule 2's record-level one. */
+			{
+				char open[32];
+				int nc = 0;
+				const cJSON *cf;
+
+				cJSON_ArrayForEach(cf, cJSON_GetObjectItemCaseSensitive(v, "conflicts"))
+					nc += cJSON_GetArraySize(cf);
+				snprintf(open, sizeof(open), " open=%d\n",
+				    nc + (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v,
+					      "delete_conflict"))
+						 ? 1
+						 : 0));
+				ASSERT_CONTAINS(got.text, open);
+			}
 			for (int i = 0; i < n; i++)
 				cJSON_Delete(changes[i]);
 		}

@@ -10,7 +10,8 @@
  *
  * Each vector runs in every arrival order of its changes, and each order
  * once more with its first change replayed at the end; every run must
- * reach the vector's fields, conflicts and deleted flag.  The server's
+ * reach the vector's fields, conflicts, deleted flag and record-level
+ * conflict (merge rule 2).  The server's
  * store runs the same vectors through its own API in
  * tests/unit/test-conformance.c.
  */
@@ -99,12 +100,25 @@ line_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/*
+ * The dump's text: its lines sorted, a deleted record's field conflicts
+ * dropped (a deleted record has none open: merge.h), the flags added.
+ */
 static void
-dump_text(struct dump *d, bool deleted, char out[DUMP_MAX])
+dump_text(struct dump *d, bool deleted, bool delete_conflict, char out[DUMP_MAX])
 {
 	size_t len = 0;
 
+	if (deleted) {
+		int k = 0;
+
+		for (int i = 0; i < d->n; i++)
+			if (d->lines[i][0] != 'C')
+				memmove(d->lines[k++], d->lines[i], sizeof(d->lines[0]));
+		d->n = k;
+	}
 	dump_add(d, 'D', deleted ? "1" : "0", "", "");
+	dump_add(d, 'X', delete_conflict ? "1" : "0", "", "");
 	qsort(d->lines, (size_t)d->n, sizeof(d->lines[0]), line_cmp);
 	out[0] = '\0';
 	for (int i = 0; i < d->n; i++)
@@ -129,32 +143,42 @@ expected_text(const cJSON *v, char out[DUMP_MAX])
 		cJSON_ArrayForEach(s, c)
 			dump_add(&d, 'C', c->string, s->valuestring, "");
 	}
-	dump_text(&d, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "deleted")), out);
+	dump_text(&d, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "deleted")),
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "delete_conflict")), out);
 }
 
-/* Deleted: the newest delete's stamp is at least every live current stamp. */
-static bool
-is_deleted(const char *tombstone, struct dump *d)
+/*
+ * Merge rule 2 on the write set, in SQL from the rule's text: deleted when
+ * the record has a delete and every head (a write no base names) was seen
+ * by a delete; the record-level conflict when alive with a delete that
+ * is not kept against.
+ */
+static int
+sql_flag(sqlite3 *db, const char *sql)
 {
-	if (tombstone[0] == '\0')
-		return false;
-	for (int i = 0; i < d->n; i++) {
-		char name[64], value[64], stamp[64];
+	sqlite3_stmt *st;
+	int v;
 
-		if (d->lines[i][0] == 'F' &&
-		    sscanf(d->lines[i], "F %63s %63s %63s", name, value, stamp) == 3 &&
-		    strcmp(value, "null") != 0 && strcmp(stamp, tombstone) > 0)
-			return false;
-	}
-	return true;
+	ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
+
+#define SQL_DELETED                                                                            \
+	"SELECT EXISTS (SELECT 1 FROM marks WHERE kind = 0) AND NOT EXISTS (SELECT 1 FROM writes w" \
+	" WHERE NOT EXISTS (SELECT 1 FROM write_bases b WHERE b.name = w.name"                     \
+	" AND b.stamp = w.stamp) AND w.stamp NOT IN (SELECT stamp FROM marks WHERE kind = 1))"
+#define SQL_KEPT_OR_NONE                                                                       \
+	"SELECT NOT EXISTS (SELECT 1 FROM marks d WHERE kind = 0 AND d.stamp NOT IN"               \
+	" (SELECT stamp FROM marks WHERE kind = 2))"
 
 /* --- the write set on SQLite ------------------------------------------- */
 
 static void
 run_sqlite(const struct form *form, cJSON **changes, int n, char out[DUMP_MAX])
 {
-	char tombstone[HLC_TEXT_LEN + 1] = "";
 	struct merge_sqlite ms;
 	struct dump d = { .n = 0 };
 	sqlite3_stmt *st;
@@ -163,7 +187,7 @@ run_sqlite(const struct form *form, cJSON **changes, int n, char out[DUMP_MAX])
 	ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
 	ASSERT_EQ(sqlite3_exec(db,
 		      "CREATE TABLE fields(record_id TEXT, name TEXT, value TEXT, stamp TEXT,"
-		      " PRIMARY KEY(record_id, name));" MERGE_SQLITE_SCHEMA,
+		      " PRIMARY KEY(record_id, name));" MERGE_SQLITE_SCHEMA MERGE_SQLITE_MARKS_SCHEMA,
 		      NULL, NULL, NULL),
 	    SQLITE_OK);
 	ASSERT_OK(merge_sqlite_init(&ms, db));
@@ -175,8 +199,6 @@ run_sqlite(const struct form *form, cJSON **changes, int n, char out[DUMP_MAX])
 		ASSERT_OK(change_parse(changes[i], &ch, err, sizeof(err)));
 		ASSERT_OK(change_check(&ch, form, err, sizeof(err)));
 		ASSERT_OK(change_apply(&ms.ops, form, &ch, &res));
-		if (ch.is_delete && strcmp(ch.hlc, tombstone) > 0)
-			snprintf(tombstone, sizeof(tombstone), "%s", ch.hlc);
 	}
 	ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT name, coalesce(value, 'null'), stamp FROM fields",
 		      -1, &st, NULL),
@@ -191,7 +213,11 @@ run_sqlite(const struct form *form, cJSON **changes, int n, char out[DUMP_MAX])
 		dump_add(&d, 'C', (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1), "");
 	sqlite3_finalize(st);
-	dump_text(&d, is_deleted(tombstone, &d), out);
+	{
+		bool deleted = sql_flag(db, SQL_DELETED) != 0;
+
+		dump_text(&d, deleted, !deleted && !sql_flag(db, SQL_KEPT_OR_NONE), out);
+	}
 	merge_sqlite_finish(&ms);
 	sqlite3_close(db);
 }
@@ -251,7 +277,7 @@ run_row(const struct form *form, cJSON **changes, int n, char out[DUMP_MAX])
 			    cur->stamp);
 		merge_mem_conflicts(&r->f[i], row_conflict, &rd);
 	}
-	dump_text(&d, deleted, out);
+	dump_text(&d, deleted, merge_row_delete_conflict(r), out);
 	merge_mem_finish(&mm);
 	free(state);
 }
@@ -298,7 +324,7 @@ permute(const cJSON *v, const struct form *form, cJSON **order, int k, int n, co
 	}
 }
 
-FS_TEST(merge_rule_1_vectors)
+FS_TEST(merge_rule_2_vectors)
 {
 	char path[4096], want[DUMP_MAX], *text;
 	const char *root = getenv("FS_SOURCE_ROOT");
@@ -307,11 +333,11 @@ FS_TEST(merge_rule_1_vectors)
 	int nvec = 0;
 
 	ASSERT(root != NULL);
-	snprintf(path, sizeof(path), "%s/tests/vectors/merge-rule-1.json", root);
+	snprintf(path, sizeof(path), "%s/tests/vectors/merge-rule-2.json", root);
 	text = read_file(path);
 	ASSERT((doc = cJSON_Parse(text)) != NULL);
 	free(text);
-	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(doc, "rule")->valueint, 1);
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(doc, "rule")->valueint, 2);
 	record_id = cJSON_GetObjectItemCaseSensitive(doc, "record")->valuestring;
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "vectors"))
 	{
@@ -340,6 +366,6 @@ FS_TEST(merge_rule_1_vectors)
 int
 main(void)
 {
-	FS_RUN(merge_rule_1_vectors);
+	FS_RUN(merge_rule_2_vectors);
 	FS_TEST_DONE();
 }
