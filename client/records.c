@@ -18,6 +18,7 @@
 #include "change.h"
 #include "id.h"
 #include "internal.h"
+#include "merge_row.h"
 #include "record_row.h"
 
 struct record_state {
@@ -484,6 +485,27 @@ record_conflicts(fs_client *c, const struct record_state *r, const char *id, cJS
 	return FS_OK;
 }
 
+/* One side of merge rule 2's record-level conflict, into {"deletes", "edits"}. */
+static void
+delete_side(void *arg, bool is_delete, const char *field, const char *stamp)
+{
+	cJSON *dc = arg, *list, *item;
+	char device[HLC_DEVICE_LEN + 1] = "";
+	uint64_t ts;
+
+	list = cJSON_GetObjectItemCaseSensitive(dc, is_delete ? "deletes" : "edits");
+	if (list == NULL)
+		list = cJSON_AddArrayToObject(dc, is_delete ? "deletes" : "edits");
+	if (list == NULL || (item = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddItemToArray(list, item);
+	(void)hlc_parse(stamp, &ts, device);
+	if (!is_delete)
+		cJSON_AddStringToObject(item, "field", field);
+	cJSON_AddStringToObject(item, "stamp", stamp);
+	cJSON_AddStringToObject(item, "device", device);
+}
+
 fs_err
 fs_record_get(fs_client *c, const char *id, char **ret_json)
 {
@@ -511,6 +533,13 @@ fs_record_get(fs_client *c, const char *id, char **ret_json)
 	cJSON_AddStringToObject(obj, "created", r.row.created_at);
 	cJSON_AddStringToObject(obj, "updated", r.row.updated_at);
 	err = record_conflicts(c, &r, id, cJSON_AddArrayToObject(obj, "conflicts"));
+	/* Merge rule 2: deleted elsewhere, edited here (or the other way) unseen. */
+	if (err == FS_OK && merge_row_delete_conflict(record_row_state(&r.row, id))) {
+		cJSON *dc = cJSON_AddObjectToObject(obj, "delete_conflict");
+
+		if (dc != NULL)
+			merge_row_delete_conflict_each(record_row_state(&r.row, id), delete_side, dc);
+	}
 	record_state_finish(&r);
 	if (err != FS_OK) {
 		cJSON_Delete(obj);

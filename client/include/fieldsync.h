@@ -127,15 +127,24 @@ FS_API fs_err fs_record_create(fs_client *client, const char *form_id,
  */
 FS_API fs_err fs_record_edit(fs_client *client, const char *id, const char *values_json);
 
-/* Deletes a record (a tombstone that syncs).  FS_ERR_NOTFOUND, FS_ERR_DELETED. */
+/*
+ * Deletes a record: a tombstone that syncs, naming every value this device
+ * holds of it.  An edit elsewhere that the delete did not see keeps the
+ * record alive (merge rule 2, docs/PROTOCOL.md).  FS_ERR_NOTFOUND,
+ * FS_ERR_DELETED.
+ */
 FS_API fs_err fs_record_delete(fs_client *client, const char *id);
 
 /*
  * One record as JSON: {"id","form","form_version","deleted","values":{...},
  * "stamps":{field: stamp}, "created","updated","conflicts":[{"field",
  * "stamp","value","device"}]}; conflicts are the open ones (values that
- * lost against a concurrent edit, kept until resolved).  Deleted records are
- * returned with "deleted": true.  *ret_json is freed with fs_free().
+ * lost against a concurrent edit, kept until resolved).  A record a delete
+ * raced with an edit it did not see (merge rule 2) also has
+ * "delete_conflict": {"deletes":[{"stamp","device"}], "edits":[{"field",
+ * "stamp","device"}]}: it stays alive with every value until a reviewer
+ * confirms the delete or keeps it.  Deleted records are returned with
+ * "deleted": true.  *ret_json is freed with fs_free().
  */
 FS_API fs_err fs_record_get(fs_client *client, const char *id, char **ret_json);
 

@@ -370,7 +370,26 @@
   function renderConflicts(d) {
     const box = $('d-conflicts');
     clear(box);
-    $('d-conflicts-box').hidden = !d.conflicts.length;
+    $('d-conflicts-box').hidden = !d.conflicts.length && !d.delete_conflict;
+    // Merge rule 2: deleted on one device, edited on another that had not seen the delete.
+    if (d.delete_conflict) {
+      const dc = d.delete_conflict;
+      const wrap = el('div', { cls: 'conflict-field delete-conflict', data: { field: '@record' } }, [
+        el('h4', { text: 'Deleted on one device, edited on another' })]);
+      for (const x of dc.deletes || []) {
+        wrap.appendChild(el('p', { cls: 'by', text: 'Deleted by ' + author(x.device, x.device_id) + ' (stamp ' + x.stamp + ')' }));
+      }
+      for (const x of dc.edits || []) {
+        wrap.appendChild(el('p', { cls: 'by', text: 'Edited without seeing the delete: ' + label(d.record.form, x.field) + ', by ' + author(x.device, x.device_id) }));
+      }
+      wrap.appendChild(el('p', { text: 'The record keeps every value until you decide.' }));
+      const del = el('button', { type: 'button', cls: 'keep', text: 'Confirm the delete', data: { record: 'delete' } });
+      const keep = el('button', { type: 'button', cls: 'keep', text: 'Keep the record', data: { record: 'keep' } });
+      del.addEventListener('click', () => resolveRecord('delete', del));
+      keep.addEventListener('click', () => resolveRecord('keep', keep));
+      wrap.appendChild(el('div', { cls: 'candidate' }, [del, keep]));
+      box.appendChild(wrap);
+    }
     for (const c of d.conflicts) {
       const wrap = el('div', { cls: 'conflict-field', data: { field: c.field } }, [el('h4', { text: c.label })]);
       const cands = [];
@@ -435,6 +454,7 @@
         const e = it.event;
         const what = e.kind === 'status'
           ? 'Status set to ' + (STATUS_TEXT[e.status] || e.status)
+          : e.field === '@record' ? 'Delete-or-keep conflict resolved'
           : 'Conflict on ' + label(d.record.form, e.field) + ' resolved';
         const li = el('li', { cls: 'event' }, [
           el('div', { cls: 'when', text: when(e.at) + ' \u00b7 ' + e.actor }),
@@ -501,6 +521,25 @@
       // Reloaded values are masked again: reveal again if needed (audited).
       await openRecord(state.selected);
       message('d-msg', 'Conflict resolved; the devices receive the chosen value on their next sync.');
+      loadList();
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not resolve: ' + e.message, true);
+      btn.disabled = false;
+    }
+  }
+
+  async function resolveRecord(choice, btn) {
+    btn.disabled = true;
+    try {
+      const note = $('d-note').value.trim();
+      const body = { record: choice };
+      if (note) body.note = note;
+      await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/resolve', { method: 'POST', body });
+      $('d-note').value = '';
+      await openRecord(state.selected);
+      message('d-msg', choice === 'delete'
+        ? 'Delete confirmed; the devices remove the record on their next sync.'
+        : 'Record kept; the devices keep it on their next sync.');
       loadList();
     } catch (e) {
       if (e.status !== 401) message('d-msg', 'Could not resolve: ' + e.message, true);
