@@ -26,7 +26,7 @@
 
 /* The fixed columns before the fields, in order. */
 static const char *const fixed_cols[] = {"id", "form", "form_version", "team", "created_by",
-    "created_at", "updated_at", "review_status", "open_conflicts", "deleted"};
+    "created_at", "updated_at", "review_status", "open_conflicts", "deleted", "delete_conflict"};
 #define NFIXED (sizeof(fixed_cols) / sizeof(fixed_cols[0]))
 
 struct obuf {
@@ -257,8 +257,8 @@ emit_row(struct export *x, const struct review_record *r)
 				csv_cell(ob, text[i], strlen(text[i]), true);
 			}
 		}
-		snprintf(
-		    num, sizeof(num), ",%d,%s", r->open_conflicts, r->deleted ? "true" : "false");
+		snprintf(num, sizeof(num), ",%d,%s,%s", r->open_conflicts,
+		    r->deleted ? "true" : "false", r->delete_conflict ? "true" : "false");
 		ob_str(ob, num);
 		for (size_t i = 0; i < x->ncols; i++) {
 			ob_add(ob, ",", 1);
@@ -286,6 +286,7 @@ emit_row(struct export *x, const struct review_record *r)
 	snprintf(num, sizeof(num), ",\"open_conflicts\":%d", r->open_conflicts);
 	ob_str(ob, num);
 	ob_str(ob, r->deleted ? ",\"deleted\":true" : ",\"deleted\":false");
+	ob_str(ob, r->delete_conflict ? ",\"delete_conflict\":true" : ",\"delete_conflict\":false");
 	ob_str(ob, ",\"fields\":{");
 	for (size_t i = 0; i < x->ncols; i++) {
 		if (i > 0)

@@ -306,6 +306,7 @@ add_record(cJSON *obj, const struct review_record *r)
 	cJSON_AddStringToObject(obj, "review_status", r->review_status);
 	cJSON_AddNumberToObject(obj, "open_conflicts", r->open_conflicts);
 	cJSON_AddBoolToObject(obj, "deleted", r->deleted);
+	cJSON_AddBoolToObject(obj, "delete_conflict", r->delete_conflict);
 }
 
 struct list_ctx {

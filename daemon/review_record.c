@@ -126,6 +126,7 @@ got_record(void *arg, const struct review_record *r)
 	cJSON_AddStringToObject(o, "review_status", r->review_status);
 	cJSON_AddNumberToObject(o, "open_conflicts", r->open_conflicts);
 	cJSON_AddBoolToObject(o, "deleted", r->deleted);
+	cJSON_AddBoolToObject(o, "delete_conflict", r->delete_conflict);
 	return 0;
 }
 

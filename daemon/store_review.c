@@ -124,6 +124,7 @@ store_review_row(sqlite3_stmt *st, struct review_record *r)
 	r->review_status = store_sqlite_text(st, 7);
 	r->open_conflicts = sqlite3_column_int(st, 8);
 	r->deleted = sqlite3_column_int(st, 9) != 0;
+	r->delete_conflict = sqlite3_column_int(st, 10) != 0;
 }
 
 /* The caller's callback, whichever kind of row it takes. */

@@ -58,8 +58,9 @@ struct review_record {
 	const char *created_at;
 	const char *updated_at;
 	const char *review_status; /* new, reviewed, follow_up, referred */
-	int open_conflicts;
+	int open_conflicts;  /* the fields' and the record-level one */
 	bool deleted;
+	bool delete_conflict; /* merge rule 2: a delete and an edit it did not see */
 };
 
 /* A field's current value, or one candidate of a conflict. */

@@ -14,7 +14,11 @@
 /* Columns of struct review_record, selected from records r, in order. */
 #define STORE_REVIEW_COLUMNS                                                                       \
 	"r.id, r.form, r.form_version, r.team, r.created_by, r.created_at, r.updated_at,"          \
-	" r.review_status, r.open_conflicts, r.deleted"
+	" r.review_status, r.open_conflicts, r.deleted,"                                            \
+	/* merge rule 2's record-level conflict: alive, a delete not kept */                    \
+	" (NOT r.deleted AND r.open_conflicts > 0 AND EXISTS (SELECT 1 FROM"                       \
+	" json_each(r.state, '$.d') dd WHERE dd.value NOT IN (SELECT value FROM"                  \
+	" json_each(r.state, '$.dk'))))"
 
 /* The name of the device that authored stamps of device id column COL. */
 #define STORE_REVIEW_DEVICE_NAME(d, col)                                                           \

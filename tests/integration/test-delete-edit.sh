@@ -122,6 +122,14 @@ assert [d["device"] for d in dc["deletes"]] and [e["field"] for e in dc["edits"]
 	[ "$(api GET "/v1/review/records?conflicts=1")" = 200 ] &&
 		python3 -c "import json; j=json.load(open('body')); assert '$r' in [x['id'] for x in j['records']]" ||
 		fail "$label: not in the reviewer's conflict queue"
+	[ "$(api GET "/v1/review/export?form=labor_inspection&format=json")" = 200 ] &&
+		python3 -c "
+import json
+rows = json.load(open('body'))
+rows = rows['records'] if isinstance(rows, dict) else rows
+row = [r for r in rows if r['id'] == '$r'][0]
+assert row['delete_conflict'] is True and row['deleted'] is False and row['open_conflicts'] == 1, row
+" || fail "$label: the export does not show the record-level conflict"
 	# B edits another field at once: the record has its required values.
 	"$F" --db B.db record edit "$r" --set number_of_workers=41 >/dev/null ||
 		fail "$label: B cannot edit the record"
