@@ -179,5 +179,47 @@ done
 	fail "a second keep was not refused: $(cat body)"
 pass "a reviewer keeps the record: alive without conflict on every device; nothing left to resolve"
 
-grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' daemon.log && fail "sanitizer report"
+# 4. Stores 0.4 left after the same three steps (tests/fixtures/
+# make-rule1-v04.sh, merge rule 1: the record alive with one value on all
+# three) open in this release: the server merges the record again from its
+# changes at upgrade, the devices take its rows at their next sync.
+FX=$SRC/tests/fixtures
+r=$(cat "$FX/rule1-v04.record")
+mkdir -m 700 old
+sqlite3 old/fieldsyncd.db <"$FX/rule1-v04-server.sql"
+for n in A B; do sqlite3 old-$n.db <"$FX/rule1-v04-$n.sql"; done
+[ "$(sqlite3 old/fieldsyncd.db "SELECT count(*) FROM fields WHERE record_id = '$r' AND value IS NOT NULL")" = 1 ] ||
+	fail "the 0.4 fixture does not hold the husk it should"
+"$D" -d old -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port2 2>>daemon2.log &
+DPID2=$!
+trap 'kill -9 $DPID2 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.05; done
+[ -s port2 ] || fail "the daemon did not open the 0.4 store: $(cat daemon2.log)"
+URL2=https://127.0.0.1:$(cat port2)
+[ "$(sqlite3 old/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$r'")" = "0|1" ] &&
+	[ "$(sqlite3 old/fieldsyncd.db "SELECT count(*) FROM fields WHERE record_id = '$r' AND value IS NOT NULL")" = 8 ] ||
+	fail "the upgraded server did not bring the record back whole: $(sqlite3 old/fieldsyncd.db "SELECT name, value FROM fields WHERE record_id = '$r' AND value IS NOT NULL")"
+for n in A B; do
+	"$F" --db old-$n.db sync --server "$URL2" --token-file "$FX/rule1-v04.$n.token" --cacert cert.pem -q ||
+		fail "the upgraded device $n did not sync"
+	values old-$n "$r" >got-$n
+	[ "$(wc -l <got-$n)" = 8 ] && grep -q '^worksite_name="Gamma quarry"$' got-$n &&
+		grep -q '^inspector_id="seen at the gate"$' got-$n ||
+		fail "device $n did not get the record back whole: $(cat got-$n)"
+	[ "$(sqlite3 old-$n.db "SELECT deleted, conflicts FROM records WHERE id = '$r'")" = "0|1" ] ||
+		fail "device $n: not alive with one open conflict after the upgrade"
+done
+diff got-A got-B >&2 || fail "the upgraded devices disagree"
+# A fresh device of the team agrees with the upgraded ones.
+"$D" -d old device add --name C --role field --team north 2>/dev/null | sed -n 's/^token: //p' >tok-C
+"$F" --db C.db init --device C >/dev/null
+"$F" --db C.db sync --server "$URL2" --token-file tok-C --cacert cert.pem -q || fail "fresh device C"
+values C "$r" >got-C
+diff got-A got-C >&2 || fail "a fresh replica and an upgraded one disagree"
+"$F" --db old-B.db record edit "$r" --set number_of_workers=42 >/dev/null ||
+	fail "the upgraded device B cannot edit the record"
+kill "$DPID2"
+pass "stores of 0.4 (rule 1, the record a husk): the server brings it back whole at upgrade, both devices at their next sync, a fresh device agrees, B edits it"
+
+grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' daemon.log daemon2.log && fail "sanitizer report"
 echo "test-delete-edit: all passed"
