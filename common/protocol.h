@@ -27,7 +27,7 @@
 /*
  * The merge rule of common/merge.h.  Rule 1: per field, by stamp, heads
  * other than the current write are conflicts, except a null head beside a
- * null current value; a delete writes null to every field of its form.
+ * null current value; a delete wrote null to every field of its form.
  * Stores written before the null exception (0.1.0 before 9b522ee) are
  * brought to rule 1 by a schema migration on both sides
  * (MERGE_SQLITE_MIGRATE_RULE_1).  Rule 2 (issue 22): a delete writes no
