@@ -323,7 +323,8 @@ sync_dev a1 --push-only --pull-only >/dev/null 2>bad.err
 set -e
 before=$(table_hash)
 printf '{"device":"%s","batch":"proto-test","changes":[%s]}' "$dev" "$body" >proto.json
-for h in "Fieldsync-Protocol: 4" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 9"; do
+# A 0.4 device (merge rule 1) gets the same clear answer (issue 22).
+for h in "Fieldsync-Protocol: 4" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 9" "Fieldsync-Merge-Rule: 1"; do
 	code=$(post tok-a1 proto.json -H "$h")
 	[ "$code" = 400 ] && grep -q '"error":"unsupported_\(protocol\|merge_rule\)".*"protocol":3' answer.json ||
 		fail "push with '$h': HTTP $code $(cat answer.json)"
