@@ -22,6 +22,7 @@ const URL0 = env('FS_URL');
 const SHOTS = env('FS_SHOTS');
 const R1 = env('FS_R1');
 const R2 = env('FS_R2');
+const R4 = env('FS_R4');
 const SENTINEL = env('FS_SENTINEL');
 const reviewerToken = fs.readFileSync(env('FS_REVIEWER_TOKEN_FILE'), 'utf8').trim();
 const fieldToken = fs.readFileSync(env('FS_FIELD_TOKEN_FILE'), 'utf8').trim();
@@ -175,6 +176,19 @@ try {
   assert.equal(await page.evaluate(() => document.querySelectorAll('img, #detail script, #records script, b').length), 0);
   await shot(page, 'xss-as-text');
   ok('XSS payloads rendered as text; window.__xss undefined, no dialog');
+
+  // A delete and an edit it did not see (merge rule 2): keep the record.
+  await page.click(`#records tbody tr[data-id="${R4}"]`);
+  const dc = page.locator('#d-conflicts .delete-conflict');
+  await dc.waitFor();
+  assert.match(await dc.textContent(), /Deleted by inspector-2/);
+  assert.match(await dc.textContent(), /Edited without seeing the delete: Inspector ID, by inspector-1/);
+  await page.locator('#d-fields td.value[data-field="worksite_name"] .v').filter({ hasText: 'Harbour fish processing' }).waitFor();
+  await shot(page, 'delete-conflict');
+  await dc.locator('button[data-record="keep"]').click();
+  await page.locator('#d-conflicts-box').waitFor({ state: 'hidden' });
+  await page.locator('#d-msg').filter({ hasText: 'Record kept' }).waitFor();
+  ok('delete conflict shown with both sides and the values kept; the reviewer keeps the record');
 
   // Export: the CSV download.
   await page.selectOption('#f-form', 'labor_inspection');

@@ -121,9 +121,16 @@ for n in inspector-1 inspector-2 officer-7 inspector-1 inspector-2; do sync_dev 
 for n in inspector-1 inspector-2 inspector-1; do sync_dev $n || fail "sync $n"; done
 [ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$R1'")" = 1 ] ||
 	fail "no conflict to resolve"
-pass "fieldsyncd on $URL with 5 records and 1 conflict"
+# R4: deleted on inspector-2 while inspector-1, not having seen it, adds a
+# value (merge rule 2: alive whole, one record-level conflict).
+"$F" --db inspector-2.db record delete "$R4" >/dev/null
+"$F" --db inspector-1.db record edit "$R4" --set inspector_id=LI-204 >/dev/null
+for n in inspector-2 inspector-1; do sync_dev $n || fail "sync $n"; done
+[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R4'")" = "0|1" ] ||
+	fail "no delete conflict on R4"
+pass "fieldsyncd on $URL with 5 records, 1 field conflict and 1 delete conflict"
 
-export FS_URL=$URL FS_CHROMIUM=$CHROMIUM FS_SHOTS=$SHOTS FS_R1=$R1 FS_R2=$R2 FS_R3=$R3
+export FS_URL=$URL FS_CHROMIUM=$CHROMIUM FS_SHOTS=$SHOTS FS_R1=$R1 FS_R2=$R2 FS_R3=$R3 FS_R4=$R4
 export FS_REVIEWER_TOKEN_FILE=$T/tok-reviewer FS_FIELD_TOKEN_FILE=$T/tok-inspector-1
 export FS_SENTINEL=$SENTINEL FS_TMP=$T
 node "$HERE/review.spec.mjs" || fail "browser scenario failed (screenshots in $SHOTS)"
@@ -138,6 +145,9 @@ for a in review.reveal review.status review.resolve review.export casefile.print
 	grep -q "^[^ ]* *reviewer  *$a " audit.txt || fail "no $a entry by the reviewer"
 done
 grep -qF "$SENTINEL" audit.txt && fail "the audit trail holds a sensitive value"
+grep -q "review.resolve  *$R4 .*record=keep" audit.txt || fail "keeping R4 in the page is not audited"
+[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R4'")" = "0|0" ] ||
+	fail "the record kept in the page is not alive without conflict"
 grep -q "casefile.print  *$R1 *sensitive=masked" audit.txt && grep -q "casefile.print  *$R1 *sensitive=revealed" audit.txt ||
 	fail "the printed case files are not both audited"
 sync_dev inspector-2 || fail "device sync after the resolution"
