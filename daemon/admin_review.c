@@ -253,7 +253,7 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 {
 	struct export_opts o = {.format = "csv"};
 	struct review_filter f = {.conflicts = -1, .deleted = -1};
-	char bound[32], tmp[CONFIG_PATH_MAX + 16], detail[160];
+	char bound[32], tmp[CONFIG_PATH_MAX + 16], detail[512];
 	struct store *store = NULL;
 	struct export *x = NULL;
 	FILE *fp = stdout;
@@ -283,9 +283,9 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: cannot start the export\n");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "form=%s format=%s sensitive=%s to=%s", o.form, o.format,
-	    o.sensitive ? "included" : "omitted", o.out != NULL ? "file" : "stdout");
-	if (store_audit(store, "cli", "review.export", NULL, detail) != FS_OK) {
+	if (export_audit_detail(store, &f, o.format, o.sensitive,
+		o.out != NULL ? "to=file" : "to=stdout", detail, sizeof(detail)) != FS_OK ||
+	    store_audit(store, "cli", "review.export", NULL, detail) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: cannot write the audit entry; nothing exported\n");
 		goto out;
 	}

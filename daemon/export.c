@@ -422,6 +422,58 @@ export_free(struct export *x)
 	free(x);
 }
 
+/* --- the audit entry ------------------------------------------------- */
+
+static void
+detail_add(char *buf, size_t len, size_t *pos, const char *key, const char *value)
+{
+	int n;
+
+	if (value == NULL || *pos >= len)
+		return;
+	n = snprintf(buf + *pos, len - *pos, " %s=%.64s", key, value);
+	if (n > 0)
+		*pos += (size_t)n < len - *pos ? (size_t)n : len - *pos - 1;
+}
+
+fs_err
+export_audit_detail(struct store *store, const struct review_filter *f, const char *format,
+    bool include_sensitive, const char *extra, char *buf, size_t len)
+{
+	static const char *const tri[] = { "any", "no", "yes" };
+	int64_t rows = 0;
+	char num[32], flags[160] = "";
+	size_t pos = 0, fp = 0;
+	fs_err err;
+
+	if ((err = store_review_list(store, f, 0, 0, NULL, NULL, &rows)) != FS_OK)
+		return err;
+	snprintf(buf, len, "form=%.64s format=%s sensitive=%s", f->form, format,
+	    include_sensitive ? "included" : "omitted");
+	pos = strlen(buf);
+	snprintf(num, sizeof(num), "%lld", (long long)rows);
+	detail_add(buf, len, &pos, "rows", num);
+	detail_add(buf, len, &pos, "team", f->team);
+	detail_add(buf, len, &pos, "device", f->device);
+	detail_add(buf, len, &pos, "status", f->status);
+	detail_add(buf, len, &pos, f->by_created ? "created_from" : "updated_from", f->from);
+	detail_add(buf, len, &pos, f->by_created ? "created_to" : "updated_to", f->to);
+	if (f->conflicts >= -1 && f->conflicts <= 1 && f->conflicts != -1)
+		detail_add(buf, len, &pos, "conflicts", tri[f->conflicts + 1]);
+	if (f->deleted == 0 || f->deleted == 1)
+		detail_add(buf, len, &pos, "deleted", f->deleted ? "all" : "none");
+	for (size_t i = 0; i < f->nflags && fp < sizeof(flags); i++) {
+		int n = snprintf(flags + fp, sizeof(flags) - fp, "%s%.64s", i ? "," : "",
+		    f->flags[i]);
+		fp += n > 0 ? (size_t)n : 0;
+	}
+	if (fp > 0)
+		detail_add(buf, len, &pos, "flags", flags);
+	if (extra != NULL && pos < len)
+		snprintf(buf + pos, len - pos, " %s", extra);
+	return FS_OK;
+}
+
 /* --- HTTP ------------------------------------------------------------ */
 
 static ssize_t
@@ -452,7 +504,7 @@ export_handle(struct server_ctx *ctx, const struct http_request *req, struct htt
 {
 	struct review_query q;
 	struct export *x;
-	char detail[160], stamp[32];
+	char detail[512], stamp[32];
 	enum export_format format;
 	time_t t = time(NULL);
 	struct tm tm;
@@ -467,10 +519,10 @@ export_handle(struct server_ctx *ctx, const struct http_request *req, struct htt
 		return http_error_fs(resp, err,
 		    err == FS_ERR_NOTFOUND ? "the form is not published"
 		                           : "could not start the export");
-	snprintf(detail, sizeof(detail), "form=%s format=%s sensitive=%s", q.f.form, q.format,
-	    q.include_sensitive ? "included" : "omitted");
-	if ((err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) !=
-	    FS_OK) {
+	if ((err = export_audit_detail(ctx->store, &q.f, q.format, q.include_sensitive, NULL,
+		 detail, sizeof(detail))) != FS_OK ||
+	    (err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) !=
+		FS_OK) {
 		export_free(x);
 		return http_error_fs(
 		    resp, err, "could not write the audit entry; nothing exported");

@@ -57,6 +57,16 @@ ssize_t export_read(struct export *x, char *buf, size_t max);
 /* Records written so far. */
 int64_t export_count(const struct export *x);
 
+/*
+ * The audit entry's detail of an export (issue 15): the form, format,
+ * whether sensitive values are in it, every filter given, and the number
+ * of records matching when it starts ("rows=N"), then extra (may be NULL).
+ * Filter values are names and dates, never field values; each is cut at
+ * 64 bytes.  FS_OK, or the store's error counting the rows.
+ */
+fs_err export_audit_detail(struct store *store, const struct review_filter *f,
+    const char *format, bool include_sensitive, const char *extra, char *buf, size_t len);
+
 /* Frees the export.  Accepts NULL. */
 void export_free(struct export *x);
 

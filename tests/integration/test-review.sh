@@ -407,6 +407,10 @@ PY
 expect 200 "JSON export, filtered" \
 	get "/v1/review/export?form=labor_inspection&format=json&from=$today&to=$today&flag=retention_of_documents&team=north"
 [ "$(py 'j["count"], j["records"][0]["id"]')" = "1 $R1" ] || fail "filtered JSON export"
+# The audit entry names the filters and the rows exported (issue 15).
+"$D" -d data audit | grep "rev  *review.export " | tail -1 >export-audit.txt
+grep -q "form=labor_inspection format=json sensitive=omitted rows=1 team=north updated_from=$today.* updated_to=$today.* flags=retention_of_documents" export-audit.txt ||
+	fail "the export's audit entry lacks its filters or row count: $(cat export-audit.txt)"
 expect 200 "JSON export, all" get "/v1/review/export?form=labor_inspection&format=json"
 [ "$(py 'j["count"], len(j["records"])')" = "4 4" ] || fail "JSON export count"
 expect 400 "export without a form" get "/v1/review/export?format=csv"
