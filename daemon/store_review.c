@@ -327,7 +327,7 @@ side(void *arg, bool is_delete, const char *field, const char *stamp)
 		v.device_name = store_sqlite_text(st, 0);
 	if (x->cb(x->arg, &v) != 0)
 		x->err = FS_ERR_NOMEM;
-	sqlite3_reset(st);
+	sqlite3_finalize(st);
 }
 
 fs_err
@@ -356,7 +356,7 @@ sqlite_review_delete_conflict(struct store *store, const char *id, review_value_
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		err = store_sqlite_err(sqlite3_db_handle(st), rc, "reading a record");
 	}
-	sqlite3_reset(st);
+	sqlite3_finalize(st);
 	merge_mem_finish(&mm);
 	return err;
 }

@@ -259,7 +259,9 @@ conn_release(void *arg)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&store->lock);
-	sqlite3_close(c->db);
+	/* A statement left unfinalized keeps the connection open: say so. */
+	if (sqlite3_close(c->db) != SQLITE_OK)
+		log_warnx("Store connection of an ending thread still busy at close, ignoring");
 	free(c);
 }
 
