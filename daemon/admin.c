@@ -24,12 +24,17 @@
 
 static const char usage_device_add[] =
     "usage: fieldsyncd [-f file] [-d data_dir] device add --name NAME --role ROLE --team TEAM\n"
+    "                  [--team TEAM2 ...] [--all-teams]\n"
     "  Adds a device and prints its token once, on stdout, as 'token: <64 hex digits>'.\n"
     "  ROLE is field, reviewer or admin.  NAME and TEAM: 1-64 characters from\n"
-    "  A-Z a-z 0-9 . _ - (not starting with . or -).\n";
+    "  A-Z a-z 0-9 . _ - (not starting with . or -).\n"
+    "  A field device or an admin has one team.  A reviewer sees the records of\n"
+    "  the teams given (up to 16; the first is its own), or of every team with\n"
+    "  --all-teams; 'device teams' changes that later.\n";
 static const char usage_device_list[] =
     "usage: fieldsyncd [-f file] [-d data_dir] device list\n"
-    "  Lists devices: name, role, team, bound device id, revoked, created.\n";
+    "  Lists devices: name, role, team, bound device id, revoked, created, and\n"
+    "  the teams a reviewer sees.\n";
 static const char usage_device_revoke[] =
     "usage: fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
     "  Revokes a device; its token stops working at once.\n";
@@ -38,6 +43,12 @@ static const char usage_device_reset_key[] =
     "  Forgets the device's signing key and chain of custody: its next signed\n"
     "  push registers a new key and starts a new chain.  The old keys are kept,\n"
     "  so 'fieldsyncd verify' still checks what they signed.  Audited.\n";
+static const char usage_device_teams[] =
+    "usage: fieldsyncd [-f file] [-d data_dir] device teams NAME --team TEAM [--team TEAM2 ...]\n"
+    "       fieldsyncd [-f file] [-d data_dir] device teams NAME --all-teams\n"
+    "  Sets the teams whose records a reviewer sees (lists, records, reveals,\n"
+    "  status, resolutions, exports); its token sees the new set at its next\n"
+    "  request.  Audited.\n";
 static const char usage_form_publish[] =
     "usage: fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
     "  Checks and publishes a form definition (schema/FORMS.md).\n";
@@ -48,10 +59,11 @@ void
 admin_usage_lines(FILE *fp)
 {
 	fputs("       fieldsyncd [-f file] [-d data_dir] device add --name NAME --role ROLE "
-	      "--team TEAM\n"
+	      "--team TEAM [--team ...] [--all-teams]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device list\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
+	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --team TEAM | --all-teams\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form list\n",
 	    fp);
@@ -90,11 +102,15 @@ device_add(const struct config *cfg, int argc, char **argv)
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
 	    {"team", required_argument, NULL, 't'},
+	    {"all-teams", no_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *name = NULL, *role = NULL, *team = NULL;
-	char token[AUTH_TOKEN_LEN + 1], detail[256];
+	const char *name = NULL, *role = NULL, *team = NULL, *teams[AUTH_TEAMS_MAX + 1];
+	char token[AUTH_TOKEN_LEN + 1], detail[256 + AUTH_TEAMS_TEXT_MAX];
+	char review_teams[AUTH_TEAMS_TEXT_MAX + 1];
+	size_t nteams = 0;
+	bool all_teams = false;
 	unsigned char hash[AUTH_HASH_LEN];
 	struct store *store;
 	fs_err err;
@@ -110,7 +126,16 @@ device_add(const struct config *cfg, int argc, char **argv)
 			role = optarg;
 			break;
 		case 't':
-			team = optarg;
+			if (nteams == AUTH_TEAMS_MAX) {
+				fprintf(stderr, "fieldsyncd: at most %d teams\n", AUTH_TEAMS_MAX);
+				return EXIT_USAGE;
+			}
+			if (nteams == 0)
+				team = optarg;
+			teams[nteams++] = optarg;
+			break;
+		case 'A':
+			all_teams = true;
 			break;
 		case 'h':
 			fputs(usage_device_add, stdout);
@@ -133,13 +158,24 @@ device_add(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: role must be field, reviewer or admin\n");
 		return EXIT_USAGE;
 	}
+	if (strcmp(role, "reviewer") != 0 && (nteams > 1 || all_teams)) {
+		fprintf(stderr, "fieldsyncd: a %s device belongs to one team; several teams and"
+		                " --all-teams are for reviewers\n", role);
+		return EXIT_USAGE;
+	}
+	if (strcmp(role, "reviewer") == 0 && !all_teams &&
+	    auth_teams_text(teams, nteams, review_teams) != FS_OK) {
+		fprintf(stderr, "fieldsyncd: invalid or repeated team name\n%s", usage_device_add);
+		return EXIT_USAGE;
+	}
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	if ((err = auth_token_new(token, hash)) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: cannot make a token (random source failed)\n");
 		goto out;
 	}
-	err = store_device_add(store, name, role, team, hash, NULL);
+	err = store_device_add(store, name, role, team,
+	    strcmp(role, "reviewer") == 0 && !all_teams ? review_teams : NULL, hash, NULL);
 	if (err == FS_ERR_EXISTS) {
 		fprintf(stderr, "fieldsyncd: a device called '%s' already exists\n", name);
 		rc = EXIT_USAGE;
@@ -149,7 +185,9 @@ device_add(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: cannot add the device\n");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "name=%s role=%s team=%s", name, role, team);
+	snprintf(detail, sizeof(detail), "name=%s role=%s team=%s%s%s", name, role, team,
+	    strcmp(role, "reviewer") == 0 ? " sees=" : "",
+	    strcmp(role, "reviewer") != 0 ? "" : all_teams ? "all" : review_teams);
 	if (store_audit(store, "cli", "device.add", NULL, detail) != FS_OK)
 		fprintf(stderr, "fieldsyncd: could not write the audit entry, ignoring\n");
 	printf("token: %s\n", token);
@@ -170,8 +208,11 @@ static int
 print_device(void *arg, const struct store_device *d)
 {
 	(void)arg;
-	printf("%-24s %-8s %-16s %-16s %-7s %s\n", d->name, d->role, d->team,
-	    d->hlc_device[0] ? d->hlc_device : "-", d->revoked ? "yes" : "no", d->created_at);
+	printf("%-24s %-8s %-16s %-16s %-7s %-20s %s\n", d->name, d->role, d->team,
+	    d->hlc_device[0] ? d->hlc_device : "-", d->revoked ? "yes" : "no", d->created_at,
+	    strcmp(d->role, "reviewer") != 0 ? "-"
+	    : d->review_teams == NULL        ? "all"
+	                                     : d->review_teams);
 	return 0;
 }
 
@@ -185,8 +226,8 @@ device_list(const struct config *cfg, int argc, char **argv)
 		return rc;
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
-	printf("%-24s %-8s %-16s %-16s %-7s %s\n", "NAME", "ROLE", "TEAM", "DEVICE ID", "REVOKED",
-	    "CREATED");
+	printf("%-24s %-8s %-16s %-16s %-7s %-20s %s\n", "NAME", "ROLE", "TEAM", "DEVICE ID",
+	    "REVOKED", "CREATED", "SEES");
 	rc = store_device_list(store, print_device, NULL) == FS_OK ? 0 : 1;
 	if (rc != 0)
 		fprintf(stderr, "fieldsyncd: cannot list devices\n");
@@ -253,6 +294,73 @@ device_reset_key(const struct config *cfg, int argc, char **argv)
 		rc = EXIT_USAGE;
 	} else {
 		fprintf(stderr, "fieldsyncd: cannot reset the device's key\n");
+		rc = 1;
+	}
+	store_close(store);
+	return rc;
+}
+
+static int
+device_teams(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"team", required_argument, NULL, 't'},
+	    {"all-teams", no_argument, NULL, 'A'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *teams[AUTH_TEAMS_MAX + 1], *name;
+	char text[AUTH_TEAMS_TEXT_MAX + 1], detail[96 + AUTH_TEAMS_TEXT_MAX];
+	size_t nteams = 0;
+	bool all_teams = false;
+	struct store *store;
+	fs_err err;
+	int c, rc;
+
+	admin_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (nteams == AUTH_TEAMS_MAX) {
+				fprintf(stderr, "fieldsyncd: at most %d teams\n", AUTH_TEAMS_MAX);
+				return EXIT_USAGE;
+			}
+			teams[nteams++] = optarg;
+			break;
+		case 'A':
+			all_teams = true;
+			break;
+		case 'h':
+			fputs(usage_device_teams, stdout);
+			return 0;
+		default:
+			fputs(usage_device_teams, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || (nteams > 0) == all_teams) {
+		fputs(usage_device_teams, stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[optind];
+	if (!all_teams && auth_teams_text(teams, nteams, text) != FS_OK) {
+		fprintf(stderr, "fieldsyncd: invalid or repeated team name\n%s", usage_device_teams);
+		return EXIT_USAGE;
+	}
+	if (admin_open_store(cfg, &store) != 0)
+		return 1;
+	err = store_device_set_teams(store, name, all_teams ? NULL : text);
+	if (err == FS_OK) {
+		snprintf(detail, sizeof(detail), "name=%.64s sees=%s", name, all_teams ? "all" : text);
+		if (store_audit(store, "cli", "device.teams", NULL, detail) != FS_OK)
+			fprintf(stderr, "fieldsyncd: could not write the audit entry, ignoring\n");
+		printf("reviewer '%s' now sees %s\n", name, all_teams ? "every team" : text);
+		rc = 0;
+	} else if (err == FS_ERR_NOTFOUND || err == FS_ERR_INVALID) {
+		fprintf(stderr, "fieldsyncd: no reviewer called '%.64s'\n", name);
+		rc = EXIT_USAGE;
+	} else {
+		fprintf(stderr, "fieldsyncd: cannot change the reviewer's teams\n");
 		rc = 1;
 	}
 	store_close(store);
@@ -378,6 +486,7 @@ static const struct subcommand subcommands[] = {
     {"device", "list", device_list},
     {"device", "revoke", device_revoke},
     {"device", "reset-key", device_reset_key},
+    {"device", "teams", device_teams},
     {"form", "publish", form_publish},
     {"form", "list", form_list},
 };

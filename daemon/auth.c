@@ -9,8 +9,11 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <cjson/cJSON.h>
 
 #include "id.h"
 #include "store.h"
@@ -139,6 +142,61 @@ auth_require(const struct auth_identity *who, unsigned perms)
 	if (who == NULL || perms == 0)
 		return false;
 	return (role_perms(who->role) & perms) == perms;
+}
+
+const char *
+auth_review_scope(const struct auth_identity *who)
+{
+	if (who != NULL && strcmp(who->role, "admin") == 0)
+		return NULL;
+	if (who != NULL && strcmp(who->role, "reviewer") == 0)
+		return who->review_teams[0] != '\0' ? who->review_teams : NULL;
+	return "[]"; /* any other role sees no team here */
+}
+
+bool
+auth_sees_team(const struct auth_identity *who, const char *team)
+{
+	const char *scope;
+	cJSON *list, *t;
+	bool found = false;
+
+	if (who == NULL || team == NULL || !auth_require(who, AUTH_REVIEW))
+		return false;
+	if ((scope = auth_review_scope(who)) == NULL)
+		return true;
+	if ((list = cJSON_Parse(scope)) == NULL)
+		return false; /* unreadable: see nothing rather than everything */
+	cJSON_ArrayForEach(t, list)
+	{
+		if (cJSON_IsString(t) && strcmp(t->valuestring, team) == 0)
+			found = true;
+	}
+	cJSON_Delete(list);
+	return found;
+}
+
+fs_err
+auth_teams_text(const char *const *teams, size_t n, char buf[AUTH_TEAMS_TEXT_MAX + 1])
+{
+	size_t pos = 0;
+
+	if (n == 0 || n > AUTH_TEAMS_MAX)
+		return FS_ERR_INVALID;
+	buf[pos++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (!auth_valid_name(teams[i]))
+			return FS_ERR_INVALID;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(teams[k], teams[i]) == 0)
+				return FS_ERR_INVALID;
+		/* Valid names need no JSON escaping ([A-Za-z0-9._-]). */
+		pos += (size_t)snprintf(buf + pos, AUTH_TEAMS_TEXT_MAX + 1 - pos, "%s\"%s\"",
+		    i ? "," : "", teams[i]);
+	}
+	buf[pos++] = ']';
+	buf[pos] = '\0';
+	return FS_OK;
 }
 
 bool

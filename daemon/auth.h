@@ -21,6 +21,14 @@
  *   AUTH_REVIEW                 x        x
  *   AUTH_ADMIN                           x
  *
+ * Reviewers are scoped to teams (issue 15): a reviewer token carries the
+ * teams whose records it may read, reveal, export and decide on
+ * (`device add --role reviewer --team north --team south`), or every team
+ * (`--all-teams`, and every reviewer added before 0.5).  Admins see every
+ * team; a field device its own, through pull.  auth_sees_team() is the one
+ * check; the review API applies it to every record it touches and the
+ * store applies the same list to lists and exports (review_filter.scope).
+ *
  * This module never logs tokens or hashes.
  */
 #ifndef FS_DAEMON_AUTH_H
@@ -36,6 +44,9 @@
 #define AUTH_TOKEN_LEN   (2 * AUTH_TOKEN_BYTES) /* hex digits */
 #define AUTH_HASH_LEN    32                     /* SHA-256 */
 #define AUTH_NAME_MAX    64                     /* device and team names */
+#define AUTH_TEAMS_MAX   16                     /* teams of one reviewer */
+/* A JSON array of AUTH_TEAMS_MAX names, each quoted, with commas. */
+#define AUTH_TEAMS_TEXT_MAX (AUTH_TEAMS_MAX * (AUTH_NAME_MAX + 3) + 2)
 
 struct store;
 
@@ -46,6 +57,11 @@ struct auth_identity {
 	char role[16]; /* "field", "reviewer" or "admin" */
 	char team[AUTH_NAME_MAX + 1];
 	char hlc_device[17]; /* device id bound on first push, or "" */
+	/*
+	 * Reviewers: the teams they see, as a JSON array of names
+	 * (["north","south"]), or "" for every team.  "" for the other roles.
+	 */
+	char review_teams[AUTH_TEAMS_TEXT_MAX + 1];
 };
 
 enum auth_perm {
@@ -94,6 +110,27 @@ fs_err auth_authenticate(struct store *store, const char *header, struct auth_id
 
 /* True if the identity's role grants every permission in perms. */
 bool auth_require(const struct auth_identity *who, unsigned perms);
+
+/*
+ * True if who may see the records of team in the review API: an admin
+ * always, a reviewer when team is one of its teams (or it has every team),
+ * a field device never (it reads through pull, scoped there).
+ */
+bool auth_sees_team(const struct auth_identity *who, const char *team);
+
+/*
+ * The JSON array of teams that limits what who sees in the review API, or
+ * NULL when nothing limits it (an admin, a reviewer of every team); "[]"
+ * (no team) for any other role.  Points into who or to a constant.
+ */
+const char *auth_review_scope(const struct auth_identity *who);
+
+/*
+ * Makes the JSON array text of a reviewer's teams from n valid names
+ * (auth_valid_name()), without repeats, into buf.  FS_ERR_INVALID for a bad
+ * or repeated name, none, or more than AUTH_TEAMS_MAX.
+ */
+fs_err auth_teams_text(const char *const *teams, size_t n, char buf[AUTH_TEAMS_TEXT_MAX + 1]);
 
 /* True if role is "field", "reviewer" or "admin". */
 bool auth_valid_role(const char *role);

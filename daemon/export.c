@@ -454,6 +454,7 @@ export_audit_detail(struct store *store, const struct review_filter *f, const ch
 	snprintf(num, sizeof(num), "%lld", (long long)rows);
 	detail_add(buf, len, &pos, "rows", num);
 	detail_add(buf, len, &pos, "team", f->team);
+	detail_add(buf, len, &pos, "sees", f->scope);
 	detail_add(buf, len, &pos, "device", f->device);
 	detail_add(buf, len, &pos, "status", f->status);
 	detail_add(buf, len, &pos, f->by_created ? "created_from" : "updated_from", f->from);

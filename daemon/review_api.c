@@ -243,6 +243,56 @@ flag_check_form(void *arg, const struct store_form *sf)
 	return fc->hit != NULL;
 }
 
+/* 403 for a team outside the reader's, audited (review.denied); no value read. */
+static void
+deny(struct store *store, const struct http_request *req, const char *record_id,
+    const char *team, struct http_response *resp)
+{
+	const char *action = strrchr(req->path, '/') != NULL ? strrchr(req->path, '/') + 1 : "";
+	char detail[AUTH_NAME_MAX + 64];
+
+	/* The id has its own column: the action is the route's last segment. */
+	if (record_id != NULL && strcmp(action, record_id) == 0)
+		action = "view";
+	else if (strcmp(action, "records") == 0)
+		action = "list";
+	snprintf(detail, sizeof(detail), "team=%s action=%.16s", team, action);
+	log_info("review %s: %s refused: team %s is outside its teams", req->request_id,
+	    req->who->name, team);
+	if (store_audit(store, req->who->name, "review.denied", record_id, detail) != FS_OK)
+		log_warnx("review %s: could not audit a refusal", req->request_id);
+	http_error(resp, 403, "forbidden", "the record's team is not one of this reviewer's teams");
+}
+
+static int
+record_team(void *arg, const struct review_record *r)
+{
+	snprintf(arg, AUTH_NAME_MAX + 1, "%s", r->team);
+	return 0;
+}
+
+bool
+review_check_record(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	char team[AUTH_NAME_MAX + 1] = "";
+	fs_err err;
+
+	if (auth_review_scope(req->who) == NULL || !review_valid_id(req->param))
+		return true;
+	err = store_review_get(ctx->store, req->param, record_team, team);
+	if (err == FS_ERR_NOTFOUND)
+		return true;
+	if (err != FS_OK) {
+		http_error_fs(resp, err, "could not read the record");
+		return false;
+	}
+	if (auth_sees_team(req->who, team))
+		return true;
+	deny(ctx->store, req, req->param, team, resp);
+	return false;
+}
+
 bool
 review_query_parse(struct store *store, const struct http_request *req, bool export,
     struct review_query *q, struct http_response *resp)
@@ -259,6 +309,11 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 	http_query_each(req, query_one, &st);
 	if (st.error[0] != '\0') {
 		http_error(resp, 400, "bad_request", st.error);
+		return false;
+	}
+	q->f.scope = auth_review_scope(req->who);
+	if (q->f.team != NULL && !auth_sees_team(req->who, q->f.team)) {
+		deny(store, req, NULL, q->f.team, resp);
 		return false;
 	}
 	/*
@@ -289,6 +344,11 @@ review_handle_me(struct server_ctx *ctx, const struct http_request *req, struct 
 	cJSON_AddStringToObject(obj, "name", req->who->name);
 	cJSON_AddStringToObject(obj, "role", req->who->role);
 	cJSON_AddStringToObject(obj, "team", req->who->team);
+	/* The teams whose records this token sees; null: every team. */
+	if (auth_review_scope(req->who) == NULL)
+		cJSON_AddNullToObject(obj, "teams");
+	else
+		cJSON_AddItemToObject(obj, "teams", cJSON_Parse(auth_review_scope(req->who)));
 	return http_reply_json(resp, 200, obj);
 }
 

@@ -39,6 +39,9 @@ struct review_query {
  * export says whether format and include_sensitive are allowed.  An
  * indicator filter on a field that a published form marks sensitive is
  * refused (400 sensitive_filter): it would disclose the value unaudited.
+ * q->f.scope limits the filter to the reader's teams (auth_review_scope());
+ * a team filter naming a team outside them is refused (403 forbidden,
+ * audited as review.denied).
  * Returns true, or false with an error answer already in resp.
  */
 bool review_query_parse(struct store *store, const struct http_request *req, bool export,
@@ -59,6 +62,16 @@ cJSON *review_value_json(const char *text);
 
 /* The review status a reviewer may set: reviewed, follow_up, referred. */
 bool review_status_settable(const char *status);
+
+/*
+ * The route check of every /v1/review/records/ID route: a reviewer may
+ * touch only records of its teams (auth_sees_team()).  Another team's
+ * record gets 403 forbidden and an audit entry review.denied (who, the
+ * record, its team, the route); no value is read.  A malformed or unknown
+ * id goes on to the handler, which answers 404 as before.
+ */
+bool review_check_record(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 int review_handle_me(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);

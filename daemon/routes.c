@@ -59,26 +59,31 @@ handle_forms(struct server_ctx *ctx, const struct http_request *req, struct http
 	return http_reply_take(resp, 200, body, len);
 }
 
+/*
+ * Every route under /v1/review/records/ID checks, before its handler, that
+ * the reviewer sees the record's team (review_check_record(), issue 15).
+ */
 static const struct route routes[] = {
-    {"/v1/health", "GET", 0, handle_health},
-    {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms},
-    {"/v1/push", "POST", AUTH_PUSH, sync_handle_push},
-    {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull},
-    {"/v1/snapshot", "GET", AUTH_PULL, sync_handle_snapshot},
+    {"/v1/health", "GET", 0, handle_health, NULL},
+    {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms, NULL},
+    {"/v1/push", "POST", AUTH_PUSH, sync_handle_push, NULL},
+    {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull, NULL},
+    {"/v1/snapshot", "GET", AUTH_PULL, sync_handle_snapshot, NULL},
     /* The review API (docs/PROTOCOL.md, "Review API"). */
-    {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me},
-    {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list},
-    {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record},
-    {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status},
-    {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal},
-    {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print},
-    {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve},
-    {"/v1/review/export", "GET", AUTH_REVIEW, export_handle},
+    {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me, NULL},
+    {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list, NULL},
+    {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record, review_check_record},
+    {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status, review_check_record},
+    {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal, review_check_record},
+    {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print, review_check_record},
+    {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
+        review_check_record},
+    {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
     /* The review page: static files, no data, so no token. */
-    {"/", "GET", 0, web_handle_asset},
-    {"/app.js", "GET", 0, web_handle_asset},
-    {"/app.css", "GET", 0, web_handle_asset},
-    {"/favicon.svg", "GET", 0, web_handle_asset},
+    {"/", "GET", 0, web_handle_asset, NULL},
+    {"/app.js", "GET", 0, web_handle_asset, NULL},
+    {"/app.css", "GET", 0, web_handle_asset, NULL},
+    {"/favicon.svg", "GET", 0, web_handle_asset, NULL},
 };
 
 /* Matches path against pattern; the '*' segment is copied to param. */

@@ -21,11 +21,19 @@
 typedef int (*route_handler)(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
+/*
+ * Runs before the handler, once the request is authenticated and its body
+ * read: true to go on, false when it has put the answer in resp (a refusal).
+ */
+typedef bool (*route_check)(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+
 struct route {
 	const char *path;
 	const char *method;
 	unsigned perms; /* enum auth_perm bits; 0 = no authentication */
 	route_handler handler;
+	route_check check; /* NULL: none */
 };
 
 #define ROUTE_PARAM_MAX 64

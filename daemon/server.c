@@ -366,6 +366,8 @@ finish(struct request *rq, struct MHD_Connection *conn, const char *url, const c
 	req.body_len = body_len;
 	req.who = rq->authed ? &rq->who : NULL;
 	req.request_id = rq->id;
+	if (rq->route->check != NULL && !rq->route->check(&srv->ctx, &req, &resp))
+		goto send;
 	if (rq->route->handler(&srv->ctx, &req, &resp) != 0) {
 		log_warnx("request %s: handler for %s failed", rq->id, rq->route->path);
 		if (resp.stream_read != NULL && resp.stream_free != NULL)

@@ -34,9 +34,15 @@ store_close(struct store *store)
 
 fs_err
 store_device_add(struct store *store, const char *name, const char *role, const char *team,
-    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
+    const char *review_teams, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
 {
-	return OPS(store)->device_add(store, name, role, team, token_hash, ret_rowid);
+	return OPS(store)->device_add(store, name, role, team, review_teams, token_hash, ret_rowid);
+}
+
+fs_err
+store_device_set_teams(struct store *store, const char *name, const char *review_teams)
+{
+	return OPS(store)->device_set_teams(store, name, review_teams);
 }
 
 fs_err

@@ -42,7 +42,8 @@ struct store_device {
 	const char *name;
 	const char *role;
 	const char *team;
-	const char *hlc_device; /* "" when not bound yet */
+	const char *review_teams; /* reviewers: JSON array of teams; NULL: every team */
+	const char *hlc_device;   /* "" when not bound yet */
 	bool revoked;
 	const char *created_at; /* ISO 8601 UTC */
 	const char *revoked_at; /* "" when not revoked */
@@ -84,12 +85,22 @@ void store_close(struct store *store);
 
 /*
  * Adds a device.  The caller has checked role (auth_valid_role()), name
- * and team (auth_valid_name()); token_hash is the SHA-256 of its token.  On success
- * *ret_rowid (if not NULL) receives the row id.  FS_ERR_EXISTS if the name
- * is taken, FS_ERR_INVALID for a bad role or name.
+ * and team (auth_valid_name()); token_hash is the SHA-256 of its token.
+ * review_teams is a reviewer's teams (auth_teams_text()), NULL for every
+ * team and for the other roles.  On success *ret_rowid (if not NULL)
+ * receives the row id.  FS_ERR_EXISTS if the name is taken, FS_ERR_INVALID
+ * for a bad role or name.
  */
 fs_err store_device_add(struct store *store, const char *name, const char *role, const char *team,
-    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+    const char *review_teams, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+
+/*
+ * Sets the teams a reviewer sees (auth_teams_text(), or NULL for every
+ * team); the token keeps working and sees the new set at its next
+ * request.  FS_ERR_NOTFOUND if no device has that name, FS_ERR_INVALID if
+ * it is not a reviewer.
+ */
+fs_err store_device_set_teams(struct store *store, const char *name, const char *review_teams);
 
 /*
  * Calls cb once per device, ordered by name.  The strings are valid only

@@ -30,7 +30,9 @@ struct store_ops {
 	const char *name; /* the value of `store` in fieldsyncd.conf */
 	void (*close)(struct store *store);
 	fs_err (*device_add)(struct store *store, const char *name, const char *role,
-	    const char *team, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+	    const char *team, const char *review_teams, const unsigned char token_hash[AUTH_HASH_LEN],
+	    int64_t *ret_rowid);
+	fs_err (*device_set_teams)(struct store *store, const char *name, const char *review_teams);
 	fs_err (*device_list)(struct store *store, store_device_cb cb, void *arg);
 	fs_err (*device_revoke)(struct store *store, const char *name);
 	fs_err (*device_by_token_hash)(struct store *store,

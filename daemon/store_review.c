@@ -55,6 +55,8 @@ store_review_where(const struct review_filter *f, char *buf, size_t len)
 		rc |= append(buf, len, &pos, " AND r.form = :form");
 	if (f->team != NULL)
 		rc |= append(buf, len, &pos, " AND r.team = :team");
+	if (f->scope != NULL)
+		rc |= append(buf, len, &pos, " AND r.team IN (SELECT value FROM json_each(:scope))");
 	if (f->status != NULL)
 		rc |= append(buf, len, &pos, " AND r.review_status = :status");
 	if (f->device != NULL)
@@ -101,6 +103,7 @@ store_review_bind(sqlite3_stmt *st, const struct review_filter *f)
 
 	bind_named(st, ":form", f->form);
 	bind_named(st, ":team", f->team);
+	bind_named(st, ":scope", f->scope);
 	bind_named(st, ":status", f->status);
 	bind_named(st, ":device", f->device);
 	bind_named(st, ":from", f->from);

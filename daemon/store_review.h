@@ -32,6 +32,12 @@ struct store;
 struct review_filter {
 	const char *form;
 	const char *team;
+	/*
+	 * The teams the reader may see, as a JSON array of names (a reviewer's
+	 * auth_review_scope()); NULL for every team.  Unlike team, a filter the
+	 * reader chose, this is who the reader is.
+	 */
+	const char *scope;
 	const char *device; /* device name: the creator or the author of any change */
 	const char *status; /* review status */
 	const char *from;   /* inclusive bounds on the date column, ISO 8601 UTC text */

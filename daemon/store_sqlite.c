@@ -63,6 +63,7 @@ struct migration {
 };
 
 static fs_err migrate_to_rows(sqlite3 *db);
+static fs_err migrate_reviewers_note(sqlite3 *db);
 
 static const struct migration migrations[] = {
     /* 0 -> 1: the full central schema. */
@@ -177,9 +178,34 @@ static const struct migration migrations[] = {
      * no longer writes nulls, so the values a delete raced with come back.
      */
     { "SELECT 1;", sqlite_rule2_migrate, NULL },
+    /*
+     * 8 -> 9: reviewers scoped to teams (issue 15).  A reviewer's teams are
+     * a JSON array; NULL is every team, which is what every reviewer added
+     * before saw, so none loses access at the upgrade (OPERATIONS.md says
+     * how to narrow them: `fieldsyncd device teams NAME --team ...`).
+     */
+    { "ALTER TABLE devices ADD COLUMN review_teams TEXT"
+      " CHECK(review_teams IS NULL OR (json_valid(review_teams)"
+      " AND json_type(review_teams) = 'array'));",
+      migrate_reviewers_note, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Says how many reviewers the upgrade left seeing every team. */
+static fs_err
+migrate_reviewers_note(sqlite3 *db)
+{
+	int64_t n = 0;
+
+	if (sqlite_query_int(db, "SELECT count(*) FROM devices WHERE role = 'reviewer'"
+	                         " AND NOT revoked", &n) != SQLITE_OK)
+		return store_sqlite_err(db, SQLITE_ERROR, "counting reviewers");
+	if (n > 0)
+		log_info("Reviewers scoped to teams: %lld reviewer(s) added before see every team;"
+		         " narrow each with 'fieldsyncd device teams NAME --team TEAM'", (long long)n);
+	return FS_OK;
+}
 
 static fs_err
 migrate_to_rows(sqlite3 *db)
@@ -382,6 +408,7 @@ const struct store_ops store_sqlite_ops = {
 	.device_add = sqlite_device_add,
 	.device_list = sqlite_device_list,
 	.device_revoke = sqlite_device_revoke,
+	.device_set_teams = sqlite_device_set_teams,
 	.device_by_token_hash = sqlite_device_by_token_hash,
 	.device_bind_hlc = sqlite_device_bind_hlc,
 	.device_last_hlc = sqlite_device_last_hlc,
@@ -568,15 +595,15 @@ store_sqlite_text(sqlite3_stmt *st, int i)
 
 fs_err
 sqlite_device_add(struct store *store, const char *name, const char *role, const char *team,
-    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
+    const char *review_teams, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
 	/* Names and roles are checked above the store (admin.c); the schema's CHECK guards roles. */
 	err = store_sqlite_prepare(store,
-	    "INSERT INTO devices(name, role, team, token_hash, created_at)"
-	    " VALUES(?1, ?2, ?3, ?4, " STORE_SQLITE_NOW ")",
+	    "INSERT INTO devices(name, role, team, token_hash, created_at, review_teams)"
+	    " VALUES(?1, ?2, ?3, ?4, " STORE_SQLITE_NOW ", ?5)",
 	    &st);
 	if (err != FS_OK)
 		return err;
@@ -584,6 +611,8 @@ sqlite_device_add(struct store *store, const char *name, const char *role, const
 	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, token_hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	if (review_teams != NULL)
+		sqlite3_bind_text(st, 5, review_teams, -1, SQLITE_STATIC);
 	if ((err = store_sqlite_step_done(st, "device add")) != FS_OK)
 		return err;
 	if (ret_rowid != NULL)
@@ -600,8 +629,8 @@ sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 	int rc;
 
 	err = store_sqlite_prepare(store,
-	    "SELECT rowid_, name, role, team, hlc_device, revoked, created_at, revoked_at"
-	    " FROM devices ORDER BY name",
+	    "SELECT rowid_, name, role, team, hlc_device, revoked, created_at, revoked_at,"
+	    " review_teams FROM devices ORDER BY name",
 	    &st);
 	if (err != FS_OK)
 		return err;
@@ -614,6 +643,7 @@ sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 		d.revoked = sqlite3_column_int(st, 5) != 0;
 		d.created_at = store_sqlite_text(st, 6);
 		d.revoked_at = store_sqlite_text(st, 7);
+		d.review_teams = (const char *)sqlite3_column_text(st, 8);
 		if (cb(arg, &d) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -653,7 +683,7 @@ sqlite_device_by_token_hash(struct store *store, const unsigned char token_hash[
 	int rc;
 
 	err = store_sqlite_prepare(store,
-	    "SELECT rowid_, name, role, team, hlc_device, revoked, token_hash"
+	    "SELECT rowid_, name, role, team, hlc_device, revoked, token_hash, review_teams"
 	    " FROM devices WHERE token_hash = ?1",
 	    &st);
 	if (err != FS_OK)
@@ -677,8 +707,39 @@ sqlite_device_by_token_hash(struct store *store, const unsigned char token_hash[
 	snprintf(ret->who.team, sizeof(ret->who.team), "%s", store_sqlite_text(st, 3));
 	snprintf(ret->who.hlc_device, sizeof(ret->who.hlc_device), "%s", store_sqlite_text(st, 4));
 	ret->revoked = sqlite3_column_int(st, 5) != 0;
+	if (strcmp(ret->who.role, "reviewer") == 0 && sqlite3_column_type(st, 7) != SQLITE_NULL)
+		snprintf(ret->who.review_teams, sizeof(ret->who.review_teams), "%s",
+		    store_sqlite_text(st, 7));
 	sqlite3_finalize(st);
 	return FS_OK;
+}
+
+fs_err
+sqlite_device_set_teams(struct store *store, const char *name, const char *review_teams)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+	int role_ok = 0;
+
+	if ((err = store_sqlite_prepare(store,
+		 "SELECT role = 'reviewer' FROM devices WHERE name = ?1", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return FS_ERR_NOTFOUND;
+	}
+	role_ok = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!role_ok)
+		return FS_ERR_INVALID;
+	if ((err = store_sqlite_prepare(store,
+		 "UPDATE devices SET review_teams = ?2 WHERE name = ?1", &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (review_teams != NULL)
+		sqlite3_bind_text(st, 2, review_teams, -1, SQLITE_STATIC);
+	return store_sqlite_step_done(st, "device teams");
 }
 
 fs_err

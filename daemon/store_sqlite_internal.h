@@ -81,7 +81,8 @@ const char *store_sqlite_text(sqlite3_stmt *st, int i);
 
 void sqlite_close(struct store *store);
 fs_err sqlite_device_add(struct store *store, const char *name, const char *role, const char *team,
-    const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+    const char *review_teams, const unsigned char token_hash[AUTH_HASH_LEN], int64_t *ret_rowid);
+fs_err sqlite_device_set_teams(struct store *store, const char *name, const char *review_teams);
 fs_err sqlite_device_list(struct store *store, store_device_cb cb, void *arg);
 fs_err sqlite_device_revoke(struct store *store, const char *name);
 fs_err sqlite_device_by_token_hash(struct store *store,

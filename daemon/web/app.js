@@ -157,7 +157,9 @@
       return;
     }
     state.me = me;
-    $('who-name').textContent = me.name + ' (' + me.role + ')';
+    // The teams whose records this token sees (null: every team).
+    $('who-name').textContent = me.name + ' (' + me.role +
+      (Array.isArray(me.teams) ? '; teams ' + me.teams.join(', ') : '') + ')';
     $('who').hidden = false;
     $('signin-view').hidden = true;
     $('app-view').hidden = false;

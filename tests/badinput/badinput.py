@@ -102,6 +102,8 @@ class Catalogue:
         h_all = table_hash(db)
         h_nb = table_hash(db, exclude=("batches",))
         nb = query(db, "SELECT count(*) FROM batches")[0][0]
+        h_na = table_hash(db, exclude=("audit",))
+        na = query(db, "SELECT count(*) FROM audit WHERE action = 'review.denied'")[0][0]
         ok0, bad0 = self.watcher.snapshot()
         got = fn()
         if callable(expect):
@@ -112,6 +114,12 @@ class Catalogue:
             check(tuple(got) == tuple(expect), f"{name}: expected {expect}, got {got}")
         if mode == "same":
             check(table_hash(db) == h_all, f"{name}: the store changed")
+        elif mode == "denied":
+            # A refusal of another team's record is audited, and nothing else changes.
+            check(table_hash(db, exclude=("audit",)) == h_na,
+                  f"{name}: a table other than audit changed")
+            check(query(db, "SELECT count(*) FROM audit WHERE action = 'review.denied'")[0][0]
+                  == na + 1, f"{name}: the refusal was not audited exactly once")
         elif mode == "batch_only":
             check(table_hash(db, exclude=("batches",)) == h_nb,
                   f"{name}: a table other than batches changed")
@@ -711,6 +719,13 @@ def main_catalogue(args):
                    lambda: get_status(cl, "/v1/review/records", None))
             a.case("reviewer reads the review API", lambda got: got[0] == 200,
                    lambda: get_status(cl, "/v1/review/records", tok["rev"]))
+            # rev is a reviewer of team hq only: north's records are not its own.
+            a.case("reviewer of another team reads a north record", (403, "forbidden"),
+                   lambda: get_status(cl, f"/v1/review/records/{north_id}", tok["rev"]),
+                   mode="denied")
+            a.case("reviewer of another team reveals in a north record", (403, "forbidden"),
+                   lambda: post_status(cl, f"/v1/review/records/{north_id}/reveal", tok["rev"]),
+                   mode="denied")
             # Sensitive values leave only through the audited reveal.
             a.case("reviewer filters on a sensitive field", (400, "sensitive_filter"),
                    lambda: get_status(cl, "/v1/review/records?flag=interviewee_name", tok["rev"]))

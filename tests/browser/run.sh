@@ -64,8 +64,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
 
-token() { # name role team
-	"$D" -d data device add --name "$1" --role "$2" --team "$3" 2>/dev/null |
+token() { # name role team [more device add options]
+	"$D" -d data device add --name "$1" --role "$2" --team "$3" "${@:4}" 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
@@ -74,7 +74,7 @@ token() { # name role team
 token inspector-1 field north
 token inspector-2 field north
 token officer-7 field south
-token reviewer reviewer hq
+token reviewer reviewer hq --all-teams
 
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &
 DPID=$!

@@ -113,8 +113,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout key.pem -out cert.pem 2>/dev/null
 mkdir -m 700 data
 sqlite3 data/fieldsyncd.db <"$SRC/tests/fixtures/server-v4.sql"
+# A reviewer added before reviewers had teams (issue 15) sees every team after.
+sqlite3 data/fieldsyncd.db "INSERT INTO devices(name, role, team, token_hash, created_at)
+	VALUES('old-rev', 'reviewer', 'hq', randomblob(32), '2026-12-01T00:00:00.000Z')"
 changes_before=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes")
-"$D" -d data device list >/dev/null 2>>daemon.log || fail "fieldsyncd could not open the 0.2.0 store"
+"$D" -d data device list >devices.out 2>>daemon.log || fail "fieldsyncd could not open the 0.2.0 store"
+grep -q '^old-rev .* all$' devices.out || fail "the reviewer from before teams does not see every team"
+grep -q '1 reviewer(s) added before see every team' daemon.log ||
+	fail "the upgrade did not say that a reviewer sees every team"
 sstate() {
 	sqlite3 "$1" "SELECT record_id, name, coalesce(value,'null'), stamp FROM fields ORDER BY 1, 2;
 		SELECT 'conflict', record_id, name, stamp, coalesce(value, 'null'), device
@@ -126,7 +132,7 @@ sstate() {
 # The server keeps every change: the record a delete raced with an edit is
 # merged again under rule 2 and its values come back (issue 22).
 {
-	rule2_expected "$SRC/tests/fixtures/server-v4.expected" 8
+	rule2_expected "$SRC/tests/fixtures/server-v4.expected" 9
 	cat <<'EOF'
 2f3e9e3782b81ebbe2c6e5a20172bb5c|inspection_date|"2026-11-20"|01a2447e5fa50000-e64dbbe1858f3178
 2f3e9e3782b81ebbe2c6e5a20172bb5c|number_of_workers|2|01a2447e5fa50000-e64dbbe1858f3178

@@ -45,8 +45,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
 
-token() { # name role team
-	"$D" -d data device add --name "$1" --role "$2" --team "$3" 2>/dev/null |
+token() { # name role team [more device add options]
+	"$D" -d data device add --name "$1" --role "$2" --team "$3" "${@:4}" 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
@@ -56,7 +56,7 @@ token() { # name role team
 for n in a1 a2; do token $n field north; done
 token b1 field south
 token spare field north
-token rev reviewer hq
+token rev reviewer hq --all-teams
 token adm admin hq
 
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &

@@ -401,10 +401,10 @@ FS_TEST(conformance_token_binding)
 	ASSERT_OK(auth_token_new(t1, h1));
 	ASSERT_OK(auth_token_new(t2, h2));
 	ASSERT_OK(auth_token_new(t3, h3));
-	ASSERT_OK(store_device_add(s, "one", "field", "north", h1, &r1));
-	ASSERT_OK(store_device_add(s, "two", "field", "north", h2, &r2));
-	ASSERT_EQ(store_device_add(s, "one", "field", "north", h3, NULL), FS_ERR_EXISTS);
-	ASSERT_EQ(store_device_add(s, "three", "boss", "north", h3, NULL), FS_ERR_INVALID);
+	ASSERT_OK(store_device_add(s, "one", "field", "north", NULL, h1, &r1));
+	ASSERT_OK(store_device_add(s, "two", "field", "north", NULL, h2, &r2));
+	ASSERT_EQ(store_device_add(s, "one", "field", "north", NULL, h3, NULL), FS_ERR_EXISTS);
+	ASSERT_EQ(store_device_add(s, "three", "boss", "north", NULL, h3, NULL), FS_ERR_INVALID);
 	ASSERT_EQ(store_device_by_token_hash(s, h3, &row), FS_ERR_NOTFOUND);
 	ASSERT_OK(store_device_by_token_hash(s, h1, &row));
 	ASSERT_EQ(memcmp(row.token_hash, h1, AUTH_HASH_LEN), 0);
@@ -426,6 +426,50 @@ FS_TEST(conformance_token_binding)
 	ASSERT(row.revoked);
 	ASSERT_EQ(auth_identify(s, h1, &who), FS_ERR_AUTH);
 	ASSERT_EQ(store_device_revoke(s, "nobody"), FS_ERR_NOTFOUND);
+	store_close(s);
+}
+
+/* Reviewers scoped to teams (issue 15): stored, read back with the token, changed. */
+FS_TEST(conformance_reviewer_teams)
+{
+	struct store *s = fresh_store();
+	unsigned char h1[AUTH_HASH_LEN], h2[AUTH_HASH_LEN], h3[AUTH_HASH_LEN];
+	char t[AUTH_TOKEN_LEN + 1], teams[AUTH_TEAMS_TEXT_MAX + 1];
+	const char *two[] = { "north", "south" }, *dup[] = { "north", "north" };
+	const char *bad[] = { "north", "no rth" };
+	struct auth_identity rev, all, field;
+
+	ASSERT_OK(auth_teams_text(two, 2, teams));
+	ASSERT_STR_EQ(teams, "[\"north\",\"south\"]");
+	ASSERT_EQ(auth_teams_text(dup, 2, teams), FS_ERR_INVALID);
+	ASSERT_EQ(auth_teams_text(bad, 2, teams), FS_ERR_INVALID);
+	ASSERT_EQ(auth_teams_text(two, 0, teams), FS_ERR_INVALID);
+	ASSERT_OK(auth_teams_text(two, 2, teams));
+	ASSERT_OK(auth_token_new(t, h1));
+	ASSERT_OK(auth_token_new(t, h2));
+	ASSERT_OK(auth_token_new(t, h3));
+	ASSERT_OK(store_device_add(s, "rev", "reviewer", "north", teams, h1, NULL));
+	ASSERT_OK(store_device_add(s, "all", "reviewer", "hq", NULL, h2, NULL));
+	ASSERT_OK(store_device_add(s, "dev", "field", "east", NULL, h3, NULL));
+	ASSERT_OK(auth_identify(s, h1, &rev));
+	ASSERT_OK(auth_identify(s, h2, &all));
+	ASSERT_OK(auth_identify(s, h3, &field));
+	ASSERT_STR_EQ(auth_review_scope(&rev), teams);
+	ASSERT(auth_review_scope(&all) == NULL);
+	ASSERT_STR_EQ(auth_review_scope(&field), "[]");
+	ASSERT(auth_sees_team(&rev, "south") && auth_sees_team(&rev, "north"));
+	ASSERT(!auth_sees_team(&rev, "east") && !auth_sees_team(&rev, "sout"));
+	ASSERT(auth_sees_team(&all, "east"));
+	ASSERT(!auth_sees_team(&field, "east"));
+	/* Narrowed, then widened again; only a reviewer's teams can change. */
+	ASSERT_OK(store_device_set_teams(s, "all", "[\"east\"]"));
+	ASSERT_OK(auth_identify(s, h2, &all));
+	ASSERT(auth_sees_team(&all, "east") && !auth_sees_team(&all, "north"));
+	ASSERT_OK(store_device_set_teams(s, "rev", NULL));
+	ASSERT_OK(auth_identify(s, h1, &rev));
+	ASSERT(auth_review_scope(&rev) == NULL && auth_sees_team(&rev, "east"));
+	ASSERT_EQ(store_device_set_teams(s, "dev", "[\"north\"]"), FS_ERR_INVALID);
+	ASSERT_EQ(store_device_set_teams(s, "nobody", NULL), FS_ERR_NOTFOUND);
 	store_close(s);
 }
 
@@ -479,7 +523,7 @@ FS_TEST(conformance_custody)
 	int64_t rowid;
 
 	ASSERT_OK(auth_token_new(tok, th));
-	ASSERT_OK(store_device_add(s, "signer", "field", "north", th, &rowid));
+	ASSERT_OK(store_device_add(s, "signer", "field", "north", NULL, th, &rowid));
 	ASSERT_OK(store_device_bind_hlc(s, rowid, dev));
 	/* Nothing registered: no key, the genesis head. */
 	ASSERT_OK(store_push_begin(s, &push));
@@ -574,7 +618,7 @@ FS_TEST(conformance_restore_detection)
 		int64_t row;
 
 		ASSERT_OK(auth_token_new(t, h));
-		ASSERT_OK(store_device_add(s, "d1", "field", "north", h, &row));
+		ASSERT_OK(store_device_add(s, "d1", "field", "north", NULL, h, &row));
 		ASSERT_OK(store_device_bind_hlc(s, row, "00000000000000d1"));
 		ASSERT_OK(store_push_begin(s, &push));
 		ASSERT_OK(store_push_device_seen(push, "00000000000000d1",
@@ -814,6 +858,7 @@ main(void)
 	FS_RUN(conformance_gap_free_pull_without_echo);
 	FS_RUN(conformance_transaction_is_atomic);
 	FS_RUN(conformance_token_binding);
+	FS_RUN(conformance_reviewer_teams);
 	FS_RUN(conformance_restore_detection);
 	FS_RUN(conformance_merge_vectors);
 	FS_RUN(conformance_snapshot);
