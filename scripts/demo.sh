@@ -47,7 +47,7 @@ if [ ! -f data/fieldsyncd.db ]; then
 		sed -n 's/^token: //p' >device.token
 	"$D" -d data device add --name demo-inspector-2 --role field --team demo 2>/dev/null |
 		sed -n 's/^token: //p' >device2.token
-	"$D" -d data device add --name demo-reviewer --role reviewer --team hq 2>/dev/null |
+	"$D" -d data device add --name demo-reviewer --role reviewer --team hq --all-teams 2>/dev/null |
 		sed -n 's/^token: //p' >reviewer.token
 	chmod 600 device.token device2.token reviewer.token
 fi
