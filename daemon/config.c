@@ -54,6 +54,9 @@ static const struct key keys[] = {
     {"max_connections", KEY_UINT, offsetof(struct config, max_connections), 1, 65536},
     {"max_per_ip", KEY_UINT, offsetof(struct config, max_per_ip), 1, 65536},
     {"connection_timeout", KEY_UINT, offsetof(struct config, connection_timeout), 1, 3600},
+    {"handshake_timeout", KEY_UINT, offsetof(struct config, handshake_timeout), 1, 3600},
+    {"header_timeout", KEY_UINT, offsetof(struct config, header_timeout), 1, 3600},
+    {"min_body_rate", KEY_UINT, offsetof(struct config, min_body_rate), 0, 1000000000},
     {"max_body", KEY_SIZE, offsetof(struct config, max_body), 1 * KIB, 1 * GIB},
     {"max_inflated", KEY_SIZE, offsetof(struct config, max_inflated), 1 * KIB, 4 * GIB},
     {"max_changes_per_batch", KEY_UINT, offsetof(struct config, max_changes_per_batch), 1, 1000000},
@@ -77,6 +80,10 @@ config_defaults(struct config *cfg)
 	cfg->max_connections = 256;
 	cfg->max_per_ip = 32;
 	cfg->connection_timeout = 30;
+	/* Short, yet room for a TLS handshake over 9.6 kbit/s with a 1 s round trip. */
+	cfg->handshake_timeout = 10;
+	cfg->header_timeout = 15;
+	cfg->min_body_rate = 128;
 	cfg->max_body = 8 * MIB;
 	cfg->max_inflated = 64 * MIB;
 	cfg->max_changes_per_batch = 5000;
@@ -395,6 +402,12 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen, bool
 		lineno = later_line(seen, "max_body", "max_inflated");
 		snprintf(msg, sizeof(msg), "max_inflated (%zu) is smaller than max_body (%zu)",
 		    cfg->max_inflated, cfg->max_body);
+		goto fail;
+	}
+	if (cfg->handshake_timeout > cfg->header_timeout) {
+		lineno = later_line(seen, "handshake_timeout", "header_timeout");
+		snprintf(msg, sizeof(msg), "handshake_timeout (%u) is longer than header_timeout (%u)",
+		    cfg->handshake_timeout, cfg->header_timeout);
 		goto fail;
 	}
 	if (cfg->max_per_ip > cfg->max_connections) {

@@ -40,6 +40,9 @@ struct config {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	unsigned connection_timeout; /* seconds of inactivity */
+	unsigned handshake_timeout;  /* seconds from accept to the request line */
+	unsigned header_timeout;     /* seconds from accept to the end of the header */
+	unsigned min_body_rate;      /* bytes per second, past header_timeout; 0: none */
 	size_t max_body;             /* request body as sent (compressed) */
 	size_t max_inflated;         /* request body after decompression */
 	unsigned max_changes_per_batch;

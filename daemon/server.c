@@ -37,6 +37,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "conn_guard.h"
 #include "http.h"
 #include "id.h"
 #include "inflate.h"
@@ -53,6 +54,7 @@
 struct server {
 	struct server_ctx ctx;
 	struct MHD_Daemon *mhd;
+	struct conn_guard *guard; /* slow connections (conn_guard.h) */
 	atomic_int inflight;
 };
 
@@ -134,6 +136,7 @@ send_response(struct MHD_Connection *conn, struct request *rq, struct http_respo
 	enum MHD_Result ret;
 	int status = resp->status;
 
+	conn_guard_answering(conn); /* what is left to come is thrown away */
 	if (status < 100 || status > 599) {
 		log_warnx("request %s: handler set no valid status", rq->id);
 		free(resp->body);
@@ -260,6 +263,7 @@ check_headers(struct server *srv, struct request *rq, struct MHD_Connection *con
 			return true;
 		}
 		rq->authed = true;
+		conn_guard_trusted(conn);
 		if (!auth_require(&rq->who, rq->route->perms)) {
 			http_error(resp, 403, "forbidden", "the device's role does not allow this");
 			return true;
@@ -439,6 +443,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			snprintf(rq->id, sizeof(rq->id), "%s", "0000000000000000");
 		atomic_fetch_add(&srv->inflight, 1);
 		*con_cls = rq;
+		conn_guard_request(conn);
 		if (check_headers(srv, rq, conn, url, method, &resp)) {
 			ret = send_response(conn, rq, &resp, method, url);
 			free(resp.body);
@@ -451,10 +456,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
+		conn_guard_body(conn, *upload_size);
 		ret = take_body(rq, conn, upload, *upload_size, method, url);
 		*upload_size = 0;
 		return ret;
 	}
+	conn_guard_answering(conn);
 	return finish(rq, conn, url, method);
 }
 
@@ -465,7 +472,7 @@ on_completed(
 	struct server *srv = cls;
 	struct request *rq = *con_cls;
 
-	(void)conn;
+	conn_guard_done(conn);
 	if (rq == NULL)
 		return;
 	if (!rq->answered || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -497,7 +504,9 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	size_t n;
 
-	(void)cls;
+	/* Rate-limited: an attack makes one message a connection (conn_guard.h). */
+	if (cls != NULL && !conn_guard_log_ok(cls))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
@@ -564,6 +573,9 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
     const char *port_file)
 {
 	struct server srv = {.ctx = {.cfg = cfg, .store = store, .key = key}};
+	const struct conn_guard_limits limits = {.max_connections = cfg->max_connections,
+		.max_per_ip = cfg->max_per_ip, .handshake_timeout = cfg->handshake_timeout,
+		.header_timeout = cfg->header_timeout, .min_body_rate = cfg->min_body_rate};
 	struct server_tls tls = {0};
 	struct MHD_OptionItem tls_opts[4];
 	struct sockaddr_in sin;
@@ -619,14 +631,25 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 	tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (cfg->insecure_http)
 		tls_opts[0].option = MHD_OPTION_END;
-	srv.mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, &srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_UNESCAPE_CALLBACK,
-	    on_unescape, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+	if (conn_guard_start(&limits, &srv.guard) != FS_OK) {
+		log_warnx("Failed to start the connection guard");
+		goto out;
+	}
+	/*
+	 * The guard enforces max_connections and max_per_ip itself, counting
+	 * from accept; libmicrohttpd's own limit leaves room above it for the
+	 * connections the guard has cut and libmicrohttpd has not closed yet.
+	 */
+	srv.mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, conn_guard_accept, srv.guard,
+	    on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv.guard,
+	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    conn_guard_mhd_limit(&limits), MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, srv.guard,
+	    MHD_OPTION_URI_LOG_CALLBACK, conn_guard_uri, srv.guard,
+	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL, MHD_OPTION_ARRAY, tls_opts,
+	    MHD_OPTION_END);
 	if (srv.mhd == NULL) {
 		log_warnx("Failed to start the HTTP%s server on %s port %u",
 		    cfg->insecure_http ? "" : "S", cfg->listen, cfg->port);
@@ -656,6 +679,7 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 stop:
 	MHD_stop_daemon(srv.mhd);
 out:
+	conn_guard_stop(srv.guard);
 	server_tls_free(&tls);
 	return rc;
 }

@@ -10,6 +10,8 @@ SCENARIO is one of:
   proxy        a TCP proxy that drops, delays, truncates and resets connections
   disk-full    the server's and a device's store hit a file-size limit
   clock        device clocks days off, a year ahead, jumping backwards
+  slow-attack  3,000 slow connections from 60 addresses while a device and a
+               reviewer work (slow_attack.py)
 
 Each prints one summary line starting with "fault: SCENARIO:" with its counts
 and exits 0, or prints "FAIL: ..." and exits 1 (keeping its temporary
@@ -39,6 +41,7 @@ from fsharness import (Client, Daemon, Device, Failure, Run, check, converge,  #
                        faketime_lib, hlc_text, integrity, log, main_wrapper,
                        pushed_not_on_server, query, rand_hex, sanitizer_report,
                        server_duplicates, state, table_hash, verify_devices)
+from slow_attack import scenario_slow_attack  # noqa: E402
 
 
 def sync_all(devs, url, what, rounds=4, attempts=6):
@@ -1055,6 +1058,7 @@ def scenario_handles(args, rng):
 
 
 SCENARIOS = {
+    "slow-attack": scenario_slow_attack,
     "daemon-kill": scenario_daemon_kill,
     "client-kill": scenario_client_kill,
     "proxy": scenario_proxy,
