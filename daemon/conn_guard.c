@@ -34,12 +34,22 @@ enum phase {
 	PH_ANSWER,  /* body complete: the handler runs, the answer goes out */
 };
 
+/* One client address and its connections. */
+struct addr {
+	struct addr *next; /* in its bucket */
+	int family;
+	unsigned char ip[16];
+	unsigned active; /* its connections not cut */
+	unsigned refs;   /* entries pointing here */
+};
+
+#define ADDR_BUCKETS 512
+
 struct entry {
 	struct entry *prev, *next;
 	struct conn_guard *guard;
 	MHD_socket fd;
-	int family;
-	unsigned char ip[16];
+	struct addr *addr; /* NULL if it could not be allocated */
 	char text[INET6_ADDRSTRLEN];
 	enum phase phase;
 	bool first;        /* no request has finished on this connection */
@@ -73,6 +83,7 @@ struct conn_guard {
 	pthread_t thread;
 	bool stopping;
 	struct entry *head;
+	struct addr *addrs[ADDR_BUCKETS];
 	unsigned n;      /* entries */
 	unsigned active; /* entries not cut */
 	unsigned peak;   /* most entries since memory was last given back */
@@ -134,12 +145,56 @@ addr_of(const struct sockaddr *addr, int *ret_family, unsigned char ip[16],
 		snprintf(text, INET6_ADDRSTRLEN, "%s", "unknown address");
 }
 
+static struct addr **
+addr_bucket(struct conn_guard *g, int family, const unsigned char ip[16])
+{
+	uint32_t h = 2166136261u ^ (uint32_t)family; /* FNV-1a */
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ ip[i]) * 16777619u;
+	return &g->addrs[h % ADDR_BUCKETS];
+}
+
+/* The address's record; made (refs 0) if create and missing.  Lock held. */
+static struct addr *
+addr_find(struct conn_guard *g, int family, const unsigned char ip[16], bool create)
+{
+	struct addr **b = addr_bucket(g, family, ip), *a;
+
+	for (a = *b; a != NULL; a = a->next)
+		if (a->family == family && memcmp(a->ip, ip, 16) == 0)
+			return a;
+	if (!create || (a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->family = family;
+	memcpy(a->ip, ip, 16);
+	a->next = *b;
+	*b = a;
+	return a;
+}
+
+/* Drops an entry's reference; frees the record with its last.  Lock held. */
+static void
+addr_unref(struct conn_guard *g, struct addr *a)
+{
+	struct addr **p;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	for (p = addr_bucket(g, a->family, a->ip); *p != a; p = &(*p)->next)
+		;
+	*p = a->next;
+	free(a);
+}
+
 /* Shuts the connection down; libmicrohttpd closes it.  Lock held. */
 static void
 cut(struct conn_guard *g, struct entry *e, const char *why, bool quiet)
 {
 	e->cut = true;
 	g->active--;
+	if (e->addr != NULL)
+		e->addr->active--;
 	g->cut++;
 	shutdown(e->fd, SHUT_RDWR);
 	if (!quiet && rl_ok(g, LOG_CUT))
@@ -157,23 +212,38 @@ worth(const struct entry *e)
 	return e->trusted ? 2 : e->first ? 0 : 1;
 }
 
+static unsigned
+same_addr(const struct entry *e)
+{
+	return e->addr != NULL ? e->addr->active : 1;
+}
+
+/* True if a is a better connection to cut than b. */
+static bool
+cut_first(const struct entry *a, const struct entry *b)
+{
+	if (worth(a) != worth(b))
+		return worth(a) < worth(b);
+	/* An address holding many connections gives one up before one holding few. */
+	if (same_addr(a) != same_addr(b))
+		return same_addr(a) > same_addr(b);
+	return a->since_ms < b->since_ms;
+}
+
 /*
  * The connection to cut to make room: of those waiting for a request, the
- * least worth keeping, and of those the one that has waited longest.  NULL
- * if every connection is busy with a request.  Lock held.
+ * least worth keeping; of those, one from the address holding the most
+ * connections; of those, the one that has waited longest.  NULL if every
+ * connection is busy with a request.  Lock held.
  */
 static struct entry *
 slowest(struct conn_guard *g)
 {
 	struct entry *best = NULL;
 
-	for (struct entry *e = g->head; e != NULL; e = e->next) {
-		if (e->cut || e->phase > PH_HEADERS)
-			continue;
-		if (best == NULL || worth(e) < worth(best) ||
-		    (worth(e) == worth(best) && e->since_ms < best->since_ms))
+	for (struct entry *e = g->head; e != NULL; e = e->next)
+		if (!e->cut && e->phase <= PH_HEADERS && (best == NULL || cut_first(e, best)))
 			best = e;
-	}
 	return best;
 }
 
@@ -183,16 +253,15 @@ conn_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	struct conn_guard *g = cls;
 	char text[INET6_ADDRSTRLEN];
 	unsigned char ip[16];
-	unsigned same = 0;
+	unsigned same;
 	struct entry *victim;
+	struct addr *a;
 	int family;
 
 	(void)addrlen;
 	addr_of(addr, &family, ip, text);
 	pthread_mutex_lock(&g->lock);
-	for (struct entry *e = g->head; e != NULL; e = e->next)
-		if (!e->cut && e->family == family && memcmp(e->ip, ip, 16) == 0)
-			same++;
+	same = (a = addr_find(g, family, ip, false)) != NULL ? a->active : 0;
 	if (same >= g->l.max_per_ip) {
 		g->refused++;
 		if (rl_ok(g, LOG_REFUSED))
@@ -230,7 +299,9 @@ static void
 started(struct conn_guard *g, struct MHD_Connection *conn, void **socket_context)
 {
 	const union MHD_ConnectionInfo *fd, *addr;
+	unsigned char ip[16];
 	struct entry *e;
+	int family;
 
 	*socket_context = NULL;
 	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -239,11 +310,15 @@ started(struct conn_guard *g, struct MHD_Connection *conn, void **socket_context
 		return; /* not watched: libmicrohttpd's idle timeout still applies */
 	e->guard = g;
 	e->fd = fd->connect_fd;
-	addr_of(addr != NULL ? addr->client_addr : NULL, &e->family, e->ip, e->text);
+	addr_of(addr != NULL ? addr->client_addr : NULL, &family, ip, e->text);
 	e->phase = PH_LINE;
 	e->first = true;
 	e->since_ms = now_ms();
 	pthread_mutex_lock(&g->lock);
+	if ((e->addr = addr_find(g, family, ip, true)) != NULL) {
+		e->addr->refs++;
+		e->addr->active++;
+	}
 	e->next = g->head;
 	if (g->head != NULL)
 		g->head->prev = e;
@@ -269,11 +344,14 @@ closed(struct conn_guard *g, struct entry *e)
 	g->n--;
 	if (!e->cut) {
 		g->active--;
+		if (e->addr != NULL)
+			e->addr->active--;
 		/* A timeout of libmicrohttpd's, a failed handshake, a client gone. */
 		if (e->first && e->phase <= PH_HEADERS && rl_ok(g, LOG_CLOSED))
 			log_warnx("Connection from %s closed after %.1f s without a complete request",
 			    e->text, (double)(now_ms() - e->since_ms) / 1000.0);
 	}
+	addr_unref(g, e->addr);
 	pthread_mutex_unlock(&g->lock);
 	free(e);
 }
@@ -476,6 +554,7 @@ conn_guard_stop(struct conn_guard *g)
 	pthread_join(g->thread, NULL);
 	for (e = g->head; e != NULL; e = next) { /* none once libmicrohttpd has stopped */
 		next = e->next;
+		addr_unref(g, e->addr);
 		free(e);
 	}
 	pthread_cond_destroy(&g->wake);
