@@ -59,11 +59,12 @@ void
 admin_usage_lines(FILE *fp)
 {
 	fputs("       fieldsyncd [-f file] [-d data_dir] device add --name NAME --role ROLE "
-	      "--team TEAM [--team ...] [--all-teams]\n"
+	      "--team TEAM [--team TEAM2 ...] [--all-teams]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device list\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
-	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --team TEAM | --all-teams\n"
+	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --team TEAM [--team TEAM2 ...]\n"
+	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --all-teams\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form publish FILE\n"
 	      "       fieldsyncd [-f file] [-d data_dir] form list\n",
 	    fp);

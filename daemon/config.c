@@ -12,12 +12,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "server_tls.h"
 
 #define LINE_MAX_LEN 8192
 
@@ -30,6 +33,7 @@ enum key_type {
 	KEY_SIZE,
 	KEY_INT64,
 	KEY_BOOL,
+	KEY_TLS_PRIORITIES,
 };
 
 struct key {
@@ -50,6 +54,7 @@ static const struct key keys[] = {
     {"store", KEY_STORE, offsetof(struct config, store), 0, 0},
     {"tls_cert", KEY_PATH, offsetof(struct config, tls_cert), 0, 0},
     {"tls_key", KEY_PATH, offsetof(struct config, tls_key), 0, 0},
+    {"tls_priorities", KEY_TLS_PRIORITIES, offsetof(struct config, tls_priorities), 0, 0},
     {"threads", KEY_UINT, offsetof(struct config, threads), 1, 256},
     {"max_connections", KEY_UINT, offsetof(struct config, max_connections), 1, 65536},
     {"max_per_ip", KEY_UINT, offsetof(struct config, max_per_ip), 1, 65536},
@@ -76,6 +81,7 @@ config_defaults(struct config *cfg)
 	cfg->store = CONFIG_STORE_SQLITE;
 	snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", "/etc/fieldsyncd/cert.pem");
 	snprintf(cfg->tls_key, sizeof(cfg->tls_key), "%s", "/etc/fieldsyncd/key.pem");
+	snprintf(cfg->tls_priorities, sizeof(cfg->tls_priorities), "%s", SERVER_TLS_PRIORITIES);
 	cfg->threads = 4;
 	cfg->max_connections = 256;
 	cfg->max_per_ip = 32;
@@ -255,6 +261,24 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 		else
 			*(int64_t *)(void *)field = (int64_t)v;
 		return 0;
+	case KEY_TLS_PRIORITIES: {
+		gnutls_priority_t prio;
+		const char *where = NULL;
+
+		if (value[0] == '\0' || strlen(value) >= CONFIG_TLS_PRIORITIES_MAX) {
+			snprintf(err, errlen, "tls_priorities: empty or longer than %d characters",
+			    CONFIG_TLS_PRIORITIES_MAX - 1);
+			return -1;
+		}
+		if (gnutls_priority_init(&prio, value, &where) != GNUTLS_E_SUCCESS) {
+			snprintf(err, errlen, "tls_priorities: not a GnuTLS priority string (at '%.32s')",
+			    where != NULL ? where : value);
+			return -1;
+		}
+		gnutls_priority_deinit(prio);
+		snprintf(field, CONFIG_TLS_PRIORITIES_MAX, "%s", value);
+		return 0;
+	}
 	case KEY_BOOL:
 		if (parse_bool(value, &b) != 0) {
 			snprintf(err, errlen, "%s: must be yes or no", k->name);

@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_FILE "/etc/fieldsyncd/fieldsyncd.conf"
 #define CONFIG_PATH_MAX     4096
 #define CONFIG_ADDR_MAX     64
+#define CONFIG_TLS_PRIORITIES_MAX 512
 
 enum config_store {
 	CONFIG_STORE_SQLITE,
@@ -36,6 +37,7 @@ struct config {
 	enum config_store store;
 	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain */
 	char tls_key[CONFIG_PATH_MAX];  /* PEM private key */
+	char tls_priorities[CONFIG_TLS_PRIORITIES_MAX]; /* GnuTLS priority string */
 	unsigned threads;               /* MHD worker threads */
 	unsigned max_connections;
 	unsigned max_per_ip;

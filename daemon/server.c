@@ -627,7 +627,7 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 	tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert};
 	tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key};
 	tls_opts[2] = (struct MHD_OptionItem){
-	    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)SERVER_TLS_PRIORITIES};
+	    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)cfg->tls_priorities};
 	tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (cfg->insecure_http)
 		tls_opts[0].option = MHD_OPTION_END;

@@ -19,7 +19,8 @@ struct config;
  * TLS 1.2 and 1.3 only; in 1.2 only AEAD ciphers (AES-GCM, ChaCha20-Poly1305)
  * and ephemeral ECDH key exchange: no CBC with SHA-1, no static RSA (no
  * forward secrecy) -- issue 15, item 3.  `gnutls-cli --priority ... --list`
- * shows the nine suites this leaves.
+ * shows the nine suites this leaves.  The default of the tls_priorities
+ * key of fieldsyncd.conf, which replaces it whole.
  */
 #define SERVER_TLS_PRIORITIES                                                                \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"   \
