@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -406,6 +407,23 @@ db_load_device(fs_client *c)
 	return signing_load(c);
 }
 
+/*
+ * Takes group and other permissions off a file that has them (a store
+ * created before 0.5 was 0644).  Best effort: a file of another owner
+ * stays as it is, and SQLite's open then says what is wrong, if anything.
+ */
+static void
+tighten(const char *path, const char *suffix)
+{
+	char name[4096];
+	struct stat st;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix) >= sizeof(name))
+		return;
+	if (stat(name, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+		(void)chmod(name, st.st_mode & 0700);
+}
+
 fs_err
 db_open(fs_client *c, const char *path)
 {
@@ -414,14 +432,19 @@ db_open(fs_client *c, const char *path)
 
 	/*
 	 * A new store is created readable by its owner only (issue 15: it
-	 * holds the whole team's records); SQLite gives its WAL and shared
-	 * memory files the same mode.  An existing file keeps its own.
+	 * holds the whole team's records), whatever the umask; SQLite gives
+	 * its WAL and shared memory files the same mode.  An existing store
+	 * and its WAL are tightened to the same on open.
 	 */
 	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
 		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 		if (fd >= 0)
 			close(fd);
+		tighten(path, "");
+		tighten(path, "-wal");
+		tighten(path, "-shm");
+		tighten(path, "-journal");
 	}
 	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);

@@ -213,8 +213,8 @@ def main_catalogue(args):
             return hlc_text(int(time.time() * 1000), counter[0] % 60000, dev)
 
         def change(fields=None, dev=RAW, **over):
-            ch = {"id": rand_hex(32, rng), "form": "labor_inspection", "form_version": 1,
-                  "op": "upsert", "hlc": stamp(dev),
+            ch = {"id": rand_hex(32, rng), "form": "labor_inspection",
+                  "form_version": run.form_version(), "op": "upsert", "hlc": stamp(dev),
                   "fields": fields if fields is not None else {
                       "worksite_name": "Site", "sector": "mining",
                       "inspection_date": "2026-11-20", "referral_decision": "none"},

@@ -166,8 +166,8 @@ try {
   await page.click('#reset-filters');
   await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();
   await page.click(`#records tbody tr[data-id="${R2}"]`);
-  await page.locator('#d-fields td.value[data-field="interview_notes"]').filter({ hasText: 'onerror' }).waitFor();
-  assert.equal(await page.locator('#d-fields td.value[data-field="interview_notes"] .v').textContent(),
+  await page.locator('#d-fields td.value[data-field="referral_agency"]').filter({ hasText: 'onerror' }).waitFor();
+  assert.equal(await page.locator('#d-fields td.value[data-field="referral_agency"] .v').textContent(),
     '"><img src=x onerror="window.__xss=2">');
   assert.equal(await page.locator('#d-title').textContent(), '<script>window.__xss=1</script>');
   await page.locator('#d-fields td.value[data-field="inspector_id"]').hover();

@@ -101,7 +101,7 @@ write("r1.json", {"worksite_name": "Green Valley tomato farm", "number_of_worker
     "interview_notes": "Workers say passports were collected on arrival.",
     "location": {"lat": 5.6037, "lon": -0.187}})
 write("r2.json", {"worksite_name": "<script>window.__xss=1</script>",
-    "interview_notes": "\"><img src=x onerror=\"window.__xss=2\">",
+    "referral_agency": "\"><img src=x onerror=\"window.__xss=2\">",
     "inspector_id": "<b onmouseover=alert(1)>x</b>", "deception": True})
 write("r3.json", {"worksite_name": "=cmd|' /C calc'!A0", "sector": "construction",
     "referral_agency": "@SUM(1+1)*cmd|' /C calc'!A0", "number_of_workers": 12})

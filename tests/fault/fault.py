@@ -673,7 +673,8 @@ def scenario_clock(args, rng):
         cl = Client(run, d.port)
         dev_id = rand_hex(16, rng)
         now = int(time.time() * 1000)
-        ch = {"id": rand_hex(32, rng), "form": "labor_inspection", "form_version": 1,
+        ch = {"id": rand_hex(32, rng), "form": "labor_inspection",
+              "form_version": run.form_version(),
               "op": "upsert", "hlc": hlc_text(now + 365 * 86400000, 0, dev_id),
               "fields": {"worksite_name": "Year ahead", "sector": "mining",
                          "inspection_date": "2026-11-20", "referral_decision": "none"},
@@ -805,7 +806,7 @@ def scenario_clock(args, rng):
         tok_late = d2.add_device("late")
         ahead = {"device": late_dev, "batch": "ahead-1", "changes": [{
             "id": "%032x" % rng.getrandbits(128), "form": "labor_inspection",
-            "form_version": 1, "op": "upsert",
+            "form_version": run.form_version(), "op": "upsert",
             "hlc": "%016x-%s" % ((int(time.time() * 1000) + 120000) << 16, late_dev),
             "fields": {"worksite_name": "Ahead", "sector": "mining",
                        "inspection_date": "2026-11-20", "referral_decision": "none"},

@@ -164,6 +164,11 @@ class Run:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
+    def form_version(self, form="labor_inspection"):
+        """The version of a shipped form (schema/forms), as the daemon publishes it."""
+        with open(os.path.join(self.src, "schema", "forms", form + ".json")) as fp:
+            return json.load(fp)["version"]
+
     def elapsed(self):
         return time.monotonic() - self.t0
 

@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3 || size > (1 << 20))
 		return 0;
 	fuzz_forms_load();
-	form = fuzz_forms[data[0] % FUZZ_NFORMS];
+	form = fuzz_forms[data[0] % fuzz_nforms];
 	f = &form->fields[data[1] % form->nfields];
 	switch (data[2] % 3) {
 	case 0:

@@ -91,14 +91,15 @@ for n in seed d1 d2 d3; do token data $n; done
 start_daemon data
 
 # 1. Seed a few MiB of records in one push, so that a backup takes many steps.
-python3 - <<'PY' >seed.json
-import json, os, time
+python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY' >seed.json
+import json, os, sys, time
+version = json.load(open(sys.argv[1]))["version"]
 dev = "5eed5eed5eed5eed"
 ms = int(time.time() * 1000) - 60000
 changes = []
 for i in range(3000):
     changes.append({
-        "id": os.urandom(16).hex(), "form": "labor_inspection", "form_version": 1,
+        "id": os.urandom(16).hex(), "form": "labor_inspection", "form_version": version,
         "op": "upsert", "hlc": "%016x-%s" % ((ms << 16) | i, dev), "base": {},
         "fields": {"worksite_name": "seeded worksite %d %s" % (i, "x" * 150),
                    "sector": "fishing", "inspection_date": "2026-11-19",

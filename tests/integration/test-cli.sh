@@ -204,8 +204,9 @@ case_forms_import()
 	ok forms list
 	for form in labor_inspection border_screening; do
 		n=$(json_get "$FORMS/$form.json" 'len(j["fields"])')
-		grep -Eq "^$form +1 +$n " "$TMP/out" ||
-		    fail "forms list does not show $form version 1 with $n fields"
+		v=$(json_get "$FORMS/$form.json" 'j["version"]')
+		grep -Eq "^$form +$v +$n " "$TMP/out" ||
+		    fail "forms list does not show $form version $v with $n fields"
 	done
 	[ "$(grep -c '' "$TMP/out")" -eq 3 ] || fail "forms list: want a header and 2 forms"
 	pass
@@ -381,11 +382,11 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["id"] == sys.argv[2], "id"
 assert r["form"] == "labor_inspection", "form"
-assert r["form_version"] == 1, "form_version"
+assert r["form_version"] == json.load(open(sys.argv[3]))["version"], "form_version"
 assert r["deleted"] is False, "deleted"
 assert set(r["stamps"]) == set(r["values"]), "one stamp per field"
 assert r["created"] and r["updated"], "times"
-' "$TMP/out" "$id" || fail "record show: unexpected record shape"
+' "$TMP/out" "$id" "$FORMS/labor_inspection.json" || fail "record show: unexpected record shape"
 	run record show 0123456789abcdef0123456789abcdef
 	[ "$RC" -eq 2 ] || fail "show of an unknown id exited $RC, want 2"
 	pass

@@ -108,9 +108,9 @@ def write(name, extra):
     json.dump(v, open(name, "w"))
 write("r1.json", {"worksite_name": "Alpha farm", "retention_of_documents": True,
                   "interviewee_name": sentinel, "number_of_workers": 10})
-write("r2.json", {"worksite_name": xss1, "interview_notes": xss2, "inspector_id": xss2})
+write("r2.json", {"worksite_name": xss1, "referral_agency": xss2, "inspector_id": "@attack"})
 write("r3.json", {"worksite_name": formula, "referral_agency": "+SUM(1,2)",
-                  "interview_notes": "@attack", "inspector_id": "-2+3", "number_of_workers": -0})
+                  "interview_notes": "=notes", "inspector_id": "-2+3", "number_of_workers": -0})
 PY
 R1=$(new_json a1.db r1.json)
 R2=$(new_json a1.db r2.json)
@@ -238,7 +238,7 @@ python3 - "$XSS1" "$XSS2" <<'PY' || fail "XSS payload not returned verbatim as J
 import json, sys
 j = json.load(open("body"))
 f = {x["name"]: x["value"] for x in j["fields"]}
-assert f["worksite_name"] == sys.argv[1] and f["interview_notes"] == sys.argv[2]
+assert f["worksite_name"] == sys.argv[1] and f["referral_agency"] == sys.argv[2]
 PY
 grep -qi '^content-type: application/json' headers || fail "record answer is not JSON"
 pass "record: values, masked sensitive value, history with devices and stamps, conflicts"
@@ -343,7 +343,7 @@ pass "no device can push as the server"
 python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
-f["version"] = 2
+f["version"] += 1
 f["fields"].append({"name": "follow_up_date", "type": "date", "label": "Follow-up visit"})
 json.dump(f, open("labor_v2.json", "w"))
 PY
@@ -352,8 +352,10 @@ sync_dev a2 || fail "sync to fetch form v2"
 R5=$("$F" --db a2.db record new labor_inspection --set worksite_name="Beta mine" --set sector=mining \
 	--set inspection_date=2026-11-21 --set referral_decision=none --set follow_up_date=2026-12-01)
 sync_dev a2 || fail "sync of the v2 record"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT form_version FROM records WHERE id = '$R5'")" = 2 ] ||
-	fail "the device did not record with form version 2"
+V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/labor_inspection.json")
+V2=$((V1 + 1))
+[ "$(sqlite3 data/fieldsyncd.db "SELECT form_version FROM records WHERE id = '$R5'")" = $V2 ] ||
+	fail "the device did not record with form version $V2"
 
 expect 200 "CSV export" get "/v1/review/export?form=labor_inspection&format=csv"
 grep -qi '^content-type: text/csv' headers || fail "CSV content type"
@@ -361,9 +363,9 @@ grep -qi '^content-disposition: attachment; filename="labor_inspection-.*\.csv"'
 	fail "CSV has no attachment file name"
 grep -qi '^transfer-encoding: chunked' headers || fail "CSV export is not streamed"
 cp body export.csv
-python3 - "$R1" "$R3" "$R5" "$FORMULA" "$XSS1" "$XSS2" "$LOSER_VALUE" <<'PY' || fail "CSV content"
+python3 - "$R1" "$R3" "$R5" "$FORMULA" "$XSS1" "$XSS2" "$LOSER_VALUE" "$V1" "$V2" <<'PY' || fail "CSV content"
 import csv, sys
-r1, r3, r5, formula, xss1, xss2, chosen = sys.argv[1:]
+r1, r3, r5, formula, xss1, xss2, chosen, v1, v2 = sys.argv[1:]
 raw = open("export.csv", newline="").read()
 assert raw.endswith("\r\n") and "\r\n" in raw
 rows = list(csv.DictReader(open("export.csv", newline="")))
@@ -374,19 +376,20 @@ assert hdr[:3] == ["id", "form", "form_version"], hdr
 assert "follow_up_date" in hdr and "retention_of_documents" in hdr
 assert "interviewee_name" not in hdr and "employer_contact_phone" not in hdr  # sensitive left out
 by = {r["id"]: r for r in rows}
-assert by[r5]["form_version"] == "2" and by[r5]["follow_up_date"] == "2026-12-01"
-assert by[r1]["form_version"] == "1" and by[r1]["follow_up_date"] == ""
+assert by[r5]["form_version"] == v2 and by[r5]["follow_up_date"] == "2026-12-01"
+assert by[r1]["form_version"] == v1 and by[r1]["follow_up_date"] == ""
 assert by[r1]["number_of_workers"] == chosen and by[r1]["retention_of_documents"] == "true"
 assert by[r1]["review_status"] == "reviewed"
 r = by[r3]
 assert r["worksite_name"] == "'" + formula, r["worksite_name"]
-assert r["referral_agency"] == "'+SUM(1,2)" and r["interview_notes"] == "'@attack"
+assert r["referral_agency"] == "'+SUM(1,2)" and "interview_notes" not in r  # sensitive
 assert r["inspector_id"] == "'-2+3"
 assert r["number_of_workers"] == "0"
 for row in rows:
     for v in row.values():
         assert not v or v[0] not in "=+-@\t\r", v
-assert any(x["worksite_name"] == xss1 and x["interview_notes"] == xss2 for x in rows)
+assert any(x["worksite_name"] == xss1 and x["referral_agency"] == xss2 and
+           x["inspector_id"] == "'@attack" for x in rows)
 PY
 grep -q "$SENTINEL" export.csv && fail "the default CSV export holds a sensitive value"
 expect 200 "CSV export with sensitive fields" \

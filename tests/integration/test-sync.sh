@@ -465,10 +465,14 @@ pass "snapshot: a fresh device took $pulled rows for $north_changes changes, con
 # (issue 14, items 1-3): changes that would break either are refused one
 # by one with the reason; the record is unchanged.
 r=${ids[a11]}
+# The shipped versions (V1, BV), and the next one of the labour form (V2).
+V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/labor_inspection.json")
+BV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/border_screening.json")
+V2=$((V1 + 1))
 python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
-f["version"] = 2
+f["version"] += 1
 for x in f["fields"]:
     if x["name"] == "number_of_workers":
         x["max"] = 10
@@ -492,26 +496,26 @@ PY
 }
 before=$(state data/fieldsyncd.db | grep "$r")
 new2=0000000000000000000000000000f002
-mk rules.json upsert border_screening 1 '{"checkpoint":"North gate"}' - \
-	delete border_screening 1 '{}' - \
-	upsert labor_inspection 2 '{"worksite_name":"renamed"}' - \
-	upsert labor_inspection 2 '{"worksite_name":"v2 site","sector":"fishing","inspection_date":"2026-11-20","referral_decision":"monitor","number_of_workers":5}' "$new2"
+mk rules.json upsert border_screening "$BV" '{"checkpoint":"North gate"}' - \
+	delete border_screening "$BV" '{}' - \
+	upsert labor_inspection "$V2" '{"worksite_name":"renamed"}' - \
+	upsert labor_inspection "$V2" '{"worksite_name":"v2 site","sector":"fishing","inspection_date":"2026-11-20","referral_decision":"monitor","number_of_workers":5}' "$new2"
 [ "$(post tok-r1 rules.json)" = 200 ] || fail "form rules push: $(cat answer.json)"
-python3 - <<'PY' || fail "form rules: $(cat answer.json)"
-import json
+python3 - "$V2" <<'PY' || fail "form rules: $(cat answer.json)"
+import json, sys
 a = json.load(open("answer.json"))
 rej = {x["index"]: x for x in a["rejected"]}
 assert a["accepted"] == 1, a
 assert rej[0]["error"] == "form_mismatch" and rej[1]["error"] == "form_mismatch", rej
 assert rej[2]["error"] == "invalid" and "number_of_workers" in rej[2]["detail"] \
-    and "version 2" in rej[2]["detail"], rej[2]
+    and "version " + sys.argv[1] in rej[2]["detail"], rej[2]
 PY
 [ "$(state data/fieldsyncd.db | grep "$r")" = "$before" ] || fail "a refused change altered the record"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT form, form_version FROM records WHERE id = '$r'")" = "labor_inspection|1" ] ||
+[ "$(sqlite3 data/fieldsyncd.db "SELECT form, form_version FROM records WHERE id = '$r'")" = "labor_inspection|$V1" ] ||
 	fail "the record's form or version moved"
 # A v1 change may not put into a v2 record what v2 forbids; one that fits is taken.
-mk rules2.json upsert labor_inspection 1 '{"number_of_workers":50}' "$new2" \
-	upsert labor_inspection 1 '{"number_of_workers":7}' "$new2"
+mk rules2.json upsert labor_inspection "$V1" '{"number_of_workers":50}' "$new2" \
+	upsert labor_inspection "$V1" '{"number_of_workers":7}' "$new2"
 [ "$(post tok-r1 rules2.json)" = 200 ] || fail "form rules push 2: $(cat answer.json)"
 python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"] == 1 and a["rejected"][0]["index"] == 0 and "number_of_workers" in a["rejected"][0]["detail"], a' ||
 	fail "a v1 change broke a v2 record: $(cat answer.json)"
@@ -541,15 +545,15 @@ pass "strict: unknown envelope keys, non-JSON content types, unknown or repeated
 
 # 14. A change is stored as the bytes the device sent (issue 12): spacing,
 # key order, number spelling and escapes kept, and pulled back the same.
-python3 - "$dev" <<'PY'
+python3 - "$dev" "$V1" <<'PY'
 import sys, time
-dev, ms = sys.argv[1], int(time.time() * 1000)
+dev, ms, v1 = sys.argv[1], int(time.time() * 1000), int(sys.argv[2])
 rec = "%032x" % (0xbee000 + ms % 4096)
 change = ('{ "op":"upsert" , "id" : "%s", "form":"labor_inspection",\n'
-          '  "form_version":1, "hlc":"%016x-%s", "base":{ },\n'
+          '  "form_version":%d, "hlc":"%016x-%s", "base":{ },\n'
           '  "fields":{"worksite_name":"caf\\u00e9 \\u0041","sector":"fishing",'
           '"inspection_date":"2026-11-20","referral_decision":"monitor",'
-          '"number_of_workers":4.0E0} }' % (rec, (ms << 16) | 7, dev))
+          '"number_of_workers":4.0E0} }' % (rec, v1, (ms << 16) | 7, dev))
 open("exact.change", "w").write(change)
 open("exact.json", "w").write('{"device":"%s","batch":"exact-%d",\n "changes":[ %s ]}' % (dev, ms, change))
 open("exact.id", "w").write(rec)

@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import custody  # noqa: E402  (the chain of custody, from PROTOCOL.md)
 
 FORM = "labor_inspection"
+FORM_VERSION = 1  # set from the shipped form in main()
 
 
 class Fail(Exception):
@@ -187,7 +188,7 @@ class PyDevice:
 
     def create(self):
         rec = "%032x" % self.rng.getrandbits(128)
-        self.save({"id": rec, "form": FORM, "form_version": 1, "op": "upsert",
+        self.save({"id": rec, "form": FORM, "form_version": FORM_VERSION, "op": "upsert",
                    "hlc": self.stamp(), "base": {},
                    "fields": {"worksite_name": "py site %d" % self.rng.randrange(1000),
                               "sector": "fishing", "inspection_date": "2026-11-20",
@@ -207,7 +208,7 @@ class PyDevice:
                                 ("worksite_name", "py renamed %d" % self.rng.randrange(100))])
         cur = self.replica.current(rec, f)
         base = {f: cur[0]} if cur is not None else {}
-        self.save({"id": rec, "form": FORM, "form_version": 1, "op": "upsert",
+        self.save({"id": rec, "form": FORM, "form_version": FORM_VERSION, "op": "upsert",
                    "hlc": self.stamp(), "base": base, "fields": {f: v}})
 
     def delete(self):
@@ -220,7 +221,7 @@ class PyDevice:
             hs = self.replica.heads(rec, f)
             if hs:
                 base[f] = hs[0] if len(hs) == 1 else hs
-        self.save({"id": rec, "form": FORM, "form_version": 1, "op": "delete",
+        self.save({"id": rec, "form": FORM, "form_version": FORM_VERSION, "op": "delete",
                    "hlc": self.stamp(), "base": base})
 
     def sync(self):
@@ -281,6 +282,9 @@ def main():
     print("interop: seed %d (--seed %d repeats it)" % (seed, seed))
     D, F = os.path.abspath(args.fieldsyncd), os.path.abspath(args.fieldsync)
     form_path = os.path.join(os.path.abspath(args.src), "schema", "forms", FORM + ".json")
+    global FORM_VERSION
+    with open(form_path) as fp:
+        FORM_VERSION = json.load(fp)["version"]
     tmp = tempfile.mkdtemp(prefix="fs-interop-")
     daemon = None
     try:

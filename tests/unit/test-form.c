@@ -1176,7 +1176,7 @@ FS_TEST(shipped_labor_inspection_loads)
 	size_t i;
 
 	ASSERT_STR_EQ(form->id, "labor_inspection");
-	ASSERT_EQ(form->version, 1);
+	ASSERT_EQ(form->version, 2); /* 2: the notes are sensitive (issue 15) */
 	ASSERT_EQ(form->conflict, FORM_CONFLICT_FIELD_LWW);
 	ASSERT_EQ(form->nfields, 22);
 	for (i = 0; i < 11; i++) {
@@ -1196,6 +1196,7 @@ FS_TEST(shipped_labor_inspection_loads)
 	f = field_at(__LINE__, form, "number_of_workers");
 	ASSERT(f->type == FORM_INTEGER && f->min == 0 && f->max == 100000);
 	ASSERT_EQ(field_at(__LINE__, form, "interview_notes")->max_length, 20000);
+	ASSERT(field_at(__LINE__, form, "interview_notes")->sensitive);
 	ASSERT(field_at(__LINE__, form, "employer_contact_phone")->sensitive);
 	ASSERT(field_at(__LINE__, form, "employer_contact_phone")->regex != NULL);
 	ASSERT(field_at(__LINE__, form, "interviewee_name")->sensitive);
@@ -1230,14 +1231,14 @@ FS_TEST(shipped_border_screening_loads)
 	size_t i, nsensitive = 0;
 
 	ASSERT_STR_EQ(form->id, "border_screening");
-	ASSERT_EQ(form->version, 1);
+	ASSERT_EQ(form->version, 2);
 	ASSERT_EQ(form->conflict, FORM_CONFLICT_FIELD_LWW);
 	ASSERT_EQ(form->nfields, 18);
 	for (i = 0; i < 4; i++)
 		ASSERT(field_at(__LINE__, form, sensitive[i])->sensitive);
 	for (i = 0; i < form->nfields; i++)
 		nsensitive += form->fields[i].sensitive;
-	ASSERT_EQ(nsensitive, 4);
+	ASSERT_EQ(nsensitive, 5); /* the four and the officer's notes */
 	ASSERT_EQ(field_at(__LINE__, form, "travel_document_number")->max_length, 40);
 	f = field_at(__LINE__, form, "screening_time");
 	ASSERT(f->type == FORM_DATETIME && f->required);
@@ -1252,6 +1253,7 @@ FS_TEST(shipped_border_screening_loads)
 	f = field_at(__LINE__, form, "referral");
 	ASSERT(f->type == FORM_SELECT_ONE && f->required && f->nchoices == 4);
 	ASSERT_EQ(field_at(__LINE__, form, "officer_notes")->max_length, 20000);
+	ASSERT(field_at(__LINE__, form, "officer_notes")->sensitive);
 
 	VALIDATE_OK(form,
 	    "{'checkpoint':'North gate','screening_time':'2024-05-01T14:30:00+02:00',"

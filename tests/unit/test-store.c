@@ -110,7 +110,7 @@ FS_TEST(store_record_roundtrip)
 	ASSERT(cJSON_Compare(values, want, 1));
 	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(got, "form")->valuestring,
 	    "labor_inspection");
-	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(got, "form_version")->valueint, 1);
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(got, "form_version")->valueint, 2);
 	ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(got, "deleted")));
 	/* One stamp per field, all from this device. */
 	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(got, "stamps")),
@@ -341,9 +341,9 @@ FS_TEST(store_form_import_rules)
 	ASSERT_OK(fs_forms_import(c, json, len, NULL));
 	free(json);
 	ASSERT_EQ(fs_forms_import(c,
-		      "{\"id\":\"labor_inspection\",\"version\":1,\"title\":\"x\","
+		      "{\"id\":\"labor_inspection\",\"version\":2,\"title\":\"x\","
 		      "\"fields\":[{\"name\":\"a\",\"type\":\"text\"}]}",
-		      strlen("{\"id\":\"labor_inspection\",\"version\":1,\"title\":\"x\","
+		      strlen("{\"id\":\"labor_inspection\",\"version\":2,\"title\":\"x\","
 			     "\"fields\":[{\"name\":\"a\",\"type\":\"text\"}]}"),
 		      NULL),
 	    FS_ERR_EXISTS);
@@ -556,6 +556,32 @@ FS_TEST(store_file_is_private)
 	fs_close(c);
 }
 
+/* A store from before 0.5 (0644, WAL too) is tightened when opened; a umask of 0 changes nothing. */
+FS_TEST(store_old_open_store_is_tightened)
+{
+	char *path, wal[300];
+	fs_client *c = fresh(&path), *c2;
+	struct stat st;
+	mode_t old;
+	char *id;
+
+	/* The first handle keeps the WAL in place while the second opens. */
+	ASSERT_OK(fs_record_create(c, "labor_inspection", labor_values, &id));
+	fs_free(id);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ASSERT_EQ(chmod(path, 0644), 0);
+	ASSERT_EQ(chmod(wal, 0664), 0);
+	old = umask(0);
+	ASSERT_OK(fs_open(path, &c2));
+	umask(old);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+	ASSERT_EQ(stat(wal, &st), 0);
+	ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+	fs_close(c2);
+	fs_close(c);
+}
+
 int
 main(void)
 {
@@ -571,6 +597,7 @@ main(void)
 	FS_RUN(store_needs_device_id_before_saving);
 	FS_RUN(store_form_import_rules);
 	FS_RUN(store_newer_schema_is_refused);
+	FS_RUN(store_old_open_store_is_tightened);
 	FS_RUN(store_not_a_database_is_refused);
 	FS_RUN(store_changelog_is_append_only);
 	FS_RUN(store_values_from_assignments_types_values);
