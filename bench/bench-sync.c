@@ -175,7 +175,8 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team, bool compact)
 			       " received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
 			       " strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
 		[RAW_RECORD] = "INSERT INTO records(id, form, form_version, team, created_by,"
-			       " created_at, updated_at, last_seq) VALUES(?1, 'labor_inspection', 1,"
+			       " created_at, updated_at, last_seq) VALUES(?1, 'labor_inspection',"
+			       " (SELECT max(version) FROM forms WHERE id = 'labor_inspection'),"
 			       " ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ','now'),"
 			       " strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?4)",
 		[RAW_FIELD] = "INSERT INTO fields(record_id, name, value, stamp) VALUES(?1, ?2, ?3, ?4)",
@@ -187,7 +188,8 @@ raw_insert(sqlite3 *db, const char *device_db, const char *team, bool compact)
 	/* One row per record holding every field (with the change's stamp) as JSON. */
 	static const char compact_record[] =
 	    "INSERT INTO records(id, form, form_version, team, created_by,"
-	    " created_at, updated_at, last_seq, state) VALUES(?1, 'labor_inspection', 1,"
+	    " created_at, updated_at, last_seq, state) VALUES(?1, 'labor_inspection',"
+	    " (SELECT max(version) FROM forms WHERE id = 'labor_inspection'),"
 	    " ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ','now'),"
 	    " strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?4, ?5)";
 	sqlite3_stmt *st[RAW_N], *rd;
