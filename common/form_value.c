@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "form_internal.h"
+#include "seal.h"
 
 static fs_err rule_err(const struct form_field *f, const char *rule, char *err, size_t errlen,
     const char *fmt, ...) FORMAT(5, 6);
@@ -302,6 +303,25 @@ form_check_value(const struct form_field *field, const cJSON *value, char *err, 
 	assert(field != NULL);
 	if (value == NULL || cJSON_IsNull(value))
 		return FS_OK;
+	/*
+	 * A sensitive value arrives sealed (seal.h): its shape is checked
+	 * here, its rules were checked on the device before it was sealed.
+	 */
+	if (seal_is_envelope(value)) {
+		char why[160];
+
+		if (!field->sensitive) {
+			form_seterr(err, errlen,
+			    "field '%s': rule 'sealed' (only a sensitive field may be sealed)",
+			    field->name);
+			return FS_ERR_INVALID;
+		}
+		if (seal_check(value, why, sizeof(why)) != FS_OK) {
+			form_seterr(err, errlen, "field '%s': rule 'sealed' (%s)", field->name, why);
+			return FS_ERR_INVALID;
+		}
+		return FS_OK;
+	}
 	switch (field->type) {
 	case FORM_TEXT:
 		return check_text(field, value, err, errlen);

@@ -67,6 +67,8 @@ fs_strerror(fs_err err)
 		return "cancelled by the caller";
 	case FS_ERR_MALFORMED:
 		return "a message is malformed";
+	case FS_ERR_KEY:
+		return "wrong passphrase or key, or the key is locked";
 	}
 	return "unknown error";
 }

@@ -70,6 +70,7 @@ http_status_for(fs_err err)
 	case FS_ERR_AUTH:
 		return 401;
 	case FS_ERR_FORBIDDEN:
+	case FS_ERR_KEY:
 		return 403;
 	case FS_ERR_NOTFOUND:
 		return 404;
@@ -128,6 +129,8 @@ http_error_code(fs_err err)
 		return "store_failed";
 	case FS_ERR_MALFORMED:
 		return "corrupt"; /* the wire's name for a body that does not decode */
+	case FS_ERR_KEY:
+		return "key_locked";
 	case FS_ERR_CORRUPT:
 		return "store_failed";
 	case FS_ERR_INVALID:

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "custody.h"
 #include "fieldsync.h"
+#include "hq_key.h"
 #include "log.h"
 #include "server.h"
 #include "server_key.h"
@@ -58,6 +59,7 @@ usage(FILE *fp)
 	backup_usage_lines(fp);
 	fputs("       fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n", fp);
 	casefile_usage_lines(fp);
+	hq_key_usage_lines(fp);
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 
@@ -309,6 +311,13 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return casefile_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "key") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return hq_key_main(&cfg, argc, argv);
 	}
 	if (strcmp(argv[0], "verify") == 0) {
 		if (fl.check_only) {

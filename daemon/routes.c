@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "export.h"
+#include "hq_key.h"
 #include "review_api.h"
 #include "store.h"
 #include "sync.h"
@@ -33,29 +34,42 @@ handle_health(struct server_ctx *ctx, const struct http_request *req, struct htt
 	return http_reply_take(resp, 200, body, (size_t)n);
 }
 
+/*
+ * {"forms": [...], "seal_key": {"id", "public"} (only when headquarters
+ * has a sealing key, issue 17), "time_ms": N}.
+ */
 static int
 handle_forms(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	static const char head[] = "{\"forms\":";
-	char tail[48], *forms, *body;
-	size_t forms_len, len;
+	char tail[48], *forms, *body, *key = NULL;
+	size_t forms_len, key_len, len;
 	fs_err err;
 	int n;
 
 	if (sync_version(req, resp) == 0)
 		return 0;
-	if ((err = store_forms_json(ctx->store, &forms, &forms_len)) != FS_OK)
+	if ((err = hq_current_public(ctx->store, &key)) != FS_OK)
+		return http_error_fs(resp, err, "could not read the sealing key");
+	if ((err = store_forms_json(ctx->store, &forms, &forms_len)) != FS_OK) {
+		free(key);
 		return http_error_fs(resp, err, "could not read the published forms");
+	}
 	n = snprintf(tail, sizeof(tail), ",\"time_ms\":%" PRId64 "}", http_now_ms());
-	len = sizeof(head) - 1 + forms_len + (size_t)n;
+	key_len = key != NULL ? strlen(",\"seal_key\":") + strlen(key) : 0;
+	len = sizeof(head) - 1 + forms_len + key_len + (size_t)n;
 	if ((body = malloc(len + 1)) == NULL) {
 		free(forms);
+		free(key);
 		return -1;
 	}
 	memcpy(body, head, sizeof(head) - 1);
 	memcpy(body + sizeof(head) - 1, forms, forms_len);
-	memcpy(body + sizeof(head) - 1 + forms_len, tail, (size_t)n + 1);
+	if (key != NULL)
+		snprintf(body + sizeof(head) - 1 + forms_len, key_len + 1, ",\"seal_key\":%s", key);
+	memcpy(body + sizeof(head) - 1 + forms_len + key_len, tail, (size_t)n + 1);
 	free(forms);
+	free(key);
 	return http_reply_take(resp, 200, body, len);
 }
 

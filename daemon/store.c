@@ -385,3 +385,16 @@ store_device_info(struct store *store, const char *hlc_device, char ret_name[65]
 {
 	return OPS(store)->device_info(store, hlc_device, ret_name, ret_keys);
 }
+
+fs_err
+store_seal_key_add(struct store *store, const char *id, const char *public_hex,
+    const char *locked_json)
+{
+	return OPS(store)->seal_key_add(store, id, public_hex, locked_json);
+}
+
+fs_err
+store_seal_keys(struct store *store, char **ret_json)
+{
+	return OPS(store)->seal_keys(store, ret_json);
+}

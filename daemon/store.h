@@ -205,4 +205,15 @@ fs_err store_form_get(struct store *store, const char *id, int64_t version, stru
 fs_err store_audit(struct store *store, const char *actor, const char *action,
     const char *record_id, const char *detail);
 
+/*
+ * Headquarters' sealing keys (issue 17, common/seal.h).  add stores a
+ * public key (64 hex), its id and the secret key locked under a
+ * passphrase (seal_secret_lock()'s JSON); FS_ERR_EXISTS for an id already
+ * there.  keys returns a JSON array, newest first, of {"id", "public",
+ * "locked", "created_at"} in a string the caller frees ("[]" when none).
+ */
+fs_err store_seal_key_add(struct store *store, const char *id, const char *public_hex,
+    const char *locked_json);
+fs_err store_seal_keys(struct store *store, char **ret_json);
+
 #endif /* FS_DAEMON_STORE_H */

@@ -121,6 +121,9 @@ struct store_ops {
 	    void *arg);
 	fs_err (*device_info)(struct store *store, const char *hlc_device, char ret_name[65],
 	    char **ret_keys);
+	fs_err (*seal_key_add)(struct store *store, const char *id, const char *public_hex,
+	    const char *locked_json);
+	fs_err (*seal_keys)(struct store *store, char **ret_json);
 };
 
 /* The first member of every backend's store, push and export handle. */

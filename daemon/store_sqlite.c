@@ -188,6 +188,15 @@ static const struct migration migrations[] = {
       " CHECK(review_teams IS NULL OR (json_valid(review_teams)"
       " AND json_type(review_teams) = 'array'));",
       migrate_reviewers_note, NULL },
+    /*
+     * 9 -> 10: sealed sensitive fields (issue 17; store_sqlite_seal.c).
+     * Headquarters' key pairs: the public key and the secret key locked
+     * under a passphrase that is never stored.
+     */
+    { "CREATE TABLE seal_keys(id TEXT PRIMARY KEY, public TEXT NOT NULL UNIQUE,"
+      " locked TEXT NOT NULL CHECK(json_valid(locked)), created_at TEXT NOT NULL)"
+      " WITHOUT ROWID;",
+      NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -460,6 +469,8 @@ const struct store_ops store_sqlite_ops = {
 	.history_walk = sqlite_history_walk,
 	.record_history = sqlite_record_history,
 	.device_info = sqlite_device_info,
+	.seal_key_add = sqlite_seal_key_add,
+	.seal_keys = sqlite_seal_keys,
 };
 
 fs_err

@@ -173,6 +173,10 @@ fs_err sqlite_push_chain_refused(struct store_push *push, const char *device,
     const struct change *ch, const char *link, const char *reason);
 fs_err sqlite_chain_walk(struct store *store, store_chain_cb cb, void *arg);
 fs_err sqlite_device_key_reset(struct store *store, const char *name);
+/* store_sqlite_seal.c */
+fs_err sqlite_seal_key_add(struct store *store, const char *id, const char *public_hex,
+    const char *locked_json);
+fs_err sqlite_seal_keys(struct store *store, char **ret_json);
 
 /* store_sqlite_history.c: the audit trail's and records' hash chains. */
 int sqlite_history_register(sqlite3 *db);

@@ -53,10 +53,11 @@ typedef enum fs_err {
 	FS_ERR_VERSION = 26,      /* the server speaks another protocol: update */
 	FS_ERR_CANCELLED = 27,    /* the caller's progress callback stopped it */
 	FS_ERR_MALFORMED = 28,    /* a message (request, answer, body) is malformed */
+	FS_ERR_KEY = 29,          /* wrong passphrase or key, or the key is locked */
 } fs_err;
 
 /* The largest fs_err value; for loops over every code. */
-#define FS_ERR_LAST FS_ERR_MALFORMED
+#define FS_ERR_LAST FS_ERR_KEY
 
 /*
  * Returns a static English sentence for an error code.  Never NULL; an
