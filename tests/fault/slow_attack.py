@@ -116,7 +116,24 @@ class Attack:
 
 
 def fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """The daemon's descriptors: (sockets, the targets of the others).
+
+    Sockets are what an attack could leak.  Files are the store's: a worker
+    opens its store connection (database, WAL, shared memory) on its first
+    request, and the workers that first served a request during the attack
+    open theirs then, which is no leak."""
+    socks, files = 0, []
+    d = f"/proc/{pid}/fd"
+    for n in os.listdir(d):
+        try:
+            t = os.readlink(f"{d}/{n}")
+        except OSError:  # closed meanwhile
+            continue
+        if t.startswith("socket:"):
+            socks += 1
+        else:
+            files.append(t)
+    return socks, files
 
 
 def rss_kib(pid):
@@ -169,7 +186,7 @@ def scenario_slow_attack(args, rng):
         r, _ = device_round(rng.getrandbits(48))
         check(r.returncode == 0, f"sync before the attack: {r.stderr[-300:]}")
         pid = d.proc.pid
-        fds0, rss0 = fds(pid), rss_kib(pid)
+        (socks0, files0), rss0 = fds(pid), rss_kib(pid)
         lines0 = d.log_text().count("\n")
 
         attack = Attack(run, d.port, rng.getrandbits(32))
@@ -201,11 +218,17 @@ def scenario_slow_attack(args, rng):
 
         # After: descriptors back to their level.
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 30 * run.slow and fds(pid) > fds0:
+        while time.monotonic() - t0 < 30 * run.slow and fds(pid)[0] > socks0:
             time.sleep(0.2)
-        fds1, rss1 = fds(pid), rss_kib(pid)
+        (socks1, files1), rss1 = fds(pid), rss_kib(pid)
         recovery = time.monotonic() - t0
-        check(fds1 <= fds0, f"the daemon holds {fds1} descriptors after the attack, {fds0} before")
+        check(socks1 <= socks0, f"the daemon holds {socks1} sockets after the attack, {socks0} before")
+        strange = sorted({f for f in files1 if f not in files0 and not f.startswith((d.data, os.path.realpath(d.data)))})
+        check(not strange, f"the daemon opened files other than its store's during the attack: {strange}")
+        # At most the 4 workers' store connections (database, WAL, shared memory).
+        check(len(files1) <= len(files0) + 4 * 3,
+              f"the daemon holds {len(files1)} files after the attack, {len(files0)} before")
+        fds0, fds1 = socks0 + len(files0), socks1 + len(files1)
         if not run.asan:  # the sanitizer's quarantine keeps freed memory on purpose
             check(rss1 <= rss0 + 16 * 1024, f"the daemon's memory grew from {rss0} KiB to"
                                             f" {rss1} KiB and stayed")
