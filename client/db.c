@@ -95,6 +95,13 @@ static const struct migration migrations[] = {
 	 * next sync takes the server's rows again.
 	 */
 	{ "SELECT 1;", record_row_migrate_rule2, NULL },
+	/*
+	 * 5 -> 6: the author's plain copies of its sealed values until the
+	 * server acknowledges them (issue 17, drafts.c).
+	 */
+	{ "CREATE TABLE drafts(record_id TEXT NOT NULL, field TEXT NOT NULL, hlc TEXT NOT NULL,"
+	  " value TEXT NOT NULL, PRIMARY KEY(record_id, field, hlc)) WITHOUT ROWID;",
+	  NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -404,7 +411,9 @@ db_load_device(fs_client *c)
 	c->clock.last = (uint64_t)last;
 	if ((err = db_meta_get_i64(c, "clock_offset_ms", 0, &c->clock_offset_ms)) != FS_OK)
 		return err;
-	return signing_load(c);
+	if ((err = signing_load(c)) != FS_OK)
+		return err;
+	return drafts_load_key(c);
 }
 
 /*
@@ -466,8 +475,12 @@ db_open(fs_client *c, const char *path)
 	 * phone can spare; the operating system's file cache serves them.
 	 * Measured (docs/BENCHMARKS.md): pulls as fast, 1 MiB less resident.
 	 */
+	/*
+	 * secure_delete: a removed draft (drafts.c) is overwritten with zeros
+	 * in the file, not left on a free page for anyone who copies it.
+	 */
 	if ((err = db_exec(c, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-			      " PRAGMA cache_size=-1024;")) != FS_OK)
+			      " PRAGMA cache_size=-1024; PRAGMA secure_delete=ON;")) != FS_OK)
 		return err;
 	if ((err = db_migrate(c)) != FS_OK)
 		return err;

@@ -16,6 +16,7 @@
 #include "form.h"
 #include "hlc.h"
 #include "merge.h"
+#include "seal.h"
 
 #define FS_ERRMSG_MAX 512
 
@@ -46,6 +47,8 @@ struct fs_client {
 	bool has_key;            /* sign_pk and sign_sk hold the device's key */
 	char sign_pk[64 + 1];    /* Ed25519 public key, hex (signing.c) */
 	unsigned char sign_sk[64]; /* Ed25519 secret key: wiped on close, never printed */
+	bool has_seal;           /* seal holds headquarters' public key (drafts.c) */
+	struct seal_public seal;
 };
 
 /* Sets the handle's message and returns err, for `return client_fail(...)`. */
@@ -116,6 +119,26 @@ fs_err signing_relink_after_link(fs_client *c, const char *head, bool *ret_done)
 
 fs_err changelog_append(fs_client *c, const char *record_id, const char *hlc_text,
     const cJSON *change, const char *link);
+
+/*
+ * drafts.c: sealing sensitive values on save, and the author's drafts.
+ * drafts_load_key() reads the known key at open; drafts_set_key() keeps
+ * the one a GET /v1/forms answer names (NULL or null: none, kept as is);
+ * drafts_parse_key() checks {"id","public"}.  drafts_seal_change() seals
+ * the sensitive values of a change about to be signed and keeps their
+ * drafts (inside the caller's transaction); drafts_fill() replaces the
+ * envelopes of a record's values by the drafts this device holds;
+ * drafts_drop_acked() removes the drafts of a batch's acknowledged
+ * changes (*ret_dropped when any), drafts_truncate_wal() after commit.
+ */
+fs_err drafts_load_key(fs_client *c);
+bool drafts_parse_key(const cJSON *obj, struct seal_public *ret);
+fs_err drafts_set_key(fs_client *c, const cJSON *seal_key);
+fs_err drafts_seal_change(fs_client *c, const struct form *form, cJSON *change);
+fs_err drafts_fill(fs_client *c, const char *record, cJSON *values, const cJSON *stamps);
+fs_err drafts_drop_acked(fs_client *c, const char *batch, int64_t from_seq, int64_t to_seq,
+    bool *ret_dropped);
+void drafts_truncate_wal(fs_client *c);
 
 /* restamp.c: new stamps for unsent changes after a clock correction. */
 fs_err sync_restamp_pending(fs_client *c);

@@ -101,7 +101,10 @@ record_load(fs_client *c, const char *id, struct record_state *r)
 		cJSON_AddItemToObject(r->values, m->f[i].name, value);
 		cJSON_AddStringToObject(r->stamps, m->f[i].name, w->stamp);
 	}
-	return FS_OK;
+	/* The author reads its own sealed values until they are acknowledged. */
+	if ((err = drafts_fill(c, id, r->values, r->stamps)) != FS_OK)
+		record_state_finish(r);
+	return err;
 }
 
 /* The wire form of a change (docs/PROTOCOL.md).  Takes ownership of fields and base. */
@@ -142,6 +145,9 @@ save_change(fs_client *c, struct record_row *row, const struct form *form, cJSON
 
 	if (change == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	/* Sensitive values sealed before anything keeps or signs them (drafts.c). */
+	if ((err = drafts_seal_change(c, form, change)) != FS_OK)
+		return err;
 	/* Signed and chained before anything reads it (signing.c). */
 	if ((err = signing_sign(c, change, link)) != FS_OK)
 		return err;

@@ -209,7 +209,9 @@ sync_restamp_pending(fs_client *c)
 		const char *o = m.old[i], *n = m.new[i], *r = m.rec[i];
 		if ((err = exec_bind3(c, "UPDATE records SET state = replace(state, ?1, ?2),"
 					 " tombstone = CASE WHEN tombstone = ?1 THEN ?2"
-					 " ELSE tombstone END WHERE id = ?3", o, n, r)))
+					 " ELSE tombstone END WHERE id = ?3", o, n, r)) ||
+		    (err = exec_bind3(c, "UPDATE drafts SET hlc = ?2 WHERE hlc = ?1"
+					 " AND record_id = ?3", o, n, r)))
 			goto rollback;
 	}
 	/* New stamps are new canonical bytes: sign and chain them again (signing.c). */

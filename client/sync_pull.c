@@ -42,6 +42,12 @@ sync_fetch_forms(struct sync_run *run)
 		http_answer_finish(&a);
 		return err;
 	}
+	/* Headquarters' key to seal sensitive values to, when it has one (drafts.c). */
+	if ((err = drafts_set_key(run->c,
+		 cJSON_GetObjectItemCaseSensitive(a.json, "seal_key"))) != FS_OK) {
+		http_answer_finish(&a);
+		return err;
+	}
 	forms = cJSON_GetObjectItemCaseSensitive(a.json, "forms");
 	cJSON_ArrayForEach(f, forms)
 	{

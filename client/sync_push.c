@@ -294,7 +294,7 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	size_t total, have = 0;
 	sqlite3_stmt *st;
 	int nrej = 0, gaps = 0;
-	bool lost;
+	bool lost, dropped = false;
 	fs_err err;
 
 	if (!cJSON_IsArray(rejected) || !cJSON_IsNumber(acc) || !cJSON_IsNumber(dup) ||
@@ -406,7 +406,9 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "marking changes sent");
 	db_stmt_done(c, st);
-	if (err != FS_OK)
+	/* Acknowledged: the author's plain copies go (drafts.c). */
+	if (err != FS_OK ||
+	    (err = drafts_drop_acked(c, b->id, seqs[0], seqs[total - 1], &dropped)) != FS_OK)
 		goto rollback;
 	/* The part of the batch this answer does not cover goes out under a new number. */
 	if ((err = db_stmt(c, "UPDATE changelog SET batch = NULL WHERE seq > ?2 AND batch = ?1"
@@ -423,6 +425,8 @@ batch_mark(struct sync_run *run, const struct batch *b, const cJSON *answer)
 		goto rollback;
 	if ((err = db_commit(c)) != FS_OK)
 		goto out;
+	if (dropped)
+		drafts_truncate_wal(c);
 	run->res.pushed += (int64_t)total - nrej - gaps;
 	run->res.duplicates += dup->valueint;
 	run->res.rejected += nrej;

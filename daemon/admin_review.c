@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 #include <unistd.h>
 
 #include "admin_util.h"
 #include "config.h"
 #include "export.h"
+#include "hq_key.h"
 #include "review_api.h"
 #include "store.h"
 #include "store_review.h"
@@ -40,6 +43,7 @@ static const char usage_audit[] =
 static const char usage_export[] =
     "usage: fieldsyncd [-f file] [-d data_dir] export --form FORM [--format csv|json]\n"
     "                  [--since DATE] [--out FILE] [--include-sensitive]\n"
+    "                  [--unlock] [--passphrase-file FILE]\n"
     "  Writes the records of FORM, one row per record and one column per field of\n"
     "  every published version of the form, streamed.  CSV is RFC 4180 with cells\n"
     "  that a spreadsheet would run as formulas made text.\n"
@@ -48,7 +52,12 @@ static const char usage_export[] =
     "                         YYYY-MM-DDTHH:MM:SSZ, UTC)\n"
     "  --out FILE             write FILE (mode 0600, replaced only once complete)\n"
     "                         instead of standard output\n"
-    "  --include-sensitive    include fields marked sensitive (left out by default)\n"
+    "  --include-sensitive    include fields marked sensitive (left out by default);\n"
+    "                         sealed values stay sealed (their envelopes) unless:\n"
+    "  --unlock               ask the sealing key's passphrase on the terminal and\n"
+    "                         write sealed values opened (implies --include-sensitive)\n"
+    "  --passphrase-file FILE read the passphrase from FILE (mode 0600; implies\n"
+    "                         --unlock)\n"
     "  The export is written to the audit trail (actor \"cli\").\n";
 
 void
@@ -57,7 +66,8 @@ admin_review_usage_lines(FILE *fp)
 	fputs("       fieldsyncd [-f file] [-d data_dir] audit [--since DATE] [--json]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] audit --anchor\n"
 	      "       fieldsyncd [-f file] [-d data_dir] export --form FORM [--format csv|json]\n"
-	      "                  [--since DATE] [--out FILE] [--include-sensitive]\n",
+	      "                  [--since DATE] [--out FILE] [--include-sensitive]\n"
+	      "                  [--unlock] [--passphrase-file FILE]\n",
 	    fp);
 }
 
@@ -193,8 +203,8 @@ write_export(struct export *x, FILE *fp, const char *what)
 }
 
 struct export_opts {
-	const char *form, *format, *since, *out;
-	bool sensitive;
+	const char *form, *format, *since, *out, *passfile;
+	bool sensitive, unlock;
 };
 
 static int
@@ -206,6 +216,8 @@ export_args(int argc, char **argv, struct export_opts *o)
 	    {"since", required_argument, NULL, 's'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"include-sensitive", no_argument, NULL, 'S'},
+	    {"unlock", no_argument, NULL, 'U'},
+	    {"passphrase-file", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -229,6 +241,12 @@ export_args(int argc, char **argv, struct export_opts *o)
 		case 'S':
 			o->sensitive = true;
 			break;
+		case 'P':
+			o->passfile = optarg;
+			/* FALLTHROUGH */
+		case 'U':
+			o->unlock = o->sensitive = true;
+			break;
 		case 'h':
 			fputs(usage_export, stdout);
 			return 0;
@@ -248,6 +266,44 @@ export_args(int argc, char **argv, struct export_opts *o)
 	return -1;
 }
 
+/*
+ * Unlocks the sealing keys for an export (issue 17): the passphrase from
+ * passfile or the terminal; a failure is audited (key.unlock_failed).
+ */
+static int
+export_unlock(struct store *store, const char *passfile, struct hq_unlocked **ret)
+{
+	char *pass = sodium_malloc(HQ_PASS_MAX + 1);
+	long n;
+	fs_err err;
+
+	if (pass == NULL) {
+		fprintf(stderr, "fieldsyncd: out of memory\n");
+		return 1;
+	}
+	n = hq_read_passphrase(passfile, "Passphrase of the sealing key: ", false, pass);
+	if (n < 0) {
+		sodium_free(pass);
+		return 1;
+	}
+	err = hq_unlock(store, pass, (size_t)n, ret);
+	sodium_free(pass);
+	switch (err) {
+	case FS_OK:
+		return 0;
+	case FS_ERR_KEY:
+		(void)store_audit(store, "cli", "key.unlock_failed", NULL, "for=export");
+		fprintf(stderr, "fieldsyncd: the passphrase unlocks no sealing key; nothing exported\n");
+		return 1;
+	case FS_ERR_NOTFOUND:
+		fprintf(stderr, "fieldsyncd: no sealing key was created (fieldsyncd key create)\n");
+		return 1;
+	default:
+		fprintf(stderr, "fieldsyncd: cannot unlock the sealing keys: %s\n", fs_strerror(err));
+		return 1;
+	}
+}
+
 static int
 cmd_export(const struct config *cfg, int argc, char **argv)
 {
@@ -256,6 +312,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	char bound[32], tmp[CONFIG_PATH_MAX + 16], detail[512];
 	struct store *store = NULL;
 	struct export *x = NULL;
+	struct hq_unlocked *keys = NULL;
+	char ids[256], extra[300];
 	FILE *fp = stdout;
 	fs_err err;
 	int rc;
@@ -272,6 +330,8 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	rc = 1;
+	if (o.unlock && export_unlock(store, o.passfile, &keys) != 0)
+		goto out;
 	err = export_open(
 	    store, &f, strcmp(o.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV, o.sensitive, &x);
 	if (err == FS_ERR_NOTFOUND) {
@@ -283,8 +343,14 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: cannot start the export\n");
 		goto out;
 	}
-	if (export_audit_detail(store, &f, o.format, o.sensitive,
-		o.out != NULL ? "to=file" : "to=stdout", detail, sizeof(detail)) != FS_OK ||
+	if (keys != NULL) {
+		export_set_keys(x, keys);
+		hq_unlocked_ids(keys, ids, sizeof(ids));
+	}
+	snprintf(extra, sizeof(extra), "%s%s%s", o.out != NULL ? "to=file" : "to=stdout",
+	    keys != NULL ? " unlocked=" : "", keys != NULL ? ids : "");
+	if (export_audit_detail(store, &f, o.format, o.sensitive, extra, detail, sizeof(detail)) !=
+		FS_OK ||
 	    store_audit(store, "cli", "review.export", NULL, detail) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: cannot write the audit entry; nothing exported\n");
 		goto out;
@@ -313,8 +379,19 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if (rc == 0)
 		fprintf(stderr, "fieldsyncd: exported %lld records of form '%s'\n",
 		    (long long)export_count(x), o.form);
+	if (rc == 0 && keys != NULL) {
+		int64_t opened, still;
+
+		export_sealed_counts(x, &opened, &still);
+		fprintf(stderr, "fieldsyncd: %lld sealed values opened", (long long)opened);
+		if (still > 0)
+			fprintf(stderr, ", %lld left sealed (a key this passphrase does not open)",
+			    (long long)still);
+		fputc('\n', stderr);
+	}
 out:
 	export_free(x);
+	hq_unlocked_free(keys);
 	store_close(store);
 	return rc;
 }

@@ -67,6 +67,7 @@ static const struct key keys[] = {
     {"max_changes_per_batch", KEY_UINT, offsetof(struct config, max_changes_per_batch), 1, 1000000},
     {"max_clock_ahead_ms", KEY_INT64, offsetof(struct config, max_clock_ahead_ms), 1000, 86400000},
     {"insecure_http", KEY_BOOL, offsetof(struct config, insecure_http), 0, 0},
+    {"unlock_seconds", KEY_UINT, offsetof(struct config, unlock_seconds), 10, 86400},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -95,6 +96,7 @@ config_defaults(struct config *cfg)
 	cfg->max_changes_per_batch = 5000;
 	cfg->max_clock_ahead_ms = 300000;
 	cfg->insecure_http = false;
+	cfg->unlock_seconds = 300;
 }
 
 bool

@@ -50,6 +50,7 @@ struct config {
 	unsigned max_changes_per_batch;
 	int64_t max_clock_ahead_ms;
 	bool insecure_http; /* plain HTTP; loopback only */
+	unsigned unlock_seconds; /* how long a reviewer's unlocked sealing keys are held */
 };
 
 /* Fills cfg with the defaults. */

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "csv.h"
 #include "formset.h"
+#include "hq_key.h"
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
@@ -49,6 +50,8 @@ struct export
 	enum export_state state;
 	int64_t count;
 	bool include_sensitive;
+	const struct hq_unlocked *keys; /* opens sealed values (issue 17); NULL: left sealed */
+	int64_t opened, still_sealed;
 	struct obuf out;
 };
 
@@ -225,6 +228,34 @@ emit_header(struct export *x)
 	ob_str(&x->out, "],\"records\":[");
 }
 
+/*
+ * A sealed value opened with the export's keys, as JSON text; an envelope
+ * no key opens stays as it is (counted).  The opened text is not wiped
+ * after use: the export holds the value in its output anyway.
+ */
+static int
+open_value(struct export *x, const char *stored, char **ret)
+{
+	cJSON *wrap = cJSON_CreateArray(), *v = cJSON_Parse(stored);
+	int opened = 0, closed = 0;
+
+	if (wrap == NULL || v == NULL) {
+		cJSON_Delete(wrap);
+		cJSON_Delete(v);
+		return (*ret = strdup(stored)) == NULL ? 1 : 0;
+	}
+	cJSON_AddItemToArray(wrap, v);
+	if (hq_open_tree(x->keys, wrap, &opened, &closed) != FS_OK) {
+		cJSON_Delete(wrap);
+		return 1;
+	}
+	x->opened += opened;
+	x->still_sealed += closed;
+	*ret = cJSON_PrintUnformatted(wrap->child);
+	cJSON_Delete(wrap);
+	return *ret == NULL ? 1 : 0;
+}
+
 static int
 take_value(void *arg, const struct review_value *v)
 {
@@ -235,6 +266,9 @@ take_value(void *arg, const struct review_value *v)
 	if (col == NULL || (i = x->col_of[col - x->set->fields]) < 0 || v->value == NULL)
 		return 0;
 	free(x->vals[i]);
+	x->vals[i] = NULL;
+	if (col->sensitive && x->keys != NULL && strstr(v->value, "\"sealed\"") != NULL)
+		return open_value(x, v->value, &x->vals[i]);
 	return (x->vals[i] = strdup(v->value)) == NULL ? 1 : 0;
 }
 
@@ -359,6 +393,19 @@ export_read(struct export *x, char *buf, size_t max)
 	memcpy(buf, x->out.data + x->out.off, n);
 	x->out.off += n;
 	return (ssize_t)n;
+}
+
+void
+export_set_keys(struct export *x, const struct hq_unlocked *keys)
+{
+	x->keys = keys;
+}
+
+void
+export_sealed_counts(const struct export *x, int64_t *ret_opened, int64_t *ret_still)
+{
+	*ret_opened = x->opened;
+	*ret_still = x->still_sealed;
 }
 
 int64_t

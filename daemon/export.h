@@ -54,6 +54,16 @@ fs_err export_open(struct store *store, const struct review_filter *f, enum expo
  */
 ssize_t export_read(struct export *x, char *buf, size_t max);
 
+/*
+ * Opens sealed sensitive values with keys (issue 17; borrowed, must outlive
+ * the export) instead of writing their envelopes.  Only with
+ * include_sensitive.  The counts: values opened, and left sealed because
+ * no key given opens them.
+ */
+struct hq_unlocked;
+void export_set_keys(struct export *x, const struct hq_unlocked *keys);
+void export_sealed_counts(const struct export *x, int64_t *ret_opened, int64_t *ret_still);
+
 /* Records written so far. */
 int64_t export_count(const struct export *x);
 

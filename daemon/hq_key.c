@@ -259,7 +259,9 @@ hq_open_tree(const struct hq_unlocked *u, cJSON *tree, int *ret_opened, int *ret
 				(*ret_closed)++;
 				continue;
 			}
-			if (!cJSON_ReplaceItemViaPointer(tree, c, value)) {
+			/* ReplaceItemViaPointer keeps no member name: give it c's. */
+			if ((c->string != NULL && (value->string = strdup(c->string)) == NULL) ||
+			    !cJSON_ReplaceItemViaPointer(tree, c, value)) {
 				cJSON_Delete(value);
 				return FS_ERR_NOMEM;
 			}

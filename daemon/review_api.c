@@ -3,6 +3,7 @@
  * and POST /v1/review/records/ID/status.  See review_api.h.
  */
 #include "review_api.h"
+#include "unlock_hold.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -340,7 +341,6 @@ review_handle_me(struct server_ctx *ctx, const struct http_request *req, struct 
 {
 	cJSON *obj = cJSON_CreateObject();
 
-	(void)ctx;
 	cJSON_AddStringToObject(obj, "name", req->who->name);
 	cJSON_AddStringToObject(obj, "role", req->who->role);
 	cJSON_AddStringToObject(obj, "team", req->who->team);
@@ -349,6 +349,9 @@ review_handle_me(struct server_ctx *ctx, const struct http_request *req, struct 
 		cJSON_AddNullToObject(obj, "teams");
 	else
 		cJSON_AddItemToObject(obj, "teams", cJSON_Parse(auth_review_scope(req->who)));
+	/* Seconds this reviewer's sealing keys stay unlocked (issue 17); 0: locked. */
+	cJSON_AddNumberToObject(obj, "unlocked_seconds",
+	    ctx->unlock != NULL ? unlock_hold_left(ctx->unlock, req->who->name) : 0);
 	return http_reply_json(resp, 200, obj);
 }
 

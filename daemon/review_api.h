@@ -91,6 +91,16 @@ int review_handle_print(
 
 int review_handle_reveal(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+/*
+ * POST /v1/review/unlock {"passphrase": TEXT}: unlocks headquarters'
+ * sealing keys for this reviewer (unlock_hold.h); 200 {"unlocked_seconds",
+ * "keys"}, 403 wrong_passphrase, 429 too_many_attempts (Retry-After), 404
+ * no_key.  POST /v1/review/lock wipes them now.  Both audited.
+ */
+int review_handle_unlock(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_lock(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_resolve(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 

@@ -17,12 +17,14 @@
 #include "custody.h"
 #include "form.h"
 #include "formset.h"
+#include "hq_key.h"
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
 #include "server.h"
 #include "store.h"
 #include "store_records.h"
+#include "unlock_hold.h"
 
 struct record_view {
 	struct server_ctx *ctx;
@@ -540,12 +542,25 @@ review_handle_reveal(
 	const cJSON *item;
 	size_t pos;
 	cJSON *obj, *cands;
+	bool sealed;
 	fs_err err;
 
 	if (!view_start(&rv, ctx, req, true, &set, resp)) {
 		view_finish(&rv);
 		formset_free(set);
 		return 0;
+	}
+	/*
+	 * Sealed values (issue 17) open only with this reviewer's unlocked
+	 * keys: without them nothing is revealed and nothing audited.
+	 */
+	sealed = hq_tree_has_sealed(rv.values) || hq_tree_has_sealed(rv.conflicts) ||
+		 hq_tree_has_sealed(rv.history);
+	if (sealed && unlock_hold_left(ctx->unlock, req->who->name) <= 0) {
+		view_finish(&rv);
+		formset_free(set);
+		return http_error(resp, 403, "key_locked",
+		    "these values are sealed: unlock the sealing key with its passphrase first");
 	}
 	pos = (size_t)snprintf(detail, sizeof(detail), "fields=");
 	cJSON_ArrayForEach(item, rv.revealed)
@@ -586,5 +601,19 @@ review_handle_reveal(
 	rv.values = rv.history = NULL;
 	view_finish(&rv);
 	formset_free(set);
+	if (sealed) {
+		int opened = 0, closed = 0;
+
+		if ((err = unlock_hold_open(ctx->unlock, req->who->name, obj, &opened, &closed)) !=
+		    FS_OK) {
+			cJSON_Delete(obj);
+			return err == FS_ERR_KEY
+				   ? http_error(resp, 403, "key_locked",
+					 "the sealing key was locked meanwhile: unlock it again")
+				   : http_error_fs(resp, err, "could not open the sealed values");
+		}
+		/* Sealed for a key this passphrase does not open (an older, rotated one). */
+		cJSON_AddNumberToObject(obj, "still_sealed", closed);
+	}
 	return http_reply_json(resp, 200, obj);
 }

@@ -93,6 +93,8 @@ static const struct route routes[] = {
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
         review_check_record},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
+    {"/v1/review/unlock", "POST", AUTH_REVIEW, review_handle_unlock, NULL},
+    {"/v1/review/lock", "POST", AUTH_REVIEW, review_handle_lock, NULL},
     /* The review page: static files, no data, so no token. */
     {"/", "GET", 0, web_handle_asset, NULL},
     {"/app.js", "GET", 0, web_handle_asset, NULL},

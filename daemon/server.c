@@ -19,6 +19,7 @@
  * that shutdown can wait for them.
  */
 #include "server.h"
+#include "unlock_hold.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -536,13 +537,21 @@ write_port_file(const char *path, unsigned port)
 }
 
 /* Waits for SIGTERM or SIGINT; SIGHUP is logged and ignored. */
+/*
+ * Waits for a signal, waking every second to wipe the sealing keys whose
+ * time is up (unlock_hold.h): a key is not held past its time even when
+ * no request comes.
+ */
 static int
-wait_for_signal(const sigset_t *set)
+wait_for_signal(const sigset_t *set, struct unlock_hold *unlock)
 {
+	const struct timespec tick = {1, 0};
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		sig = sigtimedwait(set, NULL, &tick);
+		unlock_hold_expire(unlock);
+		if (sig < 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info(
@@ -635,6 +644,10 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 		log_warnx("Failed to start the connection guard");
 		goto out;
 	}
+	if ((srv.ctx.unlock = unlock_hold_new(cfg->unlock_seconds)) == NULL) {
+		log_warnx("Out of memory");
+		goto out;
+	}
 	/*
 	 * The guard enforces max_connections and max_per_ip itself, counting
 	 * from accept; libmicrohttpd's own limit leaves room above it for the
@@ -665,7 +678,7 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 	if (port_file != NULL && write_port_file(port_file, port) != 0)
 		goto stop;
 
-	sig = wait_for_signal(&set);
+	sig = wait_for_signal(&set, srv.ctx.unlock);
 	log_info("%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	lsock = MHD_quiesce_daemon(srv.mhd);
 	drain(&srv);
@@ -679,6 +692,7 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 stop:
 	MHD_stop_daemon(srv.mhd);
 out:
+	unlock_hold_free(srv.ctx.unlock); /* wipes the keys still held */
 	conn_guard_stop(srv.guard);
 	server_tls_free(&tls);
 	return rc;

@@ -22,10 +22,13 @@ struct store;
  */
 struct server_key;
 
+struct unlock_hold;
+
 struct server_ctx {
 	const struct config *cfg;
 	struct store *store;
 	const struct server_key *key; /* signs headquarters' changes (server_key.h) */
+	struct unlock_hold *unlock;   /* sealing keys unlocked per reviewer (unlock_hold.h) */
 };
 
 /*

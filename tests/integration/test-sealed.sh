@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# test-sealed.sh -- sealed sensitive values end to end (issue 17), through
+# the real fieldsyncd over HTTPS on 127.0.0.1 and real fieldsync devices.
+#
+# A unique planted name and phone number recorded on device a1 are sealed
+# on save: the change log holds only ciphertext, the author reads its
+# draft until the server acknowledges the change, and then not even the
+# author's store holds them.  The planted values (as bytes, base64 and
+# hex) are absent from: the server database and WAL, a backup, the daemon
+# log, the audit output, an export without the key, another device's
+# store, and the author's store after acknowledgement.  A reveal needs the
+# reviewer's own unlock (wrong passphrases answered 403, then 429 after
+# five, audited), and then shows them; `fieldsyncd export --unlock` writes
+# them; the lock wipes the key.  Two devices editing the sealed field
+# concurrently make a conflict whose two candidates a reveal opens.
+#
+# usage: test-sealed.sh FIELDSYNCD FIELDSYNC SOURCE_ROOT
+set -euo pipefail
+
+D=$(realpath "$1")
+F=$(realpath "$2")
+SRC=$(realpath "$3")
+T=$(mktemp -d /tmp/fs-test-sealed-XXXXXX)
+DPID=
+cleanup() {
+	if [ -n "$DPID" ]; then kill "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true; fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T"
+umask 077
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f body ] && { echo "--- last body:" >&2; head -c 600 body >&2; echo >&2; }
+	[ -f daemon.log ] && tail -20 daemon.log >&2
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+# Unique per run: a leftover of another run cannot make a false pass.
+R=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+NAME="Planted-Victim-$R"
+PHONE=$(printf '+44 7700 %d%d%d %d%d%d' $((16#${R:0:1} % 10)) $((16#${R:1:1} % 10)) \
+	$((16#${R:2:1} % 10)) $((16#${R:3:1} % 10)) $((16#${R:4:1} % 10)) $((16#${R:5:1} % 10)))
+NAME2="Second-Name-$R"
+NAME3="Third-Name-$R"
+PASS="Sealing-Passphrase-$R"
+
+# absent WHAT FILE...: none of the planted values in the files, as bytes,
+# base64 (every alignment) or hex.
+absent() {
+	local what=$1
+	shift
+	python3 - "$what" "$NAME" "$PHONE" "$@" <<'PY' || fail "$what holds a planted value"
+import base64, binascii, sys
+what, name, phone, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+needles = []
+for v in (name, phone):
+    b = v.encode()
+    needles.append(("bytes", b))
+    needles.append(("hex", binascii.hexlify(b)))
+    needles.append(("HEX", binascii.hexlify(b).upper()))
+    for pad in range(3):  # base64 of the value at each alignment, its stable middle
+        e = base64.b64encode(b"x" * pad + b)
+        needles.append(("base64", e[4:-4]))
+bad = []
+for f in files:
+    data = open(f, "rb").read()
+    for kind, n in needles:
+        if n in data:
+            bad.append(f"{f} ({kind})")
+if bad:
+    print("planted value found in: " + ", ".join(sorted(set(bad))), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+present() { # what file: the planted name is there
+	grep -a -q -F "$NAME" "$2" || fail "$1 lacks the planted name"
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	-keyout key.pem -out cert.pem 2>/dev/null
+
+token() { # name role team [more device add options]
+	"$D" -d data device add --name "$1" --role "$2" --team "$3" "${@:4}" 2>/dev/null |
+		sed -n 's/^token: //p' >"tok-$1"
+	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
+}
+
+"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+for n in a1 a2; do token $n field north; done
+token rev reviewer hq --all-teams
+token rev2 reviewer hq --all-teams
+printf '%s\n' "$PASS" >pass.txt
+printf '%s\n' "Wrong-Passphrase-$R" >wrong.txt
+"$D" -d data key create --passphrase-file pass.txt >/dev/null 2>&1 || fail "key create failed"
+
+"$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port \
+	2>>daemon.log &
+DPID=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || fail "daemon did not start"
+URL=https://127.0.0.1:$(cat port)
+
+get() { # PATH [token-name] [curl args...]: prints the status; body in ./body
+	local path=$1 tok=${2:-rev}
+	shift 2 || shift $#
+	curl -s -o body -D headers -w '%{http_code}' --cacert cert.pem \
+		-H "Authorization: Bearer $(cat "tok-$tok")" "$@" "$URL$path"
+}
+post() { # PATH JSON [token-name]
+	get "$1" "${3:-rev}" -X POST -H 'Content-Type: application/json' --data-binary "$2"
+}
+expect() { # status what cmd...
+	local want=$1 what=$2 got
+	shift 2
+	got=$("$@")
+	[ "$got" = "$want" ] || fail "$what: expected HTTP $want, got $got"
+}
+py() { python3 -c "import json,sys; j=json.load(open('body')); print($1)"; }
+sync_dev() { "$F" --db "$1.db" sync --server "$URL" --token-file "tok-$1" --cacert cert.pem -q; }
+
+for n in a1 a2; do
+	"$F" --db $n.db init --device $n >/dev/null
+	sync_dev $n || fail "first sync of $n"
+	[ "$(sqlite3 $n.db "SELECT json_extract(value, '\$.id') FROM meta WHERE key = 'seal_key'")" = \
+		"$("$D" -d data key list | awk '{print $1}')" ] || fail "$n did not learn the sealing key"
+done
+pass "devices learn headquarters' public key with the forms"
+
+# --- The author saves: sealed in the log, readable as a draft ----------
+python3 - "$NAME" "$PHONE" <<'PY'
+import json, sys
+json.dump({"worksite_name": "Gamma farm", "sector": "agriculture",
+           "inspection_date": "2026-12-01", "referral_decision": "monitor",
+           "interviewee_name": sys.argv[1], "employer_contact_phone": sys.argv[2],
+           "number_of_workers": 4}, open("r1.json", "w"))
+PY
+R1=$("$F" --db a1.db record new labor_inspection --json r1.json) || fail "record new failed"
+rm r1.json
+sqlite3 a1.db "SELECT body FROM changelog" >log.txt
+absent "the author's change log" log.txt
+grep -q '"interviewee_name":{"sealed":"' log.txt || fail "the change does not carry a sealed envelope"
+grep -q '"worksite_name":"Gamma farm"' log.txt || fail "a field that is not sensitive was sealed"
+"$F" --db a1.db record show "$R1" >show.json || fail "record show failed"
+present "record show on the author's device before sync" show.json
+[ "$(sqlite3 a1.db 'SELECT count(*) FROM drafts')" -eq 2 ] || fail "the author keeps no drafts"
+pass "a save seals the sensitive values into the log; the author reads its draft"
+
+# An edit of a sealed field compares with the draft: the same value writes nothing.
+n0=$(sqlite3 a1.db 'SELECT count(*) FROM changelog')
+"$F" --db a1.db record edit "$R1" --set interviewee_name="$NAME" >/dev/null || fail "edit failed"
+[ "$(sqlite3 a1.db 'SELECT count(*) FROM changelog')" -eq "$n0" ] ||
+	fail "an edit to the same draft value made a change"
+pass "an unchanged sealed value is not written again while its draft is held"
+
+sync_dev a1 || fail "sync of a1"
+[ "$(sqlite3 a1.db 'SELECT count(*) FROM drafts')" -eq 0 ] || fail "drafts kept after the ack"
+for f in a1.db a1.db-wal; do [ -f "$f" ] && absent "the author's store after ack ($f)" "$f"; done
+"$F" --db a1.db record show "$R1" >show.json
+absent "record show on the author's device after ack" show.json
+grep -q '"sealed"' show.json || fail "record show after ack does not say the value is sealed"
+pass "once acknowledged, the author's store holds only ciphertext"
+
+sync_dev a2 || fail "sync of a2"
+"$F" --db a2.db record show "$R1" >show2.json || fail "a2 lacks the record"
+grep -q '"Gamma farm"' show2.json || fail "a2 lacks the plain fields"
+for f in a2.db a2.db-wal show2.json; do [ -f "$f" ] && absent "another device's store ($f)" "$f"; done
+pass "another device of the team receives ciphertext only"
+
+# --- The server and everything it writes ------------------------------
+for f in data/fieldsyncd.db data/fieldsyncd.db-wal daemon.log; do
+	[ -f "$f" ] && absent "the server ($f)" "$f"
+done
+"$D" -d data backup --to bk.db >/dev/null || fail "backup failed"
+absent "a backup" bk.db
+"$D" -d data export --form labor_inspection --format json --include-sensitive --out x.json \
+	2>/dev/null || fail "export failed"
+absent "an export without the key" x.json
+grep -q '"sealed"' x.json || fail "the export without the key does not carry the envelopes"
+pass "server database and WAL, backup, log and an export without the key hold no planted value"
+
+# --- Reveal needs this reviewer's unlock ------------------------------
+expect 200 "record view" get "/v1/review/records/$R1"
+absent "the masked record view" body
+expect 403 "reveal while locked" post "/v1/review/records/$R1/reveal" '{}'
+[ "$(py 'j["error"]')" = key_locked ] || fail "a locked reveal does not say key_locked"
+expect 403 "unlock with a wrong passphrase" post /v1/review/unlock \
+	"{\"passphrase\":\"Wrong-Passphrase-$R\"}"
+[ "$(py 'j["error"]')" = wrong_passphrase ] || fail "no clear error for a wrong passphrase"
+expect 400 "unlock without a passphrase" post /v1/review/unlock '{}'
+expect 200 "unlock" post /v1/review/unlock "{\"passphrase\":\"$PASS\"}"
+[ "$(py 'j["unlocked_seconds"]')" -eq 300 ] || fail "unlock does not say for how long"
+expect 200 "me" get /v1/review/me
+[ "$(py 'j["unlocked_seconds"] > 0')" = True ] || fail "me does not show the unlock"
+expect 200 "reveal after unlock" post "/v1/review/records/$R1/reveal" '{}'
+[ "$(py 'j["fields"]["interviewee_name"]')" = "$NAME" ] || fail "reveal did not open the name"
+[ "$(py 'j["fields"]["employer_contact_phone"]')" = "$PHONE" ] || fail "reveal did not open the phone"
+[ "$(py 'j["still_sealed"]')" -eq 0 ] || fail "reveal left values sealed"
+# Another reviewer needs its own unlock.
+expect 403 "another reviewer's reveal" post "/v1/review/records/$R1/reveal" '{}' rev2
+expect 200 "lock" post /v1/review/lock '{}'
+expect 403 "reveal after lock" post "/v1/review/records/$R1/reveal" '{}'
+pass "a reveal opens sealed values only after this reviewer's unlock, until the lock"
+
+# --- Export with the key ----------------------------------------------
+if "$D" -d data export --form labor_inspection --format json --passphrase-file wrong.txt \
+	--out y.json 2>err; then
+	fail "export took a wrong passphrase"
+fi
+grep -q 'unlocks no sealing key' err || fail "no clear error for the export's wrong passphrase"
+[ ! -f y.json ] || fail "a refused export left a file"
+"$D" -d data export --form labor_inspection --format csv --passphrase-file pass.txt \
+	--out y.csv 2>err || fail "export --unlock failed: $(cat err)"
+present "the export with the key" y.csv
+grep -q -F "$PHONE" y.csv || fail "the export with the key lacks the phone"
+grep -q '2 sealed values opened' err || fail "export --unlock does not count what it opened"
+rm y.csv
+pass "export --passphrase-file writes the opened values; a wrong passphrase exports nothing"
+
+# --- A conflict on a sealed field -------------------------------------
+"$F" --db a1.db record edit "$R1" --set interviewee_name="$NAME2" >/dev/null || fail "a1 edit"
+"$F" --db a2.db record edit "$R1" --set interviewee_name="$NAME3" >/dev/null || fail "a2 edit"
+sync_dev a1 && sync_dev a2 && sync_dev a1 || fail "syncs after the concurrent edits"
+for n in a1 a2; do
+	"$F" --db $n.db record show "$R1" >s-$n.json
+	python3 - s-$n.json <<'PY' || fail "$n does not show one conflict on the sealed field"
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = [x for x in r["conflicts"] if x["field"] == "interviewee_name"]
+assert len(c) >= 1, r["conflicts"]
+PY
+done
+expect 200 "unlock again" post /v1/review/unlock "{\"passphrase\":\"$PASS\"}"
+expect 200 "reveal the conflict" post "/v1/review/records/$R1/reveal" '{}'
+python3 - "$NAME2" "$NAME3" <<'PY' || fail "the reveal does not open both candidates"
+import json, sys
+j = json.load(open("body"))
+seen = {j["fields"]["interviewee_name"]} | {c.get("value") for c in j["candidates"]
+                                            if c["field"] == "interviewee_name"}
+assert {sys.argv[1], sys.argv[2]} <= seen, seen
+PY
+pass "concurrent edits of a sealed field conflict; a reveal opens both candidates"
+
+# --- Rate limit and audit ----------------------------------------------
+for i in 1 2 3 4; do
+	code=$(post /v1/review/unlock "{\"passphrase\":\"Wrong-$i-$R\"}" rev2)
+	[ "$code" = 403 ] || [ "$code" = 429 ] || fail "wrong passphrase $i: HTTP $code"
+done
+expect 429 "the sixth wrong passphrase" post /v1/review/unlock "{\"passphrase\":\"Wrong-6-$R\"}" rev2
+grep -qi '^retry-after: [1-9]' headers || fail "429 without Retry-After"
+expect 429 "even the right passphrase while limited" post /v1/review/unlock \
+	"{\"passphrase\":\"$PASS\"}" rev2
+"$D" -d data audit >audit.txt
+for a in key.unlock key.unlock_failed key.unlock_refused key.lock review.reveal; do
+	grep -q " $a " audit.txt || fail "no $a in the audit trail"
+done
+absent "the audit output" audit.txt
+if grep -q -F "$PASS" audit.txt daemon.log; then fail "the passphrase is in the audit or the log"; fi
+absent "the daemon log at the end" daemon.log
+pass "wrong passphrases are limited (429, Retry-After) and every attempt is audited, no value in it"
