@@ -38,7 +38,7 @@ state() { # the fixture's expected file, read through schema 3's views
 sqlite3 a1.db <"$SRC/tests/fixtures/device-v2.sql"
 [ "$(sqlite3 a1.db 'PRAGMA user_version')" = 2 ] || fail "fixture is not schema 2"
 pending_before=$("$F" --db a1.db status | sed -n 's/^pending: *\([0-9]*\).*/\1/p')
-[ "$(sqlite3 a1.db 'PRAGMA user_version')" = 5 ] || fail "opening did not migrate"
+[ "$(sqlite3 a1.db 'PRAGMA user_version')" = 6 ] || fail "opening did not migrate"
 # Signatures (schema 4): the device has a key, and its unsent changes are signed and chained.
 [ "$(sqlite3 a1.db "SELECT length(value) FROM meta WHERE key = 'sign_pk'")" = 64 ] ||
 	fail "the migrated device has no signing key"
@@ -65,7 +65,7 @@ for l in lines:
     print(l)
 PY
 }
-rule2_expected "$SRC/tests/fixtures/device-v2.expected" 5 >expected
+rule2_expected "$SRC/tests/fixtures/device-v2.expected" 6 >expected
 state a1.db >got
 diff expected got >&2 || fail "migrated fields, conflicts or tombstones differ"
 # The record a delete raced with an edit: alive, its record-level conflict open.

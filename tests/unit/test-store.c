@@ -535,7 +535,7 @@ FS_TEST(store_migrates_old_rule_conflicts)
 	ASSERT_EQ(count(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
 			      " AND name IN ('writes', 'write_bases')"),
 	    0);
-	ASSERT_EQ(count(path, "PRAGMA user_version"), 5);
+	ASSERT_EQ(count(path, "PRAGMA user_version"), 6);
 }
 
 /* A new store, and its WAL, are readable by their owner only (issue 15). */
