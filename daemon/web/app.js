@@ -294,6 +294,7 @@
   async function openRecord(id) {
     state.selected = id;
     state.revealed = null;
+    $('unlock-form').hidden = true;
     for (const tr of $('records').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.id === id);
     let ans;
     try {
@@ -556,11 +557,51 @@
       renderDetail();
       message('d-msg', 'Sensitive values shown. This was written to the audit log.');
     } catch (e) {
+      if (e.status === 403 && e.code === 'key_locked') {
+        // Sealed values (issue 17): this reviewer unlocks the key first.
+        $('unlock-form').hidden = false;
+        $('unlock-pass').focus();
+        message('d-msg', 'These values are sealed: unlock the sealing key to reveal them.');
+        return;
+      }
       if (e.status !== 401) message('d-msg', 'Could not reveal: ' + e.message, true);
     }
   }
 
+  async function unlock(ev) {
+    ev.preventDefault();
+    const input = $('unlock-pass');
+    const passphrase = input.value;
+    input.value = '';  // not kept in the page
+    $('unlock-go').disabled = true;
+    try {
+      const u = await api('/v1/review/unlock', { method: 'POST', body: { passphrase } });
+      $('unlock-form').hidden = true;
+      $('unlock-state').hidden = false;
+      // The daemon wipes the key when its time is up; the notice goes with it.
+      setTimeout(() => { $('unlock-state').hidden = true; }, u.unlocked_seconds * 1000);
+      await reveal();
+    } catch (e) {
+      if (e.status === 403 && e.code === 'wrong_passphrase') message('d-msg', 'Wrong passphrase.', true);
+      else if (e.status !== 401) message('d-msg', 'Could not unlock: ' + e.message, true);
+    } finally {
+      $('unlock-go').disabled = false;
+    }
+  }
+
+  async function lock() {
+    try {
+      await api('/v1/review/lock', { method: 'POST', body: {} });
+      $('unlock-state').hidden = true;
+      message('d-msg', 'Sealing key locked.');
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not lock: ' + e.message, true);
+    }
+  }
+
   $('reveal').addEventListener('click', reveal);
+  $('unlock-form').addEventListener('submit', unlock);
+  $('lock').addEventListener('click', lock);
   $('print').addEventListener('click', () => printCaseFile($('print')));
 
   /* --- export ------------------------------------------------------- */

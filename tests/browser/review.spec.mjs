@@ -24,6 +24,7 @@ const R1 = env('FS_R1');
 const R2 = env('FS_R2');
 const R4 = env('FS_R4');
 const SENTINEL = env('FS_SENTINEL');
+const PASSPHRASE = env('FS_PASSPHRASE');
 const reviewerToken = fs.readFileSync(env('FS_REVIEWER_TOKEN_FILE'), 'utf8').trim();
 const fieldToken = fs.readFileSync(env('FS_FIELD_TOKEN_FILE'), 'utf8').trim();
 const profile = fs.mkdtempSync(path.join(env('FS_TMP'), 'chromium-profile-'));
@@ -110,12 +111,28 @@ try {
   assert.ok(await page.locator('#d-history li').count() >= 3);
   assert.equal(await page.locator('#d-conflicts .conflict-field').count(), 1);
   await shot(page, 'record');
+  // Sealed values (issue 17): the page asks for the sealing key's passphrase.
+  const before = problems.length;
   await page.click('#reveal');
+  await page.locator('#unlock-form').waitFor({ state: 'visible' });
+  await page.fill('#unlock-pass', 'not-the-passphrase-0000');
+  await page.click('#unlock-go');
+  await page.locator('#d-msg').filter({ hasText: 'Wrong passphrase' }).waitFor();
+  assert.equal(await page.locator('#unlock-pass').inputValue(), '', 'passphrase left in the field');
+  await shot(page, 'unlock');
+  await page.fill('#unlock-pass', PASSPHRASE);
+  await page.click('#unlock-go');
   await nameCell.filter({ hasText: SENTINEL }).waitFor();
+  assert.equal(await page.locator('#unlock-form').isVisible(), false);
+  assert.equal(await page.locator('#unlock-state').isVisible(), true);
   assert.equal(await page.locator('#reveal').isVisible(), false);
+  // The two refusals the browser logs: the locked reveal and the wrong passphrase; nothing else.
+  const refused = problems.splice(before);
+  assert.equal(refused.length, 2, refused.join('; '));
+  for (const p of refused) assert.match(p, /status of 403/);
   await nameCell.scrollIntoViewIfNeeded();
   await shot(page, 'revealed');
-  ok('record opened; sensitive value masked, then revealed');
+  ok('record opened; sensitive value masked, sealed, revealed after a wrong then the right passphrase');
 
   // Review status with a note.
   await page.fill('#d-note', 'Called the labour office; follow-up visit planned.');

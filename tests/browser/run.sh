@@ -75,6 +75,11 @@ token inspector-1 field north
 token inspector-2 field north
 token officer-7 field south
 token reviewer reviewer hq --all-teams
+# Headquarters' sealing key (issue 17): the devices seal sensitive values,
+# and the page asks for the passphrase before a reveal.
+PASSPHRASE="Browser-Sealing-Passphrase-$$"
+(umask 077; printf '%s\n' "$PASSPHRASE" >pass.txt)
+"$D" -d data key create --passphrase-file pass.txt >/dev/null 2>&1 || fail "key create failed"
 
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &
 DPID=$!
@@ -88,6 +93,8 @@ for n in inspector-1 inspector-2; do
 	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
 done
 "$F" --db officer-7.db forms import "$SRC/schema/forms/border_screening.json" >/dev/null
+# A first sync brings the sealing key before anything is recorded.
+for n in inspector-1 inspector-2 officer-7; do sync_dev $n || fail "first sync of $n"; done
 
 SENTINEL="Maria Sensitive-7c1d"
 python3 - "$SENTINEL" <<'PY'
@@ -132,7 +139,7 @@ pass "fieldsyncd on $URL with 5 records, 1 field conflict and 1 delete conflict"
 
 export FS_URL=$URL FS_CHROMIUM=$CHROMIUM FS_SHOTS=$SHOTS FS_R1=$R1 FS_R2=$R2 FS_R3=$R3 FS_R4=$R4
 export FS_REVIEWER_TOKEN_FILE=$T/tok-reviewer FS_FIELD_TOKEN_FILE=$T/tok-inspector-1
-export FS_SENTINEL=$SENTINEL FS_TMP=$T
+export FS_SENTINEL=$SENTINEL FS_TMP=$T FS_PASSPHRASE=$PASSPHRASE
 node "$HERE/review.spec.mjs" || fail "browser scenario failed (screenshots in $SHOTS)"
 
 # What the page did must be in the store, the audit trail and on devices.
@@ -141,7 +148,7 @@ node "$HERE/review.spec.mjs" || fail "browser scenario failed (screenshots in $S
 [ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$R1'")" = 0 ] ||
 	fail "the conflict resolved in the page is still open"
 "$D" -d data audit >audit.txt
-for a in review.reveal review.status review.resolve review.export casefile.print; do
+for a in key.unlock key.unlock_failed review.reveal review.status review.resolve review.export casefile.print; do
 	grep -q "^[^ ]* *reviewer  *$a " audit.txt || fail "no $a entry by the reviewer"
 done
 grep -qF "$SENTINEL" audit.txt && fail "the audit trail holds a sensitive value"
