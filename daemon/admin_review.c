@@ -266,6 +266,12 @@ export_args(int argc, char **argv, struct export_opts *o)
 	return -1;
 }
 
+static fs_err
+open_with_keys(void *arg, cJSON *tree, int *ret_opened, int *ret_closed)
+{
+	return hq_open_tree(arg, tree, ret_opened, ret_closed);
+}
+
 /*
  * Unlocks the sealing keys for an export (issue 17): the passphrase from
  * passfile or the terminal; a failure is audited (key.unlock_failed).
@@ -344,7 +350,7 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	if (keys != NULL) {
-		export_set_keys(x, keys);
+		export_set_opener(x, open_with_keys, keys);
 		hq_unlocked_ids(keys, ids, sizeof(ids));
 	}
 	snprintf(extra, sizeof(extra), "%s%s%s", o.out != NULL ? "to=file" : "to=stdout",

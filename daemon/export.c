@@ -16,12 +16,12 @@
 #include "auth.h"
 #include "csv.h"
 #include "formset.h"
-#include "hq_key.h"
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
 #include "server.h"
 #include "store.h"
+#include "unlock_hold.h"
 
 #define OBUF_MAX ((size_t)256 * 1024 * 1024) /* one record never needs more */
 
@@ -50,7 +50,10 @@ struct export
 	enum export_state state;
 	int64_t count;
 	bool include_sensitive;
-	const struct hq_unlocked *keys; /* opens sealed values (issue 17); NULL: left sealed */
+	export_opener open; /* opens sealed values (issue 17); NULL: left sealed */
+	void *open_arg;
+	struct unlock_hold *hold; /* an API export: the reviewer's unlocked keys */
+	char open_who[128];
 	int64_t opened, still_sealed;
 	struct obuf out;
 };
@@ -245,7 +248,7 @@ open_value(struct export *x, const char *stored, char **ret)
 		return (*ret = strdup(stored)) == NULL ? 1 : 0;
 	}
 	cJSON_AddItemToArray(wrap, v);
-	if (hq_open_tree(x->keys, wrap, &opened, &closed) != FS_OK) {
+	if (x->open(x->open_arg, wrap, &opened, &closed) != FS_OK) {
 		cJSON_Delete(wrap);
 		return 1;
 	}
@@ -267,7 +270,7 @@ take_value(void *arg, const struct review_value *v)
 		return 0;
 	free(x->vals[i]);
 	x->vals[i] = NULL;
-	if (col->sensitive && x->keys != NULL && strstr(v->value, "\"sealed\"") != NULL)
+	if (col->sensitive && x->open != NULL && strstr(v->value, "\"sealed\"") != NULL)
 		return open_value(x, v->value, &x->vals[i]);
 	return (x->vals[i] = strdup(v->value)) == NULL ? 1 : 0;
 }
@@ -396,9 +399,26 @@ export_read(struct export *x, char *buf, size_t max)
 }
 
 void
-export_set_keys(struct export *x, const struct hq_unlocked *keys)
+export_set_opener(struct export *x, export_opener open, void *arg)
 {
-	x->keys = keys;
+	x->open = open;
+	x->open_arg = arg;
+}
+
+/* An API export opens with the reviewer's keys while they stay unlocked. */
+static fs_err
+open_with_hold(void *arg, cJSON *tree, int *ret_opened, int *ret_closed)
+{
+	struct export *x = arg;
+	fs_err err = unlock_hold_open(x->hold, x->open_who, tree, ret_opened, ret_closed);
+
+	/* Locked (or expired) meanwhile: the rest of the export stays sealed. */
+	if (err == FS_ERR_KEY) {
+		*ret_opened = 0;
+		*ret_closed = 1;
+		return FS_OK;
+	}
+	return err;
 }
 
 void
@@ -554,6 +574,7 @@ export_handle(struct server_ctx *ctx, const struct http_request *req, struct htt
 	struct export *x;
 	char detail[512], stamp[32];
 	enum export_format format;
+	bool unlocked;
 	time_t t = time(NULL);
 	struct tm tm;
 	fs_err err;
@@ -567,8 +588,18 @@ export_handle(struct server_ctx *ctx, const struct http_request *req, struct htt
 		return http_error_fs(resp, err,
 		    err == FS_ERR_NOTFOUND ? "the form is not published"
 		                           : "could not start the export");
-	if ((err = export_audit_detail(ctx->store, &q.f, q.format, q.include_sensitive, NULL,
-		 detail, sizeof(detail))) != FS_OK ||
+	/*
+	 * Sealed values (issue 17) are opened only while this reviewer's keys
+	 * are unlocked; otherwise their envelopes are exported.
+	 */
+	unlocked = q.include_sensitive && unlock_hold_left(ctx->unlock, req->who->name) > 0;
+	if (unlocked) {
+		x->hold = ctx->unlock;
+		snprintf(x->open_who, sizeof(x->open_who), "%s", req->who->name);
+		export_set_opener(x, open_with_hold, x);
+	}
+	if ((err = export_audit_detail(ctx->store, &q.f, q.format, q.include_sensitive,
+		 unlocked ? "unlocked=yes" : NULL, detail, sizeof(detail))) != FS_OK ||
 	    (err = store_audit(ctx->store, req->who->name, "review.export", NULL, detail)) !=
 		FS_OK) {
 		export_free(x);

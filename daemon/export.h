@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #include "fieldsync.h"
 #include "store_review.h"
 
@@ -55,13 +57,14 @@ fs_err export_open(struct store *store, const struct review_filter *f, enum expo
 ssize_t export_read(struct export *x, char *buf, size_t max);
 
 /*
- * Opens sealed sensitive values with keys (issue 17; borrowed, must outlive
- * the export) instead of writing their envelopes.  Only with
+ * Opens sealed sensitive values with open (issue 17: hq_open_tree() with
+ * keys the CLI unlocked, or a reviewer's unlocked keys) instead of
+ * writing their envelopes; arg must outlive the export.  Only with
  * include_sensitive.  The counts: values opened, and left sealed because
- * no key given opens them.
+ * no key opens them.
  */
-struct hq_unlocked;
-void export_set_keys(struct export *x, const struct hq_unlocked *keys);
+typedef fs_err (*export_opener)(void *arg, cJSON *tree, int *ret_opened, int *ret_closed);
+void export_set_opener(struct export *x, export_opener open, void *arg);
 void export_sealed_counts(const struct export *x, int64_t *ret_opened, int64_t *ret_still);
 
 /* Records written so far. */

@@ -199,11 +199,19 @@ expect 200 "reveal after unlock" post "/v1/review/records/$R1/reveal" '{}'
 [ "$(py 'j["fields"]["interviewee_name"]')" = "$NAME" ] || fail "reveal did not open the name"
 [ "$(py 'j["fields"]["employer_contact_phone"]')" = "$PHONE" ] || fail "reveal did not open the phone"
 [ "$(py 'j["still_sealed"]')" -eq 0 ] || fail "reveal left values sealed"
+XQ="/v1/review/export?form=labor_inspection&format=json&include_sensitive=true"
+expect 200 "the page's export while unlocked" get "$XQ"
+present "the page's export while unlocked" body
 # Another reviewer needs its own unlock.
 expect 403 "another reviewer's reveal" post "/v1/review/records/$R1/reveal" '{}' rev2
+expect 200 "another reviewer's export" get "$XQ" rev2
+absent "another reviewer's export (not unlocked)" body
 expect 200 "lock" post /v1/review/lock '{}'
 expect 403 "reveal after lock" post "/v1/review/records/$R1/reveal" '{}'
-pass "a reveal opens sealed values only after this reviewer's unlock, until the lock"
+expect 200 "the page's export after the lock" get "$XQ"
+absent "the page's export after the lock" body
+grep -q '"sealed"' body || fail "the export after the lock lacks the envelopes"
+pass "a reveal or the page's export opens sealed values only after this reviewer's unlock, until the lock"
 
 # --- Export with the key ----------------------------------------------
 if "$D" -d data export --form labor_inspection --format json --passphrase-file wrong.txt \
