@@ -11,6 +11,12 @@
  * Also the disk each side uses per record (issue 12: <= 1.5 KB on the
  * device, history of one save).
  *
+ * Issue 17: a third side saves the same records into a device store that
+ * knows headquarters' key, so its three sensitive values are sealed and
+ * kept as drafts: the cost of sealing is sealed / plain, in the same run,
+ * and the bytes of a change as pushed (the change log's body) sealed and
+ * plain.
+ *
  * usage: bench-save [SAVES]     (default 2000 of each)
  */
 #include <stdio.h>
@@ -71,15 +77,34 @@ struct side {
 	int n;
 };
 
+/* Mean bytes of a change as logged (and pushed, before compression). */
+static double
+avg_body(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	double n = 0;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		bench_die("cannot open %s", path);
+	must(db, sqlite3_prepare_v2(db, "SELECT avg(length(body)) FROM changelog", -1, &st, NULL),
+	    "avg body");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
 	int total = argc > 1 ? atoi(argv[1]) : 2000;
-	char fs_path[600], bare_path[600], buf[8192], *form, *id, **recs;
-	struct side fs = { 0 }, bare = { 0 };
+	char fs_path[600], bare_path[600], sealed_path[600], buf[8192], *form, *id, **recs;
+	struct side fs = { 0 }, bare = { 0 }, sealed = { 0 };
 	sqlite3_stmt *ins, *begin, *commit;
 	uint64_t rng = 42;
-	fs_client *c;
+	fs_client *c, *cs;
 	sqlite3 *db;
 	size_t len;
 	fs_err err;
@@ -90,14 +115,20 @@ main(int argc, char **argv)
 		bench_die("usage: bench-save [SAVES >= %d]", ROUND);
 	snprintf(fs_path, sizeof(fs_path), "%s/save-device.db", bench_workdir());
 	snprintf(bare_path, sizeof(bare_path), "%s/save-bare.db", bench_workdir());
+	snprintf(sealed_path, sizeof(sealed_path), "%s/save-sealed.db", bench_workdir());
 	bench_rm_db(fs_path);
 	bench_rm_db(bare_path);
+	bench_rm_db(sealed_path);
 	if ((err = fs_open(fs_path, &c)) != FS_OK || fs_device_init(c, "bench-save") != FS_OK)
 		bench_die("cannot make the device store");
 	snprintf(buf, sizeof(buf), "%s/labor_inspection.json", bench_forms_dir());
 	form = bench_read_file(buf, &len);
 	if (fs_forms_import(c, form, len, NULL) != FS_OK)
 		bench_die("form import: %s", fs_errmsg(c));
+	if (fs_open(sealed_path, &cs) != FS_OK || fs_device_init(cs, "bench-sealed") != FS_OK ||
+	    fs_forms_import(cs, form, len, NULL) != FS_OK)
+		bench_die("cannot make the sealed device store");
+	bench_seal_key(cs);
 	free(form);
 
 	/* The bare baseline: same journal and sync settings, one row per record. */
@@ -119,9 +150,10 @@ main(int argc, char **argv)
 
 	fs.lat = calloc((size_t)total, sizeof(double));
 	bare.lat = calloc((size_t)total, sizeof(double));
+	sealed.lat = calloc((size_t)total, sizeof(double));
 	/* Both sides save the same records, made before the clock starts. */
 	recs = calloc((size_t)total, sizeof(*recs));
-	if (fs.lat == NULL || bare.lat == NULL || recs == NULL)
+	if (fs.lat == NULL || bare.lat == NULL || sealed.lat == NULL || recs == NULL)
 		bench_die("out of memory");
 	for (int i = 0; i < total; i++) {
 		bench_record_json(buf, sizeof(buf), &rng);
@@ -129,17 +161,19 @@ main(int argc, char **argv)
 			bench_die("out of memory");
 	}
 	for (int round = 0; fs.n < total; round++) {
-		for (int side = 0; side < 2; side++) {
-			bool do_fs = (side == 0) == (round % 2 == 0);
-			struct side *s = do_fs ? &fs : &bare;
+		/* Each side goes first, second and third in turn. */
+		for (int k = 0; k < 3; k++) {
+			int which = (k + round) % 3;
+			struct side *s = which == 0 ? &fs : which == 1 ? &bare : &sealed;
+			fs_client *sc = which == 0 ? c : cs;
 			double w0 = bench_now(), c0 = cpu_seconds();
 
 			for (int i = 0; i < ROUND && s->n < total; i++) {
 				double t = bench_now();
 				const char *rec = recs[s->n];
-				if (do_fs) {
-					if (fs_record_create(c, "labor_inspection", rec, &id) != FS_OK)
-						bench_die("save: %s", fs_errmsg(c));
+				if (which != 1) {
+					if (fs_record_create(sc, "labor_inspection", rec, &id) != FS_OK)
+						bench_die("save: %s", fs_errmsg(sc));
 					fs_free(id);
 				} else {
 					must(db, sqlite3_step(begin), "begin");
@@ -161,6 +195,7 @@ main(int argc, char **argv)
 	sqlite3_finalize(commit);
 	sqlite3_close(db);
 	fs_close(c);
+	fs_close(cs);
 	fs_bytes = used_bytes(fs_path);
 	bare_bytes = used_bytes(bare_path);
 
@@ -181,11 +216,19 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(out, "fs_disk_bytes_per_record", (double)fs_bytes / total);
 	cJSON_AddNumberToObject(out, "bare_disk_bytes_per_record", (double)bare_bytes / total);
 	cJSON_AddBoolToObject(out, "disk_target_met", (double)fs_bytes / total <= 1536);
+	/* Issue 17: sealing three sensitive values per save. */
+	cJSON_AddNumberToObject(out, "sealed_saves_per_s", total / sealed.wall);
+	cJSON_AddNumberToObject(out, "sealed_over_plain", sealed.wall / fs.wall);
+	cJSON_AddNumberToObject(out, "sealed_p50_ms", 1e3 * bench_percentile(sealed.lat, total, 50));
+	cJSON_AddNumberToObject(out, "sealed_cpu_us_per_save", 1e6 * sealed.cpu / total);
+	cJSON_AddNumberToObject(out, "plain_change_bytes", avg_body(fs_path));
+	cJSON_AddNumberToObject(out, "sealed_change_bytes", avg_body(sealed_path));
 	bench_print(out);
 	for (int i = 0; i < total; i++)
 		free(recs[i]);
 	free(recs);
 	free(fs.lat);
 	free(bare.lat);
+	free(sealed.lat);
 	return 0;
 }

@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "internal.h"
+#include "seal.h"
 
 #define MAX_DAEMONS 8
 
@@ -328,6 +331,9 @@ bench_make_device_store(const char *path, const char *device_name, int n, uint64
 		bench_die("fs_open %s: %s", path, fs_strerror(err));
 	if ((err = fs_device_init(c, device_name)) != FS_OK)
 		bench_die("fs_device_init: %s", fs_errmsg(c));
+	/* BENCH_SEALED=1: the device knows a key, so its sensitive values are sealed. */
+	if (getenv("BENCH_SEALED") != NULL && strcmp(getenv("BENCH_SEALED"), "1") == 0)
+		bench_seal_key(c);
 	form = form_text("labor_inspection", &len);
 	if ((err = fs_forms_import(c, form, len, NULL)) != FS_OK)
 		bench_die("fs_forms_import: %s", fs_errmsg(c));
@@ -698,4 +704,24 @@ bench_print(cJSON *obj)
 	fflush(stdout);
 	free(text);
 	cJSON_Delete(obj);
+}
+
+void
+bench_seal_key(fs_client *c)
+{
+	unsigned char pk[SEAL_PUBLIC_LEN], sk[SEAL_SECRET_LEN];
+	char hex[2 * SEAL_PUBLIC_LEN + 1], id[SEAL_ID_HEX + 1];
+	cJSON *key;
+
+	if (crypto_box_keypair(pk, sk) != 0)
+		bench_die("no key pair");
+	sodium_memzero(sk, sizeof(sk)); /* the bench only seals */
+	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+	seal_key_id(pk, id);
+	key = cJSON_CreateObject();
+	cJSON_AddStringToObject(key, "id", id);
+	cJSON_AddStringToObject(key, "public", hex);
+	if (drafts_set_key(c, key) != FS_OK)
+		bench_die("cannot set the sealing key: %s", fs_errmsg(c));
+	cJSON_Delete(key);
 }

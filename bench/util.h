@@ -75,6 +75,9 @@ uint64_t bench_rand(uint64_t *state);
  */
 size_t bench_record_json(char *buf, size_t cap, uint64_t *rng);
 
+/* Gives the store a fresh headquarters key: its saves seal (issue 17). */
+void bench_seal_key(fs_client *c);
+
 /*
  * Makes a device store at path holding n records created with
  * fs_record_create (synchronous=OFF while generating: the setup is not
