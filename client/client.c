@@ -10,25 +10,58 @@
 #include "custody.h"
 #include "http.h"
 #include "id.h"
+#include "crypt_vfs.h"
 #include "internal.h"
 
-fs_err
-fs_open(const char *path, fs_client **ret_client)
+static fs_err
+open_store(const char *path, const char *secret, size_t secret_len, fs_client **ret_client,
+    char *msg, size_t msglen)
 {
 	fs_client *c;
 	fs_err err;
 
 	if (path == NULL || ret_client == NULL)
 		return FS_ERR_MISUSE;
+	*ret_client = NULL;
 	if (custody_init() != FS_OK) /* libsodium, before any key is made or used */
 		return FS_ERR_INTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return FS_ERR_NOMEM;
-	if ((err = db_open(c, path)) != FS_OK) {
+	if ((err = db_open(c, path, secret, secret_len)) != FS_OK) {
+		if (msg != NULL)
+			snprintf(msg, msglen, "%s", c->errmsg);
 		fs_close(c);
 		return err;
 	}
 	*ret_client = c;
+	return FS_OK;
+}
+
+fs_err
+fs_open(const char *path, fs_client **ret_client)
+{
+	return open_store(path, NULL, 0, ret_client, NULL, 0);
+}
+
+fs_err
+fs_open_encrypted(const char *path, const char *secret, size_t secret_len,
+    fs_client **ret_client, char *msg, size_t msglen)
+{
+	if (secret == NULL)
+		return FS_ERR_MISUSE;
+	return open_store(path, secret, secret_len, ret_client, msg, msglen);
+}
+
+fs_err
+fs_store_encrypted(const char *path, bool *ret_encrypted)
+{
+	int kind;
+
+	if (path == NULL || ret_encrypted == NULL)
+		return FS_ERR_MISUSE;
+	if ((kind = crypt_file_kind(path)) < 0)
+		return FS_ERR_IO;
+	*ret_encrypted = kind == CRYPT_SEALED;
 	return FS_OK;
 }
 
@@ -43,7 +76,12 @@ fs_close(fs_client *c)
 	db_stmt_clear(c);
 	http_close(c);
 	sodium_memzero(c->sign_sk, sizeof(c->sign_sk));
-	sqlite3_close_v2(c->db);
+	if (sqlite3_close(c->db) == SQLITE_OK) {
+		crypt_vfs_stop(c->crypt); /* wipes the store key */
+	} else {
+		/* A statement still open (a bug): the VFS must outlive the connection. */
+		sqlite3_close_v2(c->db);
+	}
 	free(c);
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypt_vfs.h"
 #include "internal.h"
 #include "merge_row.h"
 #include "merge_sqlite.h"
@@ -112,6 +113,10 @@ db_fail(fs_client *c, const char *what)
 	int rc = sqlite3_extended_errcode(c->db);
 	fs_err err;
 
+	/* A page of an encrypted store that does not open (crypt_vfs.h). */
+	if (rc == SQLITE_IOERR_DATA)
+		return client_fail(c, FS_ERR_CORRUPT,
+		    "%s: a page of the encrypted store does not open: damaged or altered", what);
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
 		err = FS_ERR_FULL;
@@ -434,8 +439,11 @@ tighten(const char *path, const char *suffix)
 }
 
 fs_err
-db_open(fs_client *c, const char *path)
+db_open(fs_client *c, const char *path, const char *secret, size_t secret_len)
 {
+	bool is_file = strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0;
+	bool fresh = false;
+	char msg[512];
 	int rc;
 	fs_err err;
 
@@ -445,7 +453,18 @@ db_open(fs_client *c, const char *path)
 	 * its WAL and shared memory files the same mode.  An existing store
 	 * and its WAL are tightened to the same on open.
 	 */
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+	if (secret == NULL && is_file && crypt_file_kind(path) == CRYPT_SEALED)
+		return client_fail(c, FS_ERR_KEY,
+		    "store '%s' is encrypted: give its PIN or key file (--key-file,"
+		    " FIELDSYNC_KEY_FILE)", path);
+	if (secret != NULL && !is_file)
+		return client_fail(c, FS_ERR_MISUSE, "an encrypted store must be a file path");
+	/* The key first: a wrong one stops here, before anything is opened (crypt_vfs.h). */
+	if (secret != NULL &&
+	    (err = crypt_vfs_start(path, secret, secret_len, &c->crypt, &fresh, msg, sizeof(msg))) !=
+		FS_OK)
+		return client_fail(c, err, "%s", msg);
+	if (is_file) {
 		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 		if (fd >= 0)
@@ -456,7 +475,8 @@ db_open(fs_client *c, const char *path)
 		tighten(path, "-journal");
 	}
 	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+	    c->crypt != NULL ? crypt_vfs_name(c->crypt) : NULL);
 	if (rc != SQLITE_OK) {
 		if (c->db == NULL)
 			return client_fail(c, FS_ERR_NOMEM, "out of memory");
@@ -465,10 +485,14 @@ db_open(fs_client *c, const char *path)
 	}
 	sqlite3_busy_timeout(c->db, 5000);
 	sqlite3_extended_result_codes(c->db, 1);
+	/* A new encrypted store: room for each page's nonce and tag, before any write. */
+	if (fresh && crypt_vfs_prepare_new(c->db) != FS_OK)
+		return db_fail(c, "setting up the encrypted store");
 	/* journal_mode answers with a row; exec ignores it. */
 	if ((err = db_exec(c, "PRAGMA journal_mode=WAL")) != FS_OK)
-		return client_fail(c, err, "cannot open store '%s': %s", path,
-		    sqlite3_errmsg(c->db));
+		return err == FS_ERR_CORRUPT ? err
+					     : client_fail(c, err, "cannot open store '%s': %s", path,
+						   sqlite3_errmsg(c->db));
 	/*
 	 * A 1 MiB page cache (SQLite's default is 2): a save touches a dozen
 	 * pages, and the random inserts of a large pull miss any cache a

@@ -47,6 +47,7 @@ struct fs_client {
 	bool has_key;            /* sign_pk and sign_sk hold the device's key */
 	char sign_pk[64 + 1];    /* Ed25519 public key, hex (signing.c) */
 	unsigned char sign_sk[64]; /* Ed25519 secret key: wiped on close, never printed */
+	struct crypt_vfs *crypt; /* an encrypted store's VFS (crypt_vfs.h), or NULL */
 	bool has_seal;           /* seal holds headquarters' public key (drafts.c) */
 	struct seal_public seal;
 };
@@ -59,7 +60,8 @@ fs_err client_fail(fs_client *c, fs_err err, const char *fmt, ...)
 void client_reset_error(fs_client *c);
 
 /* db.c: store access. */
-fs_err db_open(fs_client *c, const char *path);
+/* secret: the PIN or passphrase of an encrypted store (crypt_vfs.h), or NULL. */
+fs_err db_open(fs_client *c, const char *path, const char *secret, size_t secret_len);
 fs_err db_exec(fs_client *c, const char *sql);
 fs_err db_prepare(fs_client *c, const char *sql, sqlite3_stmt **ret_stmt);
 /*

@@ -17,9 +17,25 @@
 
 struct cli {
 	const char *db_path;
+	const char *key_file; /* --key-file: the PIN of an encrypted store, or NULL */
 	fs_client *client;
-	bool create; /* cli_open() may create the store (init) */
+	bool create;  /* cli_open() may create the store (init) */
+	bool encrypt; /* init --encrypt: the new store is encrypted */
 };
+
+/* cli_key.c: the PIN or passphrase of an encrypted store (issue 17). */
+#define CLI_SECRET_MAX 1024
+#define CLI_SECRET_MIN 6 /* typed for a new store */
+/*
+ * Reads the secret into buf (CLI_SECRET_MAX + 1 bytes): --key-file, else
+ * $FIELDSYNC_KEY_FILE, else the terminal (twice with confirm).  Returns
+ * its length, or -1 after saying why.  The caller wipes buf.
+ */
+long cli_read_secret(const struct cli *cli, bool confirm, char *buf);
+/* True when a key file is given (option or environment). */
+bool cli_key_given(const struct cli *cli);
+/* Opens (create: creates) the encrypted store; an exit status. */
+int cli_open_encrypted(struct cli *cli, bool create);
 
 /* Prints "fieldsync: <message>" for err and returns the exit status for it. */
 int cli_fail(struct cli *cli, fs_err err);
@@ -43,5 +59,7 @@ int cmd_record(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_sync(struct cli *cli, int argc, char **argv);
 int cmd_verify_bundle(struct cli *cli, int argc, char **argv);
+int cmd_unlock(struct cli *cli, int argc, char **argv);
+int cmd_encrypt(struct cli *cli, int argc, char **argv);
 
 #endif /* FS_CLI_H */

@@ -17,13 +17,23 @@ cmd_init(struct cli *cli, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (cli_is_help(argv[i])) {
-			printf("usage: fieldsync [--db PATH] init --device NAME\n\n"
+			printf("usage: fieldsync [--db PATH] [--key-file FILE] init --device NAME"
+			       " [--encrypt]\n\n"
 			       "Creates the device store and gives this device a random id.\n"
 			       "NAME is a human label (1 to 64 characters), e.g. the officer's\n"
-			       "device number.\n");
+			       "device number.\n"
+			       "With --encrypt, or with a key file (--key-file, FIELDSYNC_KEY_FILE),\n"
+			       "the store is encrypted: every page of it and of its WAL is sealed\n"
+			       "under a key drawn from the PIN or passphrase (asked twice on the\n"
+			       "terminal, at least %d characters, unless a key file gives it).\n"
+			       "Every later command asks it, or reads the key file.  A lost PIN\n"
+			       "cannot be recovered: sync first, the server keeps the records.\n",
+			    CLI_SECRET_MIN);
 			return 0;
 		} else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
 			name = argv[++i];
+		} else if (strcmp(argv[i], "--encrypt") == 0) {
+			cli->encrypt = true;
 		} else {
 			return cli_usage_error("init: unexpected argument '%s' (see init --help)",
 			    argv[i]);
@@ -36,8 +46,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		return status;
 	if ((err = fs_device_init(cli->client, name)) != FS_OK)
 		return cli_fail(cli, err);
-	printf("initialised device %s (%s) in %s\n", fs_device_id(cli->client), name,
-	    cli->db_path);
+	printf("initialised device %s (%s) in %s%s\n", fs_device_id(cli->client), name,
+	    cli->db_path, cli->encrypt || cli_key_given(cli) ? " (encrypted)" : "");
 	return 0;
 }
 

@@ -22,7 +22,9 @@ usage(FILE *out)
 	    "a fieldsyncd server.\n"
 	    "\n"
 	    "Commands:\n"
-	    "  init --device NAME       create the device store\n"
+	    "  init --device NAME       create the device store (--encrypt: encrypted)\n"
+	    "  unlock                   check the PIN or key file of an encrypted store\n"
+	    "  encrypt                  encrypt a plain store with a new PIN or key file\n"
 	    "  forms import FILE        import a form definition\n"
 	    "  forms list               list the forms on this device\n"
 	    "  record new FORM ...      record a new form (prints its id)\n"
@@ -36,6 +38,9 @@ usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  --db PATH   device store (default: $FIELDSYNC_DB, else ./fieldsync.db)\n"
+	    "  --key-file FILE  the PIN or passphrase of an encrypted store, first line\n"
+	    "              of FILE (mode 0600; default: $FIELDSYNC_KEY_FILE, else asked\n"
+	    "              on the terminal)\n"
 	    "  --version   print the version\n"
 	    "  -h, --help  this help; COMMAND --help for a command's help\n"
 	    "\n"
@@ -106,11 +111,25 @@ cli_open(struct cli *cli)
 
 	struct stat sb;
 
+	bool encrypted = false, exists;
+
 	if (cli->client != NULL)
 		return 0;
+	exists = stat(cli->db_path, &sb) == 0 && sb.st_size > 0;
 	/* Only init creates a store: a mistyped --db must not make an empty one. */
-	if (!cli->create && stat(cli->db_path, &sb) != 0) {
+	if (!cli->create && !exists) {
 		fprintf(stderr, "fieldsync: no device store at '%s' (run 'fieldsync init' first)\n",
+		    cli->db_path);
+		return EXIT_USAGE;
+	}
+	/* An encrypted store (issue 17): opened with its PIN (cli_key.c). */
+	if (exists && fs_store_encrypted(cli->db_path, &encrypted) == FS_OK && encrypted)
+		return cli_open_encrypted(cli, false);
+	if (!exists && (cli->encrypt || cli_key_given(cli)))
+		return cli_open_encrypted(cli, true);
+	if (exists && cli->key_file != NULL) {
+		fprintf(stderr, "fieldsync: store '%s' is not encrypted: --key-file is for an"
+				" encrypted store ('fieldsync encrypt' encrypts this one)\n",
 		    cli->db_path);
 		return EXIT_USAGE;
 	}
@@ -174,12 +193,14 @@ static const struct {
 	{ "status", cmd_status },
 	{ "sync", cmd_sync },
 	{ "verify-bundle", cmd_verify_bundle },
+	{ "unlock", cmd_unlock },
+	{ "encrypt", cmd_encrypt },
 };
 
 int
 main(int argc, char **argv)
 {
-	struct cli cli = { .db_path = getenv("FIELDSYNC_DB"), .client = NULL };
+	struct cli cli = { .db_path = getenv("FIELDSYNC_DB"), .key_file = NULL, .client = NULL };
 	int i, status;
 
 	if (cli.db_path == NULL || cli.db_path[0] == '\0')
@@ -191,6 +212,10 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("fieldsync %s\n", FS_VERSION_STRING);
 			return 0;
+		} else if (strcmp(argv[i], "--key-file") == 0 && i + 1 < argc) {
+			cli.key_file = argv[++i];
+		} else if (strncmp(argv[i], "--key-file=", 11) == 0) {
+			cli.key_file = argv[i] + 11;
 		} else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
 			cli.db_path = argv[++i];
 		} else if (strncmp(argv[i], "--db=", 5) == 0) {

@@ -25,6 +25,7 @@
 #ifndef FIELDSYNC_H
 #define FIELDSYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,32 @@ typedef struct fs_client fs_client;
  * FS_ERR_CORRUPT, FS_ERR_SCHEMA, FS_ERR_NOMEM, FS_ERR_MISUSE.
  */
 FS_API fs_err fs_open(const char *path, fs_client **ret_client);
+
+/*
+ * Opens (or creates, when path is missing or empty) an encrypted device
+ * store: every page of the store and of its WAL sealed under a key drawn
+ * from secret (the officer's PIN or passphrase, secret_len bytes) with
+ * Argon2id; temporary files stay in memory.  See client/crypt_vfs.h.
+ * FS_ERR_KEY: secret does not open this store (nothing was read or
+ * changed); FS_ERR_INVALID: the store is not encrypted.  On failure msg
+ * (msglen bytes; may be NULL) says why.  fs_open() on an encrypted store
+ * fails with FS_ERR_KEY.  The library does not keep secret.
+ */
+FS_API fs_err fs_open_encrypted(const char *path, const char *secret, size_t secret_len,
+    fs_client **ret_client, char *msg, size_t msglen);
+
+/*
+ * Encrypts the plain store at path with secret (copied through the
+ * encrypting VFS, checked, then renamed over it; on failure the plain
+ * store is left as it was).  No handle may be open on it.  msg (msglen
+ * bytes) says why on failure.  FS_ERR_INVALID when it is not a plain
+ * store.
+ */
+FS_API fs_err fs_store_encrypt(const char *path, const char *secret, size_t secret_len,
+    char *msg, size_t msglen);
+
+/* Whether the store at path is encrypted (false for a missing file). */
+FS_API fs_err fs_store_encrypted(const char *path, bool *ret_encrypted);
 
 /* Closes a handle.  Accepts NULL. */
 FS_API void fs_close(fs_client *client);
