@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypt_vfs.h"
+#include "custody.h"
 #include "internal.h"
 
 /* path as an SQLite URI path: every byte outside a safe set percent-encoded. */
@@ -72,6 +73,8 @@ fs_store_encrypt(const char *path, const char *secret, size_t secret_len, char *
 	if (path == NULL || secret == NULL || msg == NULL)
 		return FS_ERR_MISUSE;
 	msg[0] = '\0';
+	if (custody_init() != FS_OK) /* libsodium, before the key's memory */
+		return FS_ERR_INTERNAL;
 	if (crypt_file_kind(path) != CRYPT_PLAIN) {
 		snprintf(msg, msglen, "store '%s' is not a plain fieldsync store (missing, or"
 				      " encrypted already)", path);

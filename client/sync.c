@@ -241,6 +241,11 @@ sync_answer_error(struct sync_run *run, const struct http_answer *a)
 		    "update fieldsync: the server does not speak this version's protocol (%s)",
 		    detail);
 	}
+	/* Remote wipe (issue 17): revoked, and told to erase this store (wipe.c). */
+	if (a->status == 410 && strcmp(error, "wipe") == 0) {
+		run->wipe = true;
+		return client_fail(run->c, FS_ERR_WIPED, "%s", detail);
+	}
 	switch (a->status) {
 	case 401:
 		err = FS_ERR_AUTH;
@@ -356,7 +361,10 @@ fs_sync_sized(fs_client *c, const fs_sync_options *o, size_t o_size, fs_sync_res
 		return err;
 	if ((err = note_attempt_start(c)) == FS_OK)
 		err = sync_run_all(&run);
-	note_attempt_end(c, run.o, err);
+	if (run.wipe)
+		err = sync_wipe(&run); /* the store is gone: nothing to note in it */
+	else
+		note_attempt_end(c, run.o, err);
 	/* No connection stays open between syncs. */
 	http_close(c);
 	if (ret_result != NULL) {

@@ -33,7 +33,16 @@ struct sync_run {
 	int forms_skipped; /* published definitions this build cannot read */
 	int64_t last_progress_ms; /* when the callbacks last heard of a running request */
 	int relinks; /* chains re-linked after the server's head this sync (signing.c) */
+	bool wipe; /* the server answered 410 wipe: this device was revoked (wipe.c) */
 };
+
+/*
+ * wipe.c: erases the store of a device the server revoked with --wipe
+ * (every file overwritten, then removed; the handle is left on an empty
+ * in-memory store) and confirms it with POST /v1/wipe.  Returns
+ * FS_ERR_WIPED with the message saying what was done.
+ */
+fs_err sync_wipe(struct sync_run *run);
 
 /*
  * sync.c: fills run->prog from run->res and calls the caller's progress

@@ -69,6 +69,8 @@ fs_strerror(fs_err err)
 		return "a message is malformed";
 	case FS_ERR_KEY:
 		return "wrong passphrase or key, or the key is locked";
+	case FS_ERR_WIPED:
+		return "this device was revoked by headquarters and its store erased";
 	}
 	return "unknown error";
 }

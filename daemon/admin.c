@@ -36,8 +36,11 @@ static const char usage_device_list[] =
     "  Lists devices: name, role, team, bound device id, revoked, created, and\n"
     "  the teams a reviewer sees.\n";
 static const char usage_device_revoke[] =
-    "usage: fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
-    "  Revokes a device; its token stops working at once.\n";
+    "usage: fieldsyncd [-f file] [-d data_dir] device revoke NAME [--wipe]\n"
+    "  Revokes a device; its token stops working at once.\n"
+    "  --wipe  also asks the device to erase its store (and its key file) at its\n"
+    "          next contact; it confirms, and the confirmation is audited\n"
+    "          (device.wipe_confirmed; 'device list' shows wipe pending/done)\n";
 static const char usage_device_reset_key[] =
     "usage: fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
     "  Forgets the device's signing key and chain of custody: its next signed\n"
@@ -61,7 +64,7 @@ admin_usage_lines(FILE *fp)
 	fputs("       fieldsyncd [-f file] [-d data_dir] device add --name NAME --role ROLE "
 	      "--team TEAM [--team TEAM2 ...] [--all-teams]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device list\n"
-	      "       fieldsyncd [-f file] [-d data_dir] device revoke NAME\n"
+	      "       fieldsyncd [-f file] [-d data_dir] device revoke NAME [--wipe]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device reset-key NAME\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --team TEAM [--team TEAM2 ...]\n"
 	      "       fieldsyncd [-f file] [-d data_dir] device teams NAME --all-teams\n"
@@ -210,7 +213,12 @@ print_device(void *arg, const struct store_device *d)
 {
 	(void)arg;
 	printf("%-24s %-8s %-16s %-16s %-7s %-20s %s\n", d->name, d->role, d->team,
-	    d->hlc_device[0] ? d->hlc_device : "-", d->revoked ? "yes" : "no", d->created_at,
+	    d->hlc_device[0] ? d->hlc_device : "-",
+	    !d->revoked                            ? "no"
+	    : strcmp(d->wipe, "pending") == 0      ? "wipe"
+	    : strcmp(d->wipe, "done") == 0         ? "wiped"
+						   : "yes",
+	    d->created_at,
 	    strcmp(d->role, "reviewer") != 0 ? "-"
 	    : d->review_teams == NULL        ? "all"
 	                                     : d->review_teams);
@@ -245,17 +253,37 @@ device_revoke(const struct config *cfg, int argc, char **argv)
 	fs_err err;
 	int rc;
 
-	if ((rc = simple_args(argc, argv, usage_device_revoke, 1)) >= 0)
-		return rc;
+	static const struct option opts[] = {{"wipe", no_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	bool wipe = false;
+	int c;
+
+	admin_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_device_revoke, stdout);
+			return 0;
+		}
+		if (c != 'w') {
+			fputs(usage_device_revoke, stderr);
+			return EXIT_USAGE;
+		}
+		wipe = true;
+	}
+	if (argc - optind != 1) {
+		fputs(usage_device_revoke, stderr);
+		return EXIT_USAGE;
+	}
 	name = argv[optind];
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
-	err = store_device_revoke(store, name);
+	err = store_device_revoke(store, name, wipe);
 	if (err == FS_OK) {
-		snprintf(detail, sizeof(detail), "name=%.64s", name);
+		snprintf(detail, sizeof(detail), "name=%.64s%s", name, wipe ? " wipe=asked" : "");
 		if (store_audit(store, "cli", "device.revoke", NULL, detail) != FS_OK)
 			fprintf(stderr, "fieldsyncd: could not write the audit entry, ignoring\n");
-		printf("device '%s' revoked\n", name);
+		printf("device '%s' revoked%s\n", name,
+		    wipe ? "; it erases its store at its next contact" : "");
 		rc = 0;
 	} else if (err == FS_ERR_NOTFOUND) {
 		fprintf(stderr, "fieldsyncd: no device called '%.64s'\n", name);

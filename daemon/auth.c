@@ -78,8 +78,12 @@ auth_identify(struct store *store, const unsigned char hash[AUTH_HASH_LEN],
 	/* The hash is the lookup key; compare it again, in constant time. */
 	if (!auth_ct_equal(row.token_hash, hash, AUTH_HASH_LEN))
 		return FS_ERR_NOTFOUND;
-	if (row.revoked)
+	if (row.revoked) {
+		/* Who it was, for the wipe (issue 17): a device told to erase may confirm. */
+		if (row.who.wipe_pending)
+			*ret_who = row.who;
 		return FS_ERR_AUTH;
+	}
 	*ret_who = row.who;
 	return FS_OK;
 }
@@ -92,6 +96,7 @@ auth_authenticate(
 	unsigned char hash[AUTH_HASH_LEN];
 	fs_err err;
 
+	memset(ret_who, 0, sizeof(*ret_who));
 	if (header == NULL) {
 		*ret_reason = "no bearer token";
 		return FS_ERR_AUTH;
@@ -110,7 +115,7 @@ auth_authenticate(
 		return FS_ERR_AUTH;
 	}
 	if (err == FS_ERR_AUTH)
-		*ret_reason = "device revoked";
+		*ret_reason = ret_who->wipe_pending ? "device revoked: erase its store" : "device revoked";
 	return err;
 }
 

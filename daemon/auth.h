@@ -62,6 +62,11 @@ struct auth_identity {
 	 * (["north","south"]), or "" for every team.  "" for the other roles.
 	 */
 	char review_teams[AUTH_TEAMS_TEXT_MAX + 1];
+	/*
+	 * Revoked with a wipe not yet confirmed (issue 17): the token is
+	 * refused everywhere but POST /v1/wipe, and told to erase (410).
+	 */
+	bool wipe_pending;
 };
 
 enum auth_perm {

@@ -72,6 +72,8 @@ http_status_for(fs_err err)
 	case FS_ERR_FORBIDDEN:
 	case FS_ERR_KEY:
 		return 403;
+	case FS_ERR_WIPED:
+		return 410;
 	case FS_ERR_NOTFOUND:
 		return 404;
 	case FS_ERR_EXISTS:
@@ -131,6 +133,8 @@ http_error_code(fs_err err)
 		return "corrupt"; /* the wire's name for a body that does not decode */
 	case FS_ERR_KEY:
 		return "key_locked";
+	case FS_ERR_WIPED:
+		return "wipe";
 	case FS_ERR_CORRUPT:
 		return "store_failed";
 	case FS_ERR_INVALID:

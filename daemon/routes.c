@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "export.h"
 #include "hq_key.h"
+#include "device_wipe.h"
 #include "review_api.h"
 #include "store.h"
 #include "sync.h"
@@ -81,6 +82,8 @@ static const struct route routes[] = {
     {"/v1/health", "GET", 0, handle_health, NULL},
     {"/v1/forms", "GET", AUTH_READ_FORMS, handle_forms, NULL},
     {"/v1/push", "POST", AUTH_PUSH, sync_handle_push, NULL},
+    /* A revoked device confirming its wipe (device_wipe.c; server.c lets it in). */
+    {"/v1/wipe", "POST", AUTH_PUSH, wipe_handle_confirm, NULL},
     {"/v1/pull", "GET", AUTH_PULL, sync_handle_pull, NULL},
     {"/v1/snapshot", "GET", AUTH_PULL, sync_handle_snapshot, NULL},
     /* The review API (docs/PROTOCOL.md, "Review API"). */

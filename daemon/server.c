@@ -255,6 +255,19 @@ check_headers(struct server *srv, struct request *rq, struct MHD_Connection *con
 		v = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		err = auth_authenticate(srv->ctx.store, v, &rq->who, &rq->auth_reason);
+		/*
+		 * Remote wipe (issue 17): a device revoked with --wipe is told to
+		 * erase its store at any request, and may then confirm, once.
+		 */
+		if (err == FS_ERR_AUTH && rq->who.wipe_pending) {
+			if (strcmp(rq->route->path, "/v1/wipe") != 0) {
+				http_error(resp, 410, "wipe",
+				    "this device was revoked: erase its store, then confirm with"
+				    " POST /v1/wipe");
+				return true;
+			}
+			err = FS_OK;
+		}
 		if (err == FS_ERR_AUTH) {
 			http_error(resp, 401, "unauthorized", rq->auth_reason);
 			return true;

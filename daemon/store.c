@@ -52,9 +52,15 @@ store_device_list(struct store *store, store_device_cb cb, void *arg)
 }
 
 fs_err
-store_device_revoke(struct store *store, const char *name)
+store_device_revoke(struct store *store, const char *name, bool wipe)
 {
-	return OPS(store)->device_revoke(store, name);
+	return OPS(store)->device_revoke(store, name, wipe);
+}
+
+fs_err
+store_device_wipe_done(struct store *store, int64_t rowid)
+{
+	return OPS(store)->device_wipe_done(store, rowid);
 }
 
 fs_err

@@ -47,6 +47,7 @@ struct store_device {
 	bool revoked;
 	const char *created_at; /* ISO 8601 UTC */
 	const char *revoked_at; /* "" when not revoked */
+	const char *wipe;       /* "", "pending" or "done" (remote wipe, issue 17) */
 };
 
 /* One published form version, as listed by store_form_list(). */
@@ -111,9 +112,17 @@ fs_err store_device_list(struct store *store, store_device_cb cb, void *arg);
 /*
  * Revokes the device called name: its token stops working at once.
  * Revoking a revoked device succeeds and keeps the first revocation time.
+ * With wipe, the device is also asked to erase its store at its next
+ * contact (issue 17; the token then gets 410 and may only confirm).
  * FS_ERR_NOTFOUND if there is no such device.
  */
-fs_err store_device_revoke(struct store *store, const char *name);
+fs_err store_device_revoke(struct store *store, const char *name, bool wipe);
+
+/*
+ * Records that the device (rowid) erased its store, as asked.
+ * FS_ERR_NOTFOUND when no wipe is pending for it.
+ */
+fs_err store_device_wipe_done(struct store *store, int64_t rowid);
 
 /* A device as found by its token's hash. */
 struct store_token_row {

@@ -34,7 +34,8 @@ struct store_ops {
 	    int64_t *ret_rowid);
 	fs_err (*device_set_teams)(struct store *store, const char *name, const char *review_teams);
 	fs_err (*device_list)(struct store *store, store_device_cb cb, void *arg);
-	fs_err (*device_revoke)(struct store *store, const char *name);
+	fs_err (*device_revoke)(struct store *store, const char *name, bool wipe);
+	fs_err (*device_wipe_done)(struct store *store, int64_t rowid);
 	fs_err (*device_by_token_hash)(struct store *store,
 	    const unsigned char token_hash[AUTH_HASH_LEN], struct store_token_row *ret);
 	fs_err (*device_bind_hlc)(struct store *store, int64_t rowid, const char *hlc_device);

@@ -197,6 +197,13 @@ static const struct migration migrations[] = {
       " locked TEXT NOT NULL CHECK(json_valid(locked)), created_at TEXT NOT NULL)"
       " WITHOUT ROWID;",
       NULL, NULL },
+    /*
+     * 10 -> 11: remote wipe (issue 17): a revoked device asked to erase
+     * its store ('pending'), and its confirmation ('done', with the time).
+     */
+    { "ALTER TABLE devices ADD COLUMN wipe TEXT CHECK(wipe IS NULL OR wipe IN ('pending','done'));"
+      "ALTER TABLE devices ADD COLUMN wipe_at TEXT;",
+      NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -417,6 +424,7 @@ const struct store_ops store_sqlite_ops = {
 	.device_add = sqlite_device_add,
 	.device_list = sqlite_device_list,
 	.device_revoke = sqlite_device_revoke,
+	.device_wipe_done = sqlite_device_wipe_done,
 	.device_set_teams = sqlite_device_set_teams,
 	.device_by_token_hash = sqlite_device_by_token_hash,
 	.device_bind_hlc = sqlite_device_bind_hlc,
@@ -641,7 +649,7 @@ sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 
 	err = store_sqlite_prepare(store,
 	    "SELECT rowid_, name, role, team, hlc_device, revoked, created_at, revoked_at,"
-	    " review_teams FROM devices ORDER BY name",
+	    " review_teams, coalesce(wipe, '') FROM devices ORDER BY name",
 	    &st);
 	if (err != FS_OK)
 		return err;
@@ -655,6 +663,7 @@ sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 		d.created_at = store_sqlite_text(st, 6);
 		d.revoked_at = store_sqlite_text(st, 7);
 		d.review_teams = (const char *)sqlite3_column_text(st, 8);
+		d.wipe = store_sqlite_text(st, 9);
 		if (cb(arg, &d) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -667,19 +676,39 @@ sqlite_device_list(struct store *store, store_device_cb cb, void *arg)
 }
 
 fs_err
-sqlite_device_revoke(struct store *store, const char *name)
+sqlite_device_revoke(struct store *store, const char *name, bool wipe)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	/* A wipe asked once stays asked (or done); a later plain revoke keeps it. */
+	err = store_sqlite_prepare(store,
+	    "UPDATE devices SET revoked = 1, revoked_at = coalesce(revoked_at, " STORE_SQLITE_NOW
+	    "), wipe = CASE WHEN ?2 AND wipe IS NULL THEN 'pending' ELSE wipe END WHERE name = ?1",
+	    &st);
+	if (err != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, wipe ? 1 : 0);
+	if ((err = store_sqlite_step_done(st, "device revoke")) != FS_OK)
+		return err;
+	return sqlite3_changes(store_sqlite_db(store)) == 0 ? FS_ERR_NOTFOUND : FS_OK;
+}
+
+fs_err
+sqlite_device_wipe_done(struct store *store, int64_t rowid)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
 	err = store_sqlite_prepare(store,
-	    "UPDATE devices SET revoked = 1, revoked_at = coalesce(revoked_at, " STORE_SQLITE_NOW
-	    ") WHERE name = ?1",
+	    "UPDATE devices SET wipe = 'done', wipe_at = " STORE_SQLITE_NOW
+	    " WHERE rowid_ = ?1 AND wipe = 'pending'",
 	    &st);
 	if (err != FS_OK)
 		return err;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if ((err = store_sqlite_step_done(st, "device revoke")) != FS_OK)
+	sqlite3_bind_int64(st, 1, rowid);
+	if ((err = store_sqlite_step_done(st, "device wipe")) != FS_OK)
 		return err;
 	return sqlite3_changes(store_sqlite_db(store)) == 0 ? FS_ERR_NOTFOUND : FS_OK;
 }
@@ -694,8 +723,8 @@ sqlite_device_by_token_hash(struct store *store, const unsigned char token_hash[
 	int rc;
 
 	err = store_sqlite_prepare(store,
-	    "SELECT rowid_, name, role, team, hlc_device, revoked, token_hash, review_teams"
-	    " FROM devices WHERE token_hash = ?1",
+	    "SELECT rowid_, name, role, team, hlc_device, revoked, token_hash, review_teams,"
+	    " wipe IS 'pending' FROM devices WHERE token_hash = ?1",
 	    &st);
 	if (err != FS_OK)
 		return err;
@@ -718,6 +747,7 @@ sqlite_device_by_token_hash(struct store *store, const unsigned char token_hash[
 	snprintf(ret->who.team, sizeof(ret->who.team), "%s", store_sqlite_text(st, 3));
 	snprintf(ret->who.hlc_device, sizeof(ret->who.hlc_device), "%s", store_sqlite_text(st, 4));
 	ret->revoked = sqlite3_column_int(st, 5) != 0;
+	ret->who.wipe_pending = sqlite3_column_int(st, 8) != 0;
 	if (strcmp(ret->who.role, "reviewer") == 0 && sqlite3_column_type(st, 7) != SQLITE_NULL)
 		snprintf(ret->who.review_teams, sizeof(ret->who.review_teams), "%s",
 		    store_sqlite_text(st, 7));

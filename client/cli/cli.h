@@ -34,6 +34,8 @@ struct cli {
 long cli_read_secret(const struct cli *cli, bool confirm, char *buf);
 /* True when a key file is given (option or environment). */
 bool cli_key_given(const struct cli *cli);
+/* Overwrites and removes the key file, if one is given; true if it did. */
+bool cli_erase_key_file(const struct cli *cli);
 /* Opens (create: creates) the encrypted store; an exit status. */
 int cli_open_encrypted(struct cli *cli, bool create);
 

@@ -159,3 +159,32 @@ cli_open_encrypted(struct cli *cli, bool create)
 	}
 	return 0;
 }
+
+bool
+cli_erase_key_file(const struct cli *cli)
+{
+	const char *file = cli->key_file;
+	struct stat sb;
+	int fd;
+
+	if (file == NULL || file[0] == '\0')
+		file = getenv("FIELDSYNC_KEY_FILE");
+	if (file == NULL || file[0] == '\0')
+		return false;
+	if ((fd = open(file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			char zeros[256] = { 0 };
+
+			for (off_t left = sb.st_size; left > 0;) {
+				ssize_t w = write(fd, zeros,
+				    left < (off_t)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+				if (w <= 0)
+					break;
+				left -= w;
+			}
+			fsync(fd);
+		}
+		close(fd);
+	}
+	return unlink(file) == 0;
+}

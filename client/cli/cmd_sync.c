@@ -200,6 +200,13 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	free(token);
 	if (ps.tty && !ps.quiet && ps.last_phase != NULL)
 		fputc('\n', stderr);
+	if (err == FS_ERR_WIPED) {
+		/* Remote wipe (issue 17): the library erased the store; the key file goes too. */
+		fprintf(stderr, "fieldsync: %s\n", fs_errmsg(cli->client));
+		if (cli_erase_key_file(cli))
+			fprintf(stderr, "fieldsync: the store's key file was erased too\n");
+		return EXIT_FAILURE;
+	}
 	if (err == FS_ERR_MISUSE) {
 		/* Refused before any request (a plain http:// address, say). */
 		fprintf(stderr, "fieldsync: %s\n",

@@ -54,10 +54,11 @@ typedef enum fs_err {
 	FS_ERR_CANCELLED = 27,    /* the caller's progress callback stopped it */
 	FS_ERR_MALFORMED = 28,    /* a message (request, answer, body) is malformed */
 	FS_ERR_KEY = 29,          /* wrong passphrase or key, or the key is locked */
+	FS_ERR_WIPED = 30,        /* revoked by headquarters: the store was erased */
 } fs_err;
 
 /* The largest fs_err value; for loops over every code. */
-#define FS_ERR_LAST FS_ERR_KEY
+#define FS_ERR_LAST FS_ERR_WIPED
 
 /*
  * Returns a static English sentence for an error code.  Never NULL; an

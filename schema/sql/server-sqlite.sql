@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 10 (PRAGMA user_version = 10).
+-- schema version 11 (PRAGMA user_version = 11).
 --
 -- DOCUMENTATION COPY, printed by sqlite3's .schema from a store that
 -- fieldsyncd has just made.  The authoritative schema is the migrations[]
@@ -20,7 +20,7 @@
 -- to them from the sqlite3 shell.  Devices' keys and chain heads: devices,
 -- device_keys, chain_refused, and server_meta for headquarters' own.
 
-CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL CHECK(role IN ('field','reviewer','admin')), team TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, hlc_device TEXT UNIQUE, revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, revoked_at TEXT, last_hlc TEXT, sign_key TEXT, chain_head TEXT, chain_hlc TEXT, review_teams TEXT CHECK(review_teams IS NULL OR (json_valid(review_teams) AND json_type(review_teams) = 'array')));
+CREATE TABLE devices(rowid_ INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL CHECK(role IN ('field','reviewer','admin')), team TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, hlc_device TEXT UNIQUE, revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, revoked_at TEXT, last_hlc TEXT, sign_key TEXT, chain_head TEXT, chain_hlc TEXT, review_teams TEXT CHECK(review_teams IS NULL OR (json_valid(review_teams) AND json_type(review_teams) = 'array')), wipe TEXT CHECK(wipe IS NULL OR wipe IN ('pending','done')), wipe_at TEXT);
 CREATE TABLE forms(id TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL, published_at TEXT NOT NULL, PRIMARY KEY(id, version));
 CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, team TEXT NOT NULL, device TEXT NOT NULL, batch TEXT NOT NULL, hlc TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL);
 CREATE TABLE sqlite_sequence(name,seq);

@@ -421,11 +421,11 @@ FS_TEST(conformance_token_binding)
 	ASSERT_EQ(store_device_bind_hlc(s, r2, "not-an-id"), FS_ERR_INVALID);
 	ASSERT_OK(auth_identify(s, h1, &who));
 	ASSERT_STR_EQ(who.hlc_device, "00000000000000d1");
-	ASSERT_OK(store_device_revoke(s, "one"));
+	ASSERT_OK(store_device_revoke(s, "one", false));
 	ASSERT_OK(store_device_by_token_hash(s, h1, &row));
 	ASSERT(row.revoked);
 	ASSERT_EQ(auth_identify(s, h1, &who), FS_ERR_AUTH);
-	ASSERT_EQ(store_device_revoke(s, "nobody"), FS_ERR_NOTFOUND);
+	ASSERT_EQ(store_device_revoke(s, "nobody", false), FS_ERR_NOTFOUND);
 	store_close(s);
 }
 
