@@ -101,7 +101,8 @@ static const struct migration migrations[] = {
 	 * server acknowledges them (issue 17, drafts.c).
 	 */
 	{ "CREATE TABLE drafts(record_id TEXT NOT NULL, field TEXT NOT NULL, hlc TEXT NOT NULL,"
-	  " value TEXT NOT NULL, PRIMARY KEY(record_id, field, hlc)) WITHOUT ROWID;",
+	  " value TEXT NOT NULL, keep INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY(record_id, field, hlc)) WITHOUT ROWID;",
 	  NULL, NULL },
 };
 

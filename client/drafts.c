@@ -9,9 +9,11 @@
  * everything pushed hold only the envelope.  The plain value is kept in
  * `drafts` (record, field, stamp of the write, the value's JSON text) so
  * that the officer can read and correct the form, and removed when the
- * server acknowledges the change (drafts_drop_acked).  From then on the
- * device holds ciphertext only; a value sealed by another device never
- * had a draft here.
+ * server acknowledges the change (drafts_drop_acked), unless the form
+ * says "keep_drafts": true (schema/FORMS.md; the copies then stay, under
+ * the device store's encryption only).  From then on the device holds
+ * ciphertext only; a value sealed by another device never had a draft
+ * here.
  *
  * The store runs with secure_delete on (db.c), so a removed draft's bytes
  * are overwritten in the database file, and the WAL is truncated after
@@ -97,19 +99,20 @@ drafts_set_key(fs_client *c, const cJSON *seal_key)
 
 static fs_err
 draft_insert(fs_client *c, const char *record, const char *field, const char *stamp,
-    const char *text)
+    const char *text, bool keep)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
-	if ((err = db_stmt(c, "INSERT OR REPLACE INTO drafts(record_id, field, hlc, value)"
-			      " VALUES(?1, ?2, ?3, ?4)",
+	if ((err = db_stmt(c, "INSERT OR REPLACE INTO drafts(record_id, field, hlc, value, keep)"
+			      " VALUES(?1, ?2, ?3, ?4, ?5)",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, record, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, stamp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, keep ? 1 : 0);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = db_fail(c, "keeping a draft");
 	db_stmt_done(c, st);
@@ -141,7 +144,7 @@ drafts_seal_change(fs_client *c, const struct form *form, cJSON *change)
 		len = strlen(text);
 		err = seal_value(&c->seal, text, len, &env);
 		if (err == FS_OK)
-			err = draft_insert(c, id, item->string, stamp, text);
+			err = draft_insert(c, id, item->string, stamp, text, form->keep_drafts);
 		sodium_memzero(text, len);
 		free(text);
 		if (err != FS_OK) {
@@ -212,8 +215,8 @@ drafts_drop_acked(fs_client *c, const char *batch, int64_t from_seq, int64_t to_
 	fs_err err;
 
 	*ret_dropped = false;
-	if ((err = db_stmt(c, "DELETE FROM drafts WHERE hlc IN (SELECT hlc FROM changelog"
-			      " WHERE seq BETWEEN ?2 AND ?3 AND batch = ?1 AND pushed = 1)",
+	if ((err = db_stmt(c, "DELETE FROM drafts WHERE keep = 0 AND hlc IN (SELECT hlc FROM"
+			      " changelog WHERE seq BETWEEN ?2 AND ?3 AND batch = ?1 AND pushed = 1)",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, batch, -1, SQLITE_STATIC);

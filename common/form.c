@@ -29,7 +29,8 @@
 #include "form_internal.h"
 
 static const char *const form_keys[] = {
-    "id", "version", "title", "conflict", "fields", "description", "hint", "label", NULL};
+    "id", "version", "title", "conflict", "fields", "description", "hint", "label",
+    "keep_drafts", NULL};
 
 static const char *const field_keys[] = {"name", "type", "label", "required", "sensitive",
     "choices", "min", "max", "max_length", "pattern", "hint", "description", NULL};
@@ -582,7 +583,8 @@ parse_form(struct form *form, const cJSON *root, char *err, size_t errlen)
 	if (!cJSON_IsObject(root))
 		return def_err(err, errlen, "form", "not a JSON object");
 	if ((rc = check_keys(root, form_keys, "form", err, errlen)) != FS_OK ||
-	    (rc = parse_header(form, root, err, errlen)) != FS_OK)
+	    (rc = parse_header(form, root, err, errlen)) != FS_OK ||
+	    (rc = opt_bool(root, "keep_drafts", "form", &form->keep_drafts, err, errlen)) != FS_OK)
 		return rc;
 	if ((fields = cJSON_GetObjectItemCaseSensitive(root, "fields")) == NULL)
 		return def_err(err, errlen, "form", "missing 'fields'");

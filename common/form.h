@@ -66,6 +66,11 @@ struct form {
 	int64_t version;     /* >= 1 */
 	char *title;
 	enum form_conflict conflict;
+	/*
+	 * Issue 17: the recording device keeps its plain copies of sealed
+	 * values after the server acknowledged them (default: removed then).
+	 */
+	bool keep_drafts;
 	struct form_field *fields;
 	size_t nfields;
 	char *json;          /* canonical JSON text of the definition (cJSON_PrintUnformatted) */

@@ -17,6 +17,7 @@
 
 #include "admin_util.h"
 #include "config.h"
+#include "key_reseal.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -311,6 +312,8 @@ static const char usage_key[] =
     "usage: fieldsyncd [-f file] [-d data_dir] key create [--passphrase-file FILE]\n"
     "       fieldsyncd [-f file] [-d data_dir] key list\n"
     "       fieldsyncd [-f file] [-d data_dir] key check [--passphrase-file FILE]\n"
+    "       fieldsyncd [-f file] [-d data_dir] key rotate [--passphrase-file FILE] [--reseal]\n"
+    "       fieldsyncd [-f file] [-d data_dir] key reseal [--passphrase-file FILE]\n"
     "  create  makes headquarters' sealing key pair; devices receive its public\n"
     "          key with the forms (GET /v1/forms, \"seal_key\").  The\n"
     "          secret key is stored only locked under the passphrase (Argon2id,\n"
@@ -320,6 +323,14 @@ static const char usage_key[] =
     "          newest key; older values stay readable with their own key.\n"
     "  list    prints each key's id, public key and creation time, newest first.\n"
     "  check   says which keys a passphrase unlocks (nothing is changed).\n"
+    "  rotate  is create; with --reseal, then reseal with the same passphrase.\n"
+    "  reseal  seals every current sensitive value again to the newest key: values\n"
+    "          sealed to an older key this passphrase opens, and plain values\n"
+    "          saved before devices knew a key.  Each record moves by a change\n"
+    "          signed by the server (devices pull it); a field in conflict, or a\n"
+    "          value no unlocked key opens, is left and counted.  The history\n"
+    "          keeps the old envelopes: keep the old passphrases.  One record per\n"
+    "          transaction: safe while the daemon runs, and run again to resume.\n"
     "  --passphrase-file FILE  read the passphrase from FILE's first line (mode\n"
     "                          0600 or stricter); otherwise it is asked on the\n"
     "                          terminal, echo off\n";
@@ -327,8 +338,8 @@ static const char usage_key[] =
 void
 hq_key_usage_lines(FILE *fp)
 {
-	fputs("       fieldsyncd [-f file] [-d data_dir] key create|list|check"
-	      " [--passphrase-file FILE]\n", fp);
+	fputs("       fieldsyncd [-f file] [-d data_dir] key create|list|check|rotate|reseal"
+	      " [--passphrase-file FILE] [--reseal]\n", fp);
 }
 
 static int
@@ -448,13 +459,52 @@ key_check(struct store *store, const char *pass_file)
 	return 0;
 }
 
+/* Unlocks the stored keys with a passphrase and re-seals (key_reseal.c). */
+static int
+key_reseal(const struct config *cfg, struct store *store, const char *pass_file)
+{
+	struct hq_unlocked *u = NULL;
+	char *pass = sodium_malloc(HQ_PASS_MAX + 1), ids[256];
+	long n;
+	fs_err err;
+	int rc;
+
+	if (pass == NULL) {
+		fprintf(stderr, "fieldsyncd: out of memory\n");
+		return 1;
+	}
+	n = hq_read_passphrase(pass_file, "Passphrase of the sealing keys to open: ", false, pass);
+	if (n < 0) {
+		sodium_free(pass);
+		return 1;
+	}
+	err = hq_unlock(store, pass, (size_t)n, &u);
+	sodium_free(pass);
+	if (err == FS_ERR_KEY) {
+		(void)store_audit(store, "cli", "key.unlock_failed", NULL, "for=reseal");
+		fprintf(stderr, "fieldsyncd: the passphrase unlocks no sealing key; nothing re-sealed\n");
+		return 1;
+	}
+	if (err != FS_OK) {
+		fprintf(stderr, "fieldsyncd: cannot unlock the sealing keys: %s\n", fs_strerror(err));
+		return 1;
+	}
+	hq_unlocked_ids(u, ids, sizeof(ids));
+	fprintf(stderr, "fieldsyncd: unlocked key(s) %s\n", ids);
+	rc = key_reseal_run(store, cfg->data_dir, u);
+	hq_unlocked_free(u);
+	return rc;
+}
+
 int
 hq_key_main(const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = { { "passphrase-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "reseal", no_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	const char *pass_file = NULL, *sub;
 	struct store *store;
+	bool reseal = false;
 	int c, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -468,6 +518,9 @@ hq_key_main(const struct config *cfg, int argc, char **argv)
 		case 'p':
 			pass_file = optarg;
 			break;
+		case 'r':
+			reseal = true;
+			break;
 		case 'h':
 			fputs(usage_key, stdout);
 			return 0;
@@ -477,8 +530,10 @@ hq_key_main(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 ||
-	    (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "check") != 0) ||
-	    (pass_file != NULL && strcmp(sub, "list") == 0)) {
+	    (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "check") != 0 &&
+		strcmp(sub, "rotate") != 0 && strcmp(sub, "reseal") != 0) ||
+	    (pass_file != NULL && strcmp(sub, "list") == 0) ||
+	    (reseal && strcmp(sub, "rotate") != 0)) {
 		fputs(usage_key, stderr);
 		return EXIT_USAGE;
 	}
@@ -488,8 +543,12 @@ hq_key_main(const struct config *cfg, int argc, char **argv)
 	}
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
-	if (strcmp(sub, "create") == 0)
+	if (strcmp(sub, "create") == 0 || strcmp(sub, "rotate") == 0) {
 		rc = key_create(store, pass_file);
+		if (rc == 0 && reseal)
+			rc = key_reseal(cfg, store, pass_file);
+	} else if (strcmp(sub, "reseal") == 0)
+		rc = key_reseal(cfg, store, pass_file);
 	else if (strcmp(sub, "check") == 0)
 		rc = key_check(store, pass_file);
 	else

@@ -32,6 +32,7 @@
 #include "custody.h"
 #include "server_key.h"
 #include "form.h"
+#include "hq_change.h"
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
@@ -147,16 +148,12 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
     const struct resolve_req *rr, const char *actor, struct resolve_out *out)
 {
 	struct store_head heads[MERGE_MAX_BASES] = {0};
-	char form_id[65], team[65], max[HLC_TEXT_LEN + 1], device[HLC_DEVICE_LEN + 1];
+	char form_id[65], team[65], max[HLC_TEXT_LEN + 1];
 	struct merge_result res = {0};
-	struct store_custody sc;
 	struct form *form = NULL;
 	cJSON *value = NULL, *obj = NULL;
-	struct change ch;
-	char *body = NULL;
 	int64_t version;
 	size_t n = 0;
-	bool dup;
 	fs_err err;
 
 	if ((err = store_push_record_info(push, id, form_id, &version, team)) != FS_OK) {
@@ -230,54 +227,15 @@ resolve_in(struct server_ctx *ctx, struct store_push *push, const char *id,
 		goto out;
 	}
 sign:
-	/* Signed and chained like a device's change, by headquarters' key (server_key.h). */
-	if ((err = store_push_server_device(push, device)) != FS_OK ||
-	    (err = store_push_custody(push, device, &sc)) != FS_OK)
-		goto out;
-	if (strcmp(sc.key, ctx->key->pk) != 0) {
-		/* The first signed resolution, or a new key file: a new chain. */
-		memcpy(sc.key, ctx->key->pk, sizeof(sc.key));
-		memcpy(sc.head, custody_genesis, sizeof(sc.head));
-		sc.key_new = true;
-	}
-	if (cJSON_AddStringToObject(obj, "prev", sc.head) == NULL) {
-		err = FS_ERR_NOMEM;
-		goto out;
-	}
-	if (change_parse(obj, &ch, out->msg, sizeof(out->msg)) != FS_OK ||
-	    change_check(&ch, form, out->msg, sizeof(out->msg)) != FS_OK) {
+	err = hq_change_commit(push, ctx->key, form, obj, team, actor, "review", &out->seq, &res,
+	    &out->open, out->msg, sizeof(out->msg));
+	if (err == FS_ERR_INVALID) {
 		err = refuse(out, 400, "invalid", out->msg);
 		goto out;
 	}
-	{
-		unsigned char link[CUSTODY_LINK_LEN];
-		char sig[CUSTODY_SIG_HEX + 1];
-
-		if ((err = custody_link(&ch, link)) != FS_OK)
-			goto out;
-		custody_sign(link, ctx->key->sk, sig);
-		custody_hex(link, sizeof(link), sc.head);
-		if (cJSON_AddStringToObject(obj, "sig", sig) == NULL) {
-			err = FS_ERR_NOMEM;
-			goto out;
-		}
-		snprintf(sc.hlc, sizeof(sc.hlc), "%s", out->stamp);
-		if (change_parse(obj, &ch, out->msg, sizeof(out->msg)) != FS_OK) {
-			err = FS_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	if ((body = cJSON_PrintUnformatted(obj)) == NULL) {
-		err = FS_ERR_NOMEM;
-		goto out;
-	}
-	if ((err = store_push_custody_save(push, device, &sc)) != FS_OK ||
-	    (err = store_push_change_insert(
-	         push, &ch, body, team, device, "review", &out->seq, &dup)) != FS_OK ||
-	    (err = store_push_record_merge(
-	         push, form, &ch, team, actor, out->seq, &res, &out->open)) != FS_OK ||
-	    (err = store_push_review_event(
-	         push, id, rr->field, out->stamp, rr->note, actor)) != FS_OK)
+	if (err != FS_OK ||
+	    (err = store_push_review_event(push, id, rr->field, out->stamp, rr->note, actor)) !=
+		FS_OK)
 		goto out;
 	out->heads = n;
 	if (rr->record != NULL)
@@ -289,7 +247,6 @@ sign:
 out:
 	cJSON_Delete(value);
 	cJSON_Delete(obj);
-	free(body);
 	store_heads_finish(heads, n);
 	form_free(form);
 	return err;

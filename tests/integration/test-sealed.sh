@@ -12,7 +12,11 @@
 # reviewer's own unlock (wrong passphrases answered 403, then 429 after
 # five, audited), and then shows them; `fieldsyncd export --unlock` writes
 # them; the lock wipes the key.  Two devices editing the sealed field
-# concurrently make a conflict whose two candidates a reveal opens.
+# concurrently make a conflict whose two candidates a reveal opens.  A form
+# with keep_drafts keeps the author's copy after the ack.  `key rotate
+# --reseal` seals old-key and plain (pre-key) values to the new key with
+# signed headquarters changes that verify and that devices pull, leaving
+# a field in conflict; a second reseal moves nothing.
 #
 # usage: test-sealed.sh FIELDSYNCD FIELDSYNC SOURCE_ROOT
 set -euo pipefail
@@ -251,6 +255,70 @@ seen = {j["fields"]["interviewee_name"]} | {c.get("value") for c in j["candidate
 assert {sys.argv[1], sys.argv[2]} <= seen, seen
 PY
 pass "concurrent edits of a sealed field conflict; a reveal opens both candidates"
+
+# --- A form that keeps the author's drafts (keep_drafts) ----------------
+cat >keep.json <<'JSON'
+{"id": "case_note", "version": 1, "title": "Case note", "keep_drafts": true,
+ "fields": [{"name": "topic", "type": "text", "required": true},
+            {"name": "person", "type": "text", "sensitive": true}]}
+JSON
+"$D" -d data form publish keep.json >/dev/null || fail "publishing a keep_drafts form"
+sync_dev a1 || fail "a1 fetching the new form"
+KEEP_NAME="Kept-Name-$R"
+R2=$("$F" --db a1.db record new case_note --set topic=visit --set person="$KEEP_NAME") ||
+	fail "record new case_note"
+sync_dev a1 || fail "sync of the kept record"
+"$F" --db a1.db record show "$R2" >show.json
+grep -q -F "$KEEP_NAME" show.json || fail "keep_drafts: the author cannot reread its value after the ack"
+[ "$(sqlite3 a1.db 'SELECT count(*) FROM drafts WHERE keep = 1')" -eq 1 ] || fail "keep_drafts: no kept draft"
+sqlite3 data/fieldsyncd.db "SELECT body FROM changes" >server-changes.txt
+if grep -q -F "$KEEP_NAME" server-changes.txt; then fail "keep_drafts: the server holds the plain value"; fi
+sync_dev a2 || fail "a2 pulling the kept record"
+"$F" --db a2.db record show "$R2" >show2.json
+if grep -q -F "$KEEP_NAME" show2.json a2.db; then fail "keep_drafts: another device reads the value"; fi
+pass "a form with keep_drafts keeps the author's readable copy after the ack, and only there"
+
+# --- Rotation and re-sealing --------------------------------------------
+# A device that recorded before it knew any key: its sensitive value
+# reaches the server plain (a saved form is never refused for want of a key).
+"$F" --db a3.db init --device a3 >/dev/null
+"$F" --db a3.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data device add --name a3 --role field --team north 2>/dev/null | sed -n 's/^token: //p' >tok-a3
+LEGACY="Legacy-Plain-$R"
+R3=$("$F" --db a3.db record new labor_inspection --set worksite_name=Omega --set sector=mining \
+	--set inspection_date=2026-12-03 --set referral_decision=monitor \
+	--set interviewee_name="$LEGACY") || fail "record new on a3"
+sync_dev a3 || fail "sync of a3"
+old_id=$("$D" -d data key list | awk 'NR == 1 {print $1}')
+"$D" -d data key rotate --passphrase-file pass.txt --reseal >rot.out 2>rot.err ||
+	fail "key rotate --reseal: $(cat rot.err)"
+new_id=$("$D" -d data key list | awk 'NR == 1 {print $1}')
+[ "$new_id" != "$old_id" ] || fail "rotate made no new key"
+grep -q "re-sealed [1-9][0-9]* values in [1-9][0-9]* records to key $new_id" rot.out ||
+	fail "rotate --reseal: $(cat rot.out)"
+grep -q 'fields in conflict left' rot.out || fail "the conflicting field is not reported as left"
+"$D" -d data key reseal --passphrase-file pass.txt >again.out 2>/dev/null || fail "reseal again"
+grep -q "re-sealed 0 values" again.out || fail "a second reseal moved values: $(cat again.out)"
+"$D" -d data verify >verify.out || fail "verify after the reseal: $(cat verify.out)"
+sync_dev a2 || fail "a2 pulling the re-sealed values"
+# R1's name is in conflict (left for a reviewer); its phone moves; R3's plain name moves.
+for rf in "$R1 employer_contact_phone" "$R3 interviewee_name"; do
+	set -- $rf
+	"$F" --db a2.db record show "$1" >show.json
+	python3 - "$new_id" show.json "$2" <<'PY' || fail "record $1's $2 is not sealed to the new key on a2"
+import json, sys
+v = json.load(open(sys.argv[2]))["values"][sys.argv[3]]
+assert isinstance(v, dict) and v["key"] == sys.argv[1], v
+PY
+done
+if grep -a -q -F "$LEGACY" a2.db a2.db-wal 2>/dev/null; then fail "the legacy plain value reached a2"; fi
+sqlite3 data/fieldsyncd.db "SELECT state FROM records" >states.txt
+if grep -q -F "$LEGACY" states.txt; then fail "the server's current state still holds the plain value"; fi
+expect 200 "unlock after the rotation" post /v1/review/unlock "{\"passphrase\":\"$PASS\"}"
+expect 200 "reveal the re-sealed legacy value" post "/v1/review/records/$R3/reveal" '{}'
+[ "$(py 'j["fields"]["interviewee_name"]')" = "$LEGACY" ] || fail "the re-sealed value does not open"
+"$D" -d data audit | grep -q ' key.reseal ' || fail "the reseal is not audited"
+pass "key rotate --reseal seals old-key and plain values to the new key (signed, verified, pulled, resumable)"
 
 # --- Rate limit and audit ----------------------------------------------
 for i in 1 2 3 4; do
