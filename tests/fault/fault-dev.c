@@ -136,6 +136,9 @@ values_create(uint64_t k, size_t notes)
 	cJSON_AddStringToObject(v, "inspection_date", buf);
 	cJSON_AddStringToObject(v, "referral_decision", decisions[below(3)]);
 	cJSON_AddNumberToObject(v, "number_of_workers", below(100001));
+	/* A sensitive value: sealed once the device knows headquarters' key (issue 17). */
+	snprintf(buf, sizeof(buf), "Person %u", below(100000));
+	cJSON_AddStringToObject(v, "interviewee_name", buf);
 	add_notes(v, notes);
 	text = cJSON_PrintUnformatted(v);
 	cJSON_Delete(v);
@@ -150,9 +153,13 @@ values_edit(size_t notes)
 	cJSON *v = cJSON_CreateObject();
 	char buf[64], *text;
 
-	switch (below(4)) {
+	switch (below(5)) {
 	case 0:
 		cJSON_AddNumberToObject(v, "number_of_workers", below(100001));
+		break;
+	case 4:
+		snprintf(buf, sizeof(buf), "Person %u", below(100000));
+		cJSON_AddStringToObject(v, "interviewee_name", buf);
 		break;
 	case 1:
 		cJSON_AddBoolToObject(v, flags[below(4)], below(2));

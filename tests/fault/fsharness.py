@@ -243,6 +243,15 @@ class Daemon:
         for f in self.run.forms:
             self.admin("form", "publish", f)
 
+    def create_seal_key(self):
+        """Headquarters' sealing key (issue 17): devices seal sensitive values
+        from their first sync on."""
+        path = self.run.path("seal-passphrase")
+        with open(path, "w") as fp:
+            fp.write("Fault-Sealing-Passphrase-1\n")
+        os.chmod(path, 0o600)
+        self.admin("key", "create", "--passphrase-file", path)
+
     def add_device(self, name, role="field", team="north"):
         out = self.admin("device", "add", "--name", name, "--role", role, "--team", team).stdout
         tok = [l.split(": ", 1)[1].strip() for l in out.splitlines() if l.startswith("token: ")]
