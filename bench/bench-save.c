@@ -15,7 +15,9 @@
  * knows headquarters' key, so its three sensitive values are sealed and
  * kept as drafts: the cost of sealing is sealed / plain, in the same run,
  * and the bytes of a change as pushed (the change log's body) sealed and
- * plain.
+ * plain.  A fourth side saves into an encrypted store (client/crypt_vfs.h,
+ * every page sealed): encrypted / plain; and the time to open an
+ * encrypted store (Argon2id of the PIN) against a plain one.
  *
  * usage: bench-save [SAVES]     (default 2000 of each)
  */
@@ -100,25 +102,31 @@ int
 main(int argc, char **argv)
 {
 	int total = argc > 1 ? atoi(argv[1]) : 2000;
-	char fs_path[600], bare_path[600], sealed_path[600], buf[8192], *form, *id, **recs;
-	struct side fs = { 0 }, bare = { 0 }, sealed = { 0 };
+	char fs_path[600], bare_path[600], sealed_path[600], crypt_path[600], buf[8192], *form, *id,
+	    **recs, msg[256];
+	struct side fs = { 0 }, bare = { 0 }, sealed = { 0 }, crypt = { 0 };
+	static const char pin[] = "bench-pin-0000";
+	double open_plain_s, open_crypt_s, t0;
 	sqlite3_stmt *ins, *begin, *commit;
 	uint64_t rng = 42;
-	fs_client *c, *cs;
+	fs_client *c, *cs, *cc;
 	sqlite3 *db;
 	size_t len;
 	fs_err err;
 	cJSON *out;
 	int64_t fs_bytes, bare_bytes;
 
+	msg[0] = '\0';
 	if (total < ROUND || total > 1000000)
 		bench_die("usage: bench-save [SAVES >= %d]", ROUND);
 	snprintf(fs_path, sizeof(fs_path), "%s/save-device.db", bench_workdir());
 	snprintf(bare_path, sizeof(bare_path), "%s/save-bare.db", bench_workdir());
 	snprintf(sealed_path, sizeof(sealed_path), "%s/save-sealed.db", bench_workdir());
+	snprintf(crypt_path, sizeof(crypt_path), "%s/save-crypt.db", bench_workdir());
 	bench_rm_db(fs_path);
 	bench_rm_db(bare_path);
 	bench_rm_db(sealed_path);
+	bench_rm_db(crypt_path);
 	if ((err = fs_open(fs_path, &c)) != FS_OK || fs_device_init(c, "bench-save") != FS_OK)
 		bench_die("cannot make the device store");
 	snprintf(buf, sizeof(buf), "%s/labor_inspection.json", bench_forms_dir());
@@ -129,6 +137,9 @@ main(int argc, char **argv)
 	    fs_forms_import(cs, form, len, NULL) != FS_OK)
 		bench_die("cannot make the sealed device store");
 	bench_seal_key(cs);
+	if (fs_open_encrypted(crypt_path, pin, strlen(pin), &cc, msg, sizeof(msg)) != FS_OK ||
+	    fs_device_init(cc, "bench-crypt") != FS_OK || fs_forms_import(cc, form, len, NULL) != FS_OK)
+		bench_die("cannot make the encrypted device store: %s", msg);
 	free(form);
 
 	/* The bare baseline: same journal and sync settings, one row per record. */
@@ -151,9 +162,11 @@ main(int argc, char **argv)
 	fs.lat = calloc((size_t)total, sizeof(double));
 	bare.lat = calloc((size_t)total, sizeof(double));
 	sealed.lat = calloc((size_t)total, sizeof(double));
+	crypt.lat = calloc((size_t)total, sizeof(double));
 	/* Both sides save the same records, made before the clock starts. */
 	recs = calloc((size_t)total, sizeof(*recs));
-	if (fs.lat == NULL || bare.lat == NULL || sealed.lat == NULL || recs == NULL)
+	if (fs.lat == NULL || bare.lat == NULL || sealed.lat == NULL || crypt.lat == NULL ||
+	    recs == NULL)
 		bench_die("out of memory");
 	for (int i = 0; i < total; i++) {
 		bench_record_json(buf, sizeof(buf), &rng);
@@ -161,11 +174,11 @@ main(int argc, char **argv)
 			bench_die("out of memory");
 	}
 	for (int round = 0; fs.n < total; round++) {
-		/* Each side goes first, second and third in turn. */
-		for (int k = 0; k < 3; k++) {
-			int which = (k + round) % 3;
-			struct side *s = which == 0 ? &fs : which == 1 ? &bare : &sealed;
-			fs_client *sc = which == 0 ? c : cs;
+		/* Each side goes first, second, third and fourth in turn. */
+		for (int k = 0; k < 4; k++) {
+			int which = (k + round) % 4;
+			struct side *s = which == 0 ? &fs : which == 1 ? &bare : which == 2 ? &sealed : &crypt;
+			fs_client *sc = which == 0 ? c : which == 2 ? cs : cc;
 			double w0 = bench_now(), c0 = cpu_seconds();
 
 			for (int i = 0; i < ROUND && s->n < total; i++) {
@@ -196,6 +209,18 @@ main(int argc, char **argv)
 	sqlite3_close(db);
 	fs_close(c);
 	fs_close(cs);
+	fs_close(cc);
+	/* Opening: the plain store, then the encrypted one (Argon2id of the PIN). */
+	t0 = bench_now();
+	if (fs_open(fs_path, &c) != FS_OK)
+		bench_die("reopen");
+	open_plain_s = bench_now() - t0;
+	fs_close(c);
+	t0 = bench_now();
+	if (fs_open_encrypted(crypt_path, pin, strlen(pin), &cc, msg, sizeof(msg)) != FS_OK)
+		bench_die("reopen encrypted: %s", msg);
+	open_crypt_s = bench_now() - t0;
+	fs_close(cc);
 	fs_bytes = used_bytes(fs_path);
 	bare_bytes = used_bytes(bare_path);
 
@@ -223,6 +248,13 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(out, "sealed_cpu_us_per_save", 1e6 * sealed.cpu / total);
 	cJSON_AddNumberToObject(out, "plain_change_bytes", avg_body(fs_path));
 	cJSON_AddNumberToObject(out, "sealed_change_bytes", avg_body(sealed_path));
+	/* Issue 17: the encrypted store. */
+	cJSON_AddNumberToObject(out, "encrypted_saves_per_s", total / crypt.wall);
+	cJSON_AddNumberToObject(out, "encrypted_over_plain", crypt.wall / fs.wall);
+	cJSON_AddNumberToObject(out, "encrypted_p50_ms", 1e3 * bench_percentile(crypt.lat, total, 50));
+	cJSON_AddNumberToObject(out, "encrypted_cpu_us_per_save", 1e6 * crypt.cpu / total);
+	cJSON_AddNumberToObject(out, "open_plain_ms", 1e3 * open_plain_s);
+	cJSON_AddNumberToObject(out, "open_encrypted_ms", 1e3 * open_crypt_s);
 	bench_print(out);
 	for (int i = 0; i < total; i++)
 		free(recs[i]);
@@ -230,5 +262,6 @@ main(int argc, char **argv)
 	free(fs.lat);
 	free(bare.lat);
 	free(sealed.lat);
+	free(crypt.lat);
 	return 0;
 }

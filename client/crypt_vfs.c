@@ -221,6 +221,7 @@ x_read(sqlite3_file *file, void *out, int amt, sqlite3_int64 off)
 {
 	struct crypt_file *f = (struct crypt_file *)file;
 	unsigned char *p = out;
+	sqlite3_int64 first = off;
 	bool short_read = false;
 
 	if (f->kind == KIND_MEM) {
@@ -250,10 +251,25 @@ x_read(sqlite3_file *file, void *out, int amt, sqlite3_int64 off)
 			else if (rc != SQLITE_OK)
 				return rc;
 		} else {
-			if ((rc = read_page(f, &r, &absent)) != SQLITE_OK)
-				return rc;
-			short_read |= absent;
-			memcpy(p, f->plain + (off - r.start), (size_t)n);
+			rc = read_page(f, &r, &absent);
+			/*
+			 * A WAL frame read whole (header and page: SQLite's recovery
+			 * after a crash) whose page does not open was torn by the
+			 * crash: a write of a page across two kernel pages can stop
+			 * in between when the process is killed, and a power cut can
+			 * stop it anywhere.  Plain SQLite reads such a frame and its
+			 * checksum fails, which ends the log there; so here: the raw
+			 * bytes go up, and the checksum fails.  A page read alone is
+			 * a committed frame: not opening is damage.
+			 */
+			if (rc == SQLITE_IOERR_DATA && f->kind == KIND_WAL && first < r.start) {
+				memcpy(p, f->raw + (off - r.start), (size_t)n);
+			} else {
+				if (rc != SQLITE_OK)
+					return rc;
+				short_read |= absent;
+				memcpy(p, f->plain + (off - r.start), (size_t)n);
+			}
 		}
 		p += n;
 		off += n;

@@ -41,7 +41,13 @@
  *
  * An all-zero page on disk reads as zeros (a page the file system
  * allocated and SQLite never wrote); any other page that does not open is
- * SQLITE_IOERR_DATA: damaged or tampered with.
+ * SQLITE_IOERR_DATA: damaged or tampered with -- except in a WAL frame
+ * read whole, as SQLite's recovery reads them after a crash: a frame's
+ * page is written at an offset that is not page-aligned, so a killed
+ * process or a power cut can leave it torn, and plain SQLite then sees a
+ * frame whose checksum fails and ends the log there.  Such a frame's raw
+ * bytes are handed up, and its checksum fails the same way (found by the
+ * kill -9 test on an encrypted store).
  *
  * One VFS object per open store (registered under a name of its own), so
  * the library keeps no global state of its own; the VFS must outlive the

@@ -16,8 +16,10 @@
  * export with them is): a change holding one is then written with the
  * value replaced, and the bundle says which.  Such a change's signature
  * still verifies over its link, which the manifest gives; its content can
- * be checked only against the full change.  (Sealed values with their
- * commitments, issue 17, will let a bundle reveal one value and prove it.)
+ * be checked only against the full change.  A sealed value (issue 17) is
+ * kept as it is -- ciphertext and commitment -- so its change verifies
+ * whole.  (Revealing one sealed value in a bundle with its text and salt,
+ * checkable against the signed commitment, is not built yet.)
  * Every bundle made is audited.  Nothing here logs a value.
  */
 #include "casefile.h"
@@ -38,6 +40,7 @@
 #include "config.h"
 #include "custody.h"
 #include "form.h"
+#include "seal.h"
 #include "server_key.h"
 #include "store.h"
 #include "store_records.h"
@@ -126,7 +129,7 @@ add_device(struct bundle *b, const char *device)
 	return FS_OK;
 }
 
-/* A copy of change with every sensitive field's value replaced; NULL if none. */
+/* A copy of change with every plain sensitive value replaced; NULL if none. */
 static char *
 redacted(const struct bundle *b, const cJSON *change)
 {
@@ -142,7 +145,8 @@ redacted(const struct bundle *b, const cJSON *change)
 		const struct form_field *ff = form_field_find(b->form, f->string);
 		const cJSON *next = f->next;
 
-		if (ff != NULL && ff->sensitive && !cJSON_IsNull(f)) {
+		/* A sealed value is ciphertext already: kept, so its signature verifies. */
+		if (ff != NULL && ff->sensitive && !cJSON_IsNull(f) && !seal_is_envelope(f)) {
 			cJSON_ReplaceItemInObjectCaseSensitive(fields, f->string,
 			    cJSON_CreateString("[withheld: sensitive]"));
 			n++;

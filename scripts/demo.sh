@@ -50,6 +50,9 @@ if [ ! -f data/fieldsyncd.db ]; then
 	"$D" -d data device add --name demo-reviewer --role reviewer --team hq --all-teams 2>/dev/null |
 		sed -n 's/^token: //p' >reviewer.token
 	chmod 600 device.token device2.token reviewer.token
+	echo "== headquarters' sealing key (its passphrase is in $W/hq-passphrase, for this demo only)"
+	(umask 077 && head -c 18 /dev/urandom | base64 >hq-passphrase)
+	"$D" -d data key create --passphrase-file hq-passphrase
 fi
 
 port=${FIELDSYNC_DEMO_PORT:-8443}
@@ -64,26 +67,36 @@ done
 curl -sf --cacert cert.pem "https://127.0.0.1:$port/v1/health" >/dev/null ||
 	{ echo "fieldsyncd did not start; see $W/fieldsyncd.log" >&2; exit 1; }
 
-if [ ! -f device.db ]; then
-	"$F" --db device.db init --device demo-inspector
-	"$F" --db device.db forms import "$root/schema/forms/labor_inspection.json"
-	"$F" --db device2.db init --device demo-inspector-2
-fi
+# The devices' stores are encrypted; the PIN is in a key file for the demo.
+export FIELDSYNC_KEY_FILE="$W/device.pin"
 sync_as() { # db token
-	"$F" --db "$1" sync --server "https://127.0.0.1:$port" --token-file "$2" --cacert cert.pem
+	"$F" --db "$1" sync --server "https://127.0.0.1:$port" --token-file "$2" --cacert cert.pem "${@:3}"
 }
+if [ ! -f device.db ]; then
+	(umask 077 && echo "demo-pin-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')" >device.pin)
+	echo "== enrolling the devices: encrypted stores; a first sync brings forms and the sealing key"
+	"$F" --db device.db init --device demo-inspector
+	"$F" --db device2.db init --device demo-inspector-2
+	sync_as device.db device.token -q
+fi
 echo "== recording a labour inspection offline (no network needed)"
 id=$("$F" --db device.db record new labor_inspection \
 	--set worksite_name="Demo fish processing plant" --set sector=fishing \
 	--set inspection_date="$(date +%F)" --set location=5.6037,-0.1870 \
 	--set number_of_workers=38 --set retention_of_documents=true \
 	--set withholding_of_wages=true --set referral_decision=refer_labour_authority \
-	--set referral_agency="Labour inspectorate")
+	--set referral_agency="Labour inspectorate" --set interviewee_name="A. Demo Worker")
 echo "saved record $id"
 "$F" --db device.db status
 echo "== syncing"
 sync_as device.db device.token
 "$F" --db device.db status
+if grep -a -q -F "A. Demo Worker" data/fieldsyncd.db data/fieldsyncd.db-wal device.db 2>/dev/null; then
+	echo "the interviewee's name is readable on the server or the device: this should not happen" >&2
+else
+	echo "the interviewee's name is on the server only sealed to headquarters' key, and the"
+	echo "device's store is encrypted: neither file holds it readable"
+fi
 
 echo "== a second inspector's device receives the form and both edit it offline"
 sync_as device2.db device2.token -q >/dev/null
@@ -108,11 +121,13 @@ fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
   review page: https://127.0.0.1:$port/  (the certificate is self-signed: accept it,
                or import $W/cert.pem), sign in with the reviewer token:
                $(cat reviewer.token)
+               "Reveal sensitive values" asks the sealing key's passphrase:
+               $(cat hq-passphrase 2>/dev/null || echo "(in $W/hq-passphrase)")
   health:    curl --cacert $W/cert.pem https://127.0.0.1:$port/v1/health
   forms:     curl --cacert $W/cert.pem -H "Authorization: Bearer \$(cat $W/device.token)" \\
                   https://127.0.0.1:$port/v1/forms
-  device:    $F --db $W/device.db record list
-  sync:      $F --db $W/device.db sync --server https://127.0.0.1:$port \\
+  device:    FIELDSYNC_KEY_FILE=$W/device.pin $F --db $W/device.db record list
+  sync:      FIELDSYNC_KEY_FILE=$W/device.pin $F --db $W/device.db sync --server https://127.0.0.1:$port \\
                   --token-file $W/device.token --cacert $W/cert.pem
   reviewer token file: $W/reviewer.token
   case file: $W/casefile-$id  (check: $F verify-bundle $W/casefile-$id)

@@ -28,6 +28,10 @@
  * value; a "c" with no "C": an extra record nobody checks).  The change
  * log must hold at least one row per reported save and fs_pending_count()
  * must equal its row count.
+ *
+ * With FS_KILL9_PIN set, the store is an encrypted one (issue 17,
+ * client/crypt_vfs.h) opened with that PIN: the same kills and the same
+ * checks, the integrity check through the store's own connection.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -47,6 +51,20 @@
 
 #include "fieldsync.h"
 #include "harness.h"
+#include "internal.h"
+
+/* FS_KILL9_PIN: the PIN of an encrypted store, or NULL for a plain one. */
+static const char *pin;
+
+static fs_err
+open_store(const char *path, fs_client **ret)
+{
+	char msg[256];
+
+	if (pin == NULL)
+		return fs_open(path, ret);
+	return fs_open_encrypted(path, pin, strlen(pin), ret, msg, sizeof(msg));
+}
 
 #define DEFAULT_ROUNDS   200
 #define ROUND_SPAN       100000 /* counters per round: round r uses r * ROUND_SPAN + i */
@@ -306,7 +324,7 @@ static void __attribute__((noreturn)) child_main(const char *path, int fd, uint6
 
 	if ((ids = malloc(CHILD_MAX_SAVES * sizeof(*ids))) == NULL)
 		_exit(3);
-	if ((err = fs_open(path, &c)) != FS_OK)
+	if ((err = open_store(path, &c)) != FS_OK)
 		child_die(NULL, "fs_open", err);
 	say(fd, "R\n");
 	for (uint64_t i = 0; i < CHILD_MAX_SAVES; i++) {
@@ -566,15 +584,16 @@ sql_int(sqlite3 *db, const char *sql)
 
 /* PRAGMA integrity_check and foreign_key_check; returns the change-log row count. */
 static int64_t
-check_sqlite(const char *path, int64_t *ret_records)
+check_sqlite(const char *path, sqlite3 *open_db, int64_t *ret_records)
 {
 	sqlite3_stmt *stmt;
 	const char *text;
-	sqlite3 *db;
+	sqlite3 *db = open_db;
 	int rows = 0;
 	int64_t changelog;
 
-	ASSERT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	if (db == NULL)
+		ASSERT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL), SQLITE_OK);
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		text = (const char *)sqlite3_column_text(stmt, 0);
@@ -590,7 +609,8 @@ check_sqlite(const char *path, int64_t *ret_records)
 	sqlite3_finalize(stmt);
 	changelog = sql_int(db, "SELECT count(*) FROM changelog");
 	*ret_records = sql_int(db, "SELECT count(*) FROM records");
-	ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+	if (open_db == NULL)
+		ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
 	return changelog;
 }
 
@@ -690,7 +710,7 @@ make_store(const char *path, const char *form, size_t len)
 {
 	fs_client *c;
 
-	ASSERT_OK(fs_open(path, &c));
+	ASSERT_OK(open_store(path, &c));
 	ASSERT_OK(fs_device_init(c, "kill9 device"));
 	ASSERT_OK(fs_forms_import(c, form, len, NULL));
 	fs_close(c);
@@ -728,12 +748,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((pin = getenv("FS_KILL9_PIN")) != NULL && pin[0] == '\0')
+		pin = NULL;
 	form = read_form("labor_inspection", &form_len);
 	seed = seed_env != NULL ? strtoull(seed_env, NULL, 0)
 	                        : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	prng_state = seed;
-	printf("kill9: seed %" PRIu64 " (FS_KILL9_SEED=%" PRIu64 " repeats it), %d rounds\n", seed,
-	    seed, rounds);
+	printf("kill9: seed %" PRIu64 " (FS_KILL9_SEED=%" PRIu64 " repeats it), %d rounds%s\n", seed,
+	    seed, rounds, pin != NULL ? ", encrypted store" : "");
 	snprintf(dir, sizeof(dir), "%s/fs-test-kill9-XXXXXX",
 	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	ASSERT(mkdtemp(dir) != NULL);
@@ -747,8 +769,9 @@ main(int argc, char **argv)
 	for (int round = 0; round < rounds; round++)
 		run_round(&st, path, round);
 
-	changelog = check_sqlite(path, &records);
-	ASSERT_OK(fs_open(path, &c));
+	ASSERT_OK(open_store(path, &c));
+	/* An encrypted store is checked through its own connection (and VFS). */
+	changelog = check_sqlite(pin == NULL ? path : NULL, pin == NULL ? NULL : c->db, &records);
 	for (size_t i = 0; i < st.nrecs; i++) {
 		if ((rc = check_record(c, &st.recs[i], &reported)) < 0)
 			lost++;

@@ -165,6 +165,67 @@ FS_TEST(crypt_store_holds_no_plain_bytes_while_open)
 	free(form);
 }
 
+static void
+copy_file(const char *from, const char *to)
+{
+	size_t len;
+	unsigned char *buf = slurp(from, &len);
+	FILE *f;
+
+	ASSERT(buf != NULL);
+	ASSERT((f = fopen(to, "wb")) != NULL);
+	ASSERT_EQ(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	free(buf);
+}
+
+/*
+ * A crash while the last WAL frame's page was being written: the frame
+ * is torn (its page half new, half old).  The store must open, without
+ * that frame, as plain SQLite opens a WAL whose last frame's checksum
+ * fails -- not refuse to open as damaged.
+ */
+FS_TEST(crypt_torn_wal_frame_is_dropped_not_fatal)
+{
+	char path[600], wal[620], copy[600], copy_wal[620], msg[256];
+	fs_client *c;
+	struct stat sb;
+	off_t frames, page_at;
+	unsigned char junk[2048];
+	size_t len;
+	char *form = form_text(&len);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/torn.db", tmpdir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(copy, sizeof(copy), "%s/torn-copy.db", tmpdir);
+	snprintf(copy_wal, sizeof(copy_wal), "%s-wal", copy);
+	ASSERT_OK(fs_open_encrypted(path, pin, strlen(pin), &c, msg, sizeof(msg)));
+	ASSERT_OK(fs_device_init(c, "crypt-torn"));
+	ASSERT_OK(fs_forms_import(c, form, len, NULL));
+	save_records(c, 20, "Torn site");
+	/* The files as a crash leaves them: store and WAL, no checkpoint. */
+	copy_file(path, copy);
+	copy_file(wal, copy_wal);
+	fs_close(c);
+	/* The second half of the last frame's page: other bytes. */
+	ASSERT_EQ(stat(copy_wal, &sb), 0);
+	frames = (sb.st_size - 32) / (24 + 4096);
+	ASSERT(frames > 1);
+	page_at = 32 + (frames - 1) * (24 + 4096) + 24;
+	memset(junk, 0x5a, sizeof(junk));
+	ASSERT((fd = open(copy_wal, O_RDWR)) >= 0);
+	ASSERT_EQ(pwrite(fd, junk, sizeof(junk), page_at + 4096 - (off_t)sizeof(junk)),
+	    (ssize_t)sizeof(junk));
+	close(fd);
+	ASSERT_OK(fs_open_encrypted(copy, pin, strlen(pin), &c, msg, sizeof(msg)));
+	ASSERT_EQ(sqlite3_exec(c->db, "PRAGMA quick_check", NULL, NULL, NULL), SQLITE_OK);
+	/* At most the last transaction (one save) is gone with its frame. */
+	ASSERT(count_records(c) >= 19);
+	fs_close(c);
+	free(form);
+}
+
 FS_TEST(crypt_wrong_pin_changes_nothing)
 {
 	char path[600], msg[256];
@@ -259,6 +320,7 @@ main(void)
 	FS_RUN(crypt_store_holds_no_plain_bytes_while_open);
 	FS_RUN(crypt_wrong_pin_changes_nothing);
 	FS_RUN(crypt_damage_is_caught);
+	FS_RUN(crypt_torn_wal_frame_is_dropped_not_fatal);
 	FS_RUN(crypt_plain_store_is_encrypted_in_place);
 	{
 		char cmd[700];
