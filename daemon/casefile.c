@@ -40,6 +40,7 @@
 #include "config.h"
 #include "custody.h"
 #include "form.h"
+#include "hq_key.h"
 #include "seal.h"
 #include "server_key.h"
 #include "store.h"
@@ -51,19 +52,28 @@
 static const char usage_casefile[] =
     "usage: fieldsyncd [-f file] [-d data_dir] casefile RECORD_ID --out DIR"
     " [--include-sensitive]\n"
+    "                  [--reveal] [--passphrase-file FILE]\n"
     "  Writes the record's evidence bundle into DIR (made, must not exist): its\n"
     "  changes exactly as received with their signatures, its history chain and\n"
     "  review events, the devices' public keys, a manifest signed by\n"
     "  headquarters' key and a README.  'fieldsync verify-bundle DIR' checks it\n"
     "  offline.  Audited.\n"
     "  --include-sensitive  keep the values of fields marked sensitive (audited);\n"
-    "                       without it they are replaced and the bundle says so\n";
+    "                       without it they are replaced and the bundle says so\n"
+    "                       (sealed values are ciphertext: always kept)\n"
+    "  --reveal             unlock the sealing key (passphrase on the terminal)\n"
+    "                       and add each sealed value's text and salt under\n"
+    "                       revealed/: verify-bundle proves them against the\n"
+    "                       signed commitments (audited casefile.reveal)\n"
+    "  --passphrase-file FILE  the passphrase from FILE (mode 0600; implies\n"
+    "                       --reveal)\n";
 
 void
 casefile_usage_lines(FILE *fp)
 {
 	fputs("       fieldsyncd [-f file] [-d data_dir] casefile RECORD_ID --out DIR"
-	      " [--include-sensitive]\n",
+	      " [--include-sensitive]\n"
+	      "                  [--reveal] [--passphrase-file FILE]\n",
 	    fp);
 }
 
@@ -73,10 +83,13 @@ struct bundle {
 	bool sensitive;
 	struct form *form;
 	cJSON *history, *devices, *files;
-	int nchanges, nredacted;
+	int nchanges, nredacted, nrevealed;
+	const struct hq_unlocked *keys; /* --reveal: the unlocked sealing keys */
 	fs_err err;
 	char msg[160];
 };
+
+
 
 static int
 write_file(const char *dir, const char *name, const char *data, size_t len)
@@ -167,6 +180,53 @@ hex32(const unsigned char *p, char out[CUSTODY_LINK_HEX + 1])
 		out[0] = '\0';
 }
 
+/*
+ * --reveal (issue 17): each sealed value of change (written as file) with
+ * its text and salt in revealed/NNNN-FIELD.json, listed in the manifest.
+ * Anyone can check BLAKE2b-256(salt || text) against the commitment the
+ * device signed (fieldsync verify-bundle); no key is needed for that.
+ */
+static int
+reveal_values(struct bundle *b, const cJSON *change, const char *file)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(change, "fields"))
+	{
+		unsigned char salt[SEAL_SALT_LEN];
+		char name[200], salt_hex[2 * SEAL_SALT_LEN + 1], sum[CUSTODY_LINK_HEX + 1], *text;
+		char *out;
+		size_t len;
+		cJSON *r;
+
+		if (!seal_is_envelope(f) || hq_open_envelope(b->keys, f, &text, &len, salt) != FS_OK)
+			continue;
+		custody_hex(salt, sizeof(salt), salt_hex);
+		salt_hex[2 * SEAL_SALT_LEN] = '\0';
+		r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "change", file);
+		cJSON_AddStringToObject(r, "field", f->string);
+		cJSON_AddStringToObject(r, "text", text);
+		cJSON_AddStringToObject(r, "salt", salt_hex);
+		seal_text_free(text, len);
+		sodium_memzero(salt, sizeof(salt));
+		out = cJSON_Print(r);
+		cJSON_Delete(r);
+		snprintf(name, sizeof(name), "revealed/%04d-%.64s.json", b->nchanges, f->string);
+		if (out == NULL || write_file(b->dir, name, out, strlen(out)) != 0) {
+			free(out);
+			snprintf(b->msg, sizeof(b->msg), "cannot write %.100s", name);
+			b->err = FS_ERR_IO;
+			return 1;
+		}
+		blake_hex(out, strlen(out), sum);
+		free(out);
+		cJSON_AddStringToObject(b->files, name, sum);
+		b->nrevealed++;
+	}
+	return 0;
+}
+
 static int
 add_entry(void *arg, const struct store_history_row *r)
 {
@@ -233,6 +293,14 @@ add_entry(void *arg, const struct store_history_row *r)
 		}
 		free(red);
 		cJSON_AddStringToObject(b->files, file, sum);
+		if (b->keys != NULL) {
+			cJSON *again = cJSON_Parse(body);
+			int stop = again != NULL ? reveal_values(b, again, file) : 0;
+
+			cJSON_Delete(again);
+			if (stop)
+				return 1;
+		}
 	} else {
 		/* items: record_id, id, kind, status, note, field, stamp, actor, at */
 		static const char *const names[] = { "record_id", "id", "kind", "status", "note",
@@ -291,6 +359,11 @@ static const char readme[] =
     "that proves.  Compare the headquarters key it prints with the one your\n"
     "office published.  The canonical form and the hashes are specified in\n"
     "fieldsync's docs/PROTOCOL.md (\"Chain of custody\").\n\n"
+    "Sealed values (ciphertext to headquarters' key) are in the changes as\n"
+    "signed.  If the bundle was made with --reveal, revealed/ holds, for each\n"
+    "sealed value, its text and salt: verify-bundle checks that BLAKE2b-256 of\n"
+    "salt and text is the commitment the device signed, so the text is proven\n"
+    "without any key.\n\n"
     "If the manifest says \"sensitive\": \"withheld\", the values of fields marked\n"
     "sensitive were replaced in the files; for those changes the signature is\n"
     "checked over the link the manifest gives, and their content is not proven\n"
@@ -300,8 +373,12 @@ int
 casefile_main(const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
-		{ "include-sensitive", no_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
+		{ "include-sensitive", no_argument, NULL, 'S' }, { "reveal", no_argument, NULL, 'R' },
+		{ "passphrase-file", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
+	struct hq_unlocked *keys = NULL;
+	const char *pass_file = NULL;
+	bool reveal = false;
 	struct bundle b = { .err = FS_OK };
 	const char *out = NULL, *id;
 	struct server_key key;
@@ -322,6 +399,12 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 			break;
 		case 'S':
 			b.sensitive = true;
+			break;
+		case 'P':
+			pass_file = optarg;
+			/* FALLTHROUGH */
+		case 'R':
+			reveal = true;
 			break;
 		case 'h':
 			fputs(usage_casefile, stdout);
@@ -362,12 +445,40 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 		    form_id, (long long)form_version);
 		goto done;
 	}
+	if (reveal) {
+		char *pass = sodium_malloc(HQ_PASS_MAX + 1);
+		long n = pass != NULL ? hq_read_passphrase(pass_file,
+						"Passphrase of the sealing key: ", false, pass)
+				      : -1;
+		fs_err kerr = n >= 0 ? hq_unlock(store, pass, (size_t)n, &keys) : FS_ERR_KEY;
+
+		sodium_free(pass);
+		if (kerr != FS_OK) {
+			if (n >= 0 && kerr == FS_ERR_KEY)
+				(void)store_audit(store, "cli", "key.unlock_failed", id, "for=casefile");
+			fprintf(stderr, "fieldsyncd: %s; no case file made\n",
+			    n < 0 ? "no passphrase" : kerr == FS_ERR_NOTFOUND ? "no sealing key was created"
+			    : kerr == FS_ERR_KEY ? "the passphrase unlocks no sealing key"
+						 : fs_strerror(kerr));
+			goto done;
+		}
+		b.keys = keys;
+	}
 	snprintf(changes_dir, sizeof(changes_dir), "%s/changes", out);
 	if (mkdir(out, 0700) != 0 || mkdir(changes_dir, 0700) != 0) {
 		fprintf(stderr, "fieldsyncd: cannot make '%s': %s (it must not exist)\n", out,
 		    strerror(errno));
 		rc = EXIT_USAGE;
 		goto done;
+	}
+	if (reveal) {
+		char rdir[4200];
+
+		snprintf(rdir, sizeof(rdir), "%s/revealed", out);
+		if (mkdir(rdir, 0700) != 0) {
+			fprintf(stderr, "fieldsyncd: cannot make '%s': %s\n", rdir, strerror(errno));
+			goto done;
+		}
 	}
 	man = cJSON_CreateObject();
 	cJSON_AddStringToObject(man, "format", "fieldsync-casefile-1");
@@ -387,6 +498,7 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: %s\n", b.msg[0] ? b.msg : "cannot read the history");
 		goto done;
 	}
+	cJSON_AddNumberToObject(man, "revealed", b.nrevealed);
 	{
 		char sum[CUSTODY_LINK_HEX + 1];
 
@@ -415,10 +527,13 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "fieldsyncd: cannot write the bundle: %s\n", strerror(errno));
 		goto done;
 	}
-	snprintf(detail, sizeof(detail), "changes=%d sensitive=%s withheld=%d", b.nchanges,
-	    b.sensitive ? "included" : "withheld", b.nredacted);
-	if (store_audit(store, "cli", b.sensitive ? "casefile.sensitive" : "casefile", id,
-		detail) != FS_OK) {
+	snprintf(detail, sizeof(detail), "changes=%d sensitive=%s withheld=%d revealed=%d",
+	    b.nchanges, b.sensitive ? "included" : "withheld", b.nredacted, b.nrevealed);
+	if (store_audit(store, "cli",
+		b.nrevealed > 0 ? "casefile.reveal"
+		: b.sensitive   ? "casefile.sensitive"
+				: "casefile",
+		id, detail) != FS_OK) {
 		fprintf(stderr, "fieldsyncd: could not write the audit entry; bundle not made\n");
 		goto done;
 	}
@@ -426,8 +541,12 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 	       " values %s%s; check it with 'fieldsync verify-bundle %s'\n",
 	    id, out, b.nchanges, cJSON_GetArraySize(b.history),
 	    b.sensitive ? "included" : "withheld", b.nredacted ? " (some replaced)" : "", out);
+	if (reveal)
+		printf("%d sealed value(s) revealed with their salts under %s/revealed\n", b.nrevealed,
+		    out);
 	rc = 0;
 done:
+	hq_unlocked_free(keys);
 	free(text);
 	cJSON_Delete(man);
 	form_free(b.form);

@@ -247,6 +247,18 @@ open_one(const struct hq_unlocked *u, const cJSON *env)
 }
 
 fs_err
+hq_open_envelope(const struct hq_unlocked *u, const cJSON *env, char **ret_text, size_t *ret_len,
+    unsigned char salt[SEAL_SALT_LEN])
+{
+	const char *kid = seal_envelope_key(env);
+
+	for (size_t i = 0; u != NULL && kid != NULL && i < u->n; i++)
+		if (strcmp(u->pub[i].id, kid) == 0)
+			return seal_open(env, &u->pub[i], u->sk[i], ret_text, ret_len, salt);
+	return FS_ERR_KEY;
+}
+
+fs_err
 hq_open_tree(const struct hq_unlocked *u, cJSON *tree, int *ret_opened, int *ret_closed)
 {
 	cJSON *c, *next;

@@ -64,6 +64,15 @@ size_t hq_unlocked_ids(const struct hq_unlocked *u, char *buf, size_t len);
 fs_err hq_open_tree(const struct hq_unlocked *u, cJSON *tree, int *ret_opened,
     int *ret_closed);
 
+/*
+ * Opens one envelope with the key u holds for it: its JSON text (freed
+ * with seal_text_free()) and salt, for a case file that proves the value
+ * against the signed commitment.  FS_ERR_KEY when u holds no key that
+ * opens it.
+ */
+fs_err hq_open_envelope(const struct hq_unlocked *u, const cJSON *env, char **ret_text,
+    size_t *ret_len, unsigned char salt[SEAL_SALT_LEN]);
+
 /* True if tree holds a sealed envelope anywhere. */
 bool hq_tree_has_sealed(const cJSON *tree);
 

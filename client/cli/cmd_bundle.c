@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "custody.h"
+#include "seal.h"
 
 struct check {
 	const char *dir;
@@ -229,6 +230,66 @@ check_entry(struct check *c, const cJSON *e, unsigned char last[CUSTODY_LINK_LEN
 	return 0;
 }
 
+/*
+ * The revealed sealed values (issue 17): each revealed/ file gives a
+ * change file, a field, the value's text and its salt; the change (already
+ * checked against its signature) holds that field's envelope, whose
+ * commitment must be BLAKE2b-256(salt || text).  Returns 0, or 1 (said).
+ */
+static int
+check_revealed(struct check *c, int *ret_n)
+{
+	const cJSON *f;
+
+	*ret_n = 0;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(c->man, "files"))
+	{
+		unsigned char salt[SEAL_SALT_LEN];
+		const char *change_file, *field, *text, *salt_hex;
+		const cJSON *env, *commit;
+		cJSON *r, *ch = NULL;
+		char *body, *cbody;
+		size_t len;
+		bool ok;
+
+		if (strncmp(f->string, "revealed/", 9) != 0)
+			continue;
+		if ((body = read_in(c->dir, f->string, &len)) == NULL)
+			return bad("%s is missing", f->string);
+		r = cJSON_ParseWithLength(body, len);
+		free(body);
+		change_file = jstr(r, "change");
+		field = jstr(r, "field");
+		text = jstr(r, "text");
+		salt_hex = jstr(r, "salt");
+		if (change_file == NULL || field == NULL || text == NULL || salt_hex == NULL ||
+		    strlen(salt_hex) != 2 * SEAL_SALT_LEN || !custody_unhex(salt_hex, salt, sizeof(salt)) ||
+		    strncmp(change_file, "changes/", 8) != 0 ||
+		    (cbody = read_in(c->dir, change_file, &len)) == NULL) {
+			cJSON_Delete(r);
+			return bad("%s is not a revealed value of a change of this bundle", f->string);
+		}
+		ch = cJSON_ParseWithLength(cbody, len);
+		free(cbody);
+		env = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ch, "fields"), field);
+		commit = cJSON_GetObjectItemCaseSensitive(env, "commit");
+		ok = seal_is_envelope(env) && cJSON_IsString(commit) &&
+		     seal_commit_matches(commit->valuestring, salt, text, strlen(text));
+		if (!ok) {
+			cJSON_Delete(r);
+			cJSON_Delete(ch);
+			return bad("%s: the revealed value of '%s' does not match the commitment signed in"
+				   " %s", f->string, field, change_file);
+		}
+		printf("  revealed: '%s' in %s is %s (matches the signed commitment)\n", field,
+		    change_file, text);
+		cJSON_Delete(r);
+		cJSON_Delete(ch);
+		(*ret_n)++;
+	}
+	return 0;
+}
+
 int
 cmd_verify_bundle(struct cli *cli, int argc, char **argv)
 {
@@ -237,7 +298,7 @@ cmd_verify_bundle(struct cli *cli, int argc, char **argv)
 	const cJSON *e;
 	size_t len = 0;
 	char *text;
-	int rc;
+	int rc, revealed = 0;
 
 	(void)cli;
 	if (argc == 2 && cli_is_help(argv[1])) {
@@ -278,13 +339,22 @@ cmd_verify_bundle(struct cli *cli, int argc, char **argv)
 			return rc;
 		}
 	}
+	if ((rc = check_revealed(&c, &revealed)) != 0) {
+		cJSON_Delete(c.man);
+		return rc;
+	}
+	if (revealed != (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c.man, "revealed")) &&
+	    cJSON_GetObjectItemCaseSensitive(c.man, "revealed") != NULL) {
+		cJSON_Delete(c.man);
+		return bad("the manifest counts other revealed values than the bundle holds");
+	}
 	printf("PROVEN: every file is as headquarters listed it; %d change(s), each signed by the"
 	       " device named%s; %d review event(s); the record's history is one unbroken hash"
-	       " chain in this order.  Compare the headquarters key above with the one your"
+	       " chain in this order%s.  Compare the headquarters key above with the one your"
 	       " office published.\n",
 	    c.changes,
 	    c.withheld ? " (sensitive values withheld in some: their content is not proven)" : "",
-	    c.events);
+	    c.events, revealed > 0 ? "; each revealed sealed value is the one its device signed" : "");
 	cJSON_Delete(c.man);
 	return 0;
 }

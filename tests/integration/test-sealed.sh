@@ -320,6 +320,24 @@ expect 200 "reveal the re-sealed legacy value" post "/v1/review/records/$R3/reve
 "$D" -d data audit | grep -q ' key.reseal ' || fail "the reseal is not audited"
 pass "key rotate --reseal seals old-key and plain values to the new key (signed, verified, pulled, resumable)"
 
+# --- Case files: sealed values kept, and revealed with proof -----------------
+"$D" -d data casefile "$R1" --out cf-plain >/dev/null 2>&1 || fail "casefile"
+absent "a case file made without --reveal" cf-plain/manifest.json cf-plain/changes/*.json
+"$F" verify-bundle cf-plain >vb.out || fail "verify-bundle: $(cat vb.out)"
+if grep -q 'withheld' vb.out; then fail "sealed values were withheld from the case file: $(cat vb.out)"; fi
+"$D" -d data casefile "$R1" --out cf-rev --passphrase-file pass.txt >cf.out 2>&1 ||
+	fail "casefile --reveal: $(cat cf.out)"
+grep -q '[1-9][0-9]* sealed value(s) revealed' cf.out || fail "casefile --reveal revealed nothing: $(cat cf.out)"
+"$F" verify-bundle cf-rev >vb.out || fail "verify-bundle of a revealing case file: $(cat vb.out)"
+grep -q "revealed: 'interviewee_name' in changes/0001.json is \"$NAME\" (matches" vb.out ||
+	fail "verify-bundle does not prove the revealed name: $(cat vb.out)"
+# A revealed text changed: the file's hash fails (the manifest is signed).
+f=$(ls cf-rev/revealed/*interviewee_name.json | head -1)
+sed -i "s/$NAME/Someone-Else-$R/" "$f"
+if "$F" verify-bundle cf-rev >vb.out 2>&1; then fail "verify-bundle took an altered revealed value"; fi
+"$D" -d data audit | grep -q " casefile.reveal " || fail "the revealing case file is not audited"
+pass "case files keep sealed values (their changes verify whole); --reveal adds text and salt that verify-bundle proves against the signed commitment"
+
 # --- Rate limit and audit ----------------------------------------------
 for i in 1 2 3 4; do
 	code=$(post /v1/review/unlock "{\"passphrase\":\"Wrong-$i-$R\"}" rev2)
