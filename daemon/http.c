@@ -42,6 +42,7 @@ http_error(struct http_response *resp, int status, const char *error, const char
 
 	/* An error is always JSON, whatever the handler meant to send. */
 	resp->content_type = NULL;
+	resp->error = error;
 	resp->attachment[0] = '\0';
 	if (root == NULL || cJSON_AddStringToObject(root, "error", error) == NULL ||
 	    (detail != NULL && cJSON_AddStringToObject(root, "detail", detail) == NULL)) {

@@ -65,6 +65,7 @@ struct http_response {
 	char *body; /* malloc'd; owned by the server after return */
 	size_t body_len;
 	int retry_after;          /* seconds for a Retry-After header; 0 = none */
+	const char *error;        /* http_error()'s code (static), for metrics; else NULL */
 	const char *content_type; /* static string; NULL means application/json */
 	char attachment[96];      /* file name for Content-Disposition, or "" */
 	http_stream_read stream_read; /* when set, body is ignored (see above) */

@@ -17,6 +17,7 @@
 #include "form.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "review_api.h"
 #include "server.h"
 #include "store.h"
@@ -47,6 +48,8 @@ review_handle_unlock(
 	    strlen(pass->valuestring), &seconds, &retry, ids, sizeof(ids));
 	sodium_memzero(pass->valuestring, strlen(pass->valuestring));
 	cJSON_Delete(root);
+	if (ctx->metrics != NULL && (err == FS_OK || err == FS_ERR_KEY))
+		metrics_unlock(ctx->metrics, err == FS_OK);
 	switch (err) {
 	case FS_OK:
 		snprintf(detail, sizeof(detail), "keys=%s seconds=%d", ids, seconds);

@@ -15,6 +15,7 @@
 #include "export.h"
 #include "hq_key.h"
 #include "device_wipe.h"
+#include "metrics.h"
 #include "review_api.h"
 #include "store.h"
 #include "sync.h"
@@ -96,6 +97,8 @@ static const struct route routes[] = {
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
         review_check_record},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
+    /* Prometheus metrics (metrics.h): admin token. */
+    {"/metrics", "GET", AUTH_ADMIN, metrics_handle, NULL},
     {"/v1/review/unlock", "POST", AUTH_REVIEW, review_handle_unlock, NULL},
     {"/v1/review/lock", "POST", AUTH_REVIEW, review_handle_lock, NULL},
     /* The review page: static files, no data, so no token. */

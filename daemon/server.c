@@ -19,6 +19,7 @@
  * that shutdown can wait for them.
  */
 #include "server.h"
+#include "metrics.h"
 #include "unlock_hold.h"
 
 #include <arpa/inet.h>
@@ -101,6 +102,16 @@ elapsed_ms(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
 	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static int64_t
+elapsed_us(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - start->tv_sec) * 1000000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
 static void
@@ -221,6 +232,12 @@ headers:
 	if (ret == MHD_YES) {
 		rq->answered = true;
 		log_request(rq, method, url, status, resp->body_len);
+		if (rq->srv->ctx.metrics != NULL)
+			metrics_request(rq->srv->ctx.metrics, rq->route != NULL ? rq->route->path : NULL,
+			    status, elapsed_us(&rq->start),
+			    status >= 500 && resp->error != NULL &&
+				(strcmp(resp->error, "store_failed") == 0 ||
+				    strcmp(resp->error, "store") == 0 || strcmp(resp->error, "busy") == 0));
 	}
 	MHD_destroy_response(r);
 	return ret;
@@ -657,7 +674,9 @@ server_run(const struct config *cfg, struct store *store, const struct server_ke
 		log_warnx("Failed to start the connection guard");
 		goto out;
 	}
-	if ((srv.ctx.unlock = unlock_hold_new(cfg->unlock_seconds)) == NULL) {
+	srv.ctx.guard = srv.guard;
+	if ((srv.ctx.unlock = unlock_hold_new(cfg->unlock_seconds)) == NULL ||
+	    (srv.ctx.metrics = metrics_new()) == NULL) {
 		log_warnx("Out of memory");
 		goto out;
 	}
@@ -706,6 +725,7 @@ stop:
 	MHD_stop_daemon(srv.mhd);
 out:
 	unlock_hold_free(srv.ctx.unlock); /* wipes the keys still held */
+	metrics_free(srv.ctx.metrics);
 	conn_guard_stop(srv.guard);
 	server_tls_free(&tls);
 	return rc;

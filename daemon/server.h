@@ -23,12 +23,16 @@ struct store;
 struct server_key;
 
 struct unlock_hold;
+struct metrics;
+struct conn_guard;
 
 struct server_ctx {
 	const struct config *cfg;
 	struct store *store;
 	const struct server_key *key; /* signs headquarters' changes (server_key.h) */
 	struct unlock_hold *unlock;   /* sealing keys unlocked per reviewer (unlock_hold.h) */
+	struct metrics *metrics;      /* GET /metrics (metrics.h) */
+	struct conn_guard *guard;     /* connection counts for the metrics */
 };
 
 /*

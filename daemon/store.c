@@ -58,6 +58,12 @@ store_device_revoke(struct store *store, const char *name, bool wipe)
 }
 
 fs_err
+store_open_conflicts(struct store *store, int64_t *ret_n)
+{
+	return OPS(store)->open_conflicts(store, ret_n);
+}
+
+fs_err
 store_device_wipe_done(struct store *store, int64_t rowid)
 {
 	return OPS(store)->device_wipe_done(store, rowid);

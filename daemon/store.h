@@ -118,6 +118,9 @@ fs_err store_device_list(struct store *store, store_device_cb cb, void *arg);
  */
 fs_err store_device_revoke(struct store *store, const char *name, bool wipe);
 
+/* Open conflicts of the live records, fields and record-level (metrics). */
+fs_err store_open_conflicts(struct store *store, int64_t *ret_n);
+
 /*
  * Records that the device (rowid) erased its store, as asked.
  * FS_ERR_NOTFOUND when no wipe is pending for it.

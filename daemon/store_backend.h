@@ -36,6 +36,7 @@ struct store_ops {
 	fs_err (*device_list)(struct store *store, store_device_cb cb, void *arg);
 	fs_err (*device_revoke)(struct store *store, const char *name, bool wipe);
 	fs_err (*device_wipe_done)(struct store *store, int64_t rowid);
+	fs_err (*open_conflicts)(struct store *store, int64_t *ret_n);
 	fs_err (*device_by_token_hash)(struct store *store,
 	    const unsigned char token_hash[AUTH_HASH_LEN], struct store_token_row *ret);
 	fs_err (*device_bind_hlc)(struct store *store, int64_t rowid, const char *hlc_device);

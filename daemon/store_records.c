@@ -404,6 +404,12 @@ sqlite_max_seq(struct store *store, int64_t *ret_seq)
 }
 
 fs_err
+sqlite_open_conflicts(struct store *store, int64_t *ret_n)
+{
+	return single_int(store, "SELECT coalesce(sum(open_conflicts), 0) FROM records", ret_n);
+}
+
+fs_err
 sqlite_forms_version(struct store *store, int64_t *ret_version)
 {
 	/*

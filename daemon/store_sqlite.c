@@ -425,6 +425,7 @@ const struct store_ops store_sqlite_ops = {
 	.device_list = sqlite_device_list,
 	.device_revoke = sqlite_device_revoke,
 	.device_wipe_done = sqlite_device_wipe_done,
+	.open_conflicts = sqlite_open_conflicts,
 	.device_set_teams = sqlite_device_set_teams,
 	.device_by_token_hash = sqlite_device_by_token_hash,
 	.device_bind_hlc = sqlite_device_bind_hlc,

@@ -86,6 +86,7 @@ fs_err sqlite_device_set_teams(struct store *store, const char *name, const char
 fs_err sqlite_device_list(struct store *store, store_device_cb cb, void *arg);
 fs_err sqlite_device_revoke(struct store *store, const char *name, bool wipe);
 fs_err sqlite_device_wipe_done(struct store *store, int64_t rowid);
+fs_err sqlite_open_conflicts(struct store *store, int64_t *ret_n);
 fs_err sqlite_device_by_token_hash(struct store *store,
     const unsigned char token_hash[AUTH_HASH_LEN], struct store_token_row *ret);
 fs_err sqlite_device_bind_hlc(struct store *store, int64_t rowid, const char *hlc_device);

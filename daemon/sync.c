@@ -31,6 +31,7 @@
 #include "hlc.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "push_answer.h"
 #include "push_custody.h"
@@ -660,6 +661,22 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 	if (err != FS_OK) {
 		cJSON_Delete(answer);
 		goto fail;
+	}
+	if (ctx->metrics != NULL) {
+		int64_t newest = 0;
+		uint64_t stamp;
+
+		cJSON_ArrayForEach(item, changes)
+		{
+			const cJSON *h = cJSON_GetObjectItemCaseSensitive(item, "hlc");
+
+			if (cJSON_IsString(h) && hlc_parse(h->valuestring, &stamp, NULL) == FS_OK &&
+			    (int64_t)hlc_ms(stamp) > newest)
+				newest = (int64_t)hlc_ms(stamp);
+		}
+		metrics_push(ctx->metrics, counts.accepted, counts.duplicates,
+		    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(answer, "rejected")),
+		    newest > 0 ? hlc_wall_ms() - newest : 0);
 	}
 	/* The handler's time (parse, merge, commit) is what bench/ reads. */
 	log_info("push %s: device %s batch %s: %d accepted, %d duplicate, %d rejected, "
