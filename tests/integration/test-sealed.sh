@@ -355,3 +355,23 @@ absent "the audit output" audit.txt
 if grep -q -F "$PASS" audit.txt daemon.log; then fail "the passphrase is in the audit or the log"; fi
 absent "the daemon log at the end" daemon.log
 pass "wrong passphrases are limited (429, Retry-After) and every attempt is audited, no value in it"
+
+# --- The unlock expires by itself (unlock_seconds) ------------------------
+kill "$DPID"
+wait "$DPID" 2>/dev/null || true
+printf 'unlock_seconds = 10\n' >short.conf
+rm -f port
+"$D" -f short.conf -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port \
+	2>>daemon.log &
+DPID=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || fail "daemon did not restart"
+URL=https://127.0.0.1:$(cat port)
+expect 200 "unlock for 10 s" post /v1/review/unlock "{\"passphrase\":\"$PASS\"}"
+[ "$(py 'j["unlocked_seconds"]')" -eq 10 ] || fail "unlock_seconds is not taken from the configuration"
+expect 200 "reveal within the time" post "/v1/review/records/$R3/reveal" '{}'
+sleep 11
+expect 200 "me after the time" get /v1/review/me
+[ "$(py 'j["unlocked_seconds"]')" -eq 0 ] || fail "the key is still unlocked after its time"
+expect 403 "reveal after the time" post "/v1/review/records/$R3/reveal" '{}'
+pass "an unlock ends by itself after unlock_seconds"
