@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
 #include <unistd.h>
 
 #include "admin_util.h"
@@ -272,44 +270,6 @@ open_with_keys(void *arg, cJSON *tree, int *ret_opened, int *ret_closed)
 	return hq_open_tree(arg, tree, ret_opened, ret_closed);
 }
 
-/*
- * Unlocks the sealing keys for an export (issue 17): the passphrase from
- * passfile or the terminal; a failure is audited (key.unlock_failed).
- */
-static int
-export_unlock(struct store *store, const char *passfile, struct hq_unlocked **ret)
-{
-	char *pass = sodium_malloc(HQ_PASS_MAX + 1);
-	long n;
-	fs_err err;
-
-	if (pass == NULL) {
-		fprintf(stderr, "fieldsyncd: out of memory\n");
-		return 1;
-	}
-	n = hq_read_passphrase(passfile, "Passphrase of the sealing key: ", false, pass);
-	if (n < 0) {
-		sodium_free(pass);
-		return 1;
-	}
-	err = hq_unlock(store, pass, (size_t)n, ret);
-	sodium_free(pass);
-	switch (err) {
-	case FS_OK:
-		return 0;
-	case FS_ERR_KEY:
-		(void)store_audit(store, "cli", "key.unlock_failed", NULL, "for=export");
-		fprintf(stderr, "fieldsyncd: the passphrase unlocks no sealing key; nothing exported\n");
-		return 1;
-	case FS_ERR_NOTFOUND:
-		fprintf(stderr, "fieldsyncd: no sealing key was created (fieldsyncd key create)\n");
-		return 1;
-	default:
-		fprintf(stderr, "fieldsyncd: cannot unlock the sealing keys: %s\n", fs_strerror(err));
-		return 1;
-	}
-}
-
 static int
 cmd_export(const struct config *cfg, int argc, char **argv)
 {
@@ -336,7 +296,7 @@ cmd_export(const struct config *cfg, int argc, char **argv)
 	if (admin_open_store(cfg, &store) != 0)
 		return 1;
 	rc = 1;
-	if (o.unlock && export_unlock(store, o.passfile, &keys) != 0)
+	if (o.unlock && hq_unlock_cli(store, o.passfile, "export", NULL, &keys) != 0)
 		goto out;
 	err = export_open(
 	    store, &f, strcmp(o.format, "json") == 0 ? EXPORT_JSON : EXPORT_CSV, o.sensitive, &x);

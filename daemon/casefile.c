@@ -446,22 +446,8 @@ casefile_main(const struct config *cfg, int argc, char **argv)
 		goto done;
 	}
 	if (reveal) {
-		char *pass = sodium_malloc(HQ_PASS_MAX + 1);
-		long n = pass != NULL ? hq_read_passphrase(pass_file,
-						"Passphrase of the sealing key: ", false, pass)
-				      : -1;
-		fs_err kerr = n >= 0 ? hq_unlock(store, pass, (size_t)n, &keys) : FS_ERR_KEY;
-
-		sodium_free(pass);
-		if (kerr != FS_OK) {
-			if (n >= 0 && kerr == FS_ERR_KEY)
-				(void)store_audit(store, "cli", "key.unlock_failed", id, "for=casefile");
-			fprintf(stderr, "fieldsyncd: %s; no case file made\n",
-			    n < 0 ? "no passphrase" : kerr == FS_ERR_NOTFOUND ? "no sealing key was created"
-			    : kerr == FS_ERR_KEY ? "the passphrase unlocks no sealing key"
-						 : fs_strerror(kerr));
+		if (hq_unlock_cli(store, pass_file, "casefile", id, &keys) != 0)
 			goto done;
-		}
 		b.keys = keys;
 	}
 	snprintf(changes_dir, sizeof(changes_dir), "%s/changes", out);

@@ -471,36 +471,54 @@ key_check(struct store *store, const char *pass_file)
 	return 0;
 }
 
+int
+hq_unlock_cli(struct store *store, const char *pass_file, const char *purpose,
+    const char *record_id, struct hq_unlocked **ret)
+{
+	char *pass = sodium_malloc(HQ_PASS_MAX + 1), detail[64];
+	long n;
+	fs_err err;
+
+	*ret = NULL;
+	if (pass == NULL) {
+		fprintf(stderr, "fieldsyncd: out of memory\n");
+		return 1;
+	}
+	n = hq_read_passphrase(pass_file, "Passphrase of the sealing key: ", false, pass);
+	if (n < 0) {
+		sodium_free(pass);
+		return 1;
+	}
+	err = hq_unlock(store, pass, (size_t)n, ret);
+	sodium_free(pass);
+	switch (err) {
+	case FS_OK:
+		return 0;
+	case FS_ERR_KEY:
+		snprintf(detail, sizeof(detail), "for=%s", purpose);
+		(void)store_audit(store, "cli", "key.unlock_failed", record_id, detail);
+		fprintf(stderr, "fieldsyncd: the passphrase unlocks no sealing key; no %s made\n",
+		    purpose);
+		return 1;
+	case FS_ERR_NOTFOUND:
+		fprintf(stderr, "fieldsyncd: no sealing key was created (fieldsyncd key create)\n");
+		return 1;
+	default:
+		fprintf(stderr, "fieldsyncd: cannot unlock the sealing keys: %s\n", fs_strerror(err));
+		return 1;
+	}
+}
+
 /* Unlocks the stored keys with a passphrase and re-seals (key_reseal.c). */
 static int
 key_reseal(const struct config *cfg, struct store *store, const char *pass_file)
 {
 	struct hq_unlocked *u = NULL;
-	char *pass = sodium_malloc(HQ_PASS_MAX + 1), ids[256];
-	long n;
-	fs_err err;
+	char ids[256];
 	int rc;
 
-	if (pass == NULL) {
-		fprintf(stderr, "fieldsyncd: out of memory\n");
+	if (hq_unlock_cli(store, pass_file, "reseal", NULL, &u) != 0)
 		return 1;
-	}
-	n = hq_read_passphrase(pass_file, "Passphrase of the sealing keys to open: ", false, pass);
-	if (n < 0) {
-		sodium_free(pass);
-		return 1;
-	}
-	err = hq_unlock(store, pass, (size_t)n, &u);
-	sodium_free(pass);
-	if (err == FS_ERR_KEY) {
-		(void)store_audit(store, "cli", "key.unlock_failed", NULL, "for=reseal");
-		fprintf(stderr, "fieldsyncd: the passphrase unlocks no sealing key; nothing re-sealed\n");
-		return 1;
-	}
-	if (err != FS_OK) {
-		fprintf(stderr, "fieldsyncd: cannot unlock the sealing keys: %s\n", fs_strerror(err));
-		return 1;
-	}
 	hq_unlocked_ids(u, ids, sizeof(ids));
 	fprintf(stderr, "fieldsyncd: unlocked key(s) %s\n", ids);
 	rc = key_reseal_run(store, cfg->data_dir, u);

@@ -51,6 +51,16 @@ fs_err hq_unlock(struct store *store, const char *pass, size_t passlen,
 /* Wipes and frees.  Accepts NULL. */
 void hq_unlocked_free(struct hq_unlocked *u);
 
+/*
+ * For a command (export, reseal, casefile): reads the passphrase
+ * (hq_read_passphrase(), from pass_file or the terminal) and unlocks
+ * into *ret.  A wrong passphrase is audited as key.unlock_failed
+ * ("for=PURPOSE", on record_id if not NULL).  Every failure is said on
+ * stderr; returns 0 or 1.
+ */
+int hq_unlock_cli(struct store *store, const char *pass_file, const char *purpose,
+    const char *record_id, struct hq_unlocked **ret);
+
 /* Number of keys held, and the ids as "id,id" (buf of len bytes). */
 size_t hq_unlocked_ids(const struct hq_unlocked *u, char *buf, size_t len);
 
