@@ -22,8 +22,11 @@ admin_getopt_reset(void)
 int
 admin_open_store(const struct config *cfg, struct store **ret_store)
 {
-	if (store_open_kind(config_store_kind(cfg), cfg->data_dir, ret_store) != FS_OK) {
-		fprintf(stderr, "fieldsyncd: cannot open the store in '%s'\n", cfg->data_dir);
+	if (store_open_kind(config_store_kind(cfg), config_store_where(cfg), ret_store) != FS_OK) {
+		if (cfg->store == CONFIG_STORE_POSTGRESQL) /* the string may hold a password */
+			fprintf(stderr, "fieldsyncd: cannot open the PostgreSQL store (see the message above)\n");
+		else
+			fprintf(stderr, "fieldsyncd: cannot open the store in '%s'\n", cfg->data_dir);
 		return 1;
 	}
 	return 0;

@@ -29,6 +29,7 @@ enum key_type {
 	KEY_PORT,
 	KEY_PATH,
 	KEY_STORE,
+	KEY_CONNINFO,
 	KEY_UINT,
 	KEY_SIZE,
 	KEY_INT64,
@@ -52,6 +53,7 @@ static const struct key keys[] = {
     {"port", KEY_PORT, offsetof(struct config, port), 0, 65535},
     {"data_dir", KEY_PATH, offsetof(struct config, data_dir), 0, 0},
     {"store", KEY_STORE, offsetof(struct config, store), 0, 0},
+    {"postgresql", KEY_CONNINFO, offsetof(struct config, postgresql), 0, 0},
     {"tls_cert", KEY_PATH, offsetof(struct config, tls_cert), 0, 0},
     {"tls_key", KEY_PATH, offsetof(struct config, tls_key), 0, 0},
     {"tls_priorities", KEY_TLS_PRIORITIES, offsetof(struct config, tls_priorities), 0, 0},
@@ -229,13 +231,20 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 		}
 		snprintf(field, CONFIG_PATH_MAX, "%s", value);
 		return 0;
+	case KEY_CONNINFO:
+		if (value[0] == '\0' || strlen(value) >= CONFIG_PATH_MAX) {
+			snprintf(err, errlen, "%s: connection string is empty or too long", k->name);
+			return -1;
+		}
+		snprintf(field, CONFIG_PATH_MAX, "%s", value);
+		return 0;
 	case KEY_STORE:
 		if (strcmp(value, "sqlite") == 0) {
 			cfg->store = CONFIG_STORE_SQLITE;
 			return 0;
 		}
 		if (strcmp(value, "postgresql") == 0) {
-#ifdef HAVE_POSTGRESQL
+#ifdef FS_HAVE_POSTGRESQL
 			cfg->store = CONFIG_STORE_POSTGRESQL;
 			return 0;
 #else
@@ -455,6 +464,11 @@ out:
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
+	if (cfg->store == CONFIG_STORE_POSTGRESQL && cfg->postgresql[0] == '\0') {
+		snprintf(err, errlen,
+		    "store = postgresql needs its connection string: postgresql = CONNINFO");
+		return -1;
+	}
 	if (cfg->insecure_http && !config_is_loopback(cfg->listen)) {
 		snprintf(err, errlen,
 		    "insecure_http is only allowed with a loopback listen address, not '%s'",
@@ -477,4 +491,10 @@ const char *
 config_store_kind(const struct config *cfg)
 {
 	return cfg->store == CONFIG_STORE_POSTGRESQL ? "postgresql" : "sqlite";
+}
+
+const char *
+config_store_where(const struct config *cfg)
+{
+	return cfg->store == CONFIG_STORE_POSTGRESQL ? cfg->postgresql : cfg->data_dir;
 }

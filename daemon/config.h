@@ -27,7 +27,7 @@
 
 enum config_store {
 	CONFIG_STORE_SQLITE,
-	CONFIG_STORE_POSTGRESQL, /* reserved; refused unless built in */
+	CONFIG_STORE_POSTGRESQL, /* refused unless built with libpq */
 };
 
 struct config {
@@ -35,6 +35,8 @@ struct config {
 	unsigned port;                /* 0 = ephemeral (tests) */
 	char data_dir[CONFIG_PATH_MAX];
 	enum config_store store;
+	/* store = postgresql: the libpq connection string or URI (may hold a password: never logged) */
+	char postgresql[CONFIG_PATH_MAX];
 	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain */
 	char tls_key[CONFIG_PATH_MAX];  /* PEM private key */
 	char tls_priorities[CONFIG_TLS_PRIORITIES_MAX]; /* GnuTLS priority string */
@@ -85,5 +87,8 @@ int config_parse_listen(const char *text);
 
 /* The `store` key's value as store_open_kind() takes it ("sqlite", "postgresql"). */
 const char *config_store_kind(const struct config *cfg);
+
+/* Where that store is, as store_open_kind() takes it: data_dir, or the connection string. */
+const char *config_store_where(const struct config *cfg);
 
 #endif /* FS_DAEMON_CONFIG_H */

@@ -236,8 +236,10 @@ serve(const struct config *cfg, const struct flags *fl, int argc, char **argv)
 	/* Held while serving: "fieldsyncd restore" refuses to run meanwhile. */
 	if (backup_lock_shared(cfg->data_dir, &lock) != 0)
 		return 1;
-	if (store_open_kind(config_store_kind(cfg), cfg->data_dir, &store) != FS_OK) {
-		log_warnx("Failed to open the store in '%s'", cfg->data_dir);
+	if (store_open_kind(config_store_kind(cfg), config_store_where(cfg), &store) != FS_OK) {
+		log_warnx("Failed to open the %s store%s%s", config_store_kind(cfg),
+		    cfg->store == CONFIG_STORE_SQLITE ? " in " : "",
+		    cfg->store == CONFIG_STORE_SQLITE ? cfg->data_dir : "");
 		close(lock);
 		return 1;
 	}

@@ -15,6 +15,10 @@ store_open_kind(const char *kind, const char *where, struct store **ret_store)
 {
 	if (kind == NULL || strcmp(kind, "sqlite") == 0)
 		return store_sqlite_open(where, ret_store);
+#ifdef FS_HAVE_POSTGRESQL
+	if (strcmp(kind, "postgresql") == 0)
+		return store_pg_open(where, ret_store);
+#endif
 	log_warnx("Store '%s' is not built into this fieldsyncd", kind);
 	return FS_ERR_INVALID;
 }

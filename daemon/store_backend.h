@@ -137,4 +137,7 @@ struct store_base {
 extern const struct store_ops store_sqlite_ops;
 fs_err store_sqlite_open(const char *data_dir, struct store **ret_store);
 
+/* The PostgreSQL backend (store_pg*.c), when built with libpq: conninfo is libpq's. */
+fs_err store_pg_open(const char *conninfo, struct store **ret_store);
+
 #endif /* FS_DAEMON_STORE_BACKEND_H */

@@ -19,6 +19,7 @@
 #include "merge_row.h"
 #include "sqlite_util.h"
 #include "store_sqlite_internal.h"
+#include "store_state.h"
 
 static fs_err meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
 
@@ -671,115 +672,32 @@ fs_err
 sqlite_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
 {
 	char tombstone[HLC_TEXT_LEN + 1];
-	const struct mm_record *r;
 	struct merge_mem mm;
-	cJSON *obj = cJSON_CreateObject();
 	fs_err err;
 
 	merge_mem_init(&mm, false);
-	if (obj == NULL) {
-		err = FS_ERR_NOMEM;
-		goto out;
-	}
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK)
-		goto out;
-	r = merge_mem_record(&mm, record_id);
-	for (size_t i = 0; r != NULL && i < r->nf; i++) {
-		const struct mm_write *cur = merge_mem_current(&r->f[i]);
-		cJSON *v;
-
-		if (cur == NULL)
-			continue;
-		v = cur->value != NULL ? cJSON_Parse(cur->value) : cJSON_CreateNull();
-		if (v == NULL || !cJSON_AddItemToObject(obj, r->f[i].name, v)) {
-			cJSON_Delete(v);
-			err = v == NULL && cur->value != NULL ? FS_ERR_CORRUPT : FS_ERR_NOMEM;
-			goto out;
-		}
-	}
-out:
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+		err = store_state_values(merge_mem_record(&mm, record_id), ret);
 	merge_mem_finish(&mm);
-	if (err != FS_OK) {
-		cJSON_Delete(obj);
-		return err;
-	}
-	*ret = obj;
-	return FS_OK;
-}
-
-struct heads_out {
-	struct store_head *heads;
-	size_t max, n;
-	fs_err err;
-};
-
-static void
-head_add(struct heads_out *h, const struct mm_write *w)
-{
-	if (h->err != FS_OK)
-		return;
-	if (h->n == h->max) {
-		h->err = FS_ERR_TOOBIG;
-		return;
-	}
-	snprintf(h->heads[h->n].stamp, sizeof(h->heads[h->n].stamp), "%s", w->stamp);
-	h->heads[h->n].value = NULL;
-	if (w->value != NULL && (h->heads[h->n].value = strdup(w->value)) == NULL) {
-		h->err = FS_ERR_NOMEM;
-		return;
-	}
-	h->n++;
-}
-
-static int
-head_order(const void *a, const void *b)
-{
-	return strcmp(((const struct store_head *)a)->stamp, ((const struct store_head *)b)->stamp);
+	return err;
 }
 
 fs_err
 sqlite_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
 {
-	struct heads_out h = { .heads = heads, .max = max };
 	char tombstone[HLC_TEXT_LEN + 1];
-	const struct mm_record *r;
 	struct merge_mem mm;
 	fs_err err;
 
 	*ret_n = 0;
 	ret_max[0] = '\0';
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK) {
-		merge_mem_finish(&mm);
-		return err;
-	}
-	r = merge_mem_record(&mm, record_id);
-	for (size_t i = 0; r != NULL && i < r->nf; i++) {
-		const struct mm_field *f = &r->f[i];
-
-		if (strcmp(f->name, field) != 0)
-			continue;
-		/* Every head; the newest write of the field is always one (merge_mem.h). */
-		for (size_t k = 0; k < f->nw; k++) {
-			if (f->w[k].head)
-				head_add(&h, &f->w[k]);
-			if (strcmp(f->w[k].stamp, ret_max) > 0)
-				snprintf(ret_max, HLC_TEXT_LEN + 1, "%s", f->w[k].stamp);
-		}
-	}
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+		err = store_state_field_heads(merge_mem_record(&mm, record_id), field, heads, max,
+		    ret_n, ret_max);
 	merge_mem_finish(&mm);
-	qsort(heads, h.n, sizeof(*heads), head_order);
-	*ret_n = h.n;
-	return h.err;
-}
-
-/* Keeps the highest stamp in max. */
-static void
-stamp_max(char max[HLC_TEXT_LEN + 1], const char *stamp)
-{
-	if (strcmp(stamp, max) > 0)
-		snprintf(max, HLC_TEXT_LEN + 1, "%s", stamp);
+	return err;
 }
 
 fs_err
@@ -787,47 +705,15 @@ sqlite_push_delete_resolution(struct store_push *push, const char *record_id, bo
     cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1])
 {
 	char tombstone[HLC_TEXT_LEN + 1];
-	const struct mm_record *r;
 	struct merge_mem mm;
-	cJSON *base = NULL;
 	fs_err err;
 
 	*ret_base = NULL;
 	ret_max[0] = '\0';
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) != FS_OK)
-		goto out;
-	r = merge_mem_record(&mm, record_id);
-	if (!merge_row_delete_conflict(r))
-		goto out;
-	for (size_t m = 0; m < 3; m++)
-		for (size_t i = 0; i < r->marks[m].n; i++)
-			stamp_max(ret_max, r->marks[m].s[i]);
-	if ((base = cJSON_CreateObject()) == NULL) {
-		err = FS_ERR_NOMEM;
-		goto out;
-	}
-	if (keep) {
-		cJSON *dels = cJSON_AddArrayToObject(base, MERGE_BASE_DELETE);
-
-		for (size_t i = 0; dels != NULL && i < r->marks[MERGE_MARK_DELETE].n; i++)
-			if (!merge_mem_marked(r, MERGE_MARK_KEPT, r->marks[MERGE_MARK_DELETE].s[i]))
-				cJSON_AddItemToArray(dels,
-				    cJSON_CreateString(r->marks[MERGE_MARK_DELETE].s[i]));
-	}
-	for (size_t i = 0; i < r->nf; i++) {
-		cJSON *heads = keep ? NULL : cJSON_AddArrayToObject(base, r->f[i].name);
-
-		for (size_t k = 0; k < r->f[i].nw; k++) {
-			stamp_max(ret_max, r->f[i].w[k].stamp);
-			if (heads != NULL && r->f[i].w[k].head)
-				cJSON_AddItemToArray(heads, cJSON_CreateString(r->f[i].w[k].stamp));
-		}
-	}
-	*ret_base = base;
-	base = NULL;
-out:
-	cJSON_Delete(base);
+	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+		err = store_state_delete_resolution(merge_mem_record(&mm, record_id), keep, ret_base,
+		    ret_max);
 	merge_mem_finish(&mm);
 	return err;
 }

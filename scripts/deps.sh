@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libsqlite3-dev libcjson-dev zlib1g-dev libsodium-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libpq-dev gnutls-bin
 	openssl curl sqlite3 python3)
-test_pkgs=(clang libclang-rt-14-dev python3-cryptography valgrind faketime debhelper dpkg-dev fakeroot make groff-base bsdextrautils systemd chromium)
+test_pkgs=(postgresql clang libclang-rt-14-dev python3-cryptography valgrind faketime debhelper dpkg-dev fakeroot make groff-base bsdextrautils systemd chromium)
 # The browser test (tests/browser) runs Debian's chromium through
 # playwright-core from npm.  A Node.js that is already installed (with its
 # npm) is used as it is: Debian's npm package conflicts with some.
