@@ -120,7 +120,32 @@ static const char *const migrations[] = {
     " CASE json_typeof(f -> 1) WHEN 'null' THEN NULL ELSE (f -> 1)::text END"
     " ELSE (SELECT CASE json_typeof(w -> 1) WHEN 'null' THEN NULL ELSE (w -> 1)::text END"
     " FROM json_array_elements(f -> 'w') w WHERE (w ->> 0) = (f ->> 'c') LIMIT 1) END"
-    " FROM (SELECT st -> 'f' -> name AS f) x $$;",
+    " FROM (SELECT st -> 'f' -> name AS f) x $$;"
+    /*
+     * The SQLite store's views of the packed state, for people (psql),
+     * tests and scripts: the same names, columns and values.
+     */
+    "CREATE VIEW fields(record_id, name, value, stamp) AS SELECT r.id, f.key,"
+    " CASE WHEN json_typeof(f.value) = 'array' THEN"
+    " CASE json_typeof(f.value -> 1) WHEN 'null' THEN NULL ELSE (f.value -> 1)::text END"
+    " ELSE (SELECT CASE json_typeof(w -> 1) WHEN 'null' THEN NULL ELSE (w -> 1)::text END"
+    " FROM json_array_elements(f.value -> 'w') w WHERE (w ->> 0) = (f.value ->> 'c') LIMIT 1)"
+    " END, r.state -> 's' ->> (CASE WHEN json_typeof(f.value) = 'array' THEN f.value ->> 0"
+    " ELSE f.value ->> 'c' END)::int"
+    " FROM records r, json_each(r.state -> 'f') f WHERE r.state IS NOT NULL"
+    " AND (json_typeof(f.value) = 'array' OR json_typeof(f.value -> 'c') IS NOT NULL);"
+    "CREATE VIEW conflicts(record_id, name, stamp, value, device, created_at) AS"
+    " SELECT r.id, f.key, r.state -> 's' ->> (w ->> 0)::int,"
+    " CASE json_typeof(w -> 1) WHEN 'null' THEN NULL ELSE (w -> 1)::text END,"
+    " substr(r.state -> 's' ->> (w ->> 0)::int, 18), r.updated_at"
+    " FROM records r, json_each(r.state -> 'f') f, json_array_elements(f.value -> 'w') w"
+    " WHERE r.open_conflicts > 0 AND json_typeof(f.value) = 'object' AND (w ->> 2) = '1'"
+    " AND (f.value ->> 'c') IS DISTINCT FROM (w ->> 0)"
+    " AND NOT (json_typeof(w -> 1) = 'null' AND EXISTS (SELECT 1"
+    " FROM json_array_elements(f.value -> 'w') cw WHERE (cw ->> 0) = (f.value ->> 'c')"
+    " AND json_typeof(cw -> 1) = 'null'));"
+    "CREATE VIEW merged(record_id, stamp) AS SELECT r.id, r.state -> 's' ->> x::int"
+    " FROM records r, json_array_elements_text(r.state -> 'seen') x WHERE r.state IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -26,7 +26,8 @@ run_build() { # name, meson args...
 	echo "== build $dir"
 	ninja -C "$dir" -j "$jobs" || return 1
 	echo "== test $dir"
-	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" --no-suite slowlink-long || true
+	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" --no-suite slowlink-long \
+		--no-suite postgresql-long $TEST_EXTRA || true
 }
 
 # The 9.6 kbit/s slow-link scenario (~13 minutes, nearly all of it waiting
@@ -76,10 +77,12 @@ run_fuzz() {
 
 t0=$(date +%s)
 status=0
-run_build plain --werror -Dwarning_level=2 || status=1
+TEST_EXTRA= run_build plain --werror -Dwarning_level=2 || status=1
 rm -f build-ci-plain/meson-logs/testlog-slowlink-long*
 start_slowlink_long || status=1
-run_build asan --werror -Db_sanitize=address,undefined -Db_lundef=false || status=1
+# The PostgreSQL fault scenarios other than multi-daemon run in the plain build only (time).
+TEST_EXTRA="--no-suite postgresql-plain" run_build asan --werror -Db_sanitize=address,undefined \
+	-Db_lundef=false || status=1
 run_valgrind || status=1
 rm -f build-ci-fuzz/fuzz-results.txt
 run_fuzz || true

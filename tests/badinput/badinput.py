@@ -37,7 +37,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "fault"))
-from fsharness import (Client, Daemon, Failure, Run, check, hlc_text, integrity,  # noqa: E402
+from fsharness import (Client, Daemon, Failure, PgDb, Run, check, hlc_text, integrity,  # noqa: E402
                        log, main_wrapper, query, rand_hex, table_hash)
 
 SQL_PAYLOADS = [
@@ -591,7 +591,10 @@ def main_catalogue(args):
 
                 c.case(f"SQL text in every {form} text field: {payload[:24]!r}",
                        (200, "accepted"), sql_case, mode="data")
-        tables = {r[0] for r in query(d.db, "SELECT name FROM sqlite_master"
+        tables = {r[0] for r in query(d.db, "SELECT table_name FROM information_schema.tables"
+                                            " WHERE table_schema = 'public'"
+                                            if isinstance(d.db, PgDb) else
+                                            "SELECT name FROM sqlite_master"
                                             " WHERE type IN ('table', 'view')")}
         check({"devices", "forms", "changes", "records", "fields", "batches"} <= tables,
               "a table disappeared")

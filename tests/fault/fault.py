@@ -12,6 +12,8 @@ SCENARIO is one of:
   clock        device clocks days off, a year ahead, jumping backwards
   slow-attack  3,000 slow connections from 60 addresses while a device and a
                reviewer work (slow_attack.py)
+  multi-daemon three daemons on one PostgreSQL store behind a round-robin
+               proxy, one killed at random each round (multi_daemon.py)
 
 Each prints one summary line starting with "fault: SCENARIO:" with its counts
 and exits 0, or prints "FAIL: ..." and exits 1 (keeping its temporary
@@ -37,11 +39,12 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fsharness import (Client, Daemon, Device, Failure, Run, check, converge,  # noqa: E402
+from fsharness import (Client, Daemon, Device, Failure, PgDb, Run, check, converge,  # noqa: E402
                        faketime_lib, hlc_text, integrity, log, main_wrapper,
                        pushed_not_on_server, query, rand_hex, sanitizer_report,
                        server_duplicates, state, table_hash, verify_devices)
 from slow_attack import scenario_slow_attack  # noqa: E402
+from multi_daemon import scenario_multi_daemon  # noqa: E402
 
 
 def sync_all(devs, url, what, rounds=4, attempts=6):
@@ -179,6 +182,11 @@ def pull_cursor_ok(dev, server_db):
     """Every change up to the device's cursor is merged on it (page and cursor together)."""
     cur = query(dev.db, "SELECT value FROM meta WHERE key = 'pull_cursor'")
     cursor = int(cur[0][0]) if cur else 0
+    if isinstance(server_db, PgDb):
+        srv = query(server_db, "SELECT record_id, hlc FROM changes WHERE seq <= ?"
+                               " AND body LIKE '%\"upsert\"%'", (cursor,))
+        merged = set(query(dev.db, "SELECT record_id, stamp FROM merged"))
+        return cursor, sum(1 for x in srv if tuple(x) not in merged)
     con = __import__("fsharness").connect(dev.db)
     try:
         con.execute("ATTACH DATABASE ? AS srv", (server_db,))
@@ -1073,6 +1081,7 @@ SCENARIOS = {
     "restore": scenario_restore,
     "limits": scenario_limits,
     "handles": scenario_handles,
+    "multi-daemon": scenario_multi_daemon,
 }
 
 

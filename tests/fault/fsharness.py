@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -79,6 +80,55 @@ def faketime_lib():
     return None
 
 
+# --- The server's store: SQLite, or PostgreSQL (issue 18) ----------------
+#
+# FS_STORE_KIND=postgresql (tests/pg/with-pg.sh) gives every Daemon a fresh
+# database on the throwaway server; its `db` is then a PgDb, and the checks
+# below (integrity, table_hash, query, state, ...) take either.
+
+STORE_KIND = os.environ.get("FS_STORE_KIND", "sqlite")
+
+
+class PgDb:
+    """A PostgreSQL store, read with psql (standard library only)."""
+
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+
+    def __str__(self):
+        return "postgresql store"
+
+
+def pg_createdb(name):
+    r = subprocess.run([os.environ["FS_PG_SCRIPT"], "createdb", os.environ["FS_PG_DIR"], name],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"createdb {name}: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def pg_query(db, sql, args=()):
+    """Rows as tuples, typed through JSON (numbers int, texts str, NULL None)."""
+    n = 0
+
+    def param(_m):
+        nonlocal n
+        n += 1
+        return f":'p{n}'"
+
+    body = re.sub(r"\?", param, sql).strip().rstrip(";")
+    cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db.conninfo]
+    for i, a in enumerate(args, 1):
+        cmd += ["-v", f"p{i}={a}"]
+    r = subprocess.run(cmd, input=f"SELECT row_to_json(q)::text FROM ({body}) q;\n",
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"psql: {r.stderr.strip()[-300:]}")
+    return [tuple(json.loads(line).values()) for line in r.stdout.splitlines() if line]
+
+
+PG_TABLES = ("devices", "forms", "changes", "records", "batches", "review_events", "audit",
+             "chain_refused", "device_keys", "history", "seal_keys", "server_meta")
+
+
 # --- SQLite checks -------------------------------------------------------
 
 
@@ -89,6 +139,10 @@ def connect(path):
 
 
 def integrity(path):
+    if isinstance(path, PgDb):
+        # PostgreSQL keeps its own pages whole (WAL, checksums): readable is the check.
+        pg_query(path, "SELECT count(*) FROM changes")
+        return ["ok"]
     con = connect(path)
     try:
         rows = con.execute("PRAGMA integrity_check").fetchall()
@@ -99,6 +153,14 @@ def integrity(path):
 
 def table_hash(path, exclude=()):
     """sha256 of the dump of every table (as `sqlite3 .dump | sha256sum`)."""
+    if isinstance(path, PgDb):
+        h = hashlib.sha256()
+        for t in PG_TABLES:
+            if t in exclude:
+                continue
+            for row in pg_query(path, f"SELECT row_to_json(x)::text AS r FROM {t} x ORDER BY 1"):
+                h.update(row[0].encode("utf-8", "surrogatepass") + b"\n")
+        return h.hexdigest()
     con = connect(path)
     h = hashlib.sha256()
     try:
@@ -115,6 +177,8 @@ def table_hash(path, exclude=()):
 
 
 def query(path, sql, args=()):
+    if isinstance(path, PgDb):
+        return pg_query(path, sql, args)
     con = connect(path)
     try:
         return con.execute(sql, args).fetchall()
@@ -124,6 +188,10 @@ def query(path, sql, args=()):
 
 def state(path):
     """Current field values and open conflicts: the same query on every replica."""
+    if isinstance(path, PgDb):
+        return (pg_query(path, "SELECT record_id, name, coalesce(value, 'null'), stamp FROM fields"
+                               " ORDER BY 1, 2"),
+                pg_query(path, "SELECT record_id, name, stamp FROM conflicts ORDER BY 1, 2, 3"))
     con = connect(path)
     try:
         f = con.execute("SELECT record_id, name, coalesce(value, 'null'), stamp FROM fields"
@@ -220,11 +288,17 @@ class Run:
 class Daemon:
     """fieldsyncd on 127.0.0.1 over HTTPS."""
 
-    def __init__(self, run, data="data", conf=None, log="daemon.log"):
+    def __init__(self, run, data="data", conf=None, log="daemon.log", pg=None):
         self.run = run
         self.data = run.path(data)
         self.db = os.path.join(self.data, "fieldsyncd.db")
         self.conf = None
+        if STORE_KIND == "postgresql":
+            # pg: another daemon's database (several daemons, one store).
+            conninfo = pg or pg_createdb(f"{os.path.basename(run.dir)}_{data}".lower()
+                                         .replace("-", "_"))
+            self.db = PgDb(conninfo)
+            conf = dict(conf or {}, store="postgresql", postgresql=f'"{conninfo}"')
         if conf:
             self.conf = run.path(data + ".conf")
             with open(self.conf, "w") as f:
@@ -236,7 +310,8 @@ class Daemon:
         self.starts = 0
 
     def admin(self, *words):
-        cmd = [self.run.daemon_bin, "-d", self.data] + list(words)
+        cmd = [self.run.daemon_bin] + (["-f", self.conf] if self.conf else []) + \
+            ["-d", self.data] + list(words)
         return self.run.run(cmd, timeout=60 * self.run.slow)
 
     def publish_forms(self):
@@ -262,7 +337,7 @@ class Daemon:
         return tok[0]
 
     def start(self, fsize_limit=None, timeout=None):
-        portfile = self.run.path("port")
+        portfile = self.run.path(f"port-{os.path.basename(self.data)}")
         if os.path.exists(portfile):
             os.unlink(portfile)
         cmd = [self.run.daemon_bin]
@@ -377,6 +452,10 @@ class Device:
 
 def pushed_not_on_server(dev_db, server_db):
     """Changes the device marked sent that the server does not hold (must be 0)."""
+    if isinstance(server_db, PgDb):
+        srv = set(pg_query(server_db, "SELECT record_id, hlc FROM changes"))
+        mine = query(dev_db, "SELECT record_id, hlc FROM changelog WHERE pushed = 1")
+        return sum(1 for x in mine if tuple(x) not in srv)
     con = connect(dev_db)
     try:
         con.execute("ATTACH DATABASE ? AS srv", (server_db,))
@@ -389,7 +468,7 @@ def pushed_not_on_server(dev_db, server_db):
 
 def server_duplicates(server_db):
     return query(server_db, "SELECT count(*) - (SELECT count(*) FROM"
-                            " (SELECT DISTINCT record_id, hlc FROM changes)) FROM changes")[0][0]
+                            " (SELECT DISTINCT record_id, hlc FROM changes) AS u) FROM changes")[0][0]
 
 
 def verify_devices(devices, server_db, what):
