@@ -232,8 +232,9 @@ apply_key(struct config *cfg, const struct key *k, const char *value, char *err,
 		snprintf(field, CONFIG_PATH_MAX, "%s", value);
 		return 0;
 	case KEY_CONNINFO:
-		if (value[0] == '\0' || strlen(value) >= CONFIG_PATH_MAX) {
-			snprintf(err, errlen, "%s: connection string is empty or too long", k->name);
+		/* Empty: not set (config_check() asks for it with store = postgresql). */
+		if (strlen(value) >= CONFIG_PATH_MAX) {
+			snprintf(err, errlen, "%s: connection string too long", k->name);
 			return -1;
 		}
 		snprintf(field, CONFIG_PATH_MAX, "%s", value);

@@ -26,6 +26,7 @@
 #include "hq_key.h"
 #include "log.h"
 #include "server.h"
+#include "store_migrate.h"
 #include "server_key.h"
 #include "server_tls.h"
 #include "store.h"
@@ -60,6 +61,9 @@ usage(FILE *fp)
 	fputs("       fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n", fp);
 	casefile_usage_lines(fp);
 	hq_key_usage_lines(fp);
+#ifdef FS_HAVE_POSTGRESQL
+	store_migrate_usage_lines(fp);
+#endif
 	fputs("       fieldsyncd --version | --help\n", fp);
 }
 
@@ -321,6 +325,15 @@ main(int argc, char **argv)
 		}
 		return hq_key_main(&cfg, argc, argv);
 	}
+#ifdef FS_HAVE_POSTGRESQL
+	if (strcmp(argv[0], "migrate-store") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return store_migrate_main(&cfg, argc, argv);
+	}
+#endif
 	if (strcmp(argv[0], "verify") == 0) {
 		if (fl.check_only) {
 			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
