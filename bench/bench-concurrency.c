@@ -22,6 +22,9 @@
  * usage: bench-concurrency [DEVICES...]   (default 200 500)
  * environment: FS_BENCH_RECORDS (200), FS_BENCH_CONCURRENCY (64),
  *              FS_BENCH_TEAM (1), FS_BENCH_THREADS (daemon threads, 0: default),
+ *              FS_BENCH_DAEMONS (1; up to 4 daemons on one PostgreSQL store, under
+ *              tests/pg/with-pg.sh: device i syncs with daemon i mod N, as a
+ *              round-robin balancer would send it),
  *              FS_BENCH_DEFAULTS=1: the daemon's default limits (max_connections
  *              256, max_per_ip 32: fewer than the concurrency from one address)
  *              and the client's default retry options, as a real deployment
@@ -45,9 +48,12 @@ struct device {
 	fs_sync_result res;
 };
 
+#define MAX_DAEMONS 4
+
 struct run {
 	bool defaults; /* the client's default options (FS_BENCH_DEFAULTS) */
-	struct bench_daemon *d;
+	struct bench_daemon *d; /* nd daemons: device i syncs with d[i % nd] */
+	int nd;
 	struct device *dev;
 	int n;
 	atomic_int next;
@@ -76,7 +82,7 @@ worker(void *arg)
 		fs_client *c;
 		double t0;
 
-		bench_sync_options(r->d, dv->token, &o);
+		bench_sync_options(&r->d[i % r->nd], dv->token, &o);
 		if (r->defaults) {
 			o.max_attempts = 0;
 			o.backoff_ms = 0;
@@ -117,34 +123,35 @@ generate(void *arg)
 static cJSON *
 run_devices(int ndev, int records, int conc, int team, unsigned threads, bool defaults)
 {
-	struct bench_daemon d;
+	struct bench_daemon dd[MAX_DAEMONS], *dp = dd;
+	int nd = env_int("FS_BENCH_DAEMONS", 1, 1, MAX_DAEMONS);
 	struct device *dev = calloc((size_t)ndev, sizeof(*dev));
 	pthread_t *tids = calloc((size_t)conc, sizeof(*tids)), gt[2];
 	struct gen g[2];
-	struct run r = { .defaults = defaults, .d = &d, .dev = dev, .n = ndev };
+	struct run r = { .defaults = defaults, .d = dd, .nd = nd, .dev = dev, .n = ndev };
 	char name[64], teamname[64], dirname[64];
 	double t0, wall, *lat, *syncs, cpu_self, cpu_daemon;
 	int64_t pushed = 0, pulled = 0;
 	int ok = 0, failed_req = 0;
 	size_t nreq, k = 0;
 	const struct bench_req *reqs;
-	long hwm, rss_idle;
+	long hwm = 0, rss_idle = 0;
 	cJSON *o;
 
 	if (dev == NULL || tids == NULL)
 		bench_die("out of memory");
-	snprintf(dirname, sizeof(dirname), "conc-%d", ndev);
+	snprintf(dirname, sizeof(dirname), "conc-%d-%d", ndev, nd);
 	/* Every device connects from 127.0.0.1: allow all of them, and some. */
 	if (defaults)
-		bench_daemon_init(&d, dirname, threads, 0, 0);
+		bench_daemon_init(dp, dirname, threads, 0, 0);
 	else
-		bench_daemon_init(&d, dirname, threads, (unsigned)conc * 2 + 16,
+		bench_daemon_init(dp, dirname, threads, (unsigned)conc * 2 + 16,
 		    (unsigned)conc * 2 + 16);
 	for (int i = 0; i < ndev; i++) {
 		snprintf(name, sizeof(name), "dev-%d", i);
 		snprintf(teamname, sizeof(teamname), "team-%d", i / team);
-		bench_device_add(&d, name, "field", teamname, dev[i].token);
-		snprintf(dev[i].path, sizeof(dev[i].path), "%s/%s.db", d.dir, name);
+		bench_device_add(dp, name, "field", teamname, dev[i].token);
+		snprintf(dev[i].path, sizeof(dev[i].path), "%s/%s.db", dp->dir, name);
 	}
 	t0 = bench_now();
 	atomic_init(&r.next, 0);
@@ -157,11 +164,22 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 		pthread_join(gt[t], NULL);
 	bench_log("%d device stores of %d records made in %.1f s", ndev, records, bench_now() - t0);
 
-	bench_daemon_start(&d);
-	rss_idle = bench_daemon_rss_kb(&d);
+	bench_daemon_start(dp);
+	/* More daemons on the same PostgreSQL store (FS_BENCH_DAEMONS, issue 18). */
+	for (int k = 1; k < nd; k++) {
+		snprintf(name, sizeof(name), "%s-d%d", dirname, k);
+		bench_daemon_share(&dd[k], name, dp, threads, dp->max_connections, dp->max_per_ip);
+		bench_daemon_start(&dd[k]);
+	}
+	cpu_daemon = 0;
+	for (int k = 0; k < nd; k++) {
+		long idle = bench_daemon_rss_kb(&dd[k]);
+
+		rss_idle = idle > rss_idle ? idle : rss_idle;
+		cpu_daemon -= bench_daemon_cpu_s(&dd[k]);
+	}
 	bench_reqs_reset();
 	cpu_self = bench_self_cpu_s();
-	cpu_daemon = bench_daemon_cpu_s(&d);
 	t0 = bench_now();
 	for (int t = 0; t < conc; t++)
 		if (pthread_create(&tids[t], NULL, worker, &r) != 0)
@@ -169,8 +187,12 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 	for (int t = 0; t < conc; t++)
 		pthread_join(tids[t], NULL);
 	wall = bench_now() - t0;
-	hwm = bench_daemon_hwm_kb(&d);
-	cpu_daemon = bench_daemon_cpu_s(&d) - cpu_daemon;
+	for (int k = 0; k < nd; k++) {
+		long h = bench_daemon_hwm_kb(&dd[k]);
+
+		hwm = h > hwm ? h : hwm; /* the largest daemon's */
+		cpu_daemon += bench_daemon_cpu_s(&dd[k]);
+	}
 	cpu_self = bench_self_cpu_s() - cpu_self;
 
 	syncs = calloc((size_t)ndev, sizeof(double));
@@ -187,8 +209,10 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 			failed_req++;
 		lat[k++] = reqs[j].seconds;
 	}
-	bench_daemon_stop(&d);
-	bench_log("%d devices: %d synced, %.1f s, peak RSS %ld KiB", ndev, ok, wall, hwm);
+	for (int k = 0; k < nd; k++)
+		bench_daemon_stop(&dd[k]);
+	bench_log("%d devices, %d daemon(s): %d synced, %.1f s, peak RSS %ld KiB", ndev, nd, ok,
+	    wall, hwm);
 
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "devices", ndev);
@@ -196,6 +220,8 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 	cJSON_AddNumberToObject(o, "concurrency", conc);
 	cJSON_AddNumberToObject(o, "team_size", team);
 	cJSON_AddNumberToObject(o, "daemon_threads", threads ? threads : 4);
+	cJSON_AddNumberToObject(o, "daemons", nd);
+	cJSON_AddStringToObject(o, "store", dp->pg[0] != '\0' ? "postgresql" : "sqlite");
 	cJSON_AddNumberToObject(o, "syncs_ok", ok);
 	cJSON_AddBoolToObject(o, "all_ok", ok == ndev);
 	cJSON_AddNumberToObject(o, "wall_s", wall);

@@ -402,18 +402,76 @@ daemon_admin(struct bench_daemon *d, char **args, const char *out)
 		bench_die("%s %s %s failed", argv[0], argv[5], argv[6]);
 }
 
+static void bench_daemon_init_keep(struct bench_daemon *d, const char *name, unsigned threads,
+    unsigned max_connections, unsigned max_per_ip);
+
+/* A new database on the throwaway server of tests/pg/with-pg.sh; its conninfo into buf. */
+static void
+bench_pg_createdb(const char *name, char *buf, size_t len)
+{
+	const char *script = getenv("FS_PG_SCRIPT"), *dir = getenv("FS_PG_DIR");
+	char cmd[1200], db[128];
+	FILE *p;
+	size_t i;
+
+	if (script == NULL || dir == NULL)
+		bench_die("FS_STORE_KIND=postgresql needs tests/pg/with-pg.sh around the benchmark");
+	snprintf(db, sizeof(db), "bench_%s", name);
+	for (i = 0; db[i] != '\0'; i++)
+		if (db[i] == '-')
+			db[i] = '_';
+	snprintf(cmd, sizeof(cmd), "'%s' createdb '%s' '%s'", script, dir, db);
+	if ((p = popen(cmd, "r")) == NULL || fgets(buf, (int)len, p) == NULL || pclose(p) != 0)
+		bench_die("cannot create database %s", db);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+void
+bench_daemon_share(struct bench_daemon *d, const char *name, const struct bench_daemon *lead,
+    unsigned threads, unsigned max_connections, unsigned max_per_ip)
+{
+	char from[700], to[700], buf[4096];
+	FILE *in, *out;
+	size_t n;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->pg, sizeof(d->pg), "%s", lead->pg);
+	if (d->pg[0] == '\0')
+		bench_die("several daemons need the PostgreSQL store (tests/pg/with-pg.sh)");
+	bench_daemon_init_keep(d, name, threads, max_connections, max_per_ip);
+	/* One signing key for every daemon of the store (docs/OPERATIONS.md). */
+	snprintf(from, sizeof(from), "%s/data/server-signing.key", lead->dir);
+	snprintf(to, sizeof(to), "%s/data", d->dir);
+	mkdir(to, 0700);
+	snprintf(to, sizeof(to), "%s/data/server-signing.key", d->dir);
+	if ((in = fopen(from, "rb")) == NULL || (out = fopen(to, "wb")) == NULL)
+		bench_die("cannot copy the signing key (start the first daemon first)");
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	if (fclose(out) != 0 || chmod(to, 0600) != 0)
+		bench_die("cannot copy the signing key");
+}
+
 void
 bench_daemon_init(struct bench_daemon *d, const char *name, unsigned threads,
     unsigned max_connections, unsigned max_per_ip)
 {
-	char path[700], key[700], conf[2048], form[1024];
+	memset(d, 0, sizeof(*d));
+	bench_daemon_init_keep(d, name, threads, max_connections, max_per_ip);
+}
+
+static void
+bench_daemon_init_keep(struct bench_daemon *d, const char *name, unsigned threads,
+    unsigned max_connections, unsigned max_per_ip)
+{
+	char path[700], key[700], conf[3072], form[1024];
 	char *rm[] = { "rm", "-rf", d->dir, NULL };
 	char *openssl[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
 		"ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
 		"-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out",
 		d->cacert, NULL };
 
-	memset(d, 0, sizeof(*d));
 	d->threads = threads;
 	d->max_connections = max_connections ? max_connections : 256;
 	d->max_per_ip = max_per_ip ? max_per_ip : 32;
@@ -431,6 +489,20 @@ bench_daemon_init(struct bench_daemon *d, const char *name, unsigned threads,
 	    "max_connections = %u\nmax_per_ip = %u\n%s%u\n",
 	    d->dir, d->cacert, key, d->max_connections, d->max_per_ip,
 	    threads ? "threads = " : "# threads = ", threads ? threads : 4);
+	/*
+	 * Under tests/pg/with-pg.sh (FS_STORE_KIND=postgresql): the
+	 * PostgreSQL store, a fresh database per daemon, or the one of the
+	 * daemon given to bench_daemon_share() (several daemons, one store).
+	 */
+	if (d->pg[0] == '\0' && getenv("FS_STORE_KIND") != NULL &&
+	    strcmp(getenv("FS_STORE_KIND"), "postgresql") == 0)
+		bench_pg_createdb(name, d->pg, sizeof(d->pg));
+	if (d->pg[0] != '\0') {
+		size_t used = strlen(conf);
+
+		snprintf(conf + used, sizeof(conf) - used, "store = postgresql\npostgresql = \"%s\"\n",
+		    d->pg);
+	}
 	snprintf(path, sizeof(path), "%s/fieldsyncd.conf", d->dir);
 	write_text(path, conf);
 	for (int i = 0; i < 2; i++) {

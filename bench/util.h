@@ -101,6 +101,7 @@ struct bench_daemon {
 	char cacert[600];
 	pid_t pid;
 	unsigned threads, max_connections, max_per_ip;
+	char pg[512]; /* the PostgreSQL store's connection string; "" for SQLite */
 };
 
 /*
@@ -110,6 +111,13 @@ struct bench_daemon {
  */
 void bench_daemon_init(struct bench_daemon *d, const char *name, unsigned threads,
     unsigned max_connections, unsigned max_per_ip);
+
+/*
+ * Another daemon on lead's PostgreSQL store (several daemons, one store),
+ * with lead's signing key: call after lead has started once.
+ */
+void bench_daemon_share(struct bench_daemon *d, const char *name, const struct bench_daemon *lead,
+    unsigned threads, unsigned max_connections, unsigned max_per_ip);
 
 /* Enrols a device and writes its token (64 hex + NUL) into token. */
 void bench_device_add(struct bench_daemon *d, const char *name, const char *role,

@@ -226,7 +226,8 @@ fields_sorted(const struct mm_record *r, const struct mm_field ***ret)
 		return FS_ERR_NOMEM;
 	for (size_t i = 0; i < r->nf; i++)
 		v[i] = &r->f[i];
-	qsort(v, r->nf, sizeof(*v), field_order);
+	if (r->nf > 1)
+		qsort(v, r->nf, sizeof(*v), field_order);
 	*ret = v;
 	return FS_OK;
 }
@@ -345,7 +346,8 @@ pg_review_conflicts(struct store *store, const char *id, review_value_cb cb, voi
 			.names = &names };
 
 		merge_mem_conflicts(v[i], conflict_one, &x);
-		qsort(x.out, x.n, sizeof(*x.out), stamp_order);
+		if (x.n > 1)
+			qsort(x.out, x.n, sizeof(*x.out), stamp_order);
 		for (size_t k = 0; k < x.n && x.err == FS_OK; k++)
 			if (cb(arg, &x.out[k]) != 0)
 				x.err = FS_ERR_NOMEM;
