@@ -166,17 +166,17 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 
 	bench_daemon_start(dp);
 	/* More daemons on the same PostgreSQL store (FS_BENCH_DAEMONS, issue 18). */
-	for (int k = 1; k < nd; k++) {
-		snprintf(name, sizeof(name), "%s-d%d", dirname, k);
-		bench_daemon_share(&dd[k], name, dp, threads, dp->max_connections, dp->max_per_ip);
-		bench_daemon_start(&dd[k]);
+	for (int di = 1; k < nd; k++) {
+		snprintf(name, sizeof(name), "%s-d%d", dirname, di);
+		bench_daemon_share(&dd[di], name, dp, threads, dp->max_connections, dp->max_per_ip);
+		bench_daemon_start(&dd[di]);
 	}
 	cpu_daemon = 0;
-	for (int k = 0; k < nd; k++) {
-		long idle = bench_daemon_rss_kb(&dd[k]);
+	for (int di = 0; k < nd; k++) {
+		long idle = bench_daemon_rss_kb(&dd[di]);
 
 		rss_idle = idle > rss_idle ? idle : rss_idle;
-		cpu_daemon -= bench_daemon_cpu_s(&dd[k]);
+		cpu_daemon -= bench_daemon_cpu_s(&dd[di]);
 	}
 	bench_reqs_reset();
 	cpu_self = bench_self_cpu_s();
@@ -187,11 +187,11 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 	for (int t = 0; t < conc; t++)
 		pthread_join(tids[t], NULL);
 	wall = bench_now() - t0;
-	for (int k = 0; k < nd; k++) {
-		long h = bench_daemon_hwm_kb(&dd[k]);
+	for (int di = 0; k < nd; k++) {
+		long h = bench_daemon_hwm_kb(&dd[di]);
 
 		hwm = h > hwm ? h : hwm; /* the largest daemon's */
-		cpu_daemon += bench_daemon_cpu_s(&dd[k]);
+		cpu_daemon += bench_daemon_cpu_s(&dd[di]);
 	}
 	cpu_self = bench_self_cpu_s() - cpu_self;
 
@@ -209,8 +209,8 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 			failed_req++;
 		lat[k++] = reqs[j].seconds;
 	}
-	for (int k = 0; k < nd; k++)
-		bench_daemon_stop(&dd[k]);
+	for (int di = 0; k < nd; k++)
+		bench_daemon_stop(&dd[di]);
 	bench_log("%d devices, %d daemon(s): %d synced, %.1f s, peak RSS %ld KiB", ndev, nd, ok,
 	    wall, hwm);
 
