@@ -166,13 +166,13 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 
 	bench_daemon_start(dp);
 	/* More daemons on the same PostgreSQL store (FS_BENCH_DAEMONS, issue 18). */
-	for (int di = 1; k < nd; k++) {
+	for (int di = 1; di < nd; di++) {
 		snprintf(name, sizeof(name), "%s-d%d", dirname, di);
 		bench_daemon_share(&dd[di], name, dp, threads, dp->max_connections, dp->max_per_ip);
 		bench_daemon_start(&dd[di]);
 	}
 	cpu_daemon = 0;
-	for (int di = 0; k < nd; k++) {
+	for (int di = 0; di < nd; di++) {
 		long idle = bench_daemon_rss_kb(&dd[di]);
 
 		rss_idle = idle > rss_idle ? idle : rss_idle;
@@ -187,7 +187,7 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 	for (int t = 0; t < conc; t++)
 		pthread_join(tids[t], NULL);
 	wall = bench_now() - t0;
-	for (int di = 0; k < nd; k++) {
+	for (int di = 0; di < nd; di++) {
 		long h = bench_daemon_hwm_kb(&dd[di]);
 
 		hwm = h > hwm ? h : hwm; /* the largest daemon's */
@@ -209,7 +209,7 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 			failed_req++;
 		lat[k++] = reqs[j].seconds;
 	}
-	for (int di = 0; k < nd; k++)
+	for (int di = 0; di < nd; di++)
 		bench_daemon_stop(&dd[di]);
 	bench_log("%d devices, %d daemon(s): %d synced, %.1f s, peak RSS %ld KiB", ndev, nd, ok,
 	    wall, hwm);
