@@ -151,7 +151,7 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 		snprintf(name, sizeof(name), "dev-%d", i);
 		snprintf(teamname, sizeof(teamname), "team-%d", i / team);
 		bench_device_add(dp, name, "field", teamname, dev[i].token);
-		snprintf(dev[i].path, sizeof(dev[i].path), "%s/%s.db", dp->dir, name);
+		snprintf(dev[i].path, sizeof(dev[i].path), "%.500s/%.64s.db", dp->dir, name);
 	}
 	t0 = bench_now();
 	atomic_init(&r.next, 0);
@@ -167,7 +167,7 @@ run_devices(int ndev, int records, int conc, int team, unsigned threads, bool de
 	bench_daemon_start(dp);
 	/* More daemons on the same PostgreSQL store (FS_BENCH_DAEMONS, issue 18). */
 	for (int di = 1; di < nd; di++) {
-		snprintf(name, sizeof(name), "%s-d%d", dirname, di);
+		snprintf(name, sizeof(name), "%.40s-d%d", dirname, di);
 		bench_daemon_share(&dd[di], name, dp, threads, dp->max_connections, dp->max_per_ip);
 		bench_daemon_start(&dd[di]);
 	}
