@@ -138,6 +138,15 @@ store_push_record_head(struct store_push *push, const char *record_id,
 }
 
 fs_err
+store_push_prefetch(struct store_push *push, const char *const *ids, const char *const *hlcs,
+    size_t n)
+{
+	if (OPS(push)->push_prefetch == NULL)
+		return FS_OK;
+	return OPS(push)->push_prefetch(push, ids, hlcs, n);
+}
+
+fs_err
 store_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
 {
 	return OPS(push)->push_record_values(push, record_id, ret);

@@ -54,6 +54,9 @@ struct store_ops {
 	    char **ret_answer);
 	fs_err (*push_record_head)(struct store_push *push, const char *record_id,
 	    struct store_record_head *ret);
+	/* Optional (NULL: nothing to do). */
+	fs_err (*push_prefetch)(struct store_push *push, const char *const *ids,
+	    const char *const *hlcs, size_t n);
 	fs_err (*push_record_values)(struct store_push *push, const char *record_id, cJSON **ret);
 	fs_err (*push_change_insert)(struct store_push *push, const struct change *ch,
 	    const char *body, const char *team, const char *device, const char *batch,

@@ -145,6 +145,8 @@ fs_err pg_batch_answer(struct store *store, const char *device, const char *batc
 fs_err pg_push_record_head(struct store_push *push, const char *record_id,
     struct store_record_head *ret);
 fs_err pg_push_record_values(struct store_push *push, const char *record_id, cJSON **ret);
+fs_err pg_push_prefetch(struct store_push *push, const char *const *ids, const char *const *hlcs,
+    size_t n);
 fs_err pg_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
     const char *team, const char *device, const char *batch, int64_t *ret_seq, bool *ret_dup);
 fs_err pg_push_record_merge(struct store_push *push, const struct form *form,

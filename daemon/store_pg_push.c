@@ -17,20 +17,494 @@
 #include "store_pg_internal.h"
 #include "store_state.h"
 
+/*
+ * Write-behind within the transaction.  A push holds the writer lock of
+ * every daemon from BEGIN to COMMIT, so nobody else writes the log, the
+ * records or the history meanwhile: the push reads each record it touches
+ * once (its head, state, last history hash, and whether the change is
+ * stored already -- one round trip), merges in memory, numbers its
+ * changes itself (max(seq) + 1, ...), and writes its changes, history
+ * entries and records as multi-row INSERTs when it commits (or before a
+ * review event, whose history entry must follow theirs).  A batch of 500
+ * changes is then ~500 reads and a few writes instead of ~3,500 round
+ * trips (docs/BENCHMARKS.md, "PostgreSQL store").
+ */
+
+/* A record the push has read or written. */
+struct rec {
+	char *id;
+	bool exists;      /* a row in the store, or one this push writes */
+	bool stored;      /* the row was in the store before this push */
+	bool dirty;       /* to be written at flush */
+	char team[65], form[65], created_by[65];
+	int64_t form_version, last_seq;
+	char tombstone[HLC_TEXT_LEN + 1];
+	char *state;      /* packed state (owned), NULL if none */
+	bool has_hist;
+	unsigned char hist[CUSTODY_LINK_LEN]; /* last history hash, zeros when none */
+	int deleted, open;
+	/* Stamps asked about: is a change of that stamp stored (its body) or not. */
+	struct known {
+		char hlc[HLC_TEXT_LEN + 1];
+		char *body; /* NULL: none stored */
+	} *known;
+	size_t nknown, capknown;
+};
+
+/* A change (or its history entry) to write at flush. */
+struct pending_change {
+	int64_t seq;
+	char *record_id, *team, *device, *batch, *hlc, *body;
+	char prev[2 * CUSTODY_LINK_LEN + 1], hash[2 * CUSTODY_LINK_LEN + 1];
+};
+
 struct store_push {
 	struct store_base base; /* first: store.c dispatches through it */
 	struct store *store;
 	PGconn *c;
 	char now[32]; /* the transaction's time: every row it writes carries it */
+	int64_t next_seq; /* the last sequence number handed out */
+	struct rec **recs; /* open addressing, cap a power of two */
+	size_t nrecs, caprecs;
+	struct pending_change *pend;
+	size_t npend, cappend;
 };
 
 extern const struct store_ops *const store_pg_ops_table;
+
+static uint64_t
+hash_text(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static void
+rec_free(struct rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->state);
+	for (size_t i = 0; i < r->nknown; i++)
+		free(r->known[i].body);
+	free(r->known);
+	free(r);
+}
+
+static void
+pending_free(struct store_push *push)
+{
+	for (size_t i = 0; i < push->npend; i++) {
+		struct pending_change *p = &push->pend[i];
+
+		free(p->record_id);
+		free(p->team);
+		free(p->device);
+		free(p->batch);
+		free(p->hlc);
+		free(p->body);
+	}
+	push->npend = 0;
+}
+
+static void
+recs_clear(struct store_push *push)
+{
+	for (size_t i = 0; i < push->caprecs; i++) {
+		rec_free(push->recs[i]);
+		push->recs[i] = NULL;
+	}
+	push->nrecs = 0;
+}
+
+static void
+push_free(struct store_push *push)
+{
+	recs_clear(push);
+	free(push->recs);
+	pending_free(push);
+	free(push->pend);
+	free(push);
+}
+
+/* The slot of id in the table (empty or holding id). */
+static struct rec **
+rec_slot(struct store_push *push, const char *id)
+{
+	size_t i = (size_t)hash_text(id) & (push->caprecs - 1);
+
+	while (push->recs[i] != NULL && strcmp(push->recs[i]->id, id) != 0)
+		i = (i + 1) & (push->caprecs - 1);
+	return &push->recs[i];
+}
+
+static fs_err
+rec_grow(struct store_push *push)
+{
+	size_t cap = push->caprecs ? 2 * push->caprecs : 64;
+	struct rec **old = push->recs, **nw = calloc(cap, sizeof(*nw));
+	size_t oldcap = push->caprecs;
+
+	if (nw == NULL)
+		return FS_ERR_NOMEM;
+	push->recs = nw;
+	push->caprecs = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i] != NULL)
+			*rec_slot(push, old[i]->id) = old[i];
+	free(old);
+	return FS_OK;
+}
+
+/* What r knows of stamp hlc, or NULL when it was never asked. */
+static struct known *
+known_find(const struct rec *r, const char *hlc)
+{
+	for (size_t i = 0; i < r->nknown; i++)
+		if (strcmp(r->known[i].hlc, hlc) == 0)
+			return &r->known[i];
+	return NULL;
+}
+
+static fs_err
+known_add(struct rec *r, const char *hlc, const char *body)
+{
+	struct known *k;
+
+	if (known_find(r, hlc) != NULL)
+		return FS_OK;
+	if (r->nknown == r->capknown) {
+		size_t cap = r->capknown ? 2 * r->capknown : 2;
+
+		if ((k = realloc(r->known, cap * sizeof(*k))) == NULL)
+			return FS_ERR_NOMEM;
+		r->known = k;
+		r->capknown = cap;
+	}
+	k = &r->known[r->nknown];
+	snprintf(k->hlc, sizeof(k->hlc), "%s", hlc);
+	k->body = NULL;
+	if (body != NULL && (k->body = strdup(body)) == NULL)
+		return FS_ERR_NOMEM;
+	r->nknown++;
+	return FS_OK;
+}
+
+/* The columns every read of a record selects, for q(id, hlc). */
+#define REC_COLUMNS                                                                                \
+	"q.id, r.id IS NOT NULL, r.team, r.form, r.form_version, r.tombstone, r.state,"           \
+	" (SELECT hash FROM history WHERE record_id = q.id ORDER BY id DESC LIMIT 1),"             \
+	" (SELECT body FROM changes WHERE record_id = q.id AND hlc = q.hlc),"                     \
+	" r.created_by, r.last_seq, r.deleted, r.open_conflicts, q.hlc"
+
+/* The cache entry of id, made empty (not read yet) when missing. */
+static fs_err
+rec_slot_get(struct store_push *push, const char *id, struct rec **ret)
+{
+	struct rec **slot, *r;
+	fs_err err;
+
+	if (push->caprecs == 0 || 2 * (push->nrecs + 1) > push->caprecs) {
+		if ((err = rec_grow(push)) != FS_OK)
+			return err;
+	}
+	slot = rec_slot(push, id);
+	if ((r = *slot) == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL) {
+			free(r);
+			return FS_ERR_NOMEM;
+		}
+		*slot = r;
+		push->nrecs++;
+	}
+	*ret = r;
+	return FS_OK;
+}
+
+/* Fills the cache from row i of REC_COLUMNS. */
+static fs_err
+rec_fill(struct store_push *push, const PGresult *res, int i)
+{
+	struct rec *r;
+	fs_err err;
+
+	if ((err = rec_slot_get(push, pg_text(res, i, 0), &r)) != FS_OK)
+		return err;
+	if (!r->has_hist) { /* the first read; later ones only learn of another stamp */
+		r->exists = r->stored = strcmp(pg_text(res, i, 1), "t") == 0;
+		snprintf(r->team, sizeof(r->team), "%s", pg_text(res, i, 2));
+		snprintf(r->form, sizeof(r->form), "%s", pg_text(res, i, 3));
+		r->form_version = pg_int(res, i, 4);
+		snprintf(r->tombstone, sizeof(r->tombstone), "%s", pg_text(res, i, 5));
+		if (!PQgetisnull(res, i, 6) && (r->state = strdup(pg_text(res, i, 6))) == NULL)
+			return FS_ERR_NOMEM;
+		if (!PQgetisnull(res, i, 7) &&
+		    !pg_unhex(pg_text(res, i, 7), r->hist, sizeof(r->hist)))
+			return FS_ERR_CORRUPT;
+		snprintf(r->created_by, sizeof(r->created_by), "%s", pg_text(res, i, 9));
+		r->last_seq = pg_int(res, i, 10);
+		r->deleted = (int)pg_int(res, i, 11);
+		r->open = (int)pg_int(res, i, 12);
+		r->has_hist = true;
+	}
+	if (!PQgetisnull(res, i, 13))
+		return known_add(r, pg_text(res, i, 13), pg_text_or_null(res, i, 8));
+	return FS_OK;
+}
+
+/*
+ * The record id as this push sees it, read from the store on first use
+ * (with hlc: whether a change of that stamp is stored, and its body).
+ */
+static fs_err
+rec_get(struct store_push *push, const char *id, const char *hlc, struct rec **ret)
+{
+	struct rec *r;
+	PGresult *res;
+	fs_err err;
+
+	if ((err = rec_slot_get(push, id, &r)) != FS_OK)
+		return err;
+	if (r->has_hist && (hlc == NULL || known_find(r, hlc) != NULL)) {
+		*ret = r;
+		return FS_OK;
+	}
+	const char *p[] = { id, hlc };
+	if ((err = pg_run_prepared(push->c, "rec_get", "reading record", &res,
+		 "SELECT " REC_COLUMNS " FROM (SELECT $1::text AS id, $2::text AS hlc) q"
+		 " LEFT JOIN records r ON r.id = q.id",
+		 2, p)) != FS_OK)
+		return err;
+	err = rec_fill(push, res, 0);
+	PQclear(res);
+	if (err != FS_OK)
+		return err;
+	*ret = r;
+	return FS_OK;
+}
+
+fs_err
+pg_push_prefetch(struct store_push *push, const char *const *ids, const char *const *hlcs,
+    size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	PGresult *res = NULL;
+	char *text = NULL;
+	size_t asked = 0;
+	fs_err err = arr != NULL ? FS_OK : FS_ERR_NOMEM;
+
+	for (size_t i = 0; err == FS_OK && i < n; i++) {
+		struct rec **slot;
+		cJSON *o;
+
+		if (ids[i] == NULL || hlcs[i] == NULL)
+			continue;
+		if (push->caprecs > 0 && *(slot = rec_slot(push, ids[i])) != NULL &&
+		    (*slot)->has_hist && known_find(*slot, hlcs[i]) != NULL)
+			continue;
+		if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, o) ||
+		    cJSON_AddStringToObject(o, "id", ids[i]) == NULL ||
+		    cJSON_AddStringToObject(o, "hlc", hlcs[i]) == NULL)
+			err = FS_ERR_NOMEM;
+		asked++;
+	}
+	if (err == FS_OK && asked > 0 && (text = cJSON_PrintUnformatted(arr)) == NULL)
+		err = FS_ERR_NOMEM;
+	cJSON_Delete(arr);
+	if (err != FS_OK || asked == 0) {
+		free(text);
+		return err;
+	}
+	const char *p[] = { text };
+	err = pg_run(push->c, "reading records", &res,
+	    "SELECT " REC_COLUMNS " FROM json_to_recordset($1::json) AS q(id text, hlc text)"
+	    " LEFT JOIN records r ON r.id = q.id",
+	    1, p);
+	free(text);
+	for (int i = 0; err == FS_OK && i < PQntuples(res); i++)
+		err = rec_fill(push, res, i);
+	PQclear(res);
+	return err;
+}
+
+/* The record's state loaded into mm (nothing when it has none). */
+static fs_err
+rec_load(const struct rec *r, struct merge_mem *mm)
+{
+	fs_err err;
+
+	if (r->state == NULL)
+		return FS_OK;
+	if ((err = merge_row_load(mm, r->id, r->state, strlen(r->state))) != FS_OK)
+		log_warnx("Record %s: stored state is damaged", r->id);
+	return err;
+}
+
+/* --- Flush: the pending rows as multi-row INSERTs ------------------- */
+
+#define FLUSH_ROWS 400
+
+/* Appends "($k, ..., $k+n-1)" for row i of n columns to sql. */
+static size_t
+values_row(char *sql, size_t pos, size_t len, int row, int n)
+{
+	pos += (size_t)snprintf(sql + pos, len - pos, "%s(", row ? ", " : "");
+	for (int k = 0; k < n; k++)
+		pos += (size_t)snprintf(sql + pos, len - pos, "%s$%d", k ? ", " : "", row * n + k + 1);
+	return pos + (size_t)snprintf(sql + pos, len - pos, ")");
+}
+
+static fs_err
+flush_changes(struct store_push *push)
+{
+	enum { NC = 8, NH = 5 };
+	const char **p = calloc(FLUSH_ROWS * NC, sizeof(*p));
+	char (*seqs)[24] = calloc(FLUSH_ROWS, sizeof(*seqs));
+	fs_err err = p == NULL || seqs == NULL ? FS_ERR_NOMEM : FS_OK;
+
+	for (size_t from = 0; err == FS_OK && from < push->npend; from += FLUSH_ROWS) {
+		size_t n = push->npend - from < FLUSH_ROWS ? push->npend - from : FLUSH_ROWS;
+		char *q = malloc(n * 80 + 256);
+		size_t pos;
+
+		if (q == NULL) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+		pos = (size_t)sprintf(q, "INSERT INTO changes(seq, record_id, team, device, batch,"
+					 " hlc, body, received_at) VALUES ");
+		for (size_t i = 0; i < n; i++) {
+			struct pending_change *c = &push->pend[from + i];
+
+			snprintf(seqs[i], sizeof(seqs[i]), "%lld", (long long)c->seq);
+			p[i * NC + 0] = seqs[i];
+			p[i * NC + 1] = c->record_id;
+			p[i * NC + 2] = c->team;
+			p[i * NC + 3] = c->device;
+			p[i * NC + 4] = c->batch;
+			p[i * NC + 5] = c->hlc;
+			p[i * NC + 6] = c->body;
+			p[i * NC + 7] = push->now;
+			pos = values_row(q, pos, n * 80 + 256, (int)i, NC);
+		}
+		err = pg_run(push->c, "writing changes", NULL, q, (int)(n * NC), p);
+		if (err == FS_OK) {
+			pos = (size_t)sprintf(q, "INSERT INTO history(record_id, kind, ref, prev, hash)"
+						 " VALUES ");
+			for (size_t i = 0; i < n; i++) {
+				struct pending_change *c = &push->pend[from + i];
+
+				p[i * NH + 0] = c->record_id;
+				p[i * NH + 1] = "change";
+				p[i * NH + 2] = seqs[i];
+				p[i * NH + 3] = c->prev;
+				p[i * NH + 4] = c->hash;
+				pos = values_row(q, pos, n * 80 + 256, (int)i, NH);
+			}
+			err = pg_run(push->c, "writing history", NULL, q, (int)(n * NH), p);
+		}
+		free(q);
+	}
+	if (err == FS_OK && push->npend > 0) {
+		pg_i64buf b;
+		const char *ps[] = { pg_i64(b, push->next_seq) };
+
+		/* The column's own sequence follows the numbers handed out here. */
+		err = pg_run(push->c, "sequence", NULL,
+		    "SELECT setval(pg_get_serial_sequence('changes', 'seq'), $1)", 1, ps);
+	}
+	free(p);
+	free(seqs);
+	return err;
+}
+
+static fs_err
+flush_records(struct store_push *push)
+{
+	enum { NR = 12 };
+	struct rec **dirty = calloc(push->nrecs + 1, sizeof(*dirty));
+	const char **p = calloc(FLUSH_ROWS * NR, sizeof(*p));
+	char (*nums)[3][24] = calloc(FLUSH_ROWS, sizeof(*nums));
+	size_t nd = 0;
+	fs_err err = dirty == NULL || p == NULL || nums == NULL ? FS_ERR_NOMEM : FS_OK;
+
+	for (size_t i = 0; err == FS_OK && i < push->caprecs; i++)
+		if (push->recs[i] != NULL && push->recs[i]->dirty)
+			dirty[nd++] = push->recs[i];
+	for (size_t from = 0; err == FS_OK && from < nd; from += FLUSH_ROWS) {
+		size_t n = nd - from < FLUSH_ROWS ? nd - from : FLUSH_ROWS;
+		size_t len = n * 120 + 1024, pos;
+		char *q = malloc(len);
+
+		if (q == NULL) {
+			err = FS_ERR_NOMEM;
+			break;
+		}
+		pos = (size_t)snprintf(q, len,
+		    "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
+		    " deleted, open_conflicts, state, created_at, updated_at, last_seq) VALUES ");
+		for (size_t i = 0; i < n; i++) {
+			struct rec *r = dirty[from + i];
+
+			snprintf(nums[i][0], 24, "%lld", (long long)r->form_version);
+			snprintf(nums[i][1], 24, "%d", r->open);
+			snprintf(nums[i][2], 24, "%lld", (long long)r->last_seq);
+			p[i * NR + 0] = r->id;
+			p[i * NR + 1] = r->form;
+			p[i * NR + 2] = nums[i][0];
+			p[i * NR + 3] = r->team;
+			p[i * NR + 4] = r->created_by;
+			p[i * NR + 5] = r->tombstone[0] != '\0' ? r->tombstone : NULL;
+			p[i * NR + 6] = r->deleted ? "1" : "0";
+			p[i * NR + 7] = nums[i][1];
+			p[i * NR + 8] = r->state;
+			p[i * NR + 9] = push->now;
+			p[i * NR + 10] = push->now;
+			p[i * NR + 11] = nums[i][2];
+			pos = values_row(q, pos, len, (int)i, NR);
+		}
+		snprintf(q + pos, len - pos,
+		    " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
+		    " last_seq = excluded.last_seq, form_version = excluded.form_version,"
+		    " tombstone = excluded.tombstone, deleted = excluded.deleted,"
+		    " open_conflicts = excluded.open_conflicts, state = excluded.state");
+		err = pg_run(push->c, "writing records", NULL, q, (int)(n * NR), p);
+		free(q);
+	}
+	for (size_t i = 0; err == FS_OK && i < nd; i++) {
+		dirty[i]->dirty = false;
+		dirty[i]->stored = true;
+	}
+	free(dirty);
+	free(p);
+	free(nums);
+	return err;
+}
+
+/* Writes what the push holds back, in order: changes, their history, records. */
+static fs_err
+flush(struct store_push *push)
+{
+	fs_err err;
+
+	if ((err = flush_changes(push)) != FS_OK || (err = flush_records(push)) != FS_OK)
+		return err;
+	pending_free(push);
+	/* What follows (a review event) reads the store itself. */
+	recs_clear(push);
+	return FS_OK;
+}
 
 fs_err
 pg_push_begin(struct store *store, struct store_push **ret_push)
 {
 	struct store_push *push;
 	PGconn *c = store_pg_conn(store);
+	PGresult *r;
 	fs_err err;
 
 	if (c == NULL)
@@ -44,6 +518,15 @@ pg_push_begin(struct store *store, struct store_push **ret_push)
 		free(push);
 		return err;
 	}
+	/* Under the lock: no other writer numbers changes until COMMIT. */
+	if ((err = pg_run_prepared(c, "max_seq", "reading the log", &r,
+		 "SELECT coalesce(max(seq), 0) FROM changes", 0, NULL)) != FS_OK) {
+		pg_write_end(c, err);
+		free(push);
+		return err;
+	}
+	push->next_seq = pg_int(r, 0, 0);
+	PQclear(r);
 	/* After the lock: times follow the order writers commit in. */
 	pg_now_text(push->now);
 	*ret_push = push;
@@ -53,9 +536,10 @@ pg_push_begin(struct store *store, struct store_push **ret_push)
 fs_err
 pg_push_commit(struct store_push *push)
 {
-	fs_err err = pg_write_end(push->c, FS_OK);
+	fs_err err = flush(push);
 
-	free(push);
+	err = pg_write_end(push->c, err);
+	push_free(push);
 	return err;
 }
 
@@ -65,7 +549,7 @@ pg_push_abort(struct store_push *push)
 	if (push == NULL)
 		return;
 	pg_write_end(push->c, FS_ERR_CANCELLED);
-	free(push);
+	push_free(push);
 }
 
 fs_err
@@ -88,106 +572,122 @@ pg_batch_answer(struct store *store, const char *device, const char *batch, char
 fs_err
 pg_push_record_head(struct store_push *push, const char *record_id, struct store_record_head *ret)
 {
-	const char *p[] = { record_id };
-	PGresult *r;
+	struct rec *r;
 	fs_err err;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((err = pg_run_prepared(push->c, "record_head", "reading record", &r,
-		 "SELECT team, form, form_version FROM records WHERE id = $1", 1, p)) != FS_OK)
+	if ((err = rec_get(push, record_id, NULL, &r)) != FS_OK)
 		return err;
-	if (PQntuples(r) == 1) {
+	if (r->exists) {
 		ret->exists = true;
-		snprintf(ret->team, sizeof(ret->team), "%s", pg_text(r, 0, 0));
-		snprintf(ret->form, sizeof(ret->form), "%s", pg_text(r, 0, 1));
-		ret->form_version = pg_int(r, 0, 2);
+		snprintf(ret->team, sizeof(ret->team), "%s", r->team);
+		snprintf(ret->form, sizeof(ret->form), "%s", r->form);
+		ret->form_version = r->form_version;
 	}
-	PQclear(r);
 	return FS_OK;
+}
+
+/* Is (record, hlc) among this push's own changes? Then its body. */
+static const char *
+pending_body(const struct store_push *push, const char *record_id, const char *hlc)
+{
+	for (size_t i = push->npend; i-- > 0;)
+		if (strcmp(push->pend[i].hlc, hlc) == 0 && strcmp(push->pend[i].record_id, record_id) == 0)
+			return push->pend[i].body;
+	return NULL;
 }
 
 fs_err
 pg_push_change_insert(struct store_push *push, const struct change *ch, const char *body,
     const char *team, const char *device, const char *batch, int64_t *ret_seq, bool *ret_dup)
 {
-	const char *p[] = { ch->id, team, device, batch, ch->hlc, body, push->now };
+	struct pending_change *pc;
 	char seq[24];
-	PGresult *r;
+	struct rec *r;
 	fs_err err;
 
-	if ((err = pg_run_prepared(push->c, "change_insert", "appending change", &r,
-		 "INSERT INTO changes(record_id, team, device, batch, hlc, body, received_at)"
-		 " VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(record_id, hlc) DO NOTHING"
-		 " RETURNING seq",
-		 7, p)) != FS_OK)
-		return err;
-	*ret_dup = PQntuples(r) == 0;
-	*ret_seq = *ret_dup ? 0 : pg_int(r, 0, 0);
-	snprintf(seq, sizeof(seq), "%s", *ret_dup ? "" : pg_text(r, 0, 0));
-	PQclear(r);
-	if (*ret_dup)
+	*ret_seq = 0;
+	*ret_dup = false;
+	if (pending_body(push, ch->id, ch->hlc) != NULL) {
+		*ret_dup = true;
 		return FS_OK;
-	/* The record's history chain: the items the SQLite store hashes. */
-	const char *items[] = { ch->id, seq, push->now, body };
-	return pg_history_append(push->c, ch->id, "change", *ret_seq, 4, items);
-}
-
-/* The record's tombstone and state into *tombstone and mm (nothing if new). */
-static fs_err
-record_state_load(struct store_push *push, const char *id, char tombstone[HLC_TEXT_LEN + 1],
-    struct merge_mem *mm)
-{
-	const char *p[] = { id };
-	PGresult *r;
-	fs_err err;
-
-	tombstone[0] = '\0';
-	if ((err = pg_run_prepared(push->c, "record_load", "reading record", &r,
-		 "SELECT tombstone, state FROM records WHERE id = $1 FOR UPDATE", 1, p)) != FS_OK)
-		return err;
-	if (PQntuples(r) == 1) {
-		snprintf(tombstone, HLC_TEXT_LEN + 1, "%s", pg_text(r, 0, 0));
-		if (!PQgetisnull(r, 0, 1) &&
-		    (err = merge_row_load(mm, id, PQgetvalue(r, 0, 1),
-			 (size_t)PQgetlength(r, 0, 1))) != FS_OK)
-			log_warnx("Record %s: stored state is damaged", id);
 	}
-	PQclear(r);
-	return err;
+	if ((err = rec_get(push, ch->id, ch->hlc, &r)) != FS_OK)
+		return err;
+	if (known_find(r, ch->hlc)->body != NULL) {
+		*ret_dup = true;
+		return FS_OK;
+	}
+	if (push->npend == push->cappend) {
+		size_t cap = push->cappend ? 2 * push->cappend : 64;
+		struct pending_change *np = realloc(push->pend, cap * sizeof(*np));
+
+		if (np == NULL)
+			return FS_ERR_NOMEM;
+		push->pend = np;
+		push->cappend = cap;
+	}
+	pc = &push->pend[push->npend];
+	memset(pc, 0, sizeof(*pc));
+	pc->seq = push->next_seq + 1;
+	if ((pc->record_id = strdup(ch->id)) == NULL || (pc->team = strdup(team)) == NULL ||
+	    (pc->device = strdup(device)) == NULL || (pc->batch = strdup(batch)) == NULL ||
+	    (pc->hlc = strdup(ch->hlc)) == NULL || (pc->body = strdup(body)) == NULL) {
+		push->npend++; /* freed with the others */
+		return FS_ERR_NOMEM;
+	}
+	push->npend++;
+	push->next_seq = pc->seq;
+	/* The record's history chain: the items the SQLite store hashes. */
+	{
+		const char *items[] = { ch->id, seq, push->now, body };
+		size_t lens[4];
+		unsigned char hash[CUSTODY_LINK_LEN];
+
+		snprintf(seq, sizeof(seq), "%lld", (long long)pc->seq);
+		for (int i = 0; i < 4; i++)
+			lens[i] = strlen(items[i]);
+		custody_history_hash(r->hist, "change", 4, items, lens, hash);
+		pg_hex(r->hist, sizeof(r->hist), pc->prev);
+		pg_hex(hash, sizeof(hash), pc->hash);
+		memcpy(r->hist, hash, sizeof(hash));
+	}
+	*ret_seq = pc->seq;
+	return FS_OK;
 }
 
 fs_err
 pg_push_record_merge(struct store_push *push, const struct form *form, const struct change *ch,
     const char *team, const char *author, int64_t seq, struct merge_result *res, int *ret_open)
 {
-	char tombstone[HLC_TEXT_LEN + 1];
 	struct merge_row_out out = { 0 };
 	struct merge_mem mm;
-	pg_i64buf vbuf, sbuf;
-	char open[16];
+	struct rec *r;
 	fs_err err;
 
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, ch->id, tombstone, &mm)) != FS_OK ||
-	    (err = merge_row_merge(&mm, form, ch, tombstone, res, &out)) != FS_OK)
+	if ((err = rec_get(push, ch->id, NULL, &r)) != FS_OK || (err = rec_load(r, &mm)) != FS_OK ||
+	    (err = merge_row_merge(&mm, form, ch, r->tombstone, res, &out)) != FS_OK)
 		goto out;
 	*ret_open = out.open;
 	if (!out.applied)
 		goto out; /* merged before (its change was stored under another seq) */
-	snprintf(open, sizeof(open), "%d", out.open);
-	const char *p[] = { ch->id, ch->form, pg_i64(vbuf, ch->form_version), team, author,
-		tombstone[0] != '\0' ? tombstone : NULL, out.deleted ? "1" : "0", open, out.state,
-		pg_i64(sbuf, seq), push->now };
-	err = pg_run_prepared(push->c, "record_write", "writing record", NULL,
-	    "INSERT INTO records(id, form, form_version, team, created_by, tombstone,"
-	    " deleted, open_conflicts, state, created_at, updated_at, last_seq)"
-	    " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $11, $10)"
-	    " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
-	    " last_seq = excluded.last_seq,"
-	    " form_version = greatest(records.form_version, excluded.form_version),"
-	    " tombstone = excluded.tombstone, deleted = excluded.deleted,"
-	    " open_conflicts = excluded.open_conflicts, state = excluded.state",
-	    11, p);
+	if (!r->exists) {
+		snprintf(r->form, sizeof(r->form), "%s", ch->form);
+		snprintf(r->team, sizeof(r->team), "%s", team);
+		snprintf(r->created_by, sizeof(r->created_by), "%s", author);
+		r->form_version = ch->form_version;
+		r->exists = true;
+	} else if (ch->form_version > r->form_version) {
+		r->form_version = ch->form_version;
+	}
+	free(r->state);
+	r->state = out.state;
+	out.state = NULL;
+	r->deleted = out.deleted;
+	r->open = out.open;
+	r->last_seq = seq;
+	r->dirty = true;
 out:
 	free(out.state);
 	merge_mem_finish(&mm);
@@ -219,6 +719,11 @@ fs_err
 pg_push_review_event(struct store_push *push, const char *id, const char *field,
     const char *stamp, const char *note, const char *actor)
 {
+	fs_err err;
+
+	/* Its history entry follows the changes' entries: write those first. */
+	if ((err = flush(push)) != FS_OK)
+		return err;
 	return pg_event_insert(push->c, push->now, id, "resolve", NULL, note, field, stamp, actor);
 }
 
@@ -247,33 +752,28 @@ fs_err
 pg_push_record_info(struct store_push *push, const char *record_id, char ret_form[65],
     int64_t *ret_version, char ret_team[65])
 {
-	const char *p[] = { record_id };
-	PGresult *r;
+	struct rec *r;
 	fs_err err;
 
-	if ((err = pg_run(push->c, "reading record", &r,
-		 "SELECT form, form_version, team FROM records WHERE id = $1", 1, p)) != FS_OK)
+	if ((err = rec_get(push, record_id, NULL, &r)) != FS_OK)
 		return err;
-	if (PQntuples(r) == 1) {
-		snprintf(ret_form, 65, "%s", pg_text(r, 0, 0));
-		*ret_version = pg_int(r, 0, 1);
-		snprintf(ret_team, 65, "%s", pg_text(r, 0, 2));
-	} else {
-		err = FS_ERR_NOTFOUND;
-	}
-	PQclear(r);
-	return err;
+	if (!r->exists)
+		return FS_ERR_NOTFOUND;
+	snprintf(ret_form, 65, "%s", r->form);
+	*ret_version = r->form_version;
+	snprintf(ret_team, 65, "%s", r->team);
+	return FS_OK;
 }
 
 fs_err
 pg_push_record_values(struct store_push *push, const char *record_id, cJSON **ret)
 {
-	char tombstone[HLC_TEXT_LEN + 1];
 	struct merge_mem mm;
+	struct rec *r;
 	fs_err err;
 
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+	if ((err = rec_get(push, record_id, NULL, &r)) == FS_OK && (err = rec_load(r, &mm)) == FS_OK)
 		err = store_state_values(merge_mem_record(&mm, record_id), ret);
 	merge_mem_finish(&mm);
 	return err;
@@ -283,14 +783,14 @@ fs_err
 pg_push_field_heads(struct store_push *push, const char *record_id, const char *field,
     struct store_head *heads, size_t max, size_t *ret_n, char ret_max[HLC_TEXT_LEN + 1])
 {
-	char tombstone[HLC_TEXT_LEN + 1];
 	struct merge_mem mm;
+	struct rec *r;
 	fs_err err;
 
 	*ret_n = 0;
 	ret_max[0] = '\0';
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+	if ((err = rec_get(push, record_id, NULL, &r)) == FS_OK && (err = rec_load(r, &mm)) == FS_OK)
 		err = store_state_field_heads(merge_mem_record(&mm, record_id), field, heads, max,
 		    ret_n, ret_max);
 	merge_mem_finish(&mm);
@@ -301,14 +801,14 @@ fs_err
 pg_push_delete_resolution(struct store_push *push, const char *record_id, bool keep,
     cJSON **ret_base, char ret_max[HLC_TEXT_LEN + 1])
 {
-	char tombstone[HLC_TEXT_LEN + 1];
 	struct merge_mem mm;
+	struct rec *r;
 	fs_err err;
 
 	*ret_base = NULL;
 	ret_max[0] = '\0';
 	merge_mem_init(&mm, false);
-	if ((err = record_state_load(push, record_id, tombstone, &mm)) == FS_OK)
+	if ((err = rec_get(push, record_id, NULL, &r)) == FS_OK && (err = rec_load(r, &mm)) == FS_OK)
 		err = store_state_delete_resolution(merge_mem_record(&mm, record_id), keep, ret_base,
 		    ret_max);
 	merge_mem_finish(&mm);
@@ -420,18 +920,20 @@ fs_err
 pg_push_change_body(struct store_push *push, const char *record_id, const char *hlc,
     char **ret_body)
 {
-	const char *p[] = { record_id, hlc };
-	PGresult *r;
+	const char *mine = pending_body(push, record_id, hlc);
+	struct rec *r;
 	fs_err err;
 
 	*ret_body = NULL;
-	if ((err = pg_run_prepared(push->c, "change_body", "reading a change", &r,
-		 "SELECT body FROM changes WHERE record_id = $1 AND hlc = $2", 2, p)) != FS_OK)
-		return err;
-	if (PQntuples(r) == 1 && (*ret_body = strdup(pg_text(r, 0, 0))) == NULL)
-		err = FS_ERR_NOMEM;
-	PQclear(r);
-	return err;
+	if (mine == NULL) {
+		/* Reads the record with it: the change that follows needs nothing more. */
+		if ((err = rec_get(push, record_id, hlc, &r)) != FS_OK)
+			return err;
+		mine = known_find(r, hlc)->body;
+	}
+	if (mine != NULL && (*ret_body = strdup(mine)) == NULL)
+		return FS_ERR_NOMEM;
+	return FS_OK;
 }
 
 fs_err

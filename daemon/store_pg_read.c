@@ -154,7 +154,7 @@ pg_snapshot(struct store *store, const struct store_snapshot_query *q, store_sna
 		 "SELECT rowid_, id, form, form_version, tombstone, state FROM records"
 		 " WHERE rowid_ > $1 AND ($3::text IS NULL OR team = $3) AND state IS NOT NULL"
 		 " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM"
-		 " json_array_elements_text(records.state -> 's') s WHERE substr(s, 18) <> $4))"
+		 " json_array_elements_text(records.state::json -> 's') s WHERE substr(s, 18) <> $4))"
 		 " ORDER BY rowid_ LIMIT $2",
 		 4, p)) != FS_OK)
 		goto out;

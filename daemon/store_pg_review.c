@@ -28,8 +28,8 @@
 	" r.review_status, r.open_conflicts, r.deleted,"                                            \
 	/* merge rule 2's record-level conflict: alive, a delete not kept */                    \
 	" (r.deleted = 0 AND r.open_conflicts > 0 AND EXISTS (SELECT 1 FROM"                       \
-	" json_array_elements_text(coalesce(r.state -> 'd', '[]')) dd WHERE dd NOT IN (SELECT x"  \
-	" FROM json_array_elements_text(coalesce(r.state -> 'dk', '[]')) x)))"
+	" json_array_elements_text(coalesce(r.state::json -> 'd', '[]')) dd WHERE dd NOT IN (SELECT x"  \
+	" FROM json_array_elements_text(coalesce(r.state::json -> 'dk', '[]')) x)))"
 
 static void
 record_from(const PGresult *r, int i, struct review_record *rec)
@@ -121,7 +121,7 @@ where_build(const struct review_filter *f, struct where *w)
 	else if (f->conflicts > 0)
 		put(w, " AND r.open_conflicts > 0");
 	for (size_t i = 0; i < f->nflags && i < REVIEW_MAX_FLAGS; i++)
-		add(w, " AND fs_field(r.state, ", f->flags[i], ") = 'true'");
+		add(w, " AND fs_field(r.state::json, ", f->flags[i], ") = 'true'");
 	return w->overflow ? -1 : 0;
 }
 
@@ -402,7 +402,7 @@ pg_review_delete_conflict(struct store *store, const char *id, review_value_cb c
 	if ((err = pg_names_load(c, &names)) == FS_OK &&
 	    (err = state_load(c, id,
 		 "SELECT state FROM records WHERE id = $1 AND open_conflicts > 0 AND deleted = 0"
-		 " AND state -> 'd' IS NOT NULL",
+		 " AND state::json -> 'd' IS NOT NULL",
 		 &mm, &x.r, NULL)) == FS_OK &&
 	    x.r != NULL) {
 		x.names = &names;

@@ -56,6 +56,16 @@ fs_err store_push_record_head(struct store_push *push, const char *record_id,
     struct store_record_head *ret);
 
 /*
+ * A hint before a batch: the record ids and stamps its n changes name
+ * (an entry NULL for an item that is not a change).  A backend that pays
+ * a round trip per read (PostgreSQL) reads them all at once; the answers
+ * of the calls that follow are the same with or without it.  The strings
+ * are only read during the call.
+ */
+fs_err store_push_prefetch(struct store_push *push, const char *const *ids,
+    const char *const *hlcs, size_t n);
+
+/*
  * The record's current values as one JSON object (name -> value, null for
  * a written null), for checking them against a newer form version.
  * *ret owned by the caller (cJSON_Delete()); an empty object for a new

@@ -331,6 +331,35 @@ refuse(struct push_custody *pc, struct store_push *push, const char *device, cJS
 }
 
 /* Validates and merges one change inside the push transaction. */
+/* The records and stamps the batch names, read at once where the store gains by it. */
+static fs_err
+prefetch(struct store_push *push, const cJSON *changes)
+{
+	size_t n = (size_t)cJSON_GetArraySize(changes), i = 0;
+	const char **ids = calloc(n + 1, sizeof(*ids)), **hlcs = calloc(n + 1, sizeof(*hlcs));
+	const cJSON *item;
+	fs_err err = FS_OK;
+
+	if (ids == NULL || hlcs == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(item, changes)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+		const cJSON *hlc = cJSON_GetObjectItemCaseSensitive(item, "hlc");
+
+		ids[i] = cJSON_IsString(id) ? id->valuestring : NULL;
+		hlcs[i] = cJSON_IsString(hlc) ? hlc->valuestring : NULL;
+		i++;
+	}
+	err = store_push_prefetch(push, ids, hlcs, i);
+out:
+	free(ids);
+	free(hlcs);
+	return err;
+}
+
 static fs_err
 push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
     struct push_custody *pc, const struct auth_identity *who, const char *device,
@@ -604,6 +633,8 @@ sync_handle_push(struct server_ctx *ctx, const struct http_request *req,
 			spans = NULL;
 		}
 	}
+	if ((err = prefetch(push, changes)) != FS_OK)
+		goto fail;
 	cJSON_ArrayForEach(item, changes)
 	{
 		const struct push_span *span = spans != NULL ? &spans[index] : NULL;
