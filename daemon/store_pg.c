@@ -42,6 +42,7 @@ struct conn {
 	struct store *store;
 	const char *prepared[PG_MAX_PREPARED]; /* names, static strings */
 	int nprepared;
+	const char *inflight; /* what the statement sent by pg_send() does, or NULL */
 	struct conn *prev, *next;
 };
 
@@ -59,7 +60,9 @@ struct store {
  * migrations[i] takes the schema from version i to i + 1.  Version 1 is
  * the SQLite store's schema 11 at once (the PostgreSQL store started
  * there); fs_field() reads a field's current value out of a packed state,
- * for the review filters.
+ * for the review filters.  The packed state is TEXT, not json: it is
+ * written with every change and read by SQL only in filters and views
+ * (cast there), so PostgreSQL need not parse it on every write.
  */
 static const char *const migrations[] = {
     /* 0 -> 1 */
@@ -238,6 +241,8 @@ pg_err(PGconn *c, const PGresult *r, const char *what)
 	return FS_ERR_DB;
 }
 
+static struct conn *conn_of(PGconn *c);
+
 static fs_err
 result_check(PGconn *c, PGresult *r, const char *what, PGresult **ret)
 {
@@ -259,17 +264,65 @@ fs_err
 pg_run(PGconn *c, const char *what, PGresult **ret, const char *sql, int n,
     const char *const *params)
 {
+	fs_err err;
+
 	if (c == NULL)
 		return FS_ERR_DB;
+	if ((err = pg_drain(c)) != FS_OK)
+		return err;
 	return result_check(c, PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0), what, ret);
 }
 
 fs_err
 pg_exec(PGconn *c, const char *sql)
 {
+	fs_err err;
+
 	if (c == NULL)
 		return FS_ERR_DB;
+	/* ROLLBACK after a failed statement in flight: its error is the caller's already. */
+	if ((err = pg_drain(c)) != FS_OK && strcmp(sql, "ROLLBACK") != 0)
+		return err;
 	return result_check(c, PQexec(c, sql), "exec", NULL);
+}
+
+fs_err
+pg_send(PGconn *c, const char *what, const char *sql, int n, const char *const *params)
+{
+	struct conn *x;
+	fs_err err;
+
+	if (c == NULL || (x = conn_of(c)) == NULL)
+		return FS_ERR_DB;
+	if ((err = pg_drain(c)) != FS_OK)
+		return err;
+	/* libpq copies the parameters into its buffer: the caller may free them now. */
+	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) {
+		log_warnx("Store failed during %s: %s", what, PQerrorMessage(c));
+		return FS_ERR_DB;
+	}
+	x->inflight = what;
+	return FS_OK;
+}
+
+fs_err
+pg_drain(PGconn *c)
+{
+	struct conn *x = c != NULL ? conn_of(c) : NULL;
+	PGresult *r;
+	fs_err err = FS_OK;
+
+	if (x == NULL || x->inflight == NULL)
+		return FS_OK;
+	while ((r = PQgetResult(c)) != NULL) {
+		ExecStatusType s = PQresultStatus(r);
+
+		if (err == FS_OK && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+			err = pg_err(c, r, x->inflight);
+		PQclear(r);
+	}
+	x->inflight = NULL;
+	return err;
 }
 
 /*
@@ -301,10 +354,13 @@ pg_run_prepared(PGconn *c, const char *name, const char *what, PGresult **ret, c
     int n, const char *const *params)
 {
 	struct conn *x;
+	fs_err err;
 	int i;
 
 	if (c == NULL)
 		return FS_ERR_DB;
+	if ((err = pg_drain(c)) != FS_OK)
+		return err;
 	x = conn_of(c);
 	for (i = 0; x != NULL && i < x->nprepared; i++)
 		if (x->prepared[i] == name)
@@ -312,8 +368,7 @@ pg_run_prepared(PGconn *c, const char *name, const char *what, PGresult **ret, c
 	if (x == NULL || i == PG_MAX_PREPARED)
 		return pg_run(c, what, ret, sql, n, params);
 	if (i == x->nprepared) {
-		fs_err err = result_check(c, PQprepare(c, name, sql, n, NULL), what, NULL);
-
+		err = result_check(c, PQprepare(c, name, sql, n, NULL), what, NULL);
 		if (err != FS_OK)
 			return err;
 		x->prepared[x->nprepared++] = name;

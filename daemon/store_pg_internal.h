@@ -62,6 +62,16 @@ fs_err pg_run(PGconn *c, const char *what, PGresult **ret, const char *sql, int 
 fs_err pg_run_prepared(PGconn *c, const char *name, const char *what, PGresult **ret,
     const char *sql, int n, const char *const *params);
 
+/*
+ * Sends sql without waiting for its answer (a write whose result nothing
+ * reads), so the caller works on while PostgreSQL does: the next call on c
+ * (pg_run, pg_exec, pg_send, ...) first waits for it, and returns its
+ * error if it failed.  One statement in flight per connection.
+ */
+fs_err pg_send(PGconn *c, const char *what, const char *sql, int n, const char *const *params);
+/* Waits for the statement in flight on c, if any; its error. */
+fs_err pg_drain(PGconn *c);
+
 /* Runs sql, no parameters, no result (BEGIN, COMMIT, ...). */
 fs_err pg_exec(PGconn *c, const char *sql);
 

@@ -26,6 +26,8 @@ pg_each_row(PGconn *c, const char *what, const char *sql, int n, const char *con
 
 	if (c == NULL)
 		return FS_ERR_DB;
+	if ((err = pg_drain(c)) != FS_OK)
+		return err;
 	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) {
 		log_warnx("Store failed during %s: %s", what, PQerrorMessage(c));
 		return FS_ERR_DB;
