@@ -25,6 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# shellcheck source=../pg/store-env.sh
+. "$SRC/tests/pg/store-env.sh" # the PostgreSQL store under tests/pg/with-pg.sh
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -48,7 +50,7 @@ token() { # name role team [more device add options]
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
 audit_count() { # action [actor]
-	sqlite3 data/fieldsyncd.db "SELECT count(*) FROM audit WHERE action = '$1'${2:+ AND actor = '$2'}"
+	srv_sql "SELECT count(*) FROM audit WHERE action = '$1'${2:+ AND actor = '$2'}"
 }
 
 "$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
@@ -81,9 +83,9 @@ bad_add "an invalid team" --name x4 --role reviewer --team north --team 'so uth'
 grep -q '^rns .*\["north","south"\]$' list.out || fail "device list does not show rns's teams"
 grep -q '^rall .* all$' list.out || fail "device list does not show rall seeing every team"
 grep -q '^n1 .* -$' list.out || fail "device list shows teams for a field device"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM devices WHERE name LIKE 'x%'")" = 0 ] ||
+[ "$(srv_sql "SELECT count(*) FROM devices WHERE name LIKE 'x%'")" = 0 ] ||
 	fail "a refused device add stored a device"
-grep -q 'sees=\["north","south"\]' <(sqlite3 data/fieldsyncd.db \
+grep -q 'sees=\["north","south"\]' <(srv_sql \
 	"SELECT detail FROM audit WHERE action = 'device.add'") || fail "device add audit lacks the teams"
 pass "device add: a reviewer of several teams, of every team; field and admin devices of one; clear errors"
 
@@ -129,8 +131,7 @@ for n in n1 s1 e1; do
 	"$F" --db $n.db sync --server "$URL" --token-file tok-$n --cacert cert.pem -q ||
 		fail "sync of $n"
 done
-[ "$(sqlite3 data/fieldsyncd.db "SELECT group_concat(team, ',') FROM
-	(SELECT team FROM records ORDER BY team)")" = "east,north,north,south" ] || fail "records not synced"
+[ "$(srv_sql "SELECT team FROM records ORDER BY team" | paste -sd,)" = "east,north,north,south" ] || fail "records not synced"
 pass "three teams recorded 4 records and synced"
 
 # --- Who sees what --------------------------------------------------------
@@ -157,13 +158,13 @@ expect 403 "rns: export of another team" get \
 	'/v1/review/export?form=labor_inspection&team=east&include_sensitive=true' rns
 grep -q "$SECRET_E" body && fail "a refused export sent a value"
 [ "$(audit_count review.denied rns)" = $((denied0 + 2)) ] || fail "the refused list and export were not audited"
-sqlite3 data/fieldsyncd.db "SELECT detail FROM audit WHERE action = 'review.denied'" |
+srv_sql "SELECT detail FROM audit WHERE action = 'review.denied'" |
 	grep -q 'team=east action=list' || fail "the list refusal's audit entry does not say what"
 pass "lists: each reviewer sees its teams only, every team with --all-teams, admin all; another team's filter is 403, audited"
 
 # --- Every per-record endpoint, across teams ------------------------------
 
-status_of() { sqlite3 data/fieldsyncd.db "SELECT review_status FROM records WHERE id = '$1'"; }
+status_of() { srv_sql "SELECT review_status FROM records WHERE id = '$1'"; }
 cross() { # token record-of-another-team what
 	local tok=$1 r=$2 before reveals
 	before=$(audit_count review.denied "$tok")
@@ -177,13 +178,13 @@ cross() { # token record-of-another-team what
 	[ "$(status_of "$r")" = new ] || fail "$tok: a refused status change changed $3"
 	[ "$(audit_count review.denied "$tok")" = $((before + 5)) ] || fail "$tok: refusals on $3 not audited"
 	[ "$(audit_count review.reveal "$tok")" = "$reveals" ] || fail "$tok: a refused reveal was audited as a reveal"
-	[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM audit WHERE action = 'review.denied'
+	[ "$(srv_sql "SELECT count(*) FROM audit WHERE action = 'review.denied'
 		AND actor = '$tok' AND record_id = '$r'")" = 5 ] || fail "$tok: the refusals do not name the record"
 }
 cross rns "$RE" "east's record"
 cross re "$RN" "north's record"
 cross re "$RS" "south's record"
-sqlite3 data/fieldsyncd.db "SELECT detail FROM audit WHERE action = 'review.denied' AND actor = 're'" |
+srv_sql "SELECT detail FROM audit WHERE action = 'review.denied' AND actor = 're'" |
 	sort -u >denied.txt
 for a in view reveal status print resolve; do
 	grep -q "^team=north action=$a$" denied.txt || fail "no audited refusal of $a: $(cat denied.txt)"
@@ -216,7 +217,7 @@ assert teams == ["north", "north", "south"], teams
 PY
 grep -q "$SECRET_E" body && fail "rns's export holds east's sensitive value"
 grep -q "$SECRET_S" body || fail "rns's export lacks its own team's sensitive value"
-sqlite3 data/fieldsyncd.db "SELECT detail FROM audit WHERE action = 'review.export' AND actor = 'rns'" \
+srv_sql "SELECT detail FROM audit WHERE action = 'review.export' AND actor = 'rns'" \
 	>export-audit.txt
 grep -q 'sensitive=included rows=3 sees=\["north","south"\]' export-audit.txt ||
 	fail "the export's audit entry does not name the rows and the reviewer's teams: $(cat export-audit.txt)"
@@ -241,7 +242,7 @@ pass "device teams: effective at the next request, audited; refused for a field 
 # --- No value in the audit trail or the log -------------------------------
 
 for s in "$SECRET_N" "$SECRET_S" "$SECRET_E"; do
-	sqlite3 data/fieldsyncd.db "SELECT * FROM audit" | grep -q "$s" && fail "a value in the audit trail"
+	srv_sql "SELECT * FROM audit" | grep -q "$s" && fail "a value in the audit trail"
 	grep -q "$s" daemon.log && fail "a value in the daemon's log"
 done
 kill "$DPID"

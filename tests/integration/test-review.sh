@@ -26,6 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# shellcheck source=../pg/store-env.sh
+. "$SRC/tests/pg/store-env.sh" # the PostgreSQL store under tests/pg/with-pg.sh
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -124,7 +126,7 @@ for n in a1 b1 a2; do sync_dev $n || fail "first sync of $n"; done
 "$F" --db a1.db record edit "$R1" --set number_of_workers=100 >/dev/null
 "$F" --db a2.db record edit "$R1" --set number_of_workers=200 >/dev/null
 for n in a1 a2 a1; do sync_dev $n || fail "sync of $n"; done
-[ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$R1'")" = 1 ] ||
+[ "$(srv_sql "SELECT open_conflicts FROM records WHERE id = '$R1'")" = 1 ] ||
 	fail "the concurrent edit made no conflict"
 pass "devices recorded 4 records and made 1 conflict"
 
@@ -289,13 +291,13 @@ expect 400 "resolve: value breaks the form" post "/v1/review/records/$R1/resolve
 	'{"field":"number_of_workers","value":-5}'
 expect 409 "resolve: stamp not a candidate" post "/v1/review/records/$R1/resolve" \
 	"{\"field\":\"number_of_workers\",\"stamp\":\"0000000000000001-0000000000000001\"}"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE record_id = '$R1'")" = 3 ] ||
+[ "$(srv_sql "SELECT count(*) FROM changes WHERE record_id = '$R1'")" = 3 ] ||
 	fail "a refused resolution wrote a change"
 expect 200 "resolve" post "/v1/review/records/$R1/resolve" \
 	"{\"field\":\"number_of_workers\",\"stamp\":\"$LOSER\",\"note\":\"confirmed by phone\"}"
 [ "$(py 'j["open_conflicts"]')" = 0 ] || fail "conflict still open after resolution"
 RSTAMP=$(py 'j["hlc"]')
-SERVER_DEV=$(sqlite3 data/fieldsyncd.db "SELECT value FROM server_meta WHERE key = 'hlc_device'")
+SERVER_DEV=$(srv_sql "SELECT value FROM server_meta WHERE key = 'hlc_device'")
 [ "${RSTAMP#*-}" = "$SERVER_DEV" ] || fail "the resolution is not stamped by the server's device id"
 [[ "$RSTAMP" > "$CUR" && "$RSTAMP" > "$LOSER" ]] || fail "the resolution stamp is not the newest"
 expect 200 "record" get "/v1/review/records/$R1"
@@ -354,7 +356,7 @@ R5=$("$F" --db a2.db record new labor_inspection --set worksite_name="Beta mine"
 sync_dev a2 || fail "sync of the v2 record"
 V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/labor_inspection.json")
 V2=$((V1 + 1))
-[ "$(sqlite3 data/fieldsyncd.db "SELECT form_version FROM records WHERE id = '$R5'")" = $V2 ] ||
+[ "$(srv_sql "SELECT form_version FROM records WHERE id = '$R5'")" = $V2 ] ||
 	fail "the device did not record with form version $V2"
 
 expect 200 "CSV export" get "/v1/review/export?form=labor_inspection&format=csv"
@@ -489,7 +491,7 @@ for n in a1 a2; do sync_dev $n || fail "sync of $n (delete case)"; done
 sleep 0.01
 "$F" --db a1.db record delete "$R5" >/dev/null
 for n in a1 a2 a1; do sync_dev $n || fail "sync of $n (delete case)"; done
-[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "0|1" ] ||
+[ "$(srv_sql "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "0|1" ] ||
 	fail "the record an unseen edit raced with a delete is not alive with one conflict"
 expect 200 "list after the delete" get "/v1/review/records?conflicts=1"
 [ "$(py "[(r['deleted'], r['open_conflicts']) for r in j['records'] if r['id'] == '$R5']")" = "[(False, 1)]" ] ||
@@ -500,7 +502,7 @@ py "j['delete_conflict']['deletes'][0]['device_name'], j['delete_conflict']['edi
 	fail "the record view does not show both sides with the values kept: $(cat dc.txt) $(cat body)"
 expect 400 "record and field together" post "/v1/review/records/$R5/resolve" '{"record":"delete","field":"x"}'
 expect 200 "confirm the delete" post "/v1/review/records/$R5/resolve" '{"record":"delete","note":"duplicate"}'
-[ "$(sqlite3 data/fieldsyncd.db "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "1|0" ] ||
+[ "$(srv_sql "SELECT deleted, open_conflicts FROM records WHERE id = '$R5'")" = "1|0" ] ||
 	fail "confirming the delete did not delete the record"
 expect 409 "nothing left to resolve" post "/v1/review/records/$R5/resolve" '{"record":"keep"}'
 for n in a1 a2; do sync_dev $n || fail "sync of $n after the confirmation"; done
@@ -522,23 +524,35 @@ pass "daemon log holds no field value, note or token"
 
 # --- Headquarters' resolutions are signed and chained (issue 16, item 5) --
 [ "$(stat -c %a data/server-signing.key)" = 600 ] || fail "the server's signing key is not private"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE batch = 'review'
-	AND json_extract(body, '$.sig') IS NULL")" = 0 ] || fail "a resolution is not signed"
-n=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE batch = 'review'")
+if [ -n "$ON_PG" ]; then unsigned="(body::json ->> 'sig') IS NULL"; else unsigned="json_extract(body, '$.sig') IS NULL"; fi
+[ "$(srv_sql "SELECT count(*) FROM changes WHERE batch = 'review' AND $unsigned")" = 0 ] ||
+	fail "a resolution is not signed"
+n=$(srv_sql "SELECT count(*) FROM changes WHERE batch = 'review'")
 [ "$n" -ge 1 ] || fail "no resolution to check"
 "$D" -d data verify >verify.out || fail "verify after resolutions: $(cat verify.out)"
 cp -r data tampered
-python3 - tampered/fieldsyncd.db <<'PY'
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-seq, body = db.execute("SELECT seq, body FROM changes WHERE batch = 'review' ORDER BY seq LIMIT 1").fetchone()
-c = json.loads(body)
+alter='import json, sys
+c = json.loads(sys.stdin.read())
 f = next(iter(c["fields"]))
 c["fields"][f] = "altered by hand" if isinstance(c["fields"][f], str) else 12345
-db.execute("UPDATE changes SET body = ? WHERE seq = ?", (json.dumps(c), seq))
-db.commit()
-PY
-if "$D" -d tampered verify >verify.out; then fail "an altered resolution passed verify"; fi
+print(json.dumps(c))'
+if [ -n "$ON_PG" ]; then
+	# The database itself (the last step of this test): altered in place.
+	seq=$(srv_sql "SELECT seq FROM changes WHERE batch = 'review' ORDER BY seq LIMIT 1")
+	body=$(srv_sql "SELECT body FROM changes WHERE seq = $seq" | python3 -c "$alter")
+	psql -X -q -v ON_ERROR_STOP=1 -d "$PGCONN" -v body="$body" \
+		<<<"UPDATE changes SET body = :'body' WHERE seq = $seq;" || fail "could not alter the resolution"
+	tampered=data
+else
+	seq=$(sqlite3 tampered/fieldsyncd.db "SELECT seq FROM changes WHERE batch = 'review' ORDER BY seq LIMIT 1")
+	body=$(sqlite3 tampered/fieldsyncd.db "SELECT body FROM changes WHERE seq = $seq" | python3 -c "$alter")
+	python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE changes SET body = ? WHERE seq = ?", (sys.argv[2], int(sys.argv[3])))
+db.commit()' tampered/fieldsyncd.db "$body" "$seq"
+	tampered=tampered
+fi
+if "$D" -d $tampered verify >verify.out; then fail "an altered resolution passed verify"; fi
 grep -q "BROKEN: device 'headquarters'" verify.out || fail "altered resolution: $(cat verify.out)"
 pass "$n resolution(s) signed by headquarters' key (0600 file) verify; an altered one is named"
 echo "test-review: all passed"
