@@ -1,6 +1,6 @@
 /*
  * store.h -- the daemon's central store: one interface, one implementation
- * per backend (store_sqlite.c today; store_pg.c for PostgreSQL later).
+ * per backend (store_sqlite*.c, and store_pg*.c for PostgreSQL, issue 18).
  *
  * This part covers devices (tokens, roles, teams, the device id bound to a
  * token) and published form definitions, plus the audit trail.  Records,

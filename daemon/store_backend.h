@@ -3,7 +3,7 @@
  * (issue 13): one table of functions, chosen at run time by the `store`
  * key of fieldsyncd.conf.
  *
- * The contract, for every backend (SQLite today, PostgreSQL next):
+ * The contract, for every backend (SQLite, PostgreSQL):
  *   - every operation of store.h, store_records.h and store_review.h that
  *     touches storage is an entry here; store.c dispatches each public
  *     call through the handle's table, so the daemon never names a backend;
