@@ -3,7 +3,8 @@
  * fieldsyncd's central store must pass (issue 13): written against the
  * store's interface only (daemon/store.h, store_records.h,
  * store_review.h), never its SQL, so the PostgreSQL store of issue 18
- * runs it unchanged.  Today it runs against the SQLite backend.
+ * runs it unchanged: unit-conformance runs it on SQLite,
+ * unit-conformance-postgresql on a throwaway PostgreSQL server.
  *
  *   idempotent batch      a batch replayed changes nothing; its answer is kept
  *   duplicates            a change in another batch is a duplicate
