@@ -5,7 +5,10 @@ HAProxy or nginx would, skipping a backend that refuses connections).  Six
 devices save and sync through the proxy while one daemon at a time is
 killed with SIGKILL at a random moment and started again: a batch whose
 answer was lost is re-sent to another daemon, a pull cursor given by one
-daemon is used on the next.  At the end every change each device saved is
+daemon is used on the next (and, explicitly first: a batch pushed to one
+daemon and replayed to another is answered the same and stored once; a
+device pulls page by page, each page from another daemon, and gets every
+change once).  At the end every change each device saved is
 on the server exactly once, nothing is pending, and every device holds
 the server's values and conflicts.  `fieldsyncd verify` then checks every
 signature and hash chain the three daemons wrote together.
@@ -22,9 +25,9 @@ import sys
 import threading
 import time
 
-from fsharness import (Daemon, Device, Failure, STORE_KIND, Run, check, converge, log,
-                       pushed_not_on_server, sanitizer_report, server_duplicates,
-                       verify_devices)
+from fsharness import (Client, Daemon, Device, Failure, STORE_KIND, Run, check, hlc_text,
+                       log, pushed_not_on_server, query, rand_hex, sanitizer_report,
+                       server_duplicates, verify_devices)
 
 
 class RoundRobinProxy:
@@ -120,6 +123,7 @@ def scenario_multi_daemon(args, rng):
             shutil.copy2(os.path.join(first.data, "server-signing.key"), d.data)
             d.start()
             daemons.append(d)
+        replay_and_cursor(run, rng, first, daemons)
         proxy = RoundRobinProxy([d.port for d in daemons])
         url = f"https://127.0.0.1:{proxy.port}"
         kills = 0
@@ -167,7 +171,8 @@ def scenario_multi_daemon(args, rng):
         for d in daemons:
             d.stop()
         log(f"fault: multi-daemon: {kills} kills survived, {ndaemons} daemons on one PostgreSQL"
-            f" store, {rounds} rounds, connections per daemon {counts}, {replays} batches"
+            f" store, {rounds} rounds, connections per daemon {counts}, a replay and a pull"
+            f" across daemons exact, {replays} batches"
             f" answered again, {n} changes verified, 0 lost, 0 duplicated, devices converged,"
             f" verify ok, {run.elapsed():.1f} s")
     except BaseException:
@@ -179,9 +184,47 @@ def scenario_multi_daemon(args, rng):
     run.close()
 
 
+def replay_and_cursor(run, rng, first, daemons):
+    """A batch pushed to one daemon and replayed to another is answered, not
+    applied again; a pull cursor one daemon gave works on another."""
+    tok = first.add_device("direct", team="west")
+    dev_id = rand_hex(16, rng)
+    now = int(time.time() * 1000)
+    changes = [{"id": rand_hex(32, rng), "form": "labor_inspection",
+                "form_version": run.form_version(), "op": "upsert",
+                "hlc": hlc_text(now + i, 0, dev_id),
+                "fields": {"worksite_name": f"direct {i}", "sector": "mining",
+                           "inspection_date": "2026-11-20", "referral_decision": "none"},
+                "base": {}} for i in range(3)]
+    batch = {"device": dev_id, "batch": "cross-daemon-1", "changes": changes}
+    answers = []
+    for d in daemons[:2]:
+        st, _, js = Client(run, d.port).push(tok, batch)
+        check(st == 200 and js is not None, f"push to {d.data}: {st} {js}")
+        answers.append(js)
+    same = [{k: v for k, v in a.items() if k not in ("time_ms", "replayed")} for a in answers]
+    check(answers[0].get("accepted") == 3 and same[1] == same[0]
+          and answers[1].get("replayed") is True,
+          f"a batch replayed to another daemon was not answered the same: {answers}")
+    n = query(first.db, "SELECT count(*) FROM changes WHERE device = ?", (dev_id,))[0][0]
+    check(n == 3, f"a batch replayed to another daemon was applied again: {n} changes")
+    # A second device of the team pulls page by page, each page from the next daemon.
+    tok2 = first.add_device("direct2", team="west")
+    cursor, got = 0, 0
+    for k in range(6):
+        st, _, js = Client(run, daemons[k % len(daemons)].port).request(
+            "GET", f"/v1/pull?after={cursor}&limit=1", token=tok2)
+        check(st == 200 and js is not None, f"pull from daemon {k % len(daemons)}: {st} {js}")
+        got += len(js.get("changes", []))
+        cursor = js["next"]
+        if not js.get("more"):
+            break
+    check(got == 3, f"pulling across daemons delivered {got} of 3 changes")
+
+
 def converge_team(devices, server_db, team):
     """Every device of team holds exactly the server's values of that team's records."""
-    from fsharness import query, state
+    from fsharness import state
     ids = {r[0] for r in query(server_db, "SELECT id FROM records WHERE team = ?", (team,))}
     fields, conflicts = state(server_db)
     srv = ([x for x in fields if x[0] in ids], [x for x in conflicts if x[0] in ids])
