@@ -179,6 +179,16 @@ fs_record_create(fs_client *c, const char *form_id, const char *values_json, cha
 		return err;
 	if ((err = parse_values(c, values_json, &values)) != FS_OK)
 		return err;
+	/* Skip logic (issue 19): calculated values computed, questions that do not apply emptied. */
+	{
+		char today[11];
+
+		form_today(today);
+		if (form_apply_logic(form, values, today) != FS_OK) {
+			cJSON_Delete(values);
+			return client_fail(c, FS_ERR_NOMEM, "out of memory");
+		}
+	}
 	if ((err = form_validate(form, values, true, msg, sizeof(msg))) != FS_OK) {
 		cJSON_Delete(values);
 		return client_fail(c, err, "%s", msg);
@@ -242,24 +252,46 @@ record_load_live(fs_client *c, const char *id, struct record_state *r,
 }
 
 /*
- * Works out what an edit changes: fields whose value differs from the stored
- * one go into *ret_fields, the stamps they overwrite into *ret_base, and the
- * merged record is validated as a whole.
+ * Works out what an edit changes: the edit laid over the stored values,
+ * then the form's skip logic and calculations applied to the whole record
+ * (issue 19: a question that stops applying is emptied, a calculated value
+ * follows); fields whose value then differs from the stored one go into
+ * *ret_fields, the stamps they overwrite into *ret_base, and the merged
+ * record is validated as a whole.
  */
 static fs_err
 edit_diff(fs_client *c, const struct form *form, struct record_state *r, const cJSON *values,
     cJSON **ret_fields, cJSON **ret_base)
 {
 	cJSON *fields = cJSON_CreateObject(), *base = cJSON_CreateObject();
+	cJSON *before = cJSON_Duplicate(r->values, 1);
 	const cJSON *item;
-	char msg[256];
+	char msg[256], today[11];
 	fs_err err;
 
+	if (fields == NULL || base == NULL || before == NULL) {
+		err = FS_ERR_NOMEM;
+		snprintf(msg, sizeof(msg), "out of memory");
+		goto fail_msg;
+	}
 	if ((err = form_validate(form, values, false, msg, sizeof(msg))) != FS_OK)
 		goto fail_msg;
 	cJSON_ArrayForEach(item, values)
 	{
-		cJSON *old = cJSON_GetObjectItemCaseSensitive(r->values, item->string);
+		if (cJSON_GetObjectItemCaseSensitive(r->values, item->string) != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(r->values, item->string,
+			    cJSON_Duplicate(item, 1));
+		else
+			cJSON_AddItemToObject(r->values, item->string, cJSON_Duplicate(item, 1));
+	}
+	form_today(today);
+	if ((err = form_apply_logic(form, r->values, today)) != FS_OK) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		goto fail_msg;
+	}
+	cJSON_ArrayForEach(item, r->values)
+	{
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(before, item->string);
 		const cJSON *stamp = cJSON_GetObjectItemCaseSensitive(r->stamps, item->string);
 		bool old_unset = old == NULL || cJSON_IsNull(old);
 
@@ -268,18 +300,15 @@ edit_diff(fs_client *c, const struct form *form, struct record_state *r, const c
 		cJSON_AddItemToObject(fields, item->string, cJSON_Duplicate(item, 1));
 		if (stamp != NULL)
 			cJSON_AddStringToObject(base, item->string, stamp->valuestring);
-		if (old != NULL)
-			cJSON_ReplaceItemInObjectCaseSensitive(r->values, item->string,
-			    cJSON_Duplicate(item, 1));
-		else
-			cJSON_AddItemToObject(r->values, item->string, cJSON_Duplicate(item, 1));
 	}
 	if ((err = form_validate(form, r->values, true, msg, sizeof(msg))) != FS_OK)
 		goto fail_msg;
+	cJSON_Delete(before);
 	*ret_fields = fields;
 	*ret_base = base;
 	return FS_OK;
 fail_msg:
+	cJSON_Delete(before);
 	cJSON_Delete(fields);
 	cJSON_Delete(base);
 	return client_fail(c, err, "%s", msg);

@@ -33,7 +33,8 @@ static const char *const form_keys[] = {
     "keep_drafts", NULL};
 
 static const char *const field_keys[] = {"name", "type", "label", "required", "sensitive",
-    "choices", "min", "max", "max_length", "pattern", "hint", "description", NULL};
+    "choices", "min", "max", "max_length", "pattern", "hint", "description", "relevant",
+    "constraint", "constraint_message", "required_if", "calculate", NULL};
 
 static fs_err def_err(char *err, size_t errlen, const char *who, const char *fmt, ...) FORMAT(4, 5);
 
@@ -599,7 +600,8 @@ parse_form(struct form *form, const cJSON *root, char *err, size_t errlen)
 	for (item = fields->child, i = 0; item != NULL; item = item->next, i++)
 		if ((rc = parse_field(form, i, item, err, errlen)) != FS_OK)
 			return rc;
-	return FS_OK;
+	/* Expressions name other fields: read once every field is known. */
+	return form_logic_load(form, fields, err, errlen);
 }
 
 fs_err
@@ -654,8 +656,10 @@ form_free(struct form *form)
 		for (j = 0; j < f->nchoices; j++)
 			free(f->choices[j]);
 		free(f->choices);
+		form_logic_free(f);
 	}
 	free(form->fields);
+	free(form->order);
 	free(form->id);
 	free(form->title);
 	cJSON_free(form->json);

@@ -46,6 +46,8 @@ enum form_conflict {
 #define FORM_NAME_MAX 64
 #define FORM_MAX_FIELDS 512
 
+struct expr;
+
 struct form_field {
 	char *name;          /* [a-z][a-z0-9_]*, at most FORM_NAME_MAX */
 	char *label;         /* may be NULL */
@@ -59,6 +61,9 @@ struct form_field {
 	void *regex;         /* compiled regex_t *, private */
 	char **choices;      /* select_one / select_multiple, NULL otherwise */
 	size_t nchoices;
+	/* Rules between fields (issue 19; common/form_logic.c), NULL when absent. */
+	struct expr *relevant, *constraint, *required_if, *calculate;
+	char *constraint_message;
 };
 
 struct form {
@@ -73,6 +78,7 @@ struct form {
 	bool keep_drafts;
 	struct form_field *fields;
 	size_t nfields;
+	size_t *order;       /* field indices, each after the fields its expressions read */
 	char *json;          /* canonical JSON text of the definition (cJSON_PrintUnformatted) */
 };
 
@@ -123,6 +129,34 @@ bool form_datetime_valid(const char *s);
 
 fs_err form_validate(const struct form *form, const cJSON *values, bool complete, char *err,
     size_t errlen);
+
+/*
+ * Skip logic, constraints and calculations (issue 19, common/form_logic.c;
+ * schema/FORMS.md).  today is the UTC date, "YYYY-MM-DD" (form_today()).
+ *
+ * form_apply_logic(): what a device does to a whole record's values before
+ * it saves them: every calculated field computed, every field whose
+ * `relevant` is false set to null.  values is changed in place.
+ *
+ * form_check_logic(): a whole record obeys the rules (a non-relevant field
+ * empty, required / required_if fields of relevant questions set,
+ * constraints hold); form_validate() with complete calls it.
+ *
+ * form_check_relevant(): the server's check of a change: each non-empty
+ * value of fields is relevant on record (the stored values with the
+ * change's laid over them).
+ *
+ * The checks return FS_OK or FS_ERR_INVALID with "field 'x': rule
+ * 'relevant' (...)"; apply FS_ERR_NOMEM at worst.
+ */
+void form_today(char buf[11]);
+bool form_has_logic(const struct form *form);
+bool form_field_relevant(const struct form_field *f, const cJSON *values, const char *today);
+fs_err form_apply_logic(const struct form *form, cJSON *values, const char *today);
+fs_err form_check_logic(const struct form *form, const cJSON *values, const char *today,
+    char *err, size_t errlen);
+fs_err form_check_relevant(const struct form *form, const cJSON *record, const cJSON *fields,
+    const char *today, char *err, size_t errlen);
 
 /*
  * Converts text typed by a user into a JSON value for field (see

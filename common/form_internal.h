@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "form.h"
 
 #define PATTERN_MAX  1024 /* bytes of a pattern's source */
@@ -36,5 +38,10 @@ bool form_is_integral(double v);
 bool form_int_in_range(double v);
 /* Index of the field called name, or form->nfields. */
 size_t form_field_index(const struct form *form, const char *name);
+/* True if value leaves a field unanswered: absent, null, "" or []. */
+bool form_value_empty(const struct form_field *f, const cJSON *v);
+/* form_logic.c: the fields' expressions, compiled after every field is known. */
+fs_err form_logic_load(struct form *form, const cJSON *fields, char *err, size_t errlen);
+void form_logic_free(struct form_field *f);
 
 #endif /* FS_FORM_INTERNAL_H */

@@ -344,9 +344,8 @@ form_check_value(const struct form_field *field, const cJSON *value, char *err, 
 	return type_err(field, err, errlen);
 }
 
-/* True if value leaves a field unanswered: absent, null, "" or []. */
-static bool
-value_empty(const struct form_field *f, const cJSON *v)
+bool
+form_value_empty(const struct form_field *f, const cJSON *v)
 {
 	if (v == NULL || cJSON_IsNull(v))
 		return true;
@@ -395,14 +394,21 @@ form_validate(const struct form *form, const cJSON *values, bool complete, char 
 		seen[i] = 1;
 		if ((rc = form_check_value(f, item, err, errlen)) != FS_OK)
 			return rc;
-		if (f->required && value_empty(f, item))
+		/* A question with skip logic is required only while it applies (form_logic.c). */
+		if (f->required && f->relevant == NULL && form_value_empty(f, item))
 			return rule_err(f, "required", err, errlen, "must be set");
 	}
 	if (!complete)
 		return FS_OK;
 	for (i = 0; i < form->nfields; i++)
-		if (form->fields[i].required && !seen[i])
+		if (form->fields[i].required && form->fields[i].relevant == NULL && !seen[i])
 			return rule_err(&form->fields[i], "required", err, errlen, "must be set");
+	if (form->order != NULL && form_has_logic(form)) {
+		char today[11];
+
+		form_today(today);
+		return form_check_logic(form, values, today, err, errlen);
+	}
 	return FS_OK;
 }
 

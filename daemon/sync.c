@@ -273,6 +273,55 @@ push_clock_ok(const struct server_ctx *ctx, const cJSON *changes, struct http_re
  * version requires and the record lacks does not hold the record back.
  * FS_ERR_INVALID with the field and rule in msg.
  */
+/* The record's stored values with the change's laid over them (*ret the caller's). */
+static fs_err
+overlay_values(struct store_push *push, const struct change *ch, cJSON **ret)
+{
+	const cJSON *item;
+	cJSON *values;
+	fs_err err;
+
+	if ((err = store_push_record_values(push, ch->id, &values)) != FS_OK)
+		return err;
+	cJSON_ArrayForEach(item, ch->fields)
+	{
+		cJSON *copy = cJSON_Duplicate(item, 1);
+
+		if (copy == NULL) {
+			cJSON_Delete(values);
+			return FS_ERR_NOMEM;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(values, item->string);
+		cJSON_AddItemToObject(values, item->string, copy);
+	}
+	*ret = values;
+	return FS_OK;
+}
+
+/*
+ * Skip logic (issue 19): a change may not set a question that does not
+ * apply to the record it makes (the stored values with the change's).
+ * The device clears such a field itself; a change that sets one is
+ * refused like any other broken rule, naming the field and the rule.
+ */
+static fs_err
+relevance_check(struct store_push *push, const struct form *form, const struct change *ch,
+    char *msg, size_t len)
+{
+	char today[11];
+	cJSON *values;
+	fs_err err;
+
+	if (ch->is_delete || !form_has_logic(form))
+		return FS_OK;
+	if ((err = overlay_values(push, ch, &values)) != FS_OK)
+		return err;
+	form_today(today);
+	err = form_check_relevant(form, values, ch->fields, today, msg, len);
+	cJSON_Delete(values);
+	return err;
+}
+
 static fs_err
 version_check(struct server_ctx *ctx, struct form_cache *fc, struct store_push *push,
     const struct store_record_head *head, const struct change *ch, char *msg, size_t len)
@@ -288,24 +337,9 @@ version_check(struct server_ctx *ctx, struct form_cache *fc, struct store_push *
 		return FS_OK; /* nulls satisfy every version */
 	if ((err = form_cache_get(fc, ctx->store, ch->form, target, &tf)) != FS_OK)
 		return err;
-	if (target == ch->form_version) {
-		/* The change moves the record forward: all of it must fit. */
-		const cJSON *item;
-
-		if ((err = store_push_record_values(push, ch->id, &values)) != FS_OK)
-			return err;
-		cJSON_ArrayForEach(item, ch->fields)
-		{
-			cJSON *copy = cJSON_Duplicate(item, 1);
-
-			if (copy == NULL) {
-				cJSON_Delete(values);
-				return FS_ERR_NOMEM;
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(values, item->string);
-			cJSON_AddItemToObject(values, item->string, copy);
-		}
-	}
+	/* The change moves the record forward: all of it must fit. */
+	if (target == ch->form_version && (err = overlay_values(push, ch, &values)) != FS_OK)
+		return err;
 	err = form_validate(tf, values != NULL ? values : ch->fields, false, why, sizeof(why));
 	cJSON_Delete(values);
 	if (err == FS_ERR_NOMEM)
@@ -330,7 +364,6 @@ refuse(struct push_custody *pc, struct store_push *push, const char *device, cJS
 	return push_reject(rejected, index, ch, error, detail);
 }
 
-/* Validates and merges one change inside the push transaction. */
 /* The records and stamps the batch names, read at once where the store gains by it. */
 static fs_err
 prefetch(struct store_push *push, const cJSON *changes)
@@ -360,6 +393,7 @@ out:
 	return err;
 }
 
+/* Validates and merges one change inside the push transaction. */
 static fs_err
 push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
     struct push_custody *pc, const struct auth_identity *who, const char *device,
@@ -419,6 +453,11 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	}
 	if (head.exists && head.form_version != ch.form_version &&
 	    (err = version_check(ctx, fc, push, &head, &ch, msg, sizeof(msg))) != FS_OK) {
+		if (err != FS_ERR_INVALID)
+			return err;
+		return refuse(pc, push, device, rejected, index, &ch, "invalid", msg);
+	}
+	if ((err = relevance_check(push, form, &ch, msg, sizeof(msg))) != FS_OK) {
 		if (err != FS_ERR_INVALID)
 			return err;
 		return refuse(pc, push, device, rejected, index, &ch, "invalid", msg);
