@@ -158,6 +158,12 @@ fs_err form_check_logic(const struct form *form, const cJSON *values, const char
 fs_err form_check_relevant(const struct form *form, const cJSON *record, const cJSON *fields,
     const char *today, char *err, size_t errlen);
 
+/* Required now: relevant, and required or its required_if holding. */
+bool form_field_required(const struct form_field *f, const cJSON *values, const char *today);
+/* One field of a whole record: its value's own rules and the rules between fields. */
+fs_err form_check_field(const struct form_field *f, const cJSON *values, const char *today,
+    char *err, size_t errlen);
+
 /*
  * Converts text typed by a user into a JSON value for field (see
  * schema/FORMS.md, "Text input"): integers and decimals as numbers,

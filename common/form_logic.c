@@ -329,33 +329,60 @@ logic_err(const struct form_field *f, const char *rule, char *err, size_t errlen
 	return FS_ERR_INVALID;
 }
 
+bool
+form_field_required(const struct form_field *f, const cJSON *values, const char *today)
+{
+	if (!form_field_relevant(f, values, today))
+		return false;
+	return f->required || (f->required_if != NULL && holds(f->required_if, values, NULL, today));
+}
+
+/* The rules between fields for one field of a whole record. */
+static fs_err
+check_one(const struct form_field *f, const cJSON *values, const char *today, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f->name);
+	bool empty = form_value_empty(f, v);
+
+	if (!form_field_relevant(f, values, today))
+		return empty ? FS_OK : logic_err(f, "relevant", err, errlen,
+					       "must be empty: the question does not apply");
+	if (empty && ((f->required && f->relevant != NULL) ||
+			 (f->required_if != NULL && holds(f->required_if, values, NULL, today))))
+		return logic_err(f, f->required_if != NULL ? "required_if" : "required", err, errlen,
+		    "must be set");
+	/* A sealed value is not evaluated (a constraint reads the plain value, on the device). */
+	if (!empty && f->constraint != NULL && !(cJSON_IsObject(v)) &&
+	    !holds(f->constraint, values, v, today))
+		return logic_err(f, "constraint", err, errlen, "%s",
+		    f->constraint_message != NULL ? f->constraint_message
+						  : "must satisfy the field's constraint");
+	return FS_OK;
+}
+
 fs_err
 form_check_logic(const struct form *form, const cJSON *values, const char *today, char *err,
     size_t errlen)
 {
-	for (size_t i = 0; i < form->nfields; i++) {
-		const struct form_field *f = &form->fields[i];
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f->name);
-		bool empty = form_value_empty(f, v);
+	fs_err rc;
 
-		if (!form_field_relevant(f, values, today)) {
-			if (!empty)
-				return logic_err(f, "relevant", err, errlen,
-				    "must be empty: the question does not apply");
-			continue;
-		}
-		if (empty && ((f->required && f->relevant != NULL) ||
-				 (f->required_if != NULL && holds(f->required_if, values, NULL, today))))
-			return logic_err(f, f->required_if != NULL ? "required_if" : "required", err,
-			    errlen, "must be set");
-		/* A sealed value is not evaluated (a constraint reads the plain value, on the device). */
-		if (!empty && f->constraint != NULL && !(cJSON_IsObject(v)) &&
-		    !holds(f->constraint, values, v, today))
-			return logic_err(f, "constraint", err, errlen, "%s",
-			    f->constraint_message != NULL ? f->constraint_message
-							  : "must satisfy the field's constraint");
-	}
+	for (size_t i = 0; i < form->nfields; i++)
+		if ((rc = check_one(&form->fields[i], values, today, err, errlen)) != FS_OK)
+			return rc;
 	return FS_OK;
+}
+
+fs_err
+form_check_field(const struct form_field *f, const cJSON *values, const char *today, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f->name);
+	fs_err rc;
+
+	if (!form_value_empty(f, v) && (rc = form_check_value(f, v, err, errlen)) != FS_OK)
+		return rc;
+	return check_one(f, values, today, err, errlen);
 }
 
 fs_err

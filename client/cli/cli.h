@@ -58,6 +58,9 @@ char *cli_read_file(const char *path, size_t *ret_len);
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_forms(struct cli *cli, int argc, char **argv);
 int cmd_record(struct cli *cli, int argc, char **argv);
+/* cmd_prompt.c: skip logic for the officer (issue 19). */
+int cli_record_interactive(struct cli *cli, const char *form);
+void cli_say_applies(struct cli *cli, const char *id);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_sync(struct cli *cli, int argc, char **argv);
 int cmd_verify_bundle(struct cli *cli, int argc, char **argv);

@@ -15,6 +15,7 @@
 
 static const char record_help[] =
     "usage: fieldsync [--db PATH] record new FORM (--set FIELD=VALUE ... | --json FILE)\n"
+    "       fieldsync [--db PATH] record new FORM --interactive\n"
     "       fieldsync [--db PATH] record edit ID (--set FIELD=VALUE ... | --json FILE)\n"
     "       fieldsync [--db PATH] record delete ID\n"
     "       fieldsync [--db PATH] record show ID\n"
@@ -22,7 +23,11 @@ static const char record_help[] =
     "new prints the id of the saved record.  VALUE is converted to the field's\n"
     "type: numbers, true/false, YYYY-MM-DD, comma-separated choices for\n"
     "select_multiple, lat,lon for geopoint; an empty VALUE clears the field.\n"
-    "--json FILE (or - for stdin) gives the values as a JSON object instead.\n";
+    "--json FILE (or - for stdin) gives the values as a JSON object instead.\n"
+    "--interactive asks the questions that apply one by one (answers from\n"
+    "standard input, prompts on standard error), with the choices listed.\n"
+    "For a form with skip logic, new and edit then say on standard error which\n"
+    "questions do not apply and which are still to answer.\n";
 
 /* Gathers --set / --json into a JSON value object for form_id. */
 static int
@@ -72,6 +77,8 @@ record_new(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("record new: FORM is required");
 	if ((status = cli_open(cli)) != 0)
 		return status;
+	if (argc == 2 && strcmp(argv[1], "--interactive") == 0)
+		return cli_record_interactive(cli, argv[0]);
 	if ((status = collect_values(cli, argv[0], argc - 1, argv + 1, &values)) != 0)
 		return status;
 	err = fs_record_create(cli->client, argv[0], values, &id);
@@ -79,6 +86,7 @@ record_new(struct cli *cli, int argc, char **argv)
 	if (err != FS_OK)
 		return cli_fail(cli, err);
 	printf("%s\n", id);
+	cli_say_applies(cli, id);
 	fs_free(id);
 	return 0;
 }
@@ -121,6 +129,7 @@ record_edit(struct cli *cli, int argc, char **argv)
 	if (err != FS_OK)
 		return cli_fail(cli, err);
 	printf("saved %s\n", argv[0]);
+	cli_say_applies(cli, argv[0]);
 	return 0;
 }
 

@@ -127,6 +127,23 @@ FS_API fs_err fs_forms_import(fs_client *client, const char *json, size_t len,
 FS_API fs_err fs_forms_list(fs_client *client, char **ret_json);
 
 /*
+ * The questions of form_id's newest version as they stand for values_json
+ * (a JSON object: the values entered so far; NULL for none), in the form's
+ * order (issue 19; schema/FORMS.md, "Skip logic"): a JSON array with one
+ * object per field, {"name", "label" (if any), "type", "choices" (select
+ * fields), "applies" (its `relevant` holds), "required" (now: it applies
+ * and is required, or its `required_if` holds), "calculated", "sensitive",
+ * "value" (the entered or calculated value, null when none) and
+ * "problem" (the rule a given value breaks, as "field 'x': rule ...",
+ * absent when none)}.  For a prompt that walks an officer through a form,
+ * and to show what applies after an edit.  *ret_json is freed with
+ * fs_free().  FS_ERR_NOTFOUND for a form that is not imported,
+ * FS_ERR_JSON when values_json is not an object.
+ */
+FS_API fs_err fs_form_questions(fs_client *client, const char *form_id, const char *values_json,
+    char **ret_json);
+
+/*
  * Turns "name=value" assignments typed on a command line into a JSON value
  * object for form_id's newest version, converting each value to its
  * field's type (see schema/FORMS.md, "Text input").  An empty value means

@@ -127,6 +127,24 @@ python3 -c 'import json,sys; c=json.loads(sys.argv[1]); assert c["fields"]["age"
 [ "$(sqlite3 dev.db "SELECT count(*) FROM changelog")" = $((n0 + 1)) ] || fail "one edit, one change"
 pass "device: non-relevant answers not kept (emptied in the same change), calculations follow, constraint and required_if messages"
 
+# 1b. The officer's walk: `record new --interactive`, answers on standard input.
+printf '16\n\nAna\nyes\n-5\n250\nnone,deception\ndeception,isolation\n\nrefer to police\n\n' |
+	"$F" --db dev.db record new screening --interactive >walk.out 2>walk.err || fail "interactive: $(cat walk.err)"
+W=$(cat walk.out)
+[ "${#W}" = 32 ] || fail "interactive: stdout is not the new id: $W"
+for says in "now applies: guardian" "required: it must be answered" "now applies: debt_amount" \
+	"a debt between 0 and 100,000" "rule 'choices'" "choices (several, separated by commas): deception isolation debt_bondage" \
+	"action [text, required]"; do
+	grep -qF -- "$says" walk.err || fail "interactive: no '$says' in: $(cat walk.err)"
+done
+if grep -q "^indicator_count\|^risk \[" walk.err; then fail "a calculated field was asked"; fi
+[ "$(val "$W" guardian)" = '"Ana"' ] && [ "$(val "$W" debt_amount)" = 250 ] &&
+	[ "$(val "$W" risk)" = '"high"' ] && [ "$(val "$W" action)" = '"refer to police"' ] ||
+	fail "interactive record: $(show "$W")"
+"$F" --db dev.db record edit "$W" --set age=40 >/dev/null 2>edit.err || fail "edit after the walk"
+grep -q "^does not apply: guardian" edit.err || fail "edit does not say what stopped applying: $(cat edit.err)"
+pass "record new --interactive asks what applies with the choices, re-asks on a broken rule; edit says what no longer applies"
+
 # 2. The server: the device's changes pass; a change setting a non-relevant question is refused.
 sync_dev || fail "sync"
 sync_dev || fail "sync again"

@@ -1,0 +1,267 @@
+/*
+ * cmd_prompt.c -- the officer's side of skip logic (issue 19, item 5):
+ *
+ *   record new FORM --interactive   asks the questions that apply, one by
+ *                                   one, in the form's order, with the
+ *                                   choices listed; an answer that breaks
+ *                                   a rule is said and asked again; a
+ *                                   question that starts or stops applying
+ *                                   after an answer is said at once
+ *   record new / edit --set ...     after saving, says which questions do
+ *                                   not apply and which required ones are
+ *                                   still unanswered
+ *
+ * Prompts and notes go to standard error, so standard output still holds
+ * only the new record's id.  Answers are read line by line from standard
+ * input (a terminal, or a file for scripts and tests).  The rules are the
+ * library's (fs_form_questions(), common/form_logic.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+#define ANSWER_MAX 4096
+
+/* The questions for values (a JSON object), or NULL after printing why. */
+static cJSON *
+questions(struct cli *cli, const char *form, const cJSON *values)
+{
+	char *text = cJSON_PrintUnformatted(values), *json = NULL;
+	cJSON *q = NULL;
+	fs_err err;
+
+	if (text == NULL)
+		return NULL;
+	if ((err = fs_form_questions(cli->client, form, text, &json)) != FS_OK)
+		cli_fail(cli, err);
+	else
+		q = cJSON_Parse(json);
+	cJSON_free(text);
+	fs_free(json);
+	return q;
+}
+
+static const cJSON *
+find(const cJSON *qs, const char *name)
+{
+	const cJSON *q;
+
+	cJSON_ArrayForEach(q, qs)
+	{
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring, name) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+static bool
+flag(const cJSON *q, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, key));
+}
+
+/* Says which questions started or stopped applying between two walks. */
+static void
+say_changes(const cJSON *before, const cJSON *after)
+{
+	const cJSON *q;
+
+	cJSON_ArrayForEach(q, after)
+	{
+		const char *name = cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring;
+		const cJSON *old = find(before, name);
+
+		if (old == NULL || flag(old, "applies") == flag(q, "applies"))
+			continue;
+		fprintf(stderr, "  %s %s\n", flag(q, "applies") ? "now applies:" : "no longer applies:",
+		    name);
+	}
+}
+
+static void
+prompt(const cJSON *q)
+{
+	const cJSON *label = cJSON_GetObjectItemCaseSensitive(q, "label");
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(q, "choices"), *c;
+	const char *type = cJSON_GetObjectItemCaseSensitive(q, "type")->valuestring;
+
+	fprintf(stderr, "%s [%s%s]", cJSON_IsString(label) ? label->valuestring
+							 : cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring,
+	    type, flag(q, "required") ? ", required" : "");
+	if (cJSON_IsArray(choices)) {
+		fprintf(stderr, "\n  choices%s:", strcmp(type, "select_multiple") == 0
+						? " (several, separated by commas)"
+						: "");
+		cJSON_ArrayForEach(c, choices)
+		{
+			fprintf(stderr, " %s", c->valuestring);
+		}
+	}
+	fputs("\n> ", stderr);
+	fflush(stderr);
+}
+
+/* Reads one answer line (without its newline); false at the end of input. */
+static bool
+read_answer(char *buf, size_t len)
+{
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return false;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return true;
+}
+
+/* Sets values[name] from the typed text; false after saying why not. */
+static bool
+take(struct cli *cli, const char *form, cJSON *values, const char *name, const char *text)
+{
+	char assign[ANSWER_MAX + 80], *json = NULL;
+	const char *one[] = { assign };
+	cJSON *obj, *v;
+	fs_err err;
+
+	snprintf(assign, sizeof(assign), "%s=%s", name, text);
+	if ((err = fs_values_from_assignments(cli->client, form, one, 1, &json)) != FS_OK) {
+		fprintf(stderr, "  %s\n", fs_errmsg(cli->client));
+		return false;
+	}
+	obj = cJSON_Parse(json);
+	fs_free(json);
+	v = obj != NULL ? cJSON_DetachItemFromObjectCaseSensitive(obj, name) : NULL;
+	cJSON_Delete(obj);
+	if (v == NULL)
+		return false;
+	cJSON_DeleteItemFromObjectCaseSensitive(values, name);
+	cJSON_AddItemToObject(values, name, v);
+	return true;
+}
+
+int
+cli_record_interactive(struct cli *cli, const char *form)
+{
+	cJSON *values = cJSON_CreateObject(), *asked = cJSON_CreateObject(), *qs = NULL;
+	char answer[ANSWER_MAX], *text = NULL, *id = NULL;
+	int status = EXIT_FAILURE;
+	bool more = true;
+	fs_err err;
+
+	if (values == NULL || asked == NULL)
+		goto out;
+	if ((qs = questions(cli, form, values)) == NULL) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	fprintf(stderr, "form %s: answer each question; an empty line skips an optional one\n",
+	    form);
+	while (more) {
+		const cJSON *q, *next = NULL;
+		const char *name;
+		cJSON *after;
+
+		cJSON_ArrayForEach(q, qs)
+		{
+			name = cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring;
+			if (flag(q, "applies") && !flag(q, "calculated") &&
+			    cJSON_GetObjectItemCaseSensitive(asked, name) == NULL) {
+				next = q;
+				break;
+			}
+		}
+		if (next == NULL)
+			break;
+		name = cJSON_GetObjectItemCaseSensitive(next, "name")->valuestring;
+		prompt(next);
+		if (!(more = read_answer(answer, sizeof(answer))))
+			break;
+		if (answer[0] == '\0') {
+			if (flag(next, "required")) {
+				fprintf(stderr, "  required: it must be answered\n");
+				continue;
+			}
+			cJSON_AddTrueToObject(asked, name);
+			continue;
+		}
+		if (!take(cli, form, values, name, answer))
+			continue;
+		if ((after = questions(cli, form, values)) == NULL)
+			goto out;
+		{
+			const cJSON *mine = find(after, name);
+			const cJSON *problem = cJSON_GetObjectItemCaseSensitive(mine, "problem");
+
+			if (cJSON_IsString(problem)) {
+				fprintf(stderr, "  %s\n", problem->valuestring);
+				cJSON_DeleteItemFromObjectCaseSensitive(values, name);
+				cJSON_Delete(after);
+				continue;
+			}
+		}
+		cJSON_AddTrueToObject(asked, name);
+		say_changes(qs, after);
+		cJSON_Delete(qs);
+		qs = after;
+	}
+	if (!more)
+		fprintf(stderr, "\n(end of input)\n");
+	if ((text = cJSON_PrintUnformatted(values)) == NULL)
+		goto out;
+	if ((err = fs_record_create(cli->client, form, text, &id)) != FS_OK) {
+		status = cli_fail(cli, err);
+		goto out;
+	}
+	printf("%s\n", id);
+	status = 0;
+out:
+	fs_free(id);
+	cJSON_free(text);
+	cJSON_Delete(values);
+	cJSON_Delete(asked);
+	cJSON_Delete(qs);
+	return status;
+}
+
+void
+cli_say_applies(struct cli *cli, const char *id)
+{
+	cJSON *rec = NULL, *qs = NULL;
+	const cJSON *q, *form, *values;
+	char *json = NULL;
+	bool logic = false;
+
+	if (fs_record_get(cli->client, id, &json) != FS_OK || (rec = cJSON_Parse(json)) == NULL)
+		goto out;
+	form = cJSON_GetObjectItemCaseSensitive(rec, "form");
+	values = cJSON_GetObjectItemCaseSensitive(rec, "values");
+	if (!cJSON_IsString(form) || !cJSON_IsObject(values) ||
+	    (qs = questions(cli, form->valuestring, values)) == NULL)
+		goto out;
+	cJSON_ArrayForEach(q, qs)
+	{
+		logic |= !flag(q, "applies") || flag(q, "calculated");
+	}
+	if (!logic)
+		goto out; /* a form without skip logic: nothing to say */
+	fputs("does not apply:", stderr);
+	cJSON_ArrayForEach(q, qs)
+	{
+		if (!flag(q, "applies"))
+			fprintf(stderr, " %s", cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring);
+	}
+	fputs("\nstill to answer:", stderr);
+	cJSON_ArrayForEach(q, qs)
+	{
+		if (flag(q, "applies") && !flag(q, "calculated") &&
+		    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(q, "value")))
+			fprintf(stderr, " %s%s", cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring,
+			    flag(q, "required") ? " (required)" : "");
+	}
+	fputc('\n', stderr);
+out:
+	fs_free(json);
+	cJSON_Delete(rec);
+	cJSON_Delete(qs);
+}
