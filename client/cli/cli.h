@@ -57,6 +57,8 @@ char *cli_read_file(const char *path, size_t *ret_len);
 
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_forms(struct cli *cli, int argc, char **argv);
+/* cmd_xlsform.c: forms from-csv | to-csv (argv[0] is the subcommand). */
+int cmd_forms_csv(int argc, char **argv);
 int cmd_record(struct cli *cli, int argc, char **argv);
 /* cmd_prompt.c: skip logic for the officer (issue 19). */
 int cli_record_interactive(struct cli *cli, const char *form);

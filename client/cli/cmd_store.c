@@ -109,15 +109,20 @@ cmd_forms(struct cli *cli, int argc, char **argv)
 {
 	static const char help[] =
 	    "usage: fieldsync [--db PATH] forms import FILE\n"
-	    "       fieldsync [--db PATH] forms list\n\n"
+	    "       fieldsync [--db PATH] forms list\n"
+	    "       fieldsync forms from-csv SURVEY.csv [CHOICES.csv] [--settings FILE] ...\n"
+	    "       fieldsync forms to-csv FORM.json DIR\n\n"
 	    "import checks a form definition (schema/FORMS.md) and stores it; a broken\n"
 	    "definition is refused with the field and the problem.  list shows the\n"
-	    "forms on this device.\n";
+	    "forms on this device.  from-csv and to-csv convert between a definition and\n"
+	    "an XLSForm's sheets saved as CSV (see forms from-csv --help).\n";
 
 	if (argc < 2 || cli_is_help(argv[1])) {
 		fputs(help, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
+	if (strcmp(argv[1], "from-csv") == 0 || strcmp(argv[1], "to-csv") == 0)
+		return cmd_forms_csv(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0) {
 		if (argc == 3 && cli_is_help(argv[2])) {
 			fputs(help, stdout);
@@ -136,7 +141,8 @@ cmd_forms(struct cli *cli, int argc, char **argv)
 			return cli_usage_error("forms list: unexpected argument '%s'", argv[2]);
 		return forms_list(cli);
 	}
-	return cli_usage_error("forms: unknown subcommand '%s' (import, list)", argv[1]);
+	return cli_usage_error("forms: unknown subcommand '%s' (import, list, from-csv, to-csv)",
+	    argv[1]);
 }
 
 /* Lists the changes the server refused, with the reason, so they can be fixed. */
