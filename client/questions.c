@@ -15,8 +15,7 @@
 #include "internal.h"
 
 static fs_err
-question(const struct form *form, const struct form_field *f, const cJSON *values,
-    const char *today, cJSON *out)
+question(const struct form_field *f, const cJSON *values, const char *today, cJSON *out)
 {
 	cJSON *q = cJSON_CreateObject(), *v;
 	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(values, f->name);
@@ -24,7 +23,6 @@ question(const struct form *form, const struct form_field *f, const cJSON *value
 
 	if (q == NULL || !cJSON_AddItemToArray(out, q))
 		return FS_ERR_NOMEM;
-	(void)form;
 	if (cJSON_AddStringToObject(q, "name", f->name) == NULL ||
 	    (f->label != NULL && cJSON_AddStringToObject(q, "label", f->label) == NULL) ||
 	    cJSON_AddStringToObject(q, "type", form_type_name(f->type)) == NULL ||
@@ -76,7 +74,7 @@ fs_form_questions(fs_client *c, const char *form_id, const char *values_json, ch
 		goto out;
 	}
 	for (size_t i = 0; i < form->nfields && err == FS_OK; i++)
-		err = question(form, &form->fields[i], values, today, out);
+		err = question(&form->fields[i], values, today, out);
 	if (err == FS_OK && (*ret_json = cJSON_PrintUnformatted(out)) == NULL)
 		err = FS_ERR_NOMEM;
 out:

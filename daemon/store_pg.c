@@ -694,11 +694,10 @@ pg_close(struct store *store)
 
 /* The last hash of a chain (hex) into prev, zeros when empty. */
 static fs_err
-chain_last(PGconn *c, PGresult *r, unsigned char prev[CUSTODY_LINK_LEN])
+chain_last(PGresult *r, unsigned char prev[CUSTODY_LINK_LEN])
 {
 	memset(prev, 0, CUSTODY_LINK_LEN);
 	if (PQntuples(r) == 1 && !pg_unhex(pg_text(r, 0, 0), prev, CUSTODY_LINK_LEN)) {
-		(void)c;
 		log_warnx("Store: a chain's last hash is damaged");
 		return FS_ERR_CORRUPT;
 	}
@@ -719,7 +718,7 @@ pg_audit_append(PGconn *c, const char *at, const char *actor, const char *action
 	if ((err = pg_run_prepared(c, "audit_last", "audit", &r,
 		 "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", 0, NULL)) != FS_OK)
 		return err;
-	err = chain_last(c, r, prev);
+	err = chain_last(r, prev);
 	PQclear(r);
 	if (err != FS_OK)
 		return err;
@@ -751,7 +750,7 @@ pg_history_append(PGconn *c, const char *record_id, const char *kind, int64_t re
 		 "SELECT hash FROM history WHERE record_id = $1 ORDER BY id DESC LIMIT 1", 1,
 		 p1)) != FS_OK)
 		return err;
-	err = chain_last(c, r, prev);
+	err = chain_last(r, prev);
 	PQclear(r);
 	if (err != FS_OK)
 		return err;

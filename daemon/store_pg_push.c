@@ -34,7 +34,6 @@
 struct rec {
 	char *id;
 	bool exists;      /* a row in the store, or one this push writes */
-	bool stored;      /* the row was in the store before this push */
 	bool dirty;       /* to be written at flush */
 	char team[65], form[65], created_by[65];
 	int64_t form_version, last_seq;
@@ -235,7 +234,7 @@ rec_fill(struct store_push *push, const PGresult *res, int i)
 	if ((err = rec_slot_get(push, pg_text(res, i, 0), &r)) != FS_OK)
 		return err;
 	if (!r->has_hist) { /* the first read; later ones only learn of another stamp */
-		r->exists = r->stored = strcmp(pg_text(res, i, 1), "t") == 0;
+		r->exists = strcmp(pg_text(res, i, 1), "t") == 0;
 		snprintf(r->team, sizeof(r->team), "%s", pg_text(res, i, 2));
 		snprintf(r->form, sizeof(r->form), "%s", pg_text(res, i, 3));
 		r->form_version = pg_int(res, i, 4);
@@ -561,10 +560,8 @@ flush_send(struct store_push *push, bool wait)
 		return err;
 	pending_free(push);
 	for (size_t i = 0; i < push->caprecs; i++)
-		if (push->recs[i] != NULL && push->recs[i]->dirty) {
+		if (push->recs[i] != NULL)
 			push->recs[i]->dirty = false;
-			push->recs[i]->stored = true;
-		}
 	return wait ? pg_drain(push->c) : FS_OK;
 }
 
