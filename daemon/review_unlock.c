@@ -7,9 +7,16 @@
  * key.unlock_refused when rate-limited, key.lock); the passphrase is
  * wiped from the request and from the parsed body as soon as it is used,
  * and is never logged.
+ *
+ * The limit on wrong passphrases (UNLOCK_MAX_FAILS in UNLOCK_FAIL_WINDOW)
+ * holds for the whole store, not only this daemon: the failures are
+ * counted from the audit trail, which every daemon of a PostgreSQL store
+ * writes (issue 18), and which a restart does not forget.  The daemon's
+ * own count (unlock_hold.c) still refuses before the store is asked.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -21,7 +28,54 @@
 #include "review_api.h"
 #include "server.h"
 #include "store.h"
+#include "store_review.h"
 #include "unlock_hold.h"
+
+/* The times of the latest wrong passphrases, a ring of UNLOCK_MAX_FAILS. */
+struct fails {
+	time_t t[UNLOCK_MAX_FAILS];
+	size_t n, next;
+};
+
+static int
+count_fail(void *arg, const struct review_audit *a)
+{
+	struct fails *f = arg;
+	struct tm tm = { 0 };
+
+	if (strcmp(a->action, "key.unlock_failed") != 0)
+		return 0;
+	/* The audit's times: YYYY-MM-DDTHH:MM:SS.mmmZ, UTC. */
+	if (sscanf(a->at, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	f->t[f->next] = timegm(&tm);
+	f->next = (f->next + 1) % UNLOCK_MAX_FAILS;
+	if (f->n < UNLOCK_MAX_FAILS)
+		f->n++;
+	return 0;
+}
+
+/* Seconds every unlock is refused for, store-wide (0: not limited). */
+static int
+store_wide_retry(struct store *store)
+{
+	struct fails f = { .n = 0 };
+	time_t now = time(NULL), since = now - UNLOCK_FAIL_WINDOW, oldest;
+	char text[32];
+	struct tm tm;
+
+	gmtime_r(&since, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	if (store_audit_list(store, text, count_fail, &f) != FS_OK || f.n < UNLOCK_MAX_FAILS)
+		return 0; /* unreadable: the daemon's own count still holds */
+	oldest = f.t[f.next]; /* the ring is full: next is the oldest of the latest */
+	if (now - oldest >= UNLOCK_FAIL_WINDOW)
+		return 0;
+	return (int)(UNLOCK_FAIL_WINDOW - (now - oldest));
+}
 
 int
 review_handle_unlock(
@@ -44,8 +98,11 @@ review_handle_unlock(
 		cJSON_Delete(root);
 		return http_error(resp, 400, "bad_request", "body: {\"passphrase\": TEXT}");
 	}
-	err = unlock_hold_unlock(ctx->unlock, ctx->store, req->who->name, pass->valuestring,
-	    strlen(pass->valuestring), &seconds, &retry, ids, sizeof(ids));
+	if ((retry = store_wide_retry(ctx->store)) > 0)
+		err = FS_ERR_BUSY; /* other daemons, or before a restart */
+	else
+		err = unlock_hold_unlock(ctx->unlock, ctx->store, req->who->name, pass->valuestring,
+		    strlen(pass->valuestring), &seconds, &retry, ids, sizeof(ids));
 	sodium_memzero(pass->valuestring, strlen(pass->valuestring));
 	cJSON_Delete(root);
 	if (ctx->metrics != NULL && (err == FS_OK || err == FS_ERR_KEY))
@@ -68,6 +125,8 @@ review_handle_unlock(
 	case FS_ERR_KEY:
 		(void)store_audit(ctx->store, req->who->name, "key.unlock_failed", NULL, "");
 		log_warnx("review %s: %s typed a wrong passphrase", req->request_id, req->who->name);
+		if (retry <= 0)
+			retry = store_wide_retry(ctx->store);
 		if (retry > 0) {
 			resp->retry_after = retry;
 			snprintf(msg, sizeof(msg),

@@ -338,24 +338,6 @@ if "$F" verify-bundle cf-rev >vb.out 2>&1; then fail "verify-bundle took an alte
 "$D" -d data audit | grep -q " casefile.reveal " || fail "the revealing case file is not audited"
 pass "case files keep sealed values (their changes verify whole); --reveal adds text and salt that verify-bundle proves against the signed commitment"
 
-# --- Rate limit and audit ----------------------------------------------
-for i in 1 2 3 4; do
-	code=$(post /v1/review/unlock "{\"passphrase\":\"Wrong-$i-$R\"}" rev2)
-	[ "$code" = 403 ] || [ "$code" = 429 ] || fail "wrong passphrase $i: HTTP $code"
-done
-expect 429 "the sixth wrong passphrase" post /v1/review/unlock "{\"passphrase\":\"Wrong-6-$R\"}" rev2
-grep -qi '^retry-after: [1-9]' headers || fail "429 without Retry-After"
-expect 429 "even the right passphrase while limited" post /v1/review/unlock \
-	"{\"passphrase\":\"$PASS\"}" rev2
-"$D" -d data audit >audit.txt
-for a in key.unlock key.unlock_failed key.unlock_refused key.lock review.reveal; do
-	grep -q " $a " audit.txt || fail "no $a in the audit trail"
-done
-absent "the audit output" audit.txt
-if grep -q -F "$PASS" audit.txt daemon.log; then fail "the passphrase is in the audit or the log"; fi
-absent "the daemon log at the end" daemon.log
-pass "wrong passphrases are limited (429, Retry-After) and every attempt is audited, no value in it"
-
 # --- The unlock expires by itself (unlock_seconds) ------------------------
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
@@ -375,3 +357,37 @@ expect 200 "me after the time" get /v1/review/me
 [ "$(py 'j["unlocked_seconds"]')" -eq 0 ] || fail "the key is still unlocked after its time"
 expect 403 "reveal after the time" post "/v1/review/records/$R3/reveal" '{}'
 pass "an unlock ends by itself after unlock_seconds"
+
+# --- Rate limit and audit ----------------------------------------------
+for i in 1 2 3 4; do
+	code=$(post /v1/review/unlock "{\"passphrase\":\"Wrong-$i-$R\"}" rev2)
+	[ "$code" = 403 ] || [ "$code" = 429 ] || fail "wrong passphrase $i: HTTP $code"
+done
+expect 429 "the sixth wrong passphrase" post /v1/review/unlock "{\"passphrase\":\"Wrong-6-$R\"}" rev2
+grep -qi '^retry-after: [1-9]' headers || fail "429 without Retry-After"
+expect 429 "even the right passphrase while limited" post /v1/review/unlock \
+	"{\"passphrase\":\"$PASS\"}" rev2
+"$D" -d data audit >audit.txt
+for a in key.unlock key.unlock_failed key.unlock_refused key.lock review.reveal; do
+	grep -q " $a " audit.txt || fail "no $a in the audit trail"
+done
+absent "the audit output" audit.txt
+if grep -q -F "$PASS" audit.txt daemon.log; then fail "the passphrase is in the audit or the log"; fi
+absent "the daemon log at the end" daemon.log
+pass "wrong passphrases are limited (429, Retry-After) and every attempt is audited, no value in it"
+
+# The limit is the store's, not the process's: a restarted daemon (or
+# another daemon on the same PostgreSQL store) still refuses (issue 18).
+kill "$DPID"
+wait "$DPID" 2>/dev/null || true
+rm -f port
+"$D" -f short.conf -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port \
+	2>>daemon.log &
+DPID=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || fail "daemon did not restart"
+URL=https://127.0.0.1:$(cat port)
+expect 429 "the right passphrase on a restarted daemon while limited" post /v1/review/unlock \
+	"{\"passphrase\":\"$PASS\"}" rev2
+grep -qi '^retry-after: [1-9]' headers || fail "429 without Retry-After after a restart"
+pass "the limit on wrong passphrases holds across a restart (counted from the audit trail)"
