@@ -13,7 +13,9 @@
  * reviewer or address: UNLOCK_MAX_FAILS failures within
  * UNLOCK_FAIL_WINDOW seconds refuse every unlock until the oldest of them
  * leaves the window (a passphrase guessed through many tokens is still
- * bounded).  The caller audits each attempt.
+ * bounded).  The caller audits each attempt, and also counts the audited
+ * failures of the whole store (review_unlock.c): the limit then holds
+ * for every daemon of a shared store and across restarts.
  *
  * Thread-safe: one mutex; Argon2id runs outside it.
  */
