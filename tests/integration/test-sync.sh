@@ -23,6 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# shellcheck source=../pg/store-env.sh
+. "$SRC/tests/pg/store-env.sh" # the PostgreSQL store under tests/pg/with-pg.sh
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -64,15 +66,17 @@ sync_dev() { # name [extra args]
 # Current values and open conflicts, the same query on every replica.
 # (A record the server refused exists on its device only: left out.)
 private=none
-state() {
-	sqlite3 "$1" "SELECT record_id, name, coalesce(value,'null'), stamp FROM fields
-		ORDER BY 1, 2; SELECT 'conflict', record_id, name, stamp FROM conflicts ORDER BY 2, 3, 4;" |
-		grep -v "$private"
+state() { # a device's store, or "server"
+	local q1="SELECT record_id, name, coalesce(value,'null'), stamp FROM fields ORDER BY 1, 2"
+	local q2="SELECT 'conflict', record_id, name, stamp FROM conflicts ORDER BY 2, 3, 4"
+	if [ "$1" = server ]; then
+		{ srv_sql "$q1"; srv_sql "$q2"; } | grep -v "$private"
+	else
+		sqlite3 "$1" "$q1; $q2;" | grep -v "$private"
+	fi
 }
 
-table_hash() {
-	sqlite3 data/fieldsyncd.db .dump | sha256sum | cut -d' ' -f1
-}
+table_hash() { srv_hash; }
 
 new_labor() { # db site workers
 	"$F" --db "$1" record new labor_inspection --set "worksite_name=$2" --set sector=fishing \
@@ -109,7 +113,7 @@ for n in a1 a2 a3; do sync_dev $n >/dev/null || fail "second sync of $n"; done
 for n in a2 a3; do
 	[ "$(state $n.db)" = "$(state a1.db)" ] || fail "$n differs from a1 after sync"
 done
-[ "$(state data/fieldsyncd.db | grep -v "$(sqlite3 b1.db 'SELECT id FROM records')")" = \
+[ "$(state server | grep -v "$(sqlite3 b1.db 'SELECT id FROM records')")" = \
 	"$(state a1.db)" ] || fail "server differs from devices"
 "$F" --db a1.db forms list | grep -q '^border_screening' ||
 	fail "a published form did not reach the device by sync"
@@ -130,7 +134,7 @@ for n in a2 a3; do
 done
 conflicts=$(sqlite3 a1.db "SELECT count(*) FROM conflicts WHERE record_id = '$r'")
 [ "$conflicts" -eq 2 ] || fail "expected 2 open conflicts on $r, got $conflicts"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT open_conflicts FROM records WHERE id = '$r'")" -eq 2 ] ||
+[ "$(srv_sql "SELECT open_conflicts FROM records WHERE id = '$r'")" -eq 2 ] ||
 	fail "server record not flagged with its conflicts"
 win=$(sqlite3 a1.db "SELECT value FROM fields WHERE record_id = '$r' AND name = 'number_of_workers'")
 [ "$win" = 300 ] || fail "last writer should win: got $win"
@@ -172,7 +176,7 @@ private=$("$F" --db a1.db record new private_notes --set note=x)
 behind=$(new_labor a1.db "behind the refused one" 4)
 out=$(sync_dev a1 2>/dev/null) || fail "sync with a refused change failed"
 echo "$out" | grep -q "rejected 1" || fail "the refused change was not reported: $out"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE id = '$behind'")" = 1 ] ||
+[ "$(srv_sql "SELECT count(*) FROM records WHERE id = '$behind'")" = 1 ] ||
 	fail "a refused change held back the one behind it"
 "$F" --db a1.db status | grep -q "refused: .*unknown_form" || fail "status does not show the reason"
 out=$(sync_dev a1 2>/dev/null)
@@ -218,7 +222,7 @@ wait $!
 pending=$("$F" --db a3.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')
 [ "$pending" -ge 1500 ] || fail "expected 1500 pending changes, got $pending"
 dev3=$(sqlite3 a3.db "SELECT value FROM meta WHERE key = 'device_id'")
-on_server() { sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE device = '$dev3'" 2>/dev/null || echo 0; }
+on_server() { srv_sql "SELECT count(*) FROM changes WHERE device = '$dev3'" 2>/dev/null || echo 0; }
 base_n=$(on_server)
 sync_dev a3 --batch 20 --attempts 1 >/dev/null 2>&1 &
 SPID=$!
@@ -233,12 +237,12 @@ DPID=
 wait "$SPID" 2>/dev/null || true
 killed_at=$(on_server)
 [ "$killed_at" -lt "$((base_n + 1500))" ] || fail "the push finished before the kill; test did not test"
-[ "$(sqlite3 data/fieldsyncd.db 'PRAGMA integrity_check')" = ok ] || fail "server store damaged"
+[ "$(srv_ok)" = ok ] || fail "server store damaged"
 start_daemon
 sync_dev a3 >/dev/null || fail "resumed sync failed"
 local_n=$(sqlite3 a3.db "SELECT count(*) FROM changelog")
-server_n=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE device = '$dev3'")
-distinct_n=$(sqlite3 data/fieldsyncd.db "SELECT count(DISTINCT hlc) FROM changes WHERE device = '$dev3'")
+server_n=$(srv_sql "SELECT count(*) FROM changes WHERE device = '$dev3'")
+distinct_n=$(srv_sql "SELECT count(DISTINCT hlc) FROM changes WHERE device = '$dev3'")
 [ "$local_n" = "$server_n" ] || fail "server has $server_n changes of a3, device made $local_n"
 [ "$server_n" = "$distinct_n" ] || fail "a change was applied twice"
 [ "$("$F" --db a3.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" = 0 ] ||
@@ -249,7 +253,7 @@ sync_dev a3 >/dev/null
 pass "daemon killed mid-push after $((killed_at - base_n)) of 1500 new changes: $server_n changes of a3 on the server exactly once"
 
 # 8. Server restored from an older backup: devices notice and push again.
-sqlite3 data/fieldsyncd.db ".backup old.db"
+srv_backup old.db
 r2=$(new_labor a2.db "after backup" 7)
 r1=$(new_labor a1.db "after backup too" 8)
 sync_dev a2 >/dev/null || fail "sync before the restore"
@@ -257,17 +261,16 @@ sync_dev a1 >/dev/null || fail "sync before the restore"
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
-rm -f data/fieldsyncd.db-wal data/fieldsyncd.db-shm
-cp old.db data/fieldsyncd.db
+srv_restore old.db || fail "could not restore the server's store"
 start_daemon
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE id = '$r2'")" = 0 ] ||
+[ "$(srv_sql "SELECT count(*) FROM records WHERE id = '$r2'")" = 0 ] ||
 	fail "restore test did not restore"
 sync_dev a2 >/dev/null || fail "sync after the restore"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE id = '$r2'")" = 1 ] ||
+[ "$(srv_sql "SELECT count(*) FROM records WHERE id = '$r2'")" = 1 ] ||
 	fail "the device did not push again what the restored server lost"
 # a2's re-push refilled the sequence numbers past a1's cursor: a1 must still notice.
 sync_dev a1 >/dev/null || fail "a1 sync after the restore"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE id = '$r1'")" = 1 ] ||
+[ "$(srv_sql "SELECT count(*) FROM records WHERE id = '$r1'")" = 1 ] ||
 	fail "a1 did not notice the restore and push again"
 sync_dev a2 >/dev/null
 [ "$(state a1.db)" = "$(state a2.db)" ] || fail "devices diverged after the server restore"
@@ -331,7 +334,7 @@ for h in "Fieldsync-Protocol: 4" "Fieldsync-Protocol: x" "Fieldsync-Merge-Rule: 
 done
 [ "$(table_hash)" = "$before" ] || fail "a push in an unknown protocol changed the store"
 # South's device asking at a north change's sequence learns no north stamp.
-nseq=$(sqlite3 data/fieldsyncd.db "SELECT max(seq) FROM changes WHERE team = 'north'")
+nseq=$(srv_sql "SELECT max(seq) FROM changes WHERE team = 'north'")
 curl -s --cacert cert.pem -H "Authorization: Bearer $(cat tok-b1)" -H "Fieldsync-Protocol: 2" \
 	"$URL/v1/pull?after=$((nseq - 1))&limit=1" >pullx.json
 python3 -c 'import json,sys; j=json.load(open("pullx.json")); sys.exit(0 if j.get("after_hlc","") == "" else 1)' ||
@@ -428,8 +431,8 @@ token a6 field north
 "$F" --db a6.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
 own6=$(new_labor a6.db "a6 offline" 6)
 sync_dev a1 >/dev/null || fail "a1 before the snapshot"
-north_records=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM records WHERE team = 'north'")
-north_changes=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes WHERE team = 'north'")
+north_records=$(srv_sql "SELECT count(*) FROM records WHERE team = 'north'")
+north_changes=$(srv_sql "SELECT count(*) FROM changes WHERE team = 'north'")
 "$F" --db a6.db sync --server "$URL" --token-file tok-a6 --cacert cert.pem >snap.out 2>&1 ||
 	fail "a6's first sync: $(cat snap.out)"
 grep -q 'device=a6 "GET /v1/snapshot' daemon.log || fail "a6 did not take a snapshot"
@@ -494,7 +497,7 @@ for i in range(0, len(specs), 5):
 json.dump({"device": dev, "batch": "form-rules-%d" % ms, "changes": changes}, open(out, "w"))
 PY
 }
-before=$(state data/fieldsyncd.db | grep "$r")
+before=$(state server | grep "$r")
 new2=0000000000000000000000000000f002
 mk rules.json upsert border_screening "$BV" '{"checkpoint":"North gate"}' - \
 	delete border_screening "$BV" '{}' - \
@@ -510,8 +513,8 @@ assert rej[0]["error"] == "form_mismatch" and rej[1]["error"] == "form_mismatch"
 assert rej[2]["error"] == "invalid" and "number_of_workers" in rej[2]["detail"] \
     and "version " + sys.argv[1] in rej[2]["detail"], rej[2]
 PY
-[ "$(state data/fieldsyncd.db | grep "$r")" = "$before" ] || fail "a refused change altered the record"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT form, form_version FROM records WHERE id = '$r'")" = "labor_inspection|$V1" ] ||
+[ "$(state server | grep "$r")" = "$before" ] || fail "a refused change altered the record"
+[ "$(srv_sql "SELECT form, form_version FROM records WHERE id = '$r'")" = "labor_inspection|$V1" ] ||
 	fail "the record's form or version moved"
 # A v1 change may not put into a v2 record what v2 forbids; one that fits is taken.
 mk rules2.json upsert labor_inspection "$V1" '{"number_of_workers":50}' "$new2" \
@@ -519,7 +522,7 @@ mk rules2.json upsert labor_inspection "$V1" '{"number_of_workers":50}' "$new2" 
 [ "$(post tok-r1 rules2.json)" = 200 ] || fail "form rules push 2: $(cat answer.json)"
 python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"] == 1 and a["rejected"][0]["index"] == 0 and "number_of_workers" in a["rejected"][0]["detail"], a' ||
 	fail "a v1 change broke a v2 record: $(cat answer.json)"
-[ "$(sqlite3 data/fieldsyncd.db "SELECT value FROM fields WHERE record_id = '$new2' AND name = 'number_of_workers'")" = 7 ] ||
+[ "$(srv_sql "SELECT value FROM fields WHERE record_id = '$new2' AND name = 'number_of_workers'")" = 7 ] ||
 	fail "the fitting v1 change was not merged"
 pass "a change naming another form, or breaking its record's version, is refused; the record is unchanged"
 
@@ -560,11 +563,11 @@ open("exact.id", "w").write(rec)
 PY
 [ "$(post tok-r1 exact.json)" = 200 ] || fail "exact-bytes push: $(cat answer.json)"
 grep -q '"accepted":1' answer.json || fail "exact-bytes change not accepted: $(cat answer.json)"
-sqlite3 data/fieldsyncd.db "SELECT body FROM changes WHERE record_id = '$(cat exact.id)'" >stored.change
+srv_sql "SELECT body FROM changes WHERE record_id = '$(cat exact.id)'" >stored.change
 printf '%s\n' "$(cat exact.change)" | cmp -s - stored.change ||
 	fail "the stored change differs from the bytes sent: $(cat stored.change)"
 curl -s --cacert cert.pem -H "Authorization: Bearer $(cat tok-a2)" -H 'Fieldsync-Protocol: 2' \
-	"$URL/v1/pull?after=$(($(sqlite3 data/fieldsyncd.db "SELECT seq FROM changes WHERE record_id = '$(cat exact.id)'") - 1))&limit=1" >pulled.json
+	"$URL/v1/pull?after=$(($(srv_sql "SELECT seq FROM changes WHERE record_id = '$(cat exact.id)'") - 1))&limit=1" >pulled.json
 grep -qF "$(head -c 40 exact.change)" pulled.json || fail "the change was not pulled back as sent"
 pass "a change is stored and pulled as the exact bytes its device sent"
 echo "test-sync: all passed"

@@ -5,6 +5,11 @@
 #   D          becomes a wrapper adding `-f store.conf` (store = postgresql)
 #   srv_sql    runs one SQL statement on the server's store, SQLite or
 #              PostgreSQL, and prints rows as sqlite3 does (columns '|')
+#   srv_hash   a hash of every row of every table of the server's store
+#   srv_ok     "ok" when the store is whole (SQLite: integrity_check)
+#   srv_backup FILE / srv_restore FILE
+#              a copy of the server's store, put back later (the daemon
+#              stopped): SQLite's backup, or pg_dump / pg_restore
 #   ON_PG      "1" on PostgreSQL, "" on SQLite
 ON_PG=
 PGCONN=
@@ -21,5 +26,40 @@ srv_sql() {
 		psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" -c "$1"
 	else
 		sqlite3 data/fieldsyncd.db "$1"
+	fi
+}
+
+srv_hash() {
+	if [ -n "$ON_PG" ]; then
+		for t in devices forms changes records batches review_events audit chain_refused \
+			device_keys history seal_keys server_meta; do
+			srv_sql "SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM $t x"
+		done | sha256sum | cut -d' ' -f1
+	else
+		sqlite3 data/fieldsyncd.db .dump | sha256sum | cut -d' ' -f1
+	fi
+}
+srv_ok() {
+	if [ -n "$ON_PG" ]; then
+		srv_sql "SELECT 'ok' FROM changes LIMIT 1"
+	else
+		sqlite3 data/fieldsyncd.db 'PRAGMA integrity_check'
+	fi
+}
+srv_backup() {
+	if [ -n "$ON_PG" ]; then
+		pg_dump -d "$PGCONN" -Fc -f "$1"
+	else
+		sqlite3 data/fieldsyncd.db ".backup $1"
+	fi
+}
+srv_restore() {
+	if [ -n "$ON_PG" ]; then
+		local db=${PGCONN##*dbname=} admin=${PGCONN% dbname=*}" dbname=postgres"
+		psql -X -q -d "$admin" -c "DROP DATABASE \"$db\"" -c "CREATE DATABASE \"$db\"" &&
+			pg_restore -d "$PGCONN" "$1"
+	else
+		rm -f data/fieldsyncd.db-wal data/fieldsyncd.db-shm
+		cp "$1" data/fieldsyncd.db
 	fi
 }
