@@ -190,8 +190,10 @@ fs_err pg_push_chain_refused(struct store_push *push, const char *device,
 
 /* store_pg_read.c */
 /*
- * Runs sql and calls fn for each row (row index into r), streaming rows
- * one at a time; fn returns non-zero to stop (FS_ERR_CANCELLED).
+ * Runs sql (a SELECT) and calls fn for each row (row index into r),
+ * fetching 500 rows at a time through a cursor, in a read transaction of
+ * its own unless one is open: memory stays bounded and fn may itself
+ * query the store on c.  fn returns non-zero to stop (FS_ERR_CANCELLED).
  */
 fs_err pg_each_row(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params, int (*fn)(void *arg, const PGresult *r, int row), void *arg);

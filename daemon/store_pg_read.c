@@ -16,39 +16,55 @@
 
 #define READ_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
+/* Rows fetched at a time by pg_each_row(): memory stays bounded, the connection free between. */
+#define EACH_FETCH 500
+#define FS_EACH_FETCH_TEXT "500"
+
 fs_err
 pg_each_row(PGconn *c, const char *what, const char *sql, int n, const char *const *params,
     int (*fn)(void *arg, const PGresult *r, int row), void *arg)
 {
-	PGresult *r;
-	fs_err err = FS_OK;
-	bool stopped = false;
+	bool own_tx, done = false;
+	PGresult *r = NULL;
+	char *decl;
+	size_t len;
+	fs_err err;
 
 	if (c == NULL)
 		return FS_ERR_DB;
 	if ((err = pg_drain(c)) != FS_OK)
 		return err;
-	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) {
-		log_warnx("Store failed during %s: %s", what, PQerrorMessage(c));
-		return FS_ERR_DB;
+	/*
+	 * A cursor, not libpq's single-row mode: a callback may read the store
+	 * itself (a case file names each change's device) between two fetches.
+	 */
+	own_tx = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (own_tx && (err = pg_exec(c, READ_BEGIN)) != FS_OK)
+		return err;
+	len = strlen(sql) + 64;
+	if ((decl = malloc(len)) == NULL) {
+		err = FS_ERR_NOMEM;
+		goto out;
 	}
-	PQsetSingleRowMode(c); /* if refused, rows come in one result: still correct */
-	while ((r = PQgetResult(c)) != NULL) {
-		ExecStatusType s = PQresultStatus(r);
-
-		if ((s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK) && !stopped && err == FS_OK) {
-			for (int i = 0; i < PQntuples(r) && !stopped; i++) {
-				if (fn(arg, r, i) != 0) {
-					stopped = true;
-					err = FS_ERR_CANCELLED;
-				}
-			}
-		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && err == FS_OK) {
-			log_warnx("Store failed during %s: %s", what, PQresultErrorMessage(r));
-			err = FS_ERR_DB;
-		}
-		PQclear(r); /* the rest is drained: the connection must be free after */
+	snprintf(decl, len, "DECLARE fs_each NO SCROLL CURSOR FOR %s", sql);
+	err = pg_run(c, what, NULL, decl, n, params);
+	free(decl);
+	while (err == FS_OK && !done) {
+		if ((err = pg_run(c, what, &r, "FETCH " FS_EACH_FETCH_TEXT " FROM fs_each", 0, NULL)) !=
+		    FS_OK)
+			break;
+		done = PQntuples(r) < EACH_FETCH;
+		for (int i = 0; i < PQntuples(r) && err == FS_OK; i++)
+			if (fn(arg, r, i) != 0)
+				err = FS_ERR_CANCELLED;
+		PQclear(r);
+		r = NULL;
 	}
+	if (err == FS_OK || err == FS_ERR_CANCELLED)
+		pg_run(c, what, NULL, "CLOSE fs_each", 0, NULL);
+out:
+	if (own_tx)
+		pg_exec(c, err == FS_OK || err == FS_ERR_CANCELLED ? "COMMIT" : "ROLLBACK");
 	return err;
 }
 

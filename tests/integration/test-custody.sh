@@ -26,6 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# shellcheck source=../pg/store-env.sh
+. "$SRC/tests/pg/store-env.sh" # the PostgreSQL store under tests/pg/with-pg.sh
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -70,7 +72,15 @@ post() { # token-file file [extra curl args]
 		"${@:3}" --data-binary @"$2" "$URL/v1/push"
 }
 meta() { sqlite3 "$1" "SELECT value FROM meta WHERE key = '$2'"; }
-server() { sqlite3 data/fieldsyncd.db "$1"; }
+server() { srv_sql "$1"; }
+# SQL that differs between the stores: a JSON member of a change's body, a field's value.
+if [ -n "$ON_PG" ]; then
+	sig_of="(c.body::json ->> 'sig')"
+	num_of="value"
+else
+	sig_of="json_extract(c.body, '\$.sig')"
+	num_of="json_extract(value, '\$')"
+fi
 
 # 1. init makes a key; the secret never shows.
 for n in a1 a2; do
@@ -92,7 +102,7 @@ done
 [ "$(server "SELECT sign_key FROM devices WHERE name = 'a1'")" = "$pk" ] ||
 	fail "the server did not register a1's key"
 [ "$(server "SELECT count(*) FROM changes c JOIN devices d ON d.hlc_device = c.device
-	WHERE d.name = 'a1' AND json_extract(c.body, '$.sig') IS NOT NULL")" = 3 ] ||
+	WHERE d.name = 'a1' AND $sig_of IS NOT NULL")" = 3 ] ||
 	fail "the stored changes lack their signatures"
 "$D" -d data verify >verify.out || fail "verify: $(cat verify.out)"
 grep -q "3 signed change(s)" verify.out || fail "verify: $(cat verify.out)"
@@ -127,7 +137,7 @@ python3 -c 'import json; a = json.load(open("answer.json")); assert a["accepted"
 [ "$(server "SELECT count(*) FROM audit WHERE action = 'custody_refused'")" = 1 ] ||
 	fail "the refusal was not counted in the audit trail"
 sync_dev a1 >/dev/null 2>sync.err || fail "sync after the tampered push: $(cat sync.err)"
-[ "$(server "SELECT json_extract(value, '$') FROM fields WHERE record_id = '$r1'
+[ "$(server "SELECT $num_of FROM fields WHERE record_id = '$r1'
 	AND name = 'number_of_workers'")" = 30 ] || fail "the real change did not arrive"
 pass "a change altered in transit is refused (bad_signature), stored nowhere, audited; the real one follows"
 
@@ -252,11 +262,10 @@ pass "audit --anchor prints a hash that verify --anchor finds; a made-up one is 
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
-cp -r data clean
+srv_save clean
 tamper() { # what sql expected-text
-	rm -rf data
-	cp -r clean data
-	sqlite3 data/fieldsyncd.db "$2"
+	srv_load clean
+	srv_sql "$2" >/dev/null
 	if "$D" -d data verify >verify.out 2>&1; then fail "$1: verify passed: $(cat verify.out)"; fi
 	grep -q "$3" verify.out || fail "$1: $(cat verify.out)"
 	grep -q "BROKEN: device 'a1'" verify.out || fail "$1: the device is not named: $(cat verify.out)"
@@ -271,9 +280,8 @@ tamper "two rows reordered" "UPDATE changes SET seq = -1 WHERE seq = $second;
 tamper "the last change removed" "DELETE FROM changes WHERE seq = (SELECT max(seq) FROM changes)" \
 	"last change(s) were removed"
 htamper() { # what sql expected-text
-	rm -rf data
-	cp -r clean data
-	sqlite3 data/fieldsyncd.db "$2"
+	srv_load clean
+	srv_sql "$2" >/dev/null
 	if "$D" -d data verify >verify.out 2>&1; then fail "$1: verify passed: $(cat verify.out)"; fi
 	grep -q "$3" verify.out || fail "$1: $(cat verify.out)"
 }
@@ -285,30 +293,37 @@ htamper "a history entry removed" "DELETE FROM history WHERE id = (SELECT id FRO
 	WHERE record_id = '$r1' ORDER BY id LIMIT 1 OFFSET 1)" "BROKEN: record $r1.*does not follow\|BROKEN: record $r1.*no history entry"
 # An intruder who rewrites the trail and recomputes every hash of it passes
 # the chain check, but the anchor written down is gone.
-rm -rf data
-cp -r clean data
-python3 - data/fieldsyncd.db <<'PY'
-import hashlib, sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
+srv_load clean
+srv_sql "UPDATE audit SET detail = 'name=someone' WHERE action = 'device.reset_key'" >/dev/null
+# The rows as JSON, hashed again in order, written back (hex in PostgreSQL, blobs in SQLite).
+if [ -n "$ON_PG" ]; then
+	rows=$(srv_sql "SELECT json_build_array(id, at, actor, action, record_id, detail) FROM audit ORDER BY id")
+else
+	rows=$(srv_sql "SELECT json_array(id, at, actor, action, record_id, detail) FROM audit ORDER BY id")
+fi
+printf '%s\n' "$rows" >audit-rows.jsonl
+python3 - "$ON_PG" audit-rows.jsonl >rehash.sql <<'PY'
+import hashlib, json, struct, sys
+pg = sys.argv[1] == "1"
 def item(v):
     if v is None:
         return b"\xff\xff\xff\xff"
     b = str(v).encode()
     return struct.pack(">I", len(b)) + b
 prev = bytes(32)
-db.execute("UPDATE audit SET detail = 'name=someone' WHERE action = 'device.reset_key'")
-for row in db.execute("SELECT id, at, actor, action, record_id, detail FROM audit ORDER BY id").fetchall():
+for line in open(sys.argv[2]):
+    row = json.loads(line)
     h = hashlib.blake2b(b"fieldsync-history-1\x00" + prev + item("audit") + b"".join(item(v) for v in row[1:]),
                         digest_size=32).digest()
-    db.execute("UPDATE audit SET prev = ?, hash = ? WHERE id = ?", (prev, h, row[0]))
+    lit = (lambda b: "'%s'" % b.hex()) if pg else (lambda b: "X'%s'" % b.hex())
+    print("UPDATE audit SET prev = %s, hash = %s WHERE id = %d;" % (lit(prev), lit(h), row[0]))
     prev = h
-db.commit()
 PY
+srv_sql "$(cat rehash.sql)" >/dev/null
 "$D" -d data verify >verify.out || fail "the recomputed trail should pass the chain check: $(cat verify.out)"
 if "$D" -d data verify --anchor "$anchor" >verify.out; then fail "a rewritten trail kept its anchor"; fi
 grep -q "no anchor of the audit trail has the hash" verify.out || fail "rewritten trail: $(cat verify.out)"
-rm -rf data
-cp -r clean data
+srv_load clean
 "$D" -d data verify --anchor "$anchor" >verify.out || fail "verify on the untouched copy: $(cat verify.out)"
 pass "verify names a flipped byte, a deleted row, two reordered rows, a removed last change, an edited or removed audit entry, a removed history entry; a trail rewritten with new hashes loses its anchor"
 echo "test-custody: all passed"

@@ -7,6 +7,10 @@
 #              PostgreSQL, and prints rows as sqlite3 does (columns '|')
 #   srv_hash   a hash of every row of every table of the server's store
 #   srv_ok     "ok" when the store is whole (SQLite: integrity_check)
+#   srv_save NAME / srv_load NAME
+#              a named copy of the server's store (the daemon stopped), and
+#              the store put back to it: cp of data_dir, or a database
+#              made from the store as a template
 #   srv_backup FILE / srv_restore FILE
 #              a copy of the server's store, put back later (the daemon
 #              stopped): SQLite's backup, or pg_dump / pg_restore
@@ -61,5 +65,25 @@ srv_restore() {
 	else
 		rm -f data/fieldsyncd.db-wal data/fieldsyncd.db-shm
 		cp "$1" data/fieldsyncd.db
+	fi
+}
+
+srv_save() {
+	if [ -n "$ON_PG" ]; then
+		local db=${PGCONN##*dbname=} admin=${PGCONN% dbname=*}" dbname=postgres"
+		psql -X -q -d "$admin" -c "CREATE DATABASE \"${db}_$1\" TEMPLATE \"$db\""
+	else
+		rm -rf "saved-$1"
+		cp -r data "saved-$1"
+	fi
+}
+srv_load() {
+	if [ -n "$ON_PG" ]; then
+		local db=${PGCONN##*dbname=} admin=${PGCONN% dbname=*}" dbname=postgres"
+		psql -X -q -d "$admin" -c "DROP DATABASE \"$db\"" \
+			-c "CREATE DATABASE \"$db\" TEMPLATE \"${db}_$1\""
+	else
+		rm -rf data
+		cp -r "saved-$1" data
 	fi
 }
