@@ -32,6 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# shellcheck source=../pg/store-env.sh
+. "$SRC/tests/pg/store-env.sh" # the PostgreSQL store under tests/pg/with-pg.sh
 umask 077
 
 fail() {
@@ -178,7 +180,16 @@ pass "another device of the team receives ciphertext only"
 for f in data/fieldsyncd.db data/fieldsyncd.db-wal daemon.log; do
 	[ -f "$f" ] && absent "the server ($f)" "$f"
 done
-"$D" -d data backup --to bk.db >/dev/null || fail "backup failed"
+if [ -n "$ON_PG" ]; then
+	# Every file of the PostgreSQL cluster: tables, indexes, TOAST, WAL.
+	psql -X -q -d "$PGCONN" -c CHECKPOINT || fail "checkpoint"
+	mapfile -t pgfiles < <(find "$FS_PG_DIR/data/base" "$FS_PG_DIR/data/pg_wal" -type f -size +0)
+	[ "${#pgfiles[@]}" -gt 10 ] || fail "found no PostgreSQL files to search"
+	absent "the PostgreSQL store's files" "${pgfiles[@]}"
+	srv_backup bk.db || fail "pg_dump failed"
+else
+	"$D" -d data backup --to bk.db >/dev/null || fail "backup failed"
+fi
 absent "a backup" bk.db
 "$D" -d data export --form labor_inspection --format json --include-sensitive --out x.json \
 	2>/dev/null || fail "export failed"
@@ -271,7 +282,7 @@ sync_dev a1 || fail "sync of the kept record"
 "$F" --db a1.db record show "$R2" >show.json
 grep -q -F "$KEEP_NAME" show.json || fail "keep_drafts: the author cannot reread its value after the ack"
 [ "$(sqlite3 a1.db 'SELECT count(*) FROM drafts WHERE keep = 1')" -eq 1 ] || fail "keep_drafts: no kept draft"
-sqlite3 data/fieldsyncd.db "SELECT body FROM changes" >server-changes.txt
+srv_sql "SELECT body FROM changes" >server-changes.txt
 if grep -q -F "$KEEP_NAME" server-changes.txt; then fail "keep_drafts: the server holds the plain value"; fi
 sync_dev a2 || fail "a2 pulling the kept record"
 "$F" --db a2.db record show "$R2" >show2.json
@@ -312,7 +323,7 @@ assert isinstance(v, dict) and v["key"] == sys.argv[1], v
 PY
 done
 if grep -a -q -F "$LEGACY" a2.db a2.db-wal 2>/dev/null; then fail "the legacy plain value reached a2"; fi
-sqlite3 data/fieldsyncd.db "SELECT state FROM records" >states.txt
+srv_sql "SELECT state FROM records" >states.txt
 if grep -q -F "$LEGACY" states.txt; then fail "the server's current state still holds the plain value"; fi
 expect 200 "unlock after the rotation" post /v1/review/unlock "{\"passphrase\":\"$PASS\"}"
 expect 200 "reveal the re-sealed legacy value" post "/v1/review/records/$R3/reveal" '{}'
@@ -341,7 +352,7 @@ pass "case files keep sealed values (their changes verify whole); --reveal adds 
 # --- The unlock expires by itself (unlock_seconds) ------------------------
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
-printf 'unlock_seconds = 10\n' >short.conf
+{ [ -z "$ON_PG" ] || cat store.conf; printf 'unlock_seconds = 10\n'; } >short.conf
 rm -f port
 "$D" -f short.conf -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port \
 	2>>daemon.log &
