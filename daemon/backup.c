@@ -292,6 +292,12 @@ lock_open(const char *data_dir, int op)
 }
 
 int
+backup_lock_exclusive(const char *data_dir)
+{
+	return lock_open(data_dir, LOCK_EX);
+}
+
+int
 backup_lock_shared(const char *data_dir, int *ret_fd)
 {
 	int fd;

@@ -44,4 +44,12 @@ void backup_usage_lines(FILE *fp);
  */
 int backup_lock_shared(const char *data_dir, int *ret_fd);
 
+/*
+ * Takes data_dir's lock exclusively, without waiting, as restore does (and
+ * migrate-store): no server may run on data_dir meanwhile.  Returns the
+ * descriptor (the lock lasts until it is closed), or -1 with errno set
+ * (EWOULDBLOCK: a server holds it).
+ */
+int backup_lock_exclusive(const char *data_dir);
+
 #endif /* FS_DAEMON_BACKUP_H */

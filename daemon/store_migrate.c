@@ -23,17 +23,16 @@
  * may serve it meanwhile.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "admin_util.h"
+#include "backup.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -149,7 +148,7 @@ copy_table(sqlite3 *src, PGconn *dst, const struct table *t, int64_t *ret_n)
 		PGresult *r = PQprepare(dst, name, sql, t->ncol, NULL);
 
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "fieldsyncd: preparing %s: %s", t->name, PQresultErrorMessage(r));
+			fprintf(stderr, "fieldsyncd: preparing %s: %s\n", t->name, pg_message(r));
 			err = FS_ERR_DB;
 		}
 		PQclear(r);
@@ -167,7 +166,7 @@ copy_table(sqlite3 *src, PGconn *dst, const struct table *t, int64_t *ret_n)
 		PGresult *r = PQexecPrepared(dst, name, t->ncol, p, NULL, NULL, 0);
 
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "fieldsyncd: copying %s: %s", t->name, PQresultErrorMessage(r));
+			fprintf(stderr, "fieldsyncd: copying %s: %s\n", t->name, pg_message(r));
 			err = FS_ERR_DB;
 		}
 		PQclear(r);
@@ -316,13 +315,13 @@ store_migrate_main(const struct config *cfg, int argc, char **argv)
 				" already uses PostgreSQL\n");
 		return 2;
 	}
-	snprintf(path, sizeof(path), "%s/fieldsyncd.lock", cfg->data_dir);
-	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(lock, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "fieldsyncd: a fieldsyncd server is running on '%s' (or it cannot"
-				" be locked); stop it first\n", cfg->data_dir);
-		if (lock >= 0)
-			close(lock);
+	if ((lock = backup_lock_exclusive(cfg->data_dir)) < 0) {
+		if (errno == EWOULDBLOCK)
+			fprintf(stderr, "fieldsyncd: a fieldsyncd server is running on '%s'; stop it"
+					" first\n", cfg->data_dir);
+		else
+			fprintf(stderr, "fieldsyncd: cannot lock '%s': %s\n", cfg->data_dir,
+			    strerror(errno));
 		return 1;
 	}
 	/* The source at this binary's schema first (a no-op when it is). */

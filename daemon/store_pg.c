@@ -206,12 +206,20 @@ pg_int(const PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+const char *
+pg_message(const PGresult *r)
+{
+	const char *m = r != NULL ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	return m != NULL ? m : "unknown error";
+}
+
 /* The error of a failed result (or of the connection when r is NULL), mapped. */
 static fs_err
 pg_err(PGconn *c, const PGresult *r, const char *what)
 {
 	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	const char *msg = r != NULL ? pg_message(r) : PQerrorMessage(c);
 
 	if (state == NULL || PQstatus(c) != CONNECTION_OK) {
 		log_warnx("Store connection failed during %s: %s", what, msg);

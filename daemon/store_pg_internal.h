@@ -52,8 +52,8 @@ const char *store_pg_conninfo(struct store *store);
  * FS_ERR_EXISTS, check violation -> FS_ERR_INVALID, serialization or
  * lock timeout -> FS_ERR_BUSY, disk full -> FS_ERR_FULL, a broken
  * connection -> FS_ERR_DB (reset before the next call), else FS_ERR_DB;
- * the server's message is logged (it names tables and constraints; our
- * statements never carry values in their text).
+ * the server's primary message is logged (it names tables and
+ * constraints; never its DETAIL, which may quote a row's values).
  */
 fs_err pg_run(PGconn *c, const char *what, PGresult **ret, const char *sql, int n,
     const char *const *params);
@@ -71,6 +71,13 @@ fs_err pg_run_prepared(PGconn *c, const char *name, const char *what, PGresult *
 fs_err pg_send(PGconn *c, const char *what, const char *sql, int n, const char *const *params);
 /* Waits for the statement in flight on c, if any; its error. */
 fs_err pg_drain(PGconn *c);
+
+/*
+ * A failed result's primary message, for logs and operators: it names the
+ * table or constraint.  Never PQresultErrorMessage(): PostgreSQL's DETAIL
+ * may hold the failing row, whose values describe possible victims.
+ */
+const char *pg_message(const PGresult *r);
 
 /* Runs sql, no parameters, no result (BEGIN, COMMIT, ...). */
 fs_err pg_exec(PGconn *c, const char *sql);
