@@ -14,6 +14,40 @@
 #include "form.h"
 #include "internal.h"
 
+static fs_err question(const struct form_field *f, const cJSON *values, const char *today,
+    cJSON *out);
+
+/*
+ * A repeat (form_repeat.c): "rows" (rows with an answer), "fields" (its
+ * sub-fields, as questions of an empty row) and "problem" (what its rows
+ * break, if anything).
+ */
+static fs_err
+repeat_question(const struct form_field *f, const cJSON *values, const char *today, cJSON *q)
+{
+	cJSON *subs = cJSON_AddArrayToObject(q, "fields"), *empty = cJSON_CreateObject();
+	int64_t rows = 0;
+	char why[512];
+	fs_err err = FS_OK;
+
+	if (subs == NULL || empty == NULL) {
+		cJSON_Delete(empty);
+		return FS_ERR_NOMEM;
+	}
+	for (size_t j = 0; j < f->rows->nfields && err == FS_OK; j++)
+		err = question(&f->rows->fields[j], empty, today, subs);
+	cJSON_Delete(empty);
+	if (err != FS_OK)
+		return err;
+	if (form_repeat_check(f, values, today, &rows, why, sizeof(why)) != FS_OK &&
+	    cJSON_AddStringToObject(q, "problem", why) == NULL)
+		return FS_ERR_NOMEM;
+	return cJSON_AddNumberToObject(q, "rows", (double)rows) != NULL &&
+		cJSON_AddNullToObject(q, "value") != NULL
+	    ? FS_OK
+	    : FS_ERR_NOMEM;
+}
+
 static fs_err
 question(const struct form_field *f, const cJSON *values, const char *today, cJSON *out)
 {
@@ -38,6 +72,8 @@ question(const struct form_field *f, const cJSON *values, const char *today, cJS
 			if (!cJSON_AddItemToArray(ch, cJSON_CreateString(f->choices[i])))
 				return FS_ERR_NOMEM;
 	}
+	if (f->type == FORM_REPEAT)
+		return repeat_question(f, values, today, q);
 	v = cur != NULL ? cJSON_Duplicate(cur, 1) : cJSON_CreateNull();
 	if (v == NULL || !cJSON_AddItemToObject(q, "value", v))
 		return FS_ERR_NOMEM;

@@ -628,6 +628,49 @@ fs_record_list(fs_client *c, const char *form_id, char **ret_json)
 	return FS_OK;
 }
 
+/*
+ * Rows added by one list of assignments: "repeat/+label/sub" names a new
+ * row, the same one for every assignment with the same repeat and label
+ * ("+" alone is a label too), and gets a fresh random row id (form.h).
+ */
+#define NEW_ROWS_MAX 64
+
+struct new_rows {
+	size_t n;
+	struct {
+		char repeat_label[FORM_KEY_MAX + 1];
+		char id[FORM_ROW_MAX + 1];
+	} row[NEW_ROWS_MAX];
+};
+
+static fs_err
+new_row_key(fs_client *c, struct new_rows *rows, char *name, size_t size)
+{
+	char *a = strchr(name, '/'), *b, key[2 * FORM_KEY_MAX + FORM_ROW_MAX + 4];
+	size_t i;
+
+	if (a == NULL || a[1] != '+' || (b = strchr(a + 1, '/')) == NULL)
+		return FS_OK;
+	*b = '\0'; /* name is now "repeat/+label" */
+	for (i = 0; i < rows->n && strcmp(rows->row[i].repeat_label, name) != 0; i++)
+		;
+	if (i == rows->n) {
+		if (i == NEW_ROWS_MAX || strlen(name) > FORM_KEY_MAX)
+			return client_fail(c, FS_ERR_INVALID, "more than %d new rows at once",
+			    NEW_ROWS_MAX);
+		snprintf(rows->row[i].repeat_label, sizeof(rows->row[i].repeat_label), "%s", name);
+		/* 16 hex digits: 64 random bits, no two devices' rows collide. */
+		if (id_random_hex(rows->row[i].id, 8) != FS_OK)
+			return client_fail(c, FS_ERR_IO, "no random bytes from the kernel");
+		rows->n++;
+	}
+	*a = '\0';
+	if ((size_t)snprintf(key, sizeof(key), "%s/%s/%s", name, rows->row[i].id, b + 1) >= size)
+		return client_fail(c, FS_ERR_INVALID, "field '%s/%s': name too long", name, b + 1);
+	memcpy(name, key, strlen(key) + 1);
+	return FS_OK;
+}
+
 fs_err
 fs_values_from_assignments(fs_client *c, const char *form_id, const char *const *assignments,
     size_t n, char **ret_json)
@@ -645,21 +688,27 @@ fs_values_from_assignments(fs_client *c, const char *form_id, const char *const 
 		return err;
 	if ((obj = cJSON_CreateObject()) == NULL)
 		return client_fail(c, FS_ERR_NOMEM, "out of memory");
+	struct new_rows rows = { 0 };
+
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(assignments[i], '=');
-		char name[FORM_NAME_MAX + 1];
+		char name[FORM_KEY_MAX + 1];
 		const struct form_field *field;
 		size_t len;
 		cJSON *value;
 
 		len = eq ? (size_t)(eq - assignments[i]) : 0;
-		if (eq == NULL || len == 0 || len > FORM_NAME_MAX) {
+		if (eq == NULL || len == 0 || len > FORM_KEY_MAX) {
 			cJSON_Delete(obj);
 			return client_fail(c, FS_ERR_INVALID,
 			    "assignment #%zu: expected field=value", i + 1);
 		}
 		memcpy(name, assignments[i], len);
 		name[len] = '\0';
+		if ((err = new_row_key(c, &rows, name, sizeof(name))) != FS_OK) {
+			cJSON_Delete(obj);
+			return err;
+		}
 		if ((field = form_field_find(form, name)) == NULL) {
 			cJSON_Delete(obj);
 			return client_fail(c, FS_ERR_INVALID,

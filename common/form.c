@@ -34,7 +34,7 @@ static const char *const form_keys[] = {
 
 static const char *const field_keys[] = {"name", "type", "label", "required", "sensitive",
     "choices", "min", "max", "max_length", "pattern", "hint", "description", "relevant",
-    "constraint", "constraint_message", "required_if", "calculate", NULL};
+    "constraint", "constraint_message", "required_if", "calculate", "fields", "max_rows", NULL};
 
 static fs_err def_err(char *err, size_t errlen, const char *who, const char *fmt, ...) FORMAT(4, 5);
 
@@ -220,7 +220,7 @@ parse_type(struct form_field *f, const cJSON *obj, const char *who, char *err, s
 		return def_err(err, errlen, who, "missing 'type'");
 	if (!cJSON_IsString(item) || item->valuestring == NULL)
 		return def_err(err, errlen, who, "'type' must be a string");
-	for (t = FORM_TEXT; t <= FORM_GEOPOINT; t++) {
+	for (t = FORM_TEXT; t <= FORM_REPEAT; t++) {
 		if (strcmp(item->valuestring, form_type_name((enum form_type)t)) == 0) {
 			f->type = (enum form_type)t;
 			return FS_OK;
@@ -494,6 +494,61 @@ parse_pattern(struct form_field *f, const cJSON *obj, const char *who, char *err
 	return dup_string(src, &f->pattern, err, errlen);
 }
 
+static fs_err parse_fields(struct form *form, const cJSON *fields, char *err, size_t errlen);
+
+/*
+ * A repeat's sub-fields are a form of their own (id: the repeat's name), so
+ * that a row is checked, and its rules evaluated, by the code that checks a
+ * record.  Rows do not nest; a repeat is neither sensitive (its sub-fields
+ * may be) nor calculated.
+ */
+static fs_err
+parse_repeat(struct form *form, struct form_field *f, const cJSON *obj, const char *who,
+    char *err, size_t errlen)
+{
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(obj, "fields");
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(obj, "max_rows");
+	struct form *rows;
+	char why[512];
+	fs_err rc;
+
+	if (f->type != FORM_REPEAT) {
+		if (fields != NULL || max != NULL)
+			return def_err(err, errlen, who, "'%s' is only allowed for repeat",
+			    fields != NULL ? "fields" : "max_rows");
+		return FS_OK;
+	}
+	if (form->nesting > 0)
+		return def_err(err, errlen, who, "a repeat cannot hold a repeat");
+	if (f->sensitive)
+		return def_err(err, errlen, who,
+		    "a repeat cannot be sensitive (mark its sub-fields sensitive)");
+	f->max_rows = FORM_ROWS_DEFAULT_MAX;
+	if (max != NULL) {
+		if (!cJSON_IsNumber(max) || !form_is_integral(max->valuedouble) ||
+		    max->valuedouble < 1 || max->valuedouble > FORM_ROWS_LIMIT)
+			return def_err(err, errlen, who, "'max_rows' must be an integer from 1 to %d",
+			    FORM_ROWS_LIMIT);
+		f->max_rows = (int64_t)max->valuedouble;
+	}
+	if (fields == NULL)
+		return def_err(err, errlen, who, "missing 'fields' (the sub-fields of a row)");
+	if ((rows = calloc(1, sizeof(*rows))) == NULL)
+		return form_nomem(err, errlen);
+	f->rows = rows;
+	rows->nesting = form->nesting + 1;
+	rows->version = form->version;
+	rows->conflict = form->conflict;
+	if ((rows->id = strdup(f->name)) == NULL ||
+	    (rows->title = strdup(f->label != NULL ? f->label : f->name)) == NULL)
+		return form_nomem(err, errlen);
+	if ((rc = parse_fields(rows, fields, why, sizeof(why))) != FS_OK) {
+		form_seterr(err, errlen, "%s: %s", who, why);
+		return rc;
+	}
+	return FS_OK;
+}
+
 static fs_err
 parse_field(struct form *form, size_t i, const cJSON *obj, char *err, size_t errlen)
 {
@@ -526,9 +581,10 @@ parse_field(struct form *form, size_t i, const cJSON *obj, char *err, size_t err
 		return rc;
 	if ((rc = parse_choices(f, obj, who, err, errlen)) != FS_OK ||
 	    (rc = parse_bounds(f, obj, who, err, errlen)) != FS_OK ||
-	    (rc = parse_max_length(f, obj, who, err, errlen)) != FS_OK)
+	    (rc = parse_max_length(f, obj, who, err, errlen)) != FS_OK ||
+	    (rc = parse_pattern(f, obj, who, err, errlen)) != FS_OK)
 		return rc;
-	return parse_pattern(f, obj, who, err, errlen);
+	return parse_repeat(form, f, obj, who, err, errlen);
 }
 
 static fs_err
@@ -577,8 +633,7 @@ parse_header(struct form *form, const cJSON *root, char *err, size_t errlen)
 static fs_err
 parse_form(struct form *form, const cJSON *root, char *err, size_t errlen)
 {
-	const cJSON *fields, *item;
-	size_t n = 0, i;
+	const cJSON *fields;
 	fs_err rc;
 
 	if (!cJSON_IsObject(root))
@@ -589,6 +644,16 @@ parse_form(struct form *form, const cJSON *root, char *err, size_t errlen)
 		return rc;
 	if ((fields = cJSON_GetObjectItemCaseSensitive(root, "fields")) == NULL)
 		return def_err(err, errlen, "form", "missing 'fields'");
+	return parse_fields(form, fields, err, errlen);
+}
+
+static fs_err
+parse_fields(struct form *form, const cJSON *fields, char *err, size_t errlen)
+{
+	const cJSON *item;
+	size_t n = 0, i;
+	fs_err rc;
+
 	if (!cJSON_IsArray(fields) || fields->child == NULL)
 		return def_err(err, errlen, "form", "'fields' must be a non-empty array");
 	for (item = fields->child; item != NULL; item = item->next)
@@ -657,6 +722,7 @@ form_free(struct form *form)
 			free(f->choices[j]);
 		free(f->choices);
 		form_logic_free(f);
+		form_free(f->rows);
 	}
 	free(form->fields);
 	free(form->order);
@@ -672,6 +738,8 @@ form_field_find(const struct form *form, const char *name)
 	size_t i;
 
 	assert(form != NULL && name != NULL);
+	if (strchr(name, '/') != NULL)
+		return form_repeat_find(form, name);
 	i = form_field_index(form, name);
 	return i < form->nfields ? &form->fields[i] : NULL;
 }
@@ -698,6 +766,8 @@ form_type_name(enum form_type type)
 		return "select_multiple";
 	case FORM_GEOPOINT:
 		return "geopoint";
+	case FORM_REPEAT:
+		return "repeat";
 	}
 	return "unknown";
 }

@@ -31,6 +31,7 @@ enum form_type {
 	FORM_SELECT_ONE,
 	FORM_SELECT_MULTIPLE,
 	FORM_GEOPOINT,
+	FORM_REPEAT, /* rows of sub-fields (form_repeat.c) */
 };
 
 enum form_conflict {
@@ -45,6 +46,16 @@ enum form_conflict {
 #define FORM_TEXT_DEFAULT_MAX 65536
 #define FORM_NAME_MAX 64
 #define FORM_MAX_FIELDS 512
+/*
+ * A repeat's values are stored under keys "repeat/row/sub" (form_repeat.c):
+ * row is the row's id, 1 to FORM_ROW_MAX of [a-z0-9], made at random by
+ * the device that adds the row, so rows added offline on two devices never
+ * collide and every (row, sub-field) merges on its own, like a field.
+ */
+#define FORM_ROW_MAX 32
+#define FORM_KEY_MAX (2 * FORM_NAME_MAX + FORM_ROW_MAX + 2)
+#define FORM_ROWS_DEFAULT_MAX 50
+#define FORM_ROWS_LIMIT 500
 
 struct expr;
 
@@ -64,6 +75,9 @@ struct form_field {
 	/* Rules between fields (issue 19; common/form_logic.c), NULL when absent. */
 	struct expr *relevant, *constraint, *required_if, *calculate;
 	char *constraint_message;
+	/* FORM_REPEAT: the sub-fields, as a form of their own (id: the field's name). */
+	struct form *rows;
+	int64_t max_rows;    /* FORM_REPEAT: rows with a value, at most */
 };
 
 struct form {
@@ -80,6 +94,7 @@ struct form {
 	size_t nfields;
 	size_t *order;       /* field indices, each after the fields its expressions read */
 	char *json;          /* canonical JSON text of the definition (cJSON_PrintUnformatted) */
+	int nesting;         /* 0; 1 for the sub-form of a repeat's rows (no json then) */
 };
 
 /*
@@ -94,8 +109,35 @@ fs_err form_load(const char *json, size_t len, struct form **ret_form, char *err
 /* Frees a form.  Accepts NULL. */
 void form_free(struct form *form);
 
-/* The field called name, or NULL. */
+/*
+ * The field a value key names, or NULL: a field's name, or a repeat's
+ * "repeat/row/sub" (then the sub-field of the repeat's rows).
+ */
 const struct form_field *form_field_find(const struct form *form, const char *name);
+
+/* The parts of a repeat's value key "repeat/row/sub". */
+struct form_key {
+	char repeat[FORM_NAME_MAX + 1];
+	char row[FORM_ROW_MAX + 1];
+	char sub[FORM_NAME_MAX + 1];
+};
+
+/* True when key has the shape "repeat/row/sub" (names and row id valid). */
+bool form_key_split(const char *key, struct form_key *ret);
+/* 1 to FORM_ROW_MAX bytes of [a-z0-9]. */
+bool form_row_id_valid(const char *s);
+/*
+ * Calls fn once for every row of repeat field f that values holds (a row
+ * with at least one key, null or not), in the order first seen; stops and
+ * returns fn's value when it is not 0.
+ */
+int form_rows_each(const struct form_field *f, const cJSON *values,
+    int (*fn)(void *arg, const char *row), void *arg);
+/*
+ * The values of one row, as an object keyed by sub-field name (the
+ * caller's: cJSON_Delete), NULL when out of memory.
+ */
+cJSON *form_row_values(const struct form_field *f, const cJSON *values, const char *row);
 
 const char *form_type_name(enum form_type type);
 const char *form_conflict_name(enum form_conflict policy);
@@ -157,6 +199,24 @@ fs_err form_check_logic(const struct form *form, const cJSON *values, const char
     char *err, size_t errlen);
 fs_err form_check_relevant(const struct form *form, const cJSON *record, const cJSON *fields,
     const char *today, char *err, size_t errlen);
+
+/*
+ * A repeat's value key "repeat/row/sub" applies on values (the record with
+ * the change laid over): the repeat is relevant, and the sub-field is
+ * within its row.  True for any other key.
+ */
+bool form_key_relevant(const struct form *form, const char *key, const cJSON *values,
+    const char *today);
+
+/*
+ * The rows of repeat f in a whole record's values: not more than max_rows,
+ * none while the repeat does not apply, at least one when it is required,
+ * each row's sub-fields valid and its rules holding.  *ret_rows (may be
+ * NULL) is the number of rows with an answer.  FS_OK or FS_ERR_INVALID
+ * with "field 'f', row 'r': ..." in err.
+ */
+fs_err form_repeat_check(const struct form_field *f, const cJSON *values, const char *today,
+    int64_t *ret_rows, char *err, size_t errlen);
 
 /* Required now: relevant, and required or its required_if holding. */
 bool form_field_required(const struct form_field *f, const cJSON *values, const char *today);

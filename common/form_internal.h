@@ -40,6 +40,13 @@ bool form_int_in_range(double v);
 size_t form_field_index(const struct form *form, const char *name);
 /* True if value leaves a field unanswered: absent, null, "" or []. */
 bool form_value_empty(const struct form_field *f, const cJSON *v);
+/* form_repeat.c: the sub-field a "repeat/row/sub" key names, or NULL. */
+const struct form_field *form_repeat_find(const struct form *form, const char *key);
+/* form_repeat.c: a whole record's rows (count, required sub-fields, rules). */
+fs_err form_rows_check(const struct form *form, const cJSON *values, const char *today,
+    char *err, size_t errlen);
+/* form_repeat.c: each row's calculations and skip logic, and a non-relevant repeat emptied. */
+fs_err form_rows_apply(const struct form *form, cJSON *values, const char *today);
 /* form_logic.c: the fields' expressions, compiled after every field is known. */
 fs_err form_logic_load(struct form *form, const cJSON *fields, char *err, size_t errlen);
 void form_logic_free(struct form_field *f);

@@ -74,6 +74,13 @@ check_name(void *arg, const char *name)
 		x->rc = FS_ERR_FORM;
 		return 1;
 	}
+	if (x->form->fields[i].type == FORM_REPEAT) {
+		form_seterr(x->err, x->errlen,
+		    "%s: %s names repeat '%s' (an expression reads single values, not rows)",
+		    x->who, x->key, name);
+		x->rc = FS_ERR_FORM;
+		return 1;
+	}
 	if (x->form->fields[i].sensitive) {
 		form_seterr(x->err, x->errlen,
 		    "%s: %s names sensitive field '%s' (sealed on the device: the server could"
@@ -165,6 +172,13 @@ form_logic_load(struct form *form, const cJSON *fields, char *err, size_t errlen
 			if (expr_each_field(*slot(f, k), check_name, &x) != 0)
 				return x.rc;
 		}
+		if (f->type == FORM_REPEAT &&
+		    (f->constraint != NULL || f->calculate != NULL || f->required_if != NULL)) {
+			form_seterr(err, errlen,
+			    "%s: a repeat takes 'relevant' only (its sub-fields take the other rules)",
+			    who);
+			return FS_ERR_FORM;
+		}
 		if (f->calculate != NULL && f->sensitive) {
 			form_seterr(err, errlen,
 			    "%s: a calculated value is made of non-sensitive values: it cannot be"
@@ -209,6 +223,9 @@ form_logic_free(struct form_field *f)
 bool
 form_has_logic(const struct form *form)
 {
+	for (size_t i = 0; i < form->nfields; i++)
+		if (form->fields[i].type == FORM_REPEAT)
+			return true; /* rows are checked by the rules of the whole record */
 	for (size_t i = 0; i < form->nfields; i++)
 		for (size_t k = 0; k < NLOGIC; k++)
 			if (*slot(&form->fields[i], k) != NULL)
@@ -296,6 +313,8 @@ form_apply_logic(const struct form *form, cJSON *values, const char *today)
 		const struct form_field *f = &form->fields[form->order[n]];
 		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(values, f->name);
 
+		if (f->type == FORM_REPEAT)
+			continue; /* form_rows_apply(), once every single value is known */
 		if (f->calculate != NULL) {
 			struct expr_value v;
 
@@ -309,7 +328,7 @@ form_apply_logic(const struct form *form, cJSON *values, const char *today)
 		    (err = set_value(values, f->name, NULL)) != FS_OK)
 			return err;
 	}
-	return FS_OK;
+	return form_rows_apply(form, values, today);
 }
 
 static fs_err logic_err(const struct form_field *f, const char *rule, char *err, size_t errlen,
@@ -345,6 +364,8 @@ check_one(const struct form_field *f, const cJSON *values, const char *today, ch
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f->name);
 	bool empty = form_value_empty(f, v);
 
+	if (f->type == FORM_REPEAT)
+		return FS_OK; /* form_rows_check() */
 	if (!form_field_relevant(f, values, today))
 		return empty ? FS_OK : logic_err(f, "relevant", err, errlen,
 					       "must be empty: the question does not apply");
@@ -370,7 +391,7 @@ form_check_logic(const struct form *form, const cJSON *values, const char *today
 	for (size_t i = 0; i < form->nfields; i++)
 		if ((rc = check_one(&form->fields[i], values, today, err, errlen)) != FS_OK)
 			return rc;
-	return FS_OK;
+	return form_rows_check(form, values, today, err, errlen);
 }
 
 fs_err
@@ -394,7 +415,20 @@ form_check_relevant(const struct form *form, const cJSON *record, const cJSON *f
 	cJSON_ArrayForEach(item, fields)
 	{
 		size_t i = item->string != NULL ? form_field_index(form, item->string) : form->nfields;
+		const struct form_field *sub;
 
+		if (i == form->nfields && item->string != NULL &&
+		    (sub = form_field_find(form, item->string)) != NULL) {
+			if (!form_value_empty(sub, item) &&
+			    !form_key_relevant(form, item->string, record, today)) {
+				form_seterr(err, errlen,
+				    "field '%s': rule 'relevant' (must be empty: the question does"
+				    " not apply)",
+				    item->string);
+				return FS_ERR_INVALID;
+			}
+			continue;
+		}
 		if (i == form->nfields || form_value_empty(&form->fields[i], item))
 			continue;
 		if (!form_field_relevant(&form->fields[i], record, today))

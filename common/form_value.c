@@ -62,7 +62,8 @@ type_expect(enum form_type type)
 		return "must be an array of strings";
 	case FORM_GEOPOINT:
 		return "must be an object with lat -90..90, lon -180..180 and optional alt and acc "
-		       ">= 0";
+		       ">= 0";	case FORM_REPEAT:
+		return "holds rows: set its values as repeat/ROW/FIELD";
 	}
 	return "has an unknown type";
 }
@@ -340,6 +341,8 @@ form_check_value(const struct form_field *field, const cJSON *value, char *err, 
 		return check_select_multiple(field, value, err, errlen);
 	case FORM_GEOPOINT:
 		return check_geopoint(field, value, err, errlen);
+	case FORM_REPEAT:
+		break;
 	}
 	return type_err(field, err, errlen);
 }
@@ -357,6 +360,42 @@ form_value_empty(const struct form_field *f, const cJSON *v)
 }
 
 
+/*
+ * One value of a repeat's row, "repeat/row/sub" (form_repeat.c): the
+ * sub-field's own rules.  Whether a row has every required sub-field is a
+ * rule of the whole record (form_rows_check()): a change may clear a row.
+ */
+static fs_err
+check_row_key(const struct form *form, const cJSON *values, const cJSON *item, char *err,
+    size_t errlen)
+{
+	const struct form_field *sub = form_field_find(form, item->string);
+	char shown[KEY_SHOW_MAX], why[512];
+	const cJSON *prev;
+	fs_err rc;
+
+	if (sub == NULL) {
+		form_seterr(err, errlen,
+		    "field '%s': rule 'unknown_field' (not a row of a repeat of form %s version %lld)",
+		    form_show_key(shown, sizeof(shown), item->string), form->id,
+		    (long long)form->version);
+		return FS_ERR_INVALID;
+	}
+	for (prev = values->child; prev != item; prev = prev->next)
+		if (prev->string != NULL && strcmp(prev->string, item->string) == 0) {
+			form_seterr(err, errlen, "values: field '%s' appears twice", item->string);
+			return FS_ERR_JSON;
+		}
+	if ((rc = form_check_value(sub, item, why, sizeof(why))) != FS_OK) {
+		/* "field 'sub': ..." names the sub-field: name the key instead. */
+		const char *rest = strstr(why, "': ");
+
+		form_seterr(err, errlen, "field '%s'%s", item->string, rest != NULL ? rest + 1 : why);
+		return rc;
+	}
+	return FS_OK;
+}
+
 fs_err
 form_validate(const struct form *form, const cJSON *values, bool complete, char *err, size_t errlen)
 {
@@ -373,6 +412,11 @@ form_validate(const struct form *form, const cJSON *values, bool complete, char 
 	}
 	for (item = values->child; item != NULL; item = item->next, pos++) {
 		i = item->string != NULL ? form_field_index(form, item->string) : form->nfields;
+		if (i == form->nfields && item->string != NULL && strchr(item->string, '/') != NULL) {
+			if ((rc = check_row_key(form, values, item, err, errlen)) != FS_OK)
+				return rc;
+			continue;
+		}
 		if (i == form->nfields) {
 			if (item->string != NULL && form_name_valid(item->string))
 				form_seterr(err, errlen,
@@ -401,7 +445,8 @@ form_validate(const struct form *form, const cJSON *values, bool complete, char 
 	if (!complete)
 		return FS_OK;
 	for (i = 0; i < form->nfields; i++)
-		if (form->fields[i].required && form->fields[i].relevant == NULL && !seen[i])
+		if (form->fields[i].required && form->fields[i].relevant == NULL && !seen[i] &&
+		    form->fields[i].type != FORM_REPEAT)
 			return rule_err(&form->fields[i], "required", err, errlen, "must be set");
 	if (form->order != NULL && form_has_logic(form)) {
 		char today[11];
@@ -634,6 +679,8 @@ form_value_from_text(
 		return text_select_multiple(s, len, ret_value, err, errlen);
 	case FORM_GEOPOINT:
 		return text_geopoint(field, s, len, ret_value, err, errlen);
+	case FORM_REPEAT:
+		return type_err(field, err, errlen);
 	}
 done:
 	if (v == NULL)

@@ -195,7 +195,7 @@ ms_record_fields(void *ctx, const char *record, fs_err (*fn)(void *arg, const ch
     void *arg)
 {
 	struct merge_sqlite *ms = ctx;
-	char (*names)[FORM_NAME_MAX + 1] = NULL;
+	char (*names)[FORM_KEY_MAX + 1] = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = ms_stmt(ms, MS_RECORD_FIELDS, record, NULL);
 	fs_err err = FS_OK;
@@ -211,7 +211,7 @@ ms_record_fields(void *ctx, const char *record, fs_err (*fn)(void *arg, const ch
 			}
 			names = grown;
 		}
-		snprintf(names[n++], FORM_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(names[n++], FORM_KEY_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
 	}
 	if (err == FS_OK && rc != SQLITE_DONE)
 		err = ms_error(ms->db);

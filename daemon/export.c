@@ -259,12 +259,63 @@ open_value(struct export *x, const char *stored, char **ret)
 	return *ret == NULL ? 1 : 0;
 }
 
+/*
+ * A value of a repeat's row ("repeat/row/sub", common/form_repeat.c): the
+ * repeat's column holds the rows as a JSON array of objects, {"row": id,
+ * sub: value, ...}, in the order their values come.  Sensitive sub-fields
+ * are left out like sensitive fields.
+ */
+static int
+take_row_value(struct export *x, const struct review_value *v)
+{
+	const struct formset_field *col;
+	const struct form_field *sub;
+	struct form_key k;
+	cJSON *rows, *row = NULL, *val;
+	char *text = NULL;
+	int i;
+
+	if (!form_key_split(v->field, &k) || (col = formset_field(x->set, k.repeat)) == NULL ||
+	    col->type != FORM_REPEAT || (i = x->col_of[col - x->set->fields]) < 0 ||
+	    (sub = formset_key_field(x->set, v->field)) == NULL || (sub->sensitive && !x->include_sensitive))
+		return 0;
+	if (sub->sensitive && x->open != NULL && strstr(v->value, "\"sealed\"") != NULL &&
+	    open_value(x, v->value, &text) != 0)
+		return 1;
+	val = cJSON_Parse(text != NULL ? text : v->value);
+	free(text);
+	if (cJSON_IsNull(val)) {
+		cJSON_Delete(val);
+		return 0; /* a cleared answer, or a removed row */
+	}
+	rows = x->vals[i] != NULL ? cJSON_Parse(x->vals[i]) : cJSON_CreateArray();
+	cJSON_ArrayForEach(row, rows)
+	if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "row")), k.row) == 0)
+		break;
+	if (row == NULL && rows != NULL && (row = cJSON_CreateObject()) != NULL) {
+		cJSON_AddItemToArray(rows, row);
+		cJSON_AddStringToObject(row, "row", k.row);
+	}
+	if (val == NULL || row == NULL || !cJSON_AddItemToObject(row, k.sub, val)) {
+		cJSON_Delete(val);
+		cJSON_Delete(rows);
+		return 1;
+	}
+	free(x->vals[i]);
+	x->vals[i] = cJSON_PrintUnformatted(rows);
+	cJSON_Delete(rows);
+	return x->vals[i] == NULL ? 1 : 0;
+}
+
 static int
 take_value(void *arg, const struct review_value *v)
 {
 	struct export *x = arg;
 	const struct formset_field *col = formset_field(x->set, v->field);
 	int i;
+
+	if (col == NULL && v->value != NULL && strchr(v->field, '/') != NULL)
+		return take_row_value(x, v);
 
 	if (col == NULL || (i = x->col_of[col - x->set->fields]) < 0 || v->value == NULL)
 		return 0;

@@ -116,6 +116,17 @@ formset_free(struct formset *set)
 	free(set);
 }
 
+const struct form_field *
+formset_key_field(const struct formset *set, const char *key)
+{
+	const struct form_field *f;
+
+	for (size_t i = set->nversions; i > 0; i--)
+		if ((f = form_field_find(set->versions[i - 1], key)) != NULL)
+			return f;
+	return NULL;
+}
+
 const struct formset_field *
 formset_field(const struct formset *set, const char *name)
 {

@@ -49,6 +49,12 @@ fs_err formset_load(struct store *store, const char *form_id, struct formset **r
 /* Frees a formset.  Accepts NULL. */
 void formset_free(struct formset *set);
 
+/*
+ * The field a value key names in the newest version that knows it (a
+ * repeat's "repeat/row/sub" gives the sub-field), or NULL.
+ */
+const struct form_field *formset_key_field(const struct formset *set, const char *key);
+
 /* The column called name, or NULL. */
 const struct formset_field *formset_field(const struct formset *set, const char *name);
 

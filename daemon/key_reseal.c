@@ -157,6 +157,7 @@ reseal_record(struct store *store, const struct server_key *key, const struct hq
 	struct merge_result res = {0};
 	struct form *form = NULL;
 	cJSON *fields = cJSON_CreateObject(), *base = cJSON_CreateObject(), *obj = NULL;
+	cJSON *values = NULL, *keys = NULL;
 	int64_t version, seq;
 	int open = 0, nvalues = 0;
 	fs_err err;
@@ -169,17 +170,38 @@ reseal_record(struct store *store, const struct server_key *key, const struct hq
 	    (err = store_push_record_info(push, id, form_id, &version, team)) != FS_OK ||
 	    (err = store_form_get(store, form_id, version, &form)) != FS_OK)
 		goto out;
-	for (size_t i = 0; i < form->nfields; i++) {
+	/*
+	 * The sensitive keys: the form's sensitive fields, and the sensitive
+	 * sub-fields of every row of its repeats (form_repeat.c).
+	 */
+	if ((err = store_push_record_values(push, id, &values)) != FS_OK ||
+	    (keys = cJSON_CreateArray()) == NULL) {
+		err = err != FS_OK ? err : FS_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < form->nfields; i++)
+		if (form->fields[i].sensitive)
+			cJSON_AddItemToArray(keys, cJSON_CreateString(form->fields[i].name));
+	for (const cJSON *v = values != NULL ? values->child : NULL; v != NULL; v = v->next) {
+		const struct form_field *sub;
+
+		if (v->string != NULL && strchr(v->string, '/') != NULL &&
+		    (sub = form_field_find(form, v->string)) != NULL && sub->sensitive)
+			cJSON_AddItemToArray(keys, cJSON_CreateString(v->string));
+	}
+	for (const cJSON *kv = keys->child; kv != NULL; kv = kv->next) {
 		struct store_head heads[MERGE_MAX_BASES] = {0};
+		const char *name = kv->valuestring;
 		size_t n = 0;
 		bool unopened;
 		char *text;
 		cJSON *env = NULL;
 
-		if (!form->fields[i].sensitive)
-			continue;
-		err = store_push_field_heads(
-		    push, id, form->fields[i].name, heads, MERGE_MAX_BASES, &n, fmax);
+		if (name == NULL) {
+			err = FS_ERR_NOMEM;
+			goto out;
+		}
+		err = store_push_field_heads(push, id, name, heads, MERGE_MAX_BASES, &n, fmax);
 		if (err == FS_ERR_TOOBIG) {
 			k->conflicts++;
 			err = FS_OK;
@@ -200,8 +222,8 @@ reseal_record(struct store *store, const struct server_key *key, const struct hq
 			err = seal_value(cur, text, strlen(text), &env);
 			seal_text_free(text, strlen(text));
 			if (err == FS_OK) {
-				cJSON_AddItemToObject(fields, form->fields[i].name, env);
-				cJSON_AddStringToObject(base, form->fields[i].name, heads[0].stamp);
+				cJSON_AddItemToObject(fields, name, env);
+				cJSON_AddStringToObject(base, name, heads[0].stamp);
 				if (strcmp(fmax, max) > 0)
 					memcpy(max, fmax, sizeof(max));
 				nvalues++;
@@ -245,6 +267,8 @@ out:
 	cJSON_Delete(fields);
 	cJSON_Delete(base);
 	cJSON_Delete(obj);
+	cJSON_Delete(values);
+	cJSON_Delete(keys);
 	form_free(form);
 	return err == FS_ERR_INVALID ? FS_OK : err;
 }

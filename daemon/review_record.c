@@ -82,6 +82,11 @@ sensitive(const struct record_view *rv, const char *field)
 	const struct formset_field *col;
 
 	/* A field the form does not know is masked too: fail closed. */
+	if (rv->set != NULL && strchr(field, '/') != NULL) {
+		const struct form_field *sub = formset_key_field(rv->set, field);
+
+		return sub == NULL || sub->sensitive;
+	}
 	if (rv->set == NULL || (col = formset_field(rv->set, field)) == NULL)
 		return true;
 	return col->sensitive;
@@ -334,6 +339,36 @@ add_field(struct record_view *rv, cJSON *arr, const char *name, const char *labe
 	cJSON_AddItemToArray(arr, o);
 }
 
+/* The values of a repeat's rows, one entry per key, labelled "Repeat, row N: sub-field". */
+struct rows_view {
+	struct record_view *rv;
+	cJSON *arr;
+	const struct form_field *f;
+	int n;
+};
+
+static int
+add_row(void *arg, const char *row)
+{
+	struct rows_view *x = arg;
+	const struct form *rows = x->f->rows;
+	char key[FORM_KEY_MAX + 1], label[512];
+
+	x->n++;
+	for (size_t j = 0; j < rows->nfields; j++) {
+		const struct form_field *sub = &rows->fields[j];
+
+		snprintf(key, sizeof(key), "%s/%s/%s", x->f->name, row, sub->name);
+		if (cJSON_GetObjectItemCaseSensitive(x->rv->values, key) == NULL)
+			continue;
+		snprintf(label, sizeof(label), "%s, row %d: %s",
+		    x->f->label != NULL ? x->f->label : x->f->name, x->n,
+		    sub->label != NULL ? sub->label : sub->name);
+		add_field(x->rv, x->arr, key, label, sub->type, sensitive(x->rv, key));
+	}
+	return 0;
+}
+
 /* The "fields" array: the record's form version in order, then the rest. */
 static cJSON *
 fields_array(struct record_view *rv, int64_t version)
@@ -345,7 +380,11 @@ fields_array(struct record_view *rv, int64_t version)
 		form = formset_latest(rv->set);
 	for (size_t i = 0; form != NULL && i < form->nfields; i++) {
 		const struct form_field *ff = &form->fields[i];
+		struct rows_view x = { rv, arr, ff, 0 };
+
 		add_field(rv, arr, ff->name, ff->label, ff->type, sensitive(rv, ff->name));
+		if (ff->type == FORM_REPEAT)
+			form_rows_each(ff, rv->values, add_row, &x);
 	}
 	cJSON_ArrayForEach(v, rv->values)
 	{

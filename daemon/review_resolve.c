@@ -73,7 +73,7 @@ parse_body(const cJSON *root, struct resolve_req *rr, struct http_response *resp
 		rr->stamp = NULL;
 		rr->value = NULL;
 	} else if (!cJSON_IsObject(root) || !cJSON_IsString(field) || field->valuestring[0] == '\0' ||
-	    strlen(field->valuestring) > FORM_NAME_MAX) {
+	    strlen(field->valuestring) > FORM_KEY_MAX) {
 		http_error(resp, 400, "bad_request", "'field' must name a field");
 		return false;
 	}

@@ -115,11 +115,16 @@ read_answer(char *buf, size_t len)
 	return true;
 }
 
-/* Sets values[name] from the typed text; false after saying why not. */
+/*
+ * Sets values[name] from the typed text; false after saying why not.  A
+ * new row's key ("repeat/+/sub") gets its row id here: key (may be NULL)
+ * receives the key the value was stored under.
+ */
 static bool
-take(struct cli *cli, const char *form, cJSON *values, const char *name, const char *text)
+take(struct cli *cli, const char *form, cJSON *values, const char *name, const char *text,
+    char *key, size_t keylen)
 {
-	char assign[ANSWER_MAX + 80], *json = NULL;
+	char assign[ANSWER_MAX + 300], *json = NULL;
 	const char *one[] = { assign };
 	cJSON *obj, *v;
 	fs_err err;
@@ -131,13 +136,101 @@ take(struct cli *cli, const char *form, cJSON *values, const char *name, const c
 	}
 	obj = cJSON_Parse(json);
 	fs_free(json);
-	v = obj != NULL ? cJSON_DetachItemFromObjectCaseSensitive(obj, name) : NULL;
+	v = obj != NULL && obj->child != NULL ? cJSON_DetachItemViaPointer(obj, obj->child) : NULL;
 	cJSON_Delete(obj);
-	if (v == NULL)
+	if (v == NULL || v->string == NULL) {
+		cJSON_Delete(v);
 		return false;
-	cJSON_DeleteItemFromObjectCaseSensitive(values, name);
-	cJSON_AddItemToObject(values, name, v);
+	}
+	if (key != NULL)
+		snprintf(key, keylen, "%s", v->string);
+	cJSON_DeleteItemFromObjectCaseSensitive(values, v->string);
+	cJSON_AddItemToObject(values, v->string, v);
 	return true;
+}
+
+/* Removes every value of one row: keys that start with prefix "repeat/row/". */
+static void
+drop_row(cJSON *values, const char *prefix)
+{
+	cJSON *item, *next;
+
+	for (item = values->child; item != NULL; item = next) {
+		next = item->next;
+		if (strncmp(item->string, prefix, strlen(prefix)) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(values, item));
+	}
+}
+
+/*
+ * A repeat (issue 19, item 2): "add a row?", then each sub-field of the
+ * row; a row that breaks a rule is said and dropped.  False at the end of
+ * input.
+ */
+static bool
+ask_rows(struct cli *cli, const char *form, cJSON *values, const cJSON *q)
+{
+	const char *name = cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring;
+	const cJSON *label = cJSON_GetObjectItemCaseSensitive(q, "label");
+	char answer[ANSWER_MAX];
+	int rows = 0;
+
+	for (;;) {
+		const cJSON *sub, *subs = cJSON_GetObjectItemCaseSensitive(q, "fields");
+		char key[300] = "", prefix[300] = "", assign[300];
+		cJSON *after, *mine;
+
+		fprintf(stderr, "%s [repeat, %d row%s so far]: add a row? (y/n)\n> ",
+		    cJSON_IsString(label) ? label->valuestring : name, rows, rows == 1 ? "" : "s");
+		fflush(stderr);
+		if (!read_answer(answer, sizeof(answer)))
+			return false;
+		if (answer[0] != 'y' && answer[0] != 'Y') {
+			if (rows == 0 && flag(q, "required")) {
+				fprintf(stderr, "  required: add at least one row\n");
+				continue;
+			}
+			return true;
+		}
+		cJSON_ArrayForEach(sub, subs)
+		{
+			const char *sn = cJSON_GetObjectItemCaseSensitive(sub, "name")->valuestring;
+
+			for (;;) {
+				fputs("  ", stderr);
+				prompt(sub);
+				if (!read_answer(answer, sizeof(answer)))
+					return false;
+				if (answer[0] == '\0') {
+					if (!flag(sub, "required"))
+						break;
+					fprintf(stderr, "  required: it must be answered\n");
+					continue;
+				}
+				if (prefix[0] == '\0')
+					snprintf(assign, sizeof(assign), "%s/+/%s", name, sn);
+				else
+					snprintf(assign, sizeof(assign), "%s%s", prefix, sn);
+				if (!take(cli, form, values, assign, answer, key, sizeof(key)))
+					continue;
+				if (prefix[0] == '\0') /* "repeat/row/" of the key just made */
+					snprintf(prefix, sizeof(prefix), "%.*s", (int)(strrchr(key, '/') - key + 1), key);
+				break;
+			}
+		}
+		if ((after = questions(cli, form, values)) == NULL)
+			return false;
+		mine = (cJSON *)find(after, name);
+		if (prefix[0] != '\0' &&
+		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(mine, "problem"))) {
+			fprintf(stderr, "  %s: row dropped\n",
+			    cJSON_GetObjectItemCaseSensitive(mine, "problem")->valuestring);
+			drop_row(values, prefix);
+		} else if (prefix[0] != '\0') {
+			rows++;
+		}
+		cJSON_Delete(after);
+	}
 }
 
 int
@@ -174,6 +267,15 @@ cli_record_interactive(struct cli *cli, const char *form)
 		if (next == NULL)
 			break;
 		name = cJSON_GetObjectItemCaseSensitive(next, "name")->valuestring;
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(next, "type")->valuestring, "repeat") == 0) {
+			more = ask_rows(cli, form, values, next);
+			cJSON_AddTrueToObject(asked, name);
+			if ((after = questions(cli, form, values)) == NULL)
+				goto out;
+			cJSON_Delete(qs);
+			qs = after;
+			continue;
+		}
 		prompt(next);
 		if (!(more = read_answer(answer, sizeof(answer))))
 			break;
@@ -185,7 +287,7 @@ cli_record_interactive(struct cli *cli, const char *form)
 			cJSON_AddTrueToObject(asked, name);
 			continue;
 		}
-		if (!take(cli, form, values, name, answer))
+		if (!take(cli, form, values, name, answer, NULL, 0))
 			continue;
 		if ((after = questions(cli, form, values)) == NULL)
 			goto out;

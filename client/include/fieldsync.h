@@ -147,8 +147,11 @@ FS_API fs_err fs_form_questions(fs_client *client, const char *form_id, const ch
  * Turns "name=value" assignments typed on a command line into a JSON value
  * object for form_id's newest version, converting each value to its
  * field's type (see schema/FORMS.md, "Text input").  An empty value means
- * null (clear).  Unknown fields or unparsable values give FS_ERR_INVALID.
- * *ret_json is freed with fs_free().
+ * null (clear).  A repeat's value is "repeat/ROW/field=value" (issue 19,
+ * schema/FORMS.md "Repeat groups"): ROW is an existing row's id, or
+ * "+label" for a new row -- the assignments with the same repeat and label
+ * fill one new row, given a fresh random id here.  Unknown fields or
+ * unparsable values give FS_ERR_INVALID.  *ret_json is freed with fs_free().
  */
 FS_API fs_err fs_values_from_assignments(fs_client *client, const char *form_id,
     const char *const *assignments, size_t n, char **ret_json);
