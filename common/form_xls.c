@@ -223,6 +223,16 @@ static const struct {
 	{ "calculate", "text" },
 };
 
+/* "begin_repeat", "begin repeat" (XLSForm takes both): what, then "_" or " ", then which. */
+static bool
+keyword(const char *type, const char *what, const char *which)
+{
+	size_t n = strlen(what);
+
+	return strncasecmp(type, what, n) == 0 && (type[n] == '_' || type[n] == ' ') &&
+	    strcasecmp(type + n + 1, which) == 0;
+}
+
 /* One survey row into a field of fields; *skip for a row without data. */
 static fs_err
 survey_field(const cJSON *header, const cJSON *row, size_t rowno, const cJSON *choices,
@@ -245,10 +255,11 @@ survey_field(const cJSON *header, const cJSON *row, size_t rowno, const cJSON *c
 		label = column(header, "label", true);
 	if (strcasecmp(type, "note") == 0)
 		return FS_OK;
-	if (strncasecmp(type, "begin", 5) == 0 || strncasecmp(type, "end", 3) == 0)
-		return xerr(err, errlen, "survey row %zu: '%s': groups and repeats are not supported"
-					 " yet", rowno, type);
-	if (strncmp(type, "select_one ", 11) == 0 || strncmp(type, "select_multiple ", 16) == 0) {
+	if (keyword(type, "begin", "repeat"))
+		ours = "repeat";
+	else if (strncasecmp(type, "begin", 5) == 0 || strncasecmp(type, "end", 3) == 0)
+		return xerr(err, errlen, "survey row %zu: unknown type '%.40s'", rowno, type);
+	else if (strncmp(type, "select_one ", 11) == 0 || strncmp(type, "select_multiple ", 16) == 0) {
 		const char *l = type + (type[7] == 'o' ? 11 : 16);
 
 		while (*l == ' ')
@@ -293,6 +304,10 @@ survey_field(const cJSON *header, const cJSON *row, size_t rowno, const cJSON *c
 	}
 	if (strcasecmp(type, "calculate") == 0 && cJSON_GetObjectItem(f, "calculate") == NULL)
 		return xerr(err, errlen, "survey row %zu: a calculate row needs a calculation", rowno);
+	if (strcmp(ours, "repeat") == 0 &&
+	    (cJSON_AddArrayToObject(f, "fields") == NULL ||
+		!add_number(f, "max_rows", at(row, column(header, "max_rows", false)))))
+		return xerr(err, errlen, "survey row %zu: max_rows must be a number", rowno);
 	if (!add_number(f, "min", at(row, column(header, "min", false))) ||
 	    !add_number(f, "max", at(row, column(header, "max", false))) ||
 	    !add_number(f, "max_length", at(row, column(header, "max_length", false))))
@@ -305,7 +320,7 @@ fs_err
 form_from_xlsform(const char *survey, const char *choices, const char *settings, const char *id,
     long long version, const char *title, char **ret_json, char *err, size_t errlen)
 {
-	cJSON *s = NULL, *c = NULL, *st = NULL, *def = NULL, *fields;
+	cJSON *s = NULL, *c = NULL, *st = NULL, *def = NULL, *fields, *repeat = NULL;
 	const cJSON *header, *row;
 	struct form *form = NULL;
 	size_t rowno = 1;
@@ -356,9 +371,41 @@ form_from_xlsform(const char *survey, const char *choices, const char *settings,
 	    cJSON_AddStringToObject(def, "title", title) == NULL ||
 	    (fields = cJSON_AddArrayToObject(def, "fields")) == NULL)
 		goto out;
-	for (row = header->next; row != NULL; row = row->next)
-		if ((rc = survey_field(header, row, ++rowno, c, fields, err, errlen)) != FS_OK)
+	/*
+	 * A group is only a heading: its rows are read as if it were not
+	 * there.  A repeat's rows are its sub-fields, up to its end_repeat.
+	 */
+	for (row = header->next; row != NULL; row = row->next) {
+		const char *type = at(row, column(header, "type", false));
+
+		rowno++;
+		if (keyword(type, "begin", "group") || keyword(type, "end", "group"))
+			continue;
+		if (keyword(type, "end", "repeat")) {
+			if (repeat == NULL) {
+				rc = xerr(err, errlen, "survey row %zu: end_repeat without begin_repeat",
+				    rowno);
+				goto out;
+			}
+			repeat = NULL;
+			continue;
+		}
+		if (keyword(type, "begin", "repeat") && repeat != NULL) {
+			rc = xerr(err, errlen, "survey row %zu: a repeat cannot hold a repeat", rowno);
 			goto out;
+		}
+		if ((rc = survey_field(header, row, rowno, c, repeat != NULL ? repeat : fields, err,
+			 errlen)) != FS_OK)
+			goto out;
+		if (keyword(type, "begin", "repeat"))
+			repeat = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(fields,
+								      cJSON_GetArraySize(fields) - 1),
+			    "fields");
+	}
+	if (repeat != NULL) {
+		rc = xerr(err, errlen, "survey: a begin_repeat has no end_repeat");
+		goto out;
+	}
 	if ((*ret_json = cJSON_PrintUnformatted(def)) == NULL) {
 		rc = FS_ERR_NOMEM;
 		goto out;
@@ -446,18 +493,82 @@ num(const cJSON *obj, const char *key, char buf[32])
 	return buf;
 }
 
+/*
+ * The survey rows of fields, and their choice lists.  A repeat is a
+ * begin_repeat row, its sub-fields' rows and an end_repeat row; a
+ * sub-field's choice list is named "repeat_sub" (list names are one
+ * namespace in XLSForm).
+ */
+static void
+write_fields(struct out *sv, struct out *ch, const cJSON *fields, const char *repeat)
+{
+	const cJSON *f;
+	char b1[32], b2[32], b3[32], b4[32];
+
+	cJSON_ArrayForEach(f, fields)
+	{
+		const char *type = str(f, "type"), *name = str(f, "name");
+		const cJSON *choices = cJSON_GetObjectItemCaseSensitive(f, "choices"), *c;
+		bool is_repeat = strcmp(type, "repeat") == 0;
+		char t[240], list[200];
+
+		if (repeat != NULL)
+			snprintf(list, sizeof(list), "%s_%s", repeat, name);
+		else
+			snprintf(list, sizeof(list), "%s", name);
+		if (strcmp(type, "select_one") == 0 || strcmp(type, "select_multiple") == 0)
+			snprintf(t, sizeof(t), "%s %s", type, list);
+		else if (is_repeat)
+			snprintf(t, sizeof(t), "begin_repeat");
+		else
+			snprintf(t, sizeof(t), "%s", strcmp(type, "datetime") == 0 ? "dateTime" : type);
+		cell(sv, t, false);
+		cell(sv, name, false);
+		cell(sv, str(f, "label"), false);
+		cell(sv, str(f, "hint"), false);
+		cell(sv, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")) ? "yes"
+											 : str(f, "required_if"),
+		    false);
+		cell(sv, str(f, "relevant"), false);
+		cell(sv, str(f, "constraint"), false);
+		cell(sv, str(f, "constraint_message"), false);
+		cell(sv, str(f, "calculate"), false);
+		cell(sv, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "sensitive")) ? "yes" : "",
+		    false);
+		cell(sv, num(f, "min", b1), false);
+		cell(sv, num(f, "max", b2), false);
+		cell(sv, num(f, "max_length", b3), false);
+		cell(sv, str(f, "pattern"), false);
+		cell(sv, str(f, "description"), false);
+		cell(sv, num(f, "max_rows", b4), true);
+		cJSON_ArrayForEach(c, choices)
+		{
+			cell(ch, list, false);
+			cell(ch, c->valuestring, false);
+			cell(ch, c->valuestring, true);
+		}
+		if (is_repeat) {
+			write_fields(sv, ch, cJSON_GetObjectItemCaseSensitive(f, "fields"), name);
+			cell(sv, "end_repeat", false);
+			cell(sv, name, false);
+			for (int i = 0; i < 13; i++)
+				cell(sv, "", false);
+			cell(sv, "", true);
+		}
+	}
+}
+
 fs_err
 form_to_xlsform(const char *json, char **ret_survey, char **ret_choices, char **ret_settings,
     char *err, size_t errlen)
 {
 	static const char *const cols[] = { "type", "name", "label", "hint", "required",
 		"relevant", "constraint", "constraint_message", "calculation", "sensitive", "min",
-		"max", "max_length", "pattern", "description" };
+		"max", "max_length", "pattern", "description", "max_rows" };
 	struct out sv = { 0 }, ch = { 0 }, se = { 0 };
 	struct form *form = NULL;
 	cJSON *def = NULL;
-	const cJSON *f;
-	char b1[32], b2[32], b3[32], vbuf[32];
+	char vbuf[32];
 	fs_err rc;
 
 	if ((rc = form_load(json, strlen(json), &form, err, errlen)) != FS_OK)
@@ -470,41 +581,7 @@ form_to_xlsform(const char *json, char **ret_survey, char **ret_choices, char **
 	cell(&ch, "list_name", false);
 	cell(&ch, "name", false);
 	cell(&ch, "label", true);
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(def, "fields"))
-	{
-		const char *type = str(f, "type"), *name = str(f, "name");
-		const cJSON *choices = cJSON_GetObjectItemCaseSensitive(f, "choices"), *c;
-		char t[200];
-
-		if (strcmp(type, "select_one") == 0 || strcmp(type, "select_multiple") == 0)
-			snprintf(t, sizeof(t), "%s %s", type, name);
-		else
-			snprintf(t, sizeof(t), "%s", strcmp(type, "datetime") == 0 ? "dateTime" : type);
-		cell(&sv, t, false);
-		cell(&sv, name, false);
-		cell(&sv, str(f, "label"), false);
-		cell(&sv, str(f, "hint"), false);
-		cell(&sv, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")) ? "yes"
-											  : str(f, "required_if"),
-		    false);
-		cell(&sv, str(f, "relevant"), false);
-		cell(&sv, str(f, "constraint"), false);
-		cell(&sv, str(f, "constraint_message"), false);
-		cell(&sv, str(f, "calculate"), false);
-		cell(&sv, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "sensitive")) ? "yes" : "",
-		    false);
-		cell(&sv, num(f, "min", b1), false);
-		cell(&sv, num(f, "max", b2), false);
-		cell(&sv, num(f, "max_length", b3), false);
-		cell(&sv, str(f, "pattern"), false);
-		cell(&sv, str(f, "description"), true);
-		cJSON_ArrayForEach(c, choices)
-		{
-			cell(&ch, name, false);
-			cell(&ch, c->valuestring, false);
-			cell(&ch, c->valuestring, true);
-		}
-	}
+	write_fields(&sv, &ch, cJSON_GetObjectItemCaseSensitive(def, "fields"), NULL);
 	cell(&se, "form_id", false);
 	cell(&se, "version", false);
 	cell(&se, "form_title", false);

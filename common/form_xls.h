@@ -11,8 +11,11 @@
  *           (a text field computed by its calculation), note (skipped:
  *           no data).  `required` is yes/no, or an expression (required
  *           while it holds: required_if).  A column "label::Language" is
- *           read when there is no plain "label".  Groups and repeats are
- *           refused (not supported yet).
+ *           read when there is no plain "label".  begin_group/end_group
+ *           rows are headings only (their rows read as if outside);
+ *           begin_repeat NAME ... end_repeat holds a repeat's sub-fields
+ *           (column max_rows: its limit), not nested.  Written back, a
+ *           sub-field's choice list is named REPEAT_SUB.
  * choices:  list_name, name, label (the label is not kept: a choice is
  *           its name).
  * settings: form_id, version, form_title, plus conflict, description and

@@ -356,8 +356,11 @@ cli_say_applies(struct cli *cli, const char *id)
 	fputs("\nstill to answer:", stderr);
 	cJSON_ArrayForEach(q, qs)
 	{
+		const cJSON *rows = cJSON_GetObjectItemCaseSensitive(q, "rows");
+
 		if (flag(q, "applies") && !flag(q, "calculated") &&
-		    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(q, "value")))
+		    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(q, "value")) &&
+		    !(cJSON_IsNumber(rows) && rows->valuedouble > 0))
 			fprintf(stderr, " %s%s", cJSON_GetObjectItemCaseSensitive(q, "name")->valuestring,
 			    flag(q, "required") ? " (required)" : "");
 	}

@@ -808,7 +808,7 @@ def pull_status(cl, token, query_string):
 def check_choices(run, required):
     """The fixed values used in the SQL cases are valid choices of the shipped forms."""
     for form, values in required.items():
-        with open(os.path.join(run.src, "schema", "forms", form + ".json")) as fp:
+        with open(os.path.join(run.src, "tests", "fixtures", "forms", form + ".json")) as fp:
             defn = json.load(fp)
         byname = {f["name"]: f for f in defn["fields"]}
         for k, v in values.items():

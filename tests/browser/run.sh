@@ -69,8 +69,8 @@ token() { # name role team [more device add options]
 		sed -n 's/^token: //p' >"tok-$1"
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
-"$D" -d data form publish "$SRC/schema/forms/border_screening.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/border_screening.json" >/dev/null
 token inspector-1 field north
 token inspector-2 field north
 token officer-7 field south
@@ -90,9 +90,9 @@ URL=https://127.0.0.1:$(cat port)
 sync_dev() { "$F" --db "$1.db" sync --server "$URL" --token-file "tok-$1" --cacert cert.pem -q; }
 for n in inspector-1 inspector-2 officer-7; do "$F" --db $n.db init --device $n >/dev/null; done
 for n in inspector-1 inspector-2; do
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
-"$F" --db officer-7.db forms import "$SRC/schema/forms/border_screening.json" >/dev/null
+"$F" --db officer-7.db forms import "$SRC/tests/fixtures/forms/border_screening.json" >/dev/null
 # A first sync brings the sealing key before anything is recorded.
 for n in inspector-1 inspector-2 officer-7; do sync_dev $n || fail "first sync of $n"; done
 

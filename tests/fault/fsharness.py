@@ -220,7 +220,7 @@ class Run:
         self.dir = tempfile.mkdtemp(prefix=f"fs-{name}-", dir=os.environ.get("TMPDIR", "/tmp"))
         self.procs = []
         self.t0 = time.monotonic()
-        self.forms = [os.path.join(self.src, "schema", "forms", f)
+        self.forms = [os.path.join(self.src, "tests", "fixtures", "forms", f)
                       for f in ("labor_inspection.json", "border_screening.json")]
         self.env = dict(os.environ)
         # Sanitizer runtimes complain when libfaketime is preloaded first.
@@ -234,7 +234,7 @@ class Run:
 
     def form_version(self, form="labor_inspection"):
         """The version of a shipped form (schema/forms), as the daemon publishes it."""
-        with open(os.path.join(self.src, "schema", "forms", form + ".json")) as fp:
+        with open(os.path.join(self.src, "tests", "fixtures", "forms", form + ".json")) as fp:
             return json.load(fp)["version"]
 
     def elapsed(self):

@@ -86,12 +86,12 @@ dump_tables() { # db
 	done
 }
 
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null 2>&1
 for n in seed d1 d2 d3; do token data $n; done
 start_daemon data
 
 # 1. Seed a few MiB of records in one push, so that a backup takes many steps.
-python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY' >seed.json
+python3 - "$SRC/tests/fixtures/forms/labor_inspection.json" <<'PY' >seed.json
 import json, os, sys, time
 version = json.load(open(sys.argv[1]))["version"]
 dev = "5eed5eed5eed5eed"
@@ -119,7 +119,7 @@ pass "seeded 3000 records ($size pages)"
 # 2. Three devices record and sync in a loop; backups run meanwhile.
 for n in d1 d2 d3; do
 	"$F" --db $n.db init --device $n >/dev/null
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
 load() { # device
 	local k=0

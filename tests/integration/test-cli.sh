@@ -16,7 +16,7 @@ set -euo pipefail
 
 FIELDSYNC=${1:?usage: test-cli.sh FIELDSYNC SOURCE_ROOT}
 SRCDIR=${2:?usage: test-cli.sh FIELDSYNC SOURCE_ROOT}
-FORMS=$SRCDIR/schema/forms
+FORMS=$SRCDIR/tests/fixtures/forms
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fs-test-cli-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -39,7 +39,7 @@ pass() { echo "ok: $*"; }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null 2>&1
 cat >amounts.json <<'JSON'
 {"id": "amounts", "version": 1, "title": "Amounts",
  "fields": [{"name": "amount", "type": "decimal", "required": true}]}
@@ -85,7 +85,7 @@ fi
 # 1. init makes a key; the secret never shows.
 for n in a1 a2; do
 	"$F" --db $n.db init --device $n >/dev/null
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
 pk=$(meta a1.db sign_pk)
 sk=$(meta a1.db sign_sk)

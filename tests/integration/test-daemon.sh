@@ -16,7 +16,7 @@ set -u
 
 BIN=${1:?usage: test-daemon.sh FIELDSYNCD SOURCE_ROOT}
 SRC=${2:?usage: test-daemon.sh FIELDSYNCD SOURCE_ROOT}
-FORM="$SRC/schema/forms/labor_inspection.json"
+FORM="$SRC/tests/fixtures/forms/labor_inspection.json"
 SENTINEL="sentinel-value-7f3a9c1e"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fieldsyncd-test.XXXXXX") || exit 1

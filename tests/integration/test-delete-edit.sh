@@ -46,7 +46,7 @@ done
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null 2>&1
 token() { # name role team
 	"$D" -d data device add --name "$1" --role "$2" --team "$3" 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
@@ -61,7 +61,7 @@ for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
 URL=https://127.0.0.1:$(cat port)
 for n in A B; do
 	"$F" --db $n.db init --device $n >/dev/null
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
 sync_dev() { "$F" --db "$1.db" sync --server "$URL" --token-file "tok-$1" --cacert cert.pem -q; }
 server() { sqlite3 data/fieldsyncd.db "$1"; }

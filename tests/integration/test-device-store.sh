@@ -67,7 +67,7 @@ token() { # name role team
 		sed -n 's/^token: //p' >"tok-$1"
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 for n in a1 b1 c1 d1; do token $n field north; done
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &
 DPID=$!

@@ -37,7 +37,7 @@ token() { # name role team [options]
 	"$D" -d data device add --name "$1" --role "$2" --team "$3" "${@:4}" 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
 }
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 token inspector-a field north
 token inspector-b field north
 token rev reviewer hq --all-teams

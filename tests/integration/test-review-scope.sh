@@ -53,7 +53,7 @@ audit_count() { # action [actor]
 	srv_sql "SELECT count(*) FROM audit WHERE action = '$1'${2:+ AND actor = '$2'}"
 }
 
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 token n1 field north
 token s1 field south
 token e1 field east
@@ -121,7 +121,7 @@ new_record() { # device secret
 }
 for n in n1 s1 e1; do
 	"$F" --db $n.db init --device $n >/dev/null
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
 RN=$(new_record n1 "$SECRET_N")
 RN2=$(new_record n1 "$SECRET_N")

@@ -53,8 +53,8 @@ token() { # name role team [more device add options]
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
 
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
-"$D" -d data form publish "$SRC/schema/forms/border_screening.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/border_screening.json" >/dev/null
 for n in a1 a2; do token $n field north; done
 token b1 field south
 token spare field north
@@ -98,8 +98,8 @@ new_json() { # db json-file
 for n in a1 a2 b1; do
 	"$F" --db $n.db init --device $n >/dev/null
 done
-for n in a1 a2; do "$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null; done
-"$F" --db b1.db forms import "$SRC/schema/forms/border_screening.json" >/dev/null
+for n in a1 a2; do "$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null; done
+"$F" --db b1.db forms import "$SRC/tests/fixtures/forms/border_screening.json" >/dev/null
 
 python3 - "$SENTINEL" "$XSS1" "$XSS2" "$FORMULA" <<'PY'
 import json, sys
@@ -342,7 +342,7 @@ pass "no device can push as the server"
 # --- Exports -------------------------------------------------------------
 
 # A second version of the form, used by a device: exports show the union.
-python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY'
+python3 - "$SRC/tests/fixtures/forms/labor_inspection.json" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
 f["version"] += 1
@@ -354,7 +354,7 @@ sync_dev a2 || fail "sync to fetch form v2"
 R5=$("$F" --db a2.db record new labor_inspection --set worksite_name="Beta mine" --set sector=mining \
 	--set inspection_date=2026-11-21 --set referral_decision=none --set follow_up_date=2026-12-01)
 sync_dev a2 || fail "sync of the v2 record"
-V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/labor_inspection.json")
+V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/tests/fixtures/forms/labor_inspection.json")
 V2=$((V1 + 1))
 [ "$(srv_sql "SELECT form_version FROM records WHERE id = '$R5'")" = $V2 ] ||
 	fail "the device did not record with form version $V2"

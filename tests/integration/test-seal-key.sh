@@ -29,7 +29,7 @@ fail() {
 pass() { echo "ok: $*"; }
 
 PASS="Passphrase-Planted-6f1d-long"
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 
 # No key yet.
 "$D" -d data key list >out || fail "key list without a key failed"

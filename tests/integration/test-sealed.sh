@@ -95,7 +95,7 @@ token() { # name role team [more device add options]
 	[ "$(wc -c <"tok-$1")" -eq 65 ] || fail "no token for $1"
 }
 
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 for n in a1 a2; do token $n field north; done
 token rev reviewer hq --all-teams
 token rev2 reviewer hq --all-teams
@@ -293,7 +293,7 @@ pass "a form with keep_drafts keeps the author's readable copy after the ack, an
 # A device that recorded before it knew any key: its sensitive value
 # reaches the server plain (a saved form is never refused for want of a key).
 "$F" --db a3.db init --device a3 >/dev/null
-"$F" --db a3.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$F" --db a3.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 "$D" -d data device add --name a3 --role field --team north 2>/dev/null | sed -n 's/^token: //p' >tok-a3
 LEGACY="Legacy-Plain-$R"
 R3=$("$F" --db a3.db record new labor_inspection --set worksite_name=Omega --set sector=mining \

@@ -84,8 +84,8 @@ new_labor() { # db site workers
 		--set "number_of_workers=$3"
 }
 
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/border_screening.json" 2>/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" 2>/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/border_screening.json" 2>/dev/null
 for n in a1 a2 a3; do token $n field north; done
 token b1 field south
 token gone field north
@@ -98,7 +98,7 @@ start_daemon
 # 1. Offline recording on three devices, then sync: all converge.
 for n in a1 a2 a3 b1 gone; do
 	"$F" --db $n.db init --device $n >/dev/null
-	"$F" --db $n.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+	"$F" --db $n.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 done
 declare -A ids
 for n in a1 a2 a3; do
@@ -408,7 +408,7 @@ PY
 FAKE=$!
 for _ in $(seq 100); do [ -s fake2.port ] && break; sleep 0.05; done
 "$F" --db a5.db init --device a5 >/dev/null
-"$F" --db a5.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$F" --db a5.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 for k in 1 2 3; do new_labor a5.db "short $k" $k >/dev/null; done
 set +e
 "$F" --db a5.db sync --server "http://127.0.0.1:$(cat fake2.port)" --token-file tok-a1 \
@@ -428,7 +428,7 @@ pass "protocol 2: no echo, push-only and pull-only, versions refused with 'updat
 # snapshot was taken, and later changes come by pull.
 token a6 field north
 "$F" --db a6.db init --device a6 >/dev/null
-"$F" --db a6.db forms import "$SRC/schema/forms/labor_inspection.json" >/dev/null
+"$F" --db a6.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
 own6=$(new_labor a6.db "a6 offline" 6)
 sync_dev a1 >/dev/null || fail "a1 before the snapshot"
 north_records=$(srv_sql "SELECT count(*) FROM records WHERE team = 'north'")
@@ -469,10 +469,10 @@ pass "snapshot: a fresh device took $pulled rows for $north_changes changes, con
 # by one with the reason; the record is unchanged.
 r=${ids[a11]}
 # The shipped versions (V1, BV), and the next one of the labour form (V2).
-V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/labor_inspection.json")
-BV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/schema/forms/border_screening.json")
+V1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/tests/fixtures/forms/labor_inspection.json")
+BV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$SRC/tests/fixtures/forms/border_screening.json")
 V2=$((V1 + 1))
-python3 - "$SRC/schema/forms/labor_inspection.json" <<'PY'
+python3 - "$SRC/tests/fixtures/forms/labor_inspection.json" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
 f["version"] += 1

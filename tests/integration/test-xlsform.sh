@@ -79,6 +79,44 @@ assert v.get("guardian") is None and v["sign_count"] == 2 and v["risk"] == "high
 	fail "the converted form's logic did not apply"
 pass "a spreadsheet's sheets (BOM, CRLF, quoted cells, a note, a language column) convert, import and record with their logic"
 
+# A group (a heading only) and a repeat (rows of sub-fields, with a rule within a row).
+printf 'type,name,label,required,relevant,calculation,sensitive,max_rows\n' >visit.csv
+printf 'begin_group,site,Site,,,,,\n' >>visit.csv
+printf 'integer,workers,Workers,yes,,,,\n' >>visit.csv
+printf 'end_group,site,,,,,,\n' >>visit.csv
+printf 'begin repeat,talks,Interviews,,${workers} > 0,,,2\n' >>visit.csv
+printf 'text,who,Name,,,,yes,\n' >>visit.csv
+printf 'integer,age,Age,yes,,,,\n' >>visit.csv
+printf 'boolean,minor,Minor,,,${age} < 18,,\n' >>visit.csv
+printf 'end repeat,talks,,,,,,\n' >>visit.csv
+"$F" forms from-csv visit.csv --id visit --version 1 --title Visit -o visit.json || fail "from-csv of a repeat"
+python3 - <<'PY' || fail "converted repeat: $(cat visit.json)"
+import json
+f = json.load(open("visit.json"))
+assert [x["name"] for x in f["fields"]] == ["workers", "talks"], f
+r = f["fields"][1]
+assert r["type"] == "repeat" and r["max_rows"] == 2 and r["relevant"] == "${workers} > 0", r
+assert [x["name"] for x in r["fields"]] == ["who", "age", "minor"] and r["fields"][0]["sensitive"] is True
+PY
+"$F" --db dev.db forms import visit.json >/dev/null || fail "the converted repeat does not import"
+R=$("$F" --db dev.db record new visit --set workers=3 --set talks/+a/who=Ana --set talks/+a/age=15 \
+	--set talks/+b/age=40 2>/dev/null) || fail "record with two rows"
+"$F" --db dev.db record show "$R" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["values"]
+rows = {}
+for k, x in v.items():
+    if k.startswith("talks/"):
+        _, row, sub = k.split("/")
+        rows.setdefault(row, {})[sub] = x
+assert len(rows) == 2, v
+assert sorted((r["age"], r["minor"]) for r in rows.values()) == [(15, True), (40, False)], rows
+assert all(len(k) == 16 for k in rows), rows' || fail "rows of the converted repeat"
+"$F" --db dev.db record new visit --set workers=3 --set talks/+a/age=1 --set talks/+b/age=2 \
+	--set talks/+c/age=3 2>err.txt && fail "a third row past max_rows 2 saved"
+grep -qF "field 'talks': rule 'max_rows' (at most 2 rows)" err.txt || fail "max_rows: $(cat err.txt)"
+pass "a group and a repeat convert; rows recorded with their rule; max_rows refused"
+
 refused() { # what survey [choices] -- the message wanted
 	local want=$1 survey=$2 choices=${3:-}
 	printf '%b' "$survey" >bad-survey.csv
@@ -90,7 +128,10 @@ refused() { # what survey [choices] -- the message wanted
 	[ ! -s out.json ] || fail "a refused conversion printed a definition"
 }
 refused "survey row 2: unknown type 'colour'" 'type,name\ncolour,x\n'
-refused "survey row 3: 'begin repeat': groups and repeats are not supported yet" 'type,name\ntext,a\nbegin repeat,r\n'
+refused "survey: a begin_repeat has no end_repeat" 'type,name\ntext,a\nbegin repeat,r\ntext,b\n'
+refused "survey row 3: end_repeat without begin_repeat" 'type,name\ntext,a\nend_repeat,r\n'
+refused "survey row 4: a repeat cannot hold a repeat" 'type,name\nbegin_repeat,r\ntext,a\nbegin_repeat,s\ntext,b\nend_repeat,s\nend_repeat,r\n'
+refused "field 'r': field 'b': relevant names unknown field 'a'" 'type,name,relevant\ntext,a,\nbegin_repeat,r,\ntext,b,${a} = 1\nend_repeat,r,\n'
 refused "survey row 2: list 'sizes' has no choices" 'type,name\nselect_one sizes,s\n' 'list_name,name\ncolours,red\n'
 refused "survey line 2: a quoted cell is not closed" 'type,name,label\ntext,a,"open\n'
 refused "survey: the first row must name the columns" 'kind,title\ntext,a\n'

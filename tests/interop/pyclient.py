@@ -281,7 +281,7 @@ def main():
     rng = random.Random(seed)
     print("interop: seed %d (--seed %d repeats it)" % (seed, seed))
     D, F = os.path.abspath(args.fieldsyncd), os.path.abspath(args.fieldsync)
-    form_path = os.path.join(os.path.abspath(args.src), "schema", "forms", FORM + ".json")
+    form_path = os.path.join(os.path.abspath(args.src), "tests", "fixtures", "forms", FORM + ".json")
     global FORM_VERSION
     with open(form_path) as fp:
         FORM_VERSION = json.load(fp)["version"]

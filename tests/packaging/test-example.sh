@@ -87,7 +87,7 @@ D=$P/sbin/fieldsyncd
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null 2>&1
 "$D" -d data device add --name app-1 --role field --team north 2>/dev/null |
 	sed -n 's/^token: //p' >token
 [ "$(wc -c <token)" -eq 65 ] || fail "no token"

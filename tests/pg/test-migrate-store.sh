@@ -94,8 +94,8 @@ PY
 }
 
 # 1. A SQLite store worth moving.
-"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" 2>/dev/null
-"$D" -d data form publish "$SRC/schema/forms/border_screening.json" 2>/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" 2>/dev/null
+"$D" -d data form publish "$SRC/tests/fixtures/forms/border_screening.json" 2>/dev/null
 token a1 field north
 token a2 field north
 token b1 field south

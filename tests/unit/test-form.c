@@ -4,8 +4,10 @@
  * Every field type and every rule is tried with good and bad values; a bad
  * value must give FS_ERR_INVALID with a message that names the field and the
  * rule and never contains the value.  Broken definitions must be refused
- * with a message that names the field and the problem.  The shipped forms
- * are read from $FS_FORMS_DIR (the build points it at schema/forms).
+ * with a message that names the field and the problem.  The forms of
+ * version 2 the other tests use are read from $FS_FORMS_DIR (the build
+ * points it at tests/fixtures/forms), the shipped forms of version 3 from
+ * $FS_SHIPPED_FORMS_DIR (schema/forms).
  *
  * JSON in this file is written with single quotes, which squote() turns
  * into double quotes, so that definitions stay readable.
@@ -270,10 +272,12 @@ text_bad_at(int line, const struct form *form, const char *name, const char *tex
 }
 #define TEXT_BAD(form, name, text) text_bad_at(__LINE__, (form), (name), (text))
 
+static const char *forms_dir_var = "FS_FORMS_DIR";
+
 static char *
 read_forms_file(const char *name, size_t *ret_len)
 {
-	const char *dir = getenv("FS_FORMS_DIR");
+	const char *dir = getenv(forms_dir_var);
 	char path[1024];
 	FILE *fp;
 	char *buf;
@@ -1165,6 +1169,123 @@ FS_TEST(messages_fit_any_buffer)
 	form_free(form);
 }
 
+/* The shipped forms, version 3 (issue 19, item 3): schema/forms. */
+static struct form *
+load_v3(const char *name)
+{
+	struct form *form;
+
+	forms_dir_var = "FS_SHIPPED_FORMS_DIR";
+	form = load_shipped(name);
+	forms_dir_var = "FS_FORMS_DIR";
+	ASSERT_EQ(form->version, 3);
+	return form;
+}
+
+/* values after a device's save (calculations made, skipped answers cleared). */
+static cJSON *
+saved(const struct form *form, const char *json)
+{
+	cJSON *v = parse_at(__LINE__, json);
+
+	ASSERT_OK(form_apply_logic(form, v, "2026-12-06"));
+	return v;
+}
+
+FS_TEST(shipped_v3_labor_inspection)
+{
+	static const char *const districts[] = {
+	    "corozal", "orange_walk", "belize", "cayo", "stann_creek", "toledo"};
+	struct form *form = load_v3("labor_inspection.json");
+	const struct form_field *f;
+	char err[512];
+	cJSON *v;
+
+	f = field_at(__LINE__, form, "district");
+	ASSERT(f->type == FORM_SELECT_ONE && f->required && f->nchoices == 6);
+	for (size_t i = 0; i < 6; i++)
+		ASSERT_STR_EQ(f->choices[i], districts[i]);
+	f = field_at(__LINE__, form, "referral_agency");
+	ASSERT(f->type == FORM_SELECT_ONE && f->nchoices == 8 && f->relevant != NULL);
+	ASSERT_STR_EQ(f->choices[3], "human_services");
+	ASSERT(field_at(__LINE__, form, "indicator_count")->calculate != NULL);
+	ASSERT(field_at(__LINE__, form, "risk_level")->calculate != NULL);
+	ASSERT(field_at(__LINE__, form, "interview_notes")->sensitive);
+	f = field_at(__LINE__, form, "interviews");
+	ASSERT(f->type == FORM_REPEAT && f->rows != NULL && f->max_rows == 50);
+	ASSERT(field_at(__LINE__, form, "interviews/a1/worker_name")->sensitive);
+	ASSERT(field_at(__LINE__, form, "interviews/a1/is_minor")->calculate != NULL);
+
+	/* Three indicators: count 3, risk high; a follow-up asked only when it applies. */
+	v = saved(form, "{'worksite_name':'Kiln','district':'cayo','sector':'manufacturing',"
+			"'inspection_date':'2026-11-20','deception':true,'debt_bondage':true,"
+			"'debt_amount':300,'retention_of_documents':true,'documents_held_by':'employer',"
+			"'isolation':false,'months_unpaid':4,'number_of_workers':3,"
+			"'interviews/r1/age':16,'referral_decision':'refer_police','referral_agency':'police_atu'}");
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(v, "indicator_count")->valueint, 3);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(v, "risk_level")->valuestring, "high");
+	ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "months_unpaid"))); /* no withholding */
+	ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "interviews/r1/is_minor")));
+	ASSERT_OK(form_validate(form, v, true, err, sizeof(err)));
+	cJSON_Delete(v);
+	/* None: low; no referral, so no agency; no district: refused. */
+	v = saved(form, "{'worksite_name':'Farm','sector':'agriculture','inspection_date':'2026-11-20',"
+			"'referral_decision':'none','referral_agency':'customs'}");
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(v, "indicator_count")->valueint, 0);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(v, "risk_level")->valuestring, "low");
+	ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "referral_agency")));
+	ASSERT_EQ(form_validate(form, v, true, err, sizeof(err)), FS_ERR_INVALID);
+	ASSERT_CONTAINS(err, "field 'district': rule 'required'");
+	cJSON_Delete(v);
+	/* A referral needs its agency; the agency is one of the list. */
+	v = saved(form, "{'worksite_name':'Farm','district':'toledo','sector':'agriculture',"
+			"'inspection_date':'2026-11-20','isolation':true,'referral_decision':'refer_victim_services'}");
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(v, "risk_level")->valuestring, "medium");
+	ASSERT_EQ(form_validate(form, v, true, err, sizeof(err)), FS_ERR_INVALID);
+	ASSERT_CONTAINS(err, "field 'referral_agency': rule 'required'");
+	cJSON_Delete(v);
+	VALIDATE_BAD(form, "{'referral_agency':'Police ATU'}", false, "referral_agency", "choices");
+	VALIDATE_BAD(form, "{'district':'Cayo'}", false, "district", "choices");
+	form_free(form);
+}
+
+FS_TEST(shipped_v3_border_screening)
+{
+	struct form *form = load_v3("border_screening.json");
+	char err[512];
+	cJSON *v;
+
+	ASSERT(field_at(__LINE__, form, "district")->required);
+	ASSERT(field_at(__LINE__, form, "minor_accompaniment")->relevant != NULL);
+	ASSERT(field_at(__LINE__, form, "officer_notes")->sensitive);
+	/* An adult: accompaniment not asked (cleared); the traveller holds the documents. */
+	v = saved(form, "{'checkpoint':'Santa Elena','district':'corozal',"
+			"'screening_time':'2026-11-20T10:00:00Z','document_holder':'traveller',"
+			"'is_minor':false,'minor_accompaniment':'with_non_guardian',"
+			"'debt_to_recruiter_or_transporter':false,'debt_amount':100,'referral':'none'}");
+	ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "minor_accompaniment")));
+	ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "debt_amount")));
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(v, "indicator_count")->valueint, 0);
+	ASSERT_OK(form_validate(form, v, true, err, sizeof(err)));
+	cJSON_Delete(v);
+	/* A minor with a companion who holds the documents: two signs, high. */
+	v = saved(form, "{'checkpoint':'Benque Viejo','district':'cayo',"
+			"'screening_time':'2026-11-20T10:00:00Z','document_holder':'companion',"
+			"'is_minor':true,'minor_accompaniment':'with_non_guardian','referral':'refer_victim_services',"
+			"'referral_agency':'human_services'}");
+	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(v, "indicator_count")->valueint, 2);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(v, "risk_level")->valuestring, "high");
+	ASSERT_OK(form_validate(form, v, true, err, sizeof(err)));
+	cJSON_Delete(v);
+	/* A minor: the accompaniment is required. */
+	v = saved(form, "{'checkpoint':'X','district':'cayo','screening_time':'2026-11-20T10:00:00Z',"
+			"'document_holder':'traveller','is_minor':true,'referral':'none'}");
+	ASSERT_EQ(form_validate(form, v, true, err, sizeof(err)), FS_ERR_INVALID);
+	ASSERT_CONTAINS(err, "field 'minor_accompaniment': rule 'required'");
+	cJSON_Delete(v);
+	form_free(form);
+}
+
 FS_TEST(shipped_labor_inspection_loads)
 {
 	static const char *const indicators[] = {"abuse_of_vulnerability", "deception",
@@ -1306,5 +1427,7 @@ main(void)
 	FS_RUN(messages_fit_any_buffer);
 	FS_RUN(shipped_labor_inspection_loads);
 	FS_RUN(shipped_border_screening_loads);
+	FS_RUN(shipped_v3_labor_inspection);
+	FS_RUN(shipped_v3_border_screening);
 	FS_TEST_DONE();
 }
