@@ -263,14 +263,54 @@ put(cJSON *values, const char *key, cJSON *v)
 	return FS_OK;
 }
 
+/* A row with an answer typed by the officer (not calculated): not a removed row. */
+static bool
+row_typed(const struct form *rows, const cJSON *rv)
+{
+	for (const cJSON *item = rv->child; item != NULL; item = item->next) {
+		size_t j = form_field_index(rows, item->string);
+
+		if (j < rows->nfields && rows->fields[j].calculate == NULL &&
+		    !form_value_empty(&rows->fields[j], item))
+			return true;
+	}
+	return false;
+}
+
+/* A removed row's calculated values: cleared too, not computed again. */
+static fs_err
+clear_calculated(const struct form *rows, cJSON *rv)
+{
+	for (cJSON *item = rv->child; item != NULL; item = item->next) {
+		size_t j = form_field_index(rows, item->string);
+		cJSON *null;
+
+		if (j == rows->nfields || rows->fields[j].calculate == NULL || cJSON_IsNull(item))
+			continue;
+		if ((null = cJSON_CreateNull()) == NULL)
+			return FS_ERR_NOMEM;
+		if ((null->string = strdup(item->string)) == NULL) {
+			cJSON_Delete(null);
+			return FS_ERR_NOMEM;
+		}
+		cJSON_ReplaceItemViaPointer(rv, item, null);
+		item = null;
+	}
+	return FS_OK;
+}
+
 static int
 apply_row(void *arg, const char *row)
 {
 	struct rows_ctx *x = arg;
 	cJSON *rv = form_row_values(x->f, x->out, row);
 	char key[FORM_KEY_MAX + 1];
+	fs_err rc = FS_ERR_NOMEM;
 
-	if (rv == NULL || form_apply_logic(x->f->rows, rv, x->today) != FS_OK) {
+	if (rv != NULL)
+		rc = row_typed(x->f->rows, rv) ? form_apply_logic(x->f->rows, rv, x->today)
+					       : clear_calculated(x->f->rows, rv);
+	if (rc != FS_OK) {
 		cJSON_Delete(rv);
 		x->rc = FS_ERR_NOMEM;
 		return 1;
@@ -306,8 +346,17 @@ form_rows_apply(const struct form *form, cJSON *values, const char *today)
 		if (f->type != FORM_REPEAT)
 			continue;
 		if (form_field_relevant(f, values, today)) {
-			if (f->rows->order != NULL && form_has_logic(f->rows) &&
-			    form_rows_each(f, values, apply_row, &x) != 0)
+			cJSON *snap;
+			int stop;
+
+			if (f->rows->order == NULL || !form_has_logic(f->rows))
+				continue;
+			/* The rows of a copy: apply_row() replaces items of values. */
+			if ((snap = cJSON_Duplicate(values, true)) == NULL)
+				return FS_ERR_NOMEM;
+			stop = form_rows_each(f, snap, apply_row, &x);
+			cJSON_Delete(snap);
+			if (stop != 0)
 				return x.rc != FS_OK ? x.rc : FS_ERR_NOMEM;
 			continue;
 		}

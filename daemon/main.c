@@ -25,6 +25,7 @@
 #include "fieldsync.h"
 #include "hq_key.h"
 #include "log.h"
+#include "report.h"
 #include "server.h"
 #include "store_migrate.h"
 #include "server_key.h"
@@ -57,6 +58,9 @@ usage(FILE *fp)
 	    fp);
 	admin_usage_lines(fp);
 	admin_review_usage_lines(fp);
+	fputs("       fieldsyncd [-f file] [-d data_dir] report --form FORM [--from DATE] [--to DATE]\n"
+	      "                  [--by DIM[,DIM...]] [--format csv|json] [--out FILE]\n",
+	    fp);
 	backup_usage_lines(fp);
 	fputs("       fieldsyncd [-f file] [-d data_dir] verify [--anchor HASH]\n", fp);
 	casefile_usage_lines(fp);
@@ -310,6 +314,13 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return backup_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "report") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return report_main(&cfg, argc, argv);
 	}
 	if (strcmp(argv[0], "casefile") == 0) {
 		if (fl.check_only) {

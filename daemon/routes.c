@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "export.h"
+#include "report.h"
 #include "hq_key.h"
 #include "device_wipe.h"
 #include "metrics.h"
@@ -97,6 +98,7 @@ static const struct route routes[] = {
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
         review_check_record},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
+    {"/v1/review/report", "GET", AUTH_REVIEW, report_handle, NULL},
     /* Prometheus metrics (metrics.h): admin token. */
     {"/metrics", "GET", AUTH_ADMIN, metrics_handle, NULL},
     {"/v1/review/unlock", "POST", AUTH_REVIEW, review_handle_unlock, NULL},

@@ -80,12 +80,16 @@ if [ ! -f device.db ]; then
 	sync_as device.db device.token -q
 fi
 echo "== recording a labour inspection offline (no network needed)"
+echo "   (form version 3: questions that do not apply are not asked, the indicator"
+echo "   count and risk level are calculated, each worker interviewed is a row)"
 id=$("$F" --db device.db record new labor_inspection \
-	--set worksite_name="Demo fish processing plant" --set sector=fishing \
-	--set inspection_date="$(date +%F)" --set location=5.6037,-0.1870 \
-	--set number_of_workers=38 --set retention_of_documents=true \
-	--set withholding_of_wages=true --set referral_decision=refer_labour_authority \
-	--set referral_agency="Labour inspectorate" --set interviewee_name="A. Demo Worker")
+	--set worksite_name="Demo fish processing plant" --set district=stann_creek --set sector=fishing \
+	--set inspection_date="$(date -u +%F)" --set location=16.9696,-88.2311 \
+	--set number_of_workers=38 --set retention_of_documents=true --set documents_held_by=employer \
+	--set withholding_of_wages=true --set months_unpaid=3 \
+	--set referral_decision=refer_labour_authority --set referral_agency=labour_department \
+	--set interviews/+1/worker_name="A. Demo Worker" --set interviews/+1/age=17 \
+	--set interviews/+2/worker_name="B. Demo Worker" --set interviews/+2/age=34)
 echo "saved record $id"
 "$F" --db device.db status
 echo "== syncing"

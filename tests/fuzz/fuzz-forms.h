@@ -1,12 +1,15 @@
 /*
- * fuzz-forms.h -- the shipped form definitions (schema/forms), loaded once
- * for the targets that validate against them.  FUZZ_FORMS_DIR is set by
- * the build.
+ * fuzz-forms.h -- the form definitions, loaded once for the targets that
+ * validate against them: the version 2 forms of tests/fixtures/forms
+ * (FUZZ_FORMS_DIR) at every version down to 1, and the shipped forms of
+ * schema/forms at their own version (FUZZ_SHIPPED_DIR: version 3, with
+ * skip logic and a repeat).  Both directories are set by the build.
  */
 #ifndef FS_FUZZ_FORMS_H
 #define FS_FUZZ_FORMS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +47,11 @@ fuzz_forms_load(void)
 
 	if (fuzz_nforms > 0)
 		return;
-	for (int i = 0; i < FUZZ_SHIPPED; i++) {
-		snprintf(path, sizeof(path), "%s/%s.json", FUZZ_FORMS_DIR, names[i]);
+	for (int i = 0; i < 2 * FUZZ_SHIPPED; i++) {
+		bool shipped = i >= FUZZ_SHIPPED;
+
+		snprintf(path, sizeof(path), "%s/%s.json", shipped ? FUZZ_SHIPPED_DIR : FUZZ_FORMS_DIR,
+		    names[i % FUZZ_SHIPPED]);
 		FUZZ_CHECK((fp = fopen(path, "rb")) != NULL);
 		FUZZ_CHECK(fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0);
 		rewind(fp);
@@ -57,7 +63,7 @@ fuzz_forms_load(void)
 		free(buf);
 		version = cJSON_GetObjectItemCaseSensitive(def, "version");
 		FUZZ_CHECK(cJSON_IsNumber(version) && version->valueint >= 1);
-		for (int v = version->valueint; v >= 1; v--) {
+		for (int v = version->valueint; v >= (shipped ? version->valueint : 1); v--) {
 			FUZZ_CHECK(fuzz_nforms < FUZZ_NFORMS_MAX);
 			cJSON_SetNumberValue(version, v);
 			FUZZ_CHECK((text = cJSON_PrintUnformatted(def)) != NULL);

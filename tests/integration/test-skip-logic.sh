@@ -77,6 +77,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
 	-keyout key.pem -out cert.pem 2>/dev/null
 "$D" -d data form publish screening.json >/dev/null 2>&1 || fail "publish"
+# Section 3: the labour form's version 2 (the fixture) and version 3 (shipped) side by side.
+"$D" -d data form publish "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null 2>&1 || fail "publish v2"
+"$D" -d data form publish "$SRC/schema/forms/labor_inspection.json" >/dev/null 2>&1 || fail "publish v3"
 token() {
 	"$D" -d data device add --name "$1" --role field --team north 2>/dev/null |
 		sed -n 's/^token: //p' >"tok-$1"
@@ -84,6 +87,8 @@ token() {
 }
 token dev
 token hand
+token dev2
+token old
 "$D" -d data -l 127.0.0.1 -p 0 --cert cert.pem --key key.pem --port-file port 2>>daemon.log &
 DPID=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
@@ -188,6 +193,120 @@ sync_dev || fail "sync after the hand push"
 	"$(sqlite3 data/fieldsyncd.db "SELECT record_id, name, coalesce(value,'null') FROM fields WHERE record_id = '$R' ORDER BY 2")" ] ||
 	fail "device and server read the record differently"
 pass "server: changes setting questions that do not apply refused (field and rule named), nothing stored; device and server agree"
+# 3. Repeats (issue 19, item 2) and versions side by side (item 4).
+"$F" --db old.db init --device old >/dev/null
+"$F" --db old.db forms import "$SRC/tests/fixtures/forms/labor_inspection.json" >/dev/null
+V2=$("$F" --db old.db record new labor_inspection --set worksite_name="Old farm" --set sector=fishing \
+	--set inspection_date=2026-10-01 --set referral_decision=monitor --set interviewee_name=Hidden) ||
+	fail "a version 2 record"
+"$F" --db old.db sync --server "$URL" --token-file tok-old --cacert cert.pem -q || fail "sync old"
+sync_dev || fail "sync brings version 3"
+"$F" --db dev2.db init --device dev2 >/dev/null
+sync_dev2() { "$F" --db dev2.db sync --server "$URL" --token-file tok-dev2 --cacert cert.pem -q; }
+sync_dev2 || fail "first sync dev2"
+V3=$("$F" --db dev.db record new labor_inspection --set worksite_name=Kiln --set district=cayo \
+	--set sector=manufacturing --set inspection_date=2026-11-20 --set number_of_workers=5 \
+	--set referral_decision=refer_victim_services --set referral_agency=human_services \
+	--set deception=yes --set interviews/+a/worker_name=Ana --set interviews/+a/age=16) || fail "a version 3 record"
+rows_of() { # db record -> "row:age:is_minor ..." sorted
+	"$F" --db "$1" record show "$2" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["values"]
+rows = {}
+for k, x in v.items():
+    if k.startswith("interviews/") and x is not None:
+        _, r, sub = k.split("/")
+        rows.setdefault(r, {})[sub] = x
+print(" ".join(sorted("%s:%s:%s" % (r, d.get("age"), d.get("is_minor")) for r, d in rows.items())))'
+}
+[ "$(rows_of dev.db "$V3" | wc -w)" = 1 ] && rows_of dev.db "$V3" | grep -q ':16:True' || fail "one row: $(rows_of dev.db "$V3")"
+ROW_A=$(rows_of dev.db "$V3" | cut -d: -f1)
+sync_dev || fail "sync v3 record"
+sync_dev2 || fail "dev2 gets it"
+# Offline on both: each adds a row; dev changes row a's age, dev2 row a's age too (a conflict on that one answer).
+"$F" --db dev2.db record edit "$V3" --set interviews/+b/age=40 --set interviews/"$ROW_A"/age=17 >/dev/null ||
+	fail "dev2 adds a row"
+"$F" --db dev.db record edit "$V3" --set interviews/+c/age=30 --set interviews/"$ROW_A"/age=15 >/dev/null ||
+	fail "dev adds a row"
+sync_dev2 || fail "sync dev2 rows"
+sync_dev || fail "sync dev rows"
+sync_dev2 || fail "sync dev2 again"
+[ "$(rows_of dev.db "$V3" | wc -w)" = 3 ] || fail "two devices' rows merged: dev holds $(rows_of dev.db "$V3")"
+[ "$(rows_of dev.db "$V3")" = "$(rows_of dev2.db "$V3")" ] ||
+	fail "devices disagree: $(rows_of dev.db "$V3") / $(rows_of dev2.db "$V3")"
+conf=$(sqlite3 data/fieldsyncd.db "SELECT group_concat(DISTINCT name) FROM conflicts WHERE record_id = '$V3'")
+[ "$conf" = "interviews/$ROW_A/age" ] || fail "the conflict is on row a's age only: '$conf'"
+for db in dev.db dev2.db; do
+	[ "$(sqlite3 $db "SELECT group_concat(name || '=' || coalesce(value,'null'), ' ') FROM (SELECT name, value FROM fields WHERE record_id = '$V3' ORDER BY name)")" = \
+		"$(sqlite3 data/fieldsyncd.db "SELECT group_concat(name || '=' || coalesce(value,'null'), ' ') FROM (SELECT name, value FROM fields WHERE record_id = '$V3' ORDER BY name)")" ] ||
+		fail "$db and the server read the rows differently"
+done
+pass "repeat: rows added offline on two devices both kept; the same answer changed on both is one conflict; devices and server agree"
+
+# A row removed: its values cleared; no longer a row anywhere.
+ROW_C=$(rows_of dev.db "$V3" | tr ' ' '\n' | grep ':30:' | cut -d: -f1)
+"$F" --db dev.db record edit "$V3" --set interviews/"$ROW_C"/age= --set interviews/"$ROW_C"/is_minor= >/dev/null ||
+	fail "clear a row"
+sync_dev || fail "sync the removal"
+sync_dev2 || fail "dev2 gets the removal"
+[ "$(rows_of dev2.db "$V3" | wc -w)" = 2 ] || fail "removed row still there: $(rows_of dev2.db "$V3")"
+# The server refuses a row where the repeat does not apply (no workers), nothing stored.
+# ($dev: the hand device's id, bound to its token by the first hand push.)
+python3 - "$dev" "$V3" <<'PY'
+import json, sys, time
+dev, rec = sys.argv[1], sys.argv[2]
+ms = int(time.time() * 1000) + 5000
+base = {"worksite_name": "W", "district": "toledo", "sector": "fishing",
+        "inspection_date": "2026-11-01", "referral_decision": "none", "number_of_workers": 0}
+changes = [
+    {"id": "0" * 31 + "7", "form": "labor_inspection", "form_version": 3, "op": "upsert",
+     "hlc": "%016x-%s" % ((ms << 16), dev), "base": {},
+     "fields": dict(base, **{"interviews/abc/age": 30})},
+    {"id": "0" * 31 + "6", "form": "labor_inspection", "form_version": 3, "op": "upsert",
+     "hlc": "%016x-%s" % ((ms << 16) | 1, dev), "base": {},
+     "fields": dict(base, number_of_workers=2, **{"interviews/abc/salary": 30})},
+    {"id": "0" * 31 + "5", "form": "labor_inspection", "form_version": 3, "op": "upsert",
+     "hlc": "%016x-%s" % ((ms << 16) | 2, dev), "base": {},
+     "fields": dict(base, number_of_workers=2, **{"interviews/abc/age": 30})},
+]
+json.dump({"device": dev, "batch": "hand-2", "changes": changes}, open("hand2.json", "w"))
+PY
+n=$(srv_rows)
+code=$(curl -s -o answer2.json -w '%{http_code}' --cacert cert.pem -H "Authorization: Bearer $(cat tok-hand)" \
+	-H 'Content-Type: application/json' --data-binary @hand2.json "$URL/v1/push")
+[ "$code" = 200 ] || fail "hand push 2: HTTP $code $(cat answer2.json)"
+python3 - <<'PY' || fail "server rows: $(cat answer2.json)"
+import json
+a = json.load(open("answer2.json"))
+rej = {x["index"]: x for x in a["rejected"]}
+assert a["accepted"] == 1, a
+assert rej[0]["error"] == "invalid" and "'interviews/abc/age': rule 'relevant'" in rej[0]["detail"], rej
+assert rej[1]["error"] == "invalid" and "unknown_field" in rej[1]["detail"], rej
+PY
+[ "$(srv_rows)" = $((n + 1)) ] || fail "a refused row was stored"
+pass "repeat: a removed row is gone on every device; the server refuses rows of a repeat that does not apply and unknown sub-fields"
+
+# Versions side by side: one export, the union of the columns, each record with its version.
+"$D" -d data export --form labor_inspection --format json --out export.json 2>/dev/null || fail "export"
+python3 - "$V2" "$V3" "$ROW_A" <<'PY' || fail "export of versions 2 and 3"
+import json, sys
+v2, v3, row_a = sys.argv[1:4]
+x = json.load(open("export.json"))
+cols = x["columns"]
+for c in ("district", "interviews", "indicator_count", "risk_level", "worksite_name"):
+    assert c in cols, (c, cols)
+assert "interviewee_name" not in cols and "interview_notes" not in cols  # sensitive: left out
+recs = {r["id"]: r for r in x["records"]}
+assert recs[v2]["form_version"] == 2 and recs[v2]["fields"]["worksite_name"] == "Old farm", recs[v2]
+assert recs[v2]["fields"]["district"] is None
+r3 = recs[v3]
+assert r3["form_version"] == 3 and r3["fields"]["district"] == "cayo" and r3["fields"]["risk_level"] == "medium", r3
+rows = r3["fields"]["interviews"]
+assert len(rows) == 2 and {r["row"] for r in rows} >= {row_a}, rows
+assert all("worker_name" not in r for r in rows), rows  # a sensitive sub-field
+assert all("age" in r for r in rows), rows
+PY
+pass "versions 2 and 3 in one export: the union of columns, each record with its version; a repeat's rows in one column"
 kill "$DPID"
 wait "$DPID" || fail "daemon exit"
 DPID=

@@ -192,6 +192,13 @@ FS_TEST(repeat_device_save_and_server_check)
 	ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "interviews/r1/minor")));
 	ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "interviews/r2/minor")));
 	cJSON_Delete(v);
+	/* Save: a row whose answers are cleared stays removed (its calculation is cleared too). */
+	v = cJSON_Parse("{\"workers\": 4, \"interviews/r1/age\": 30, \"interviews/r2/age\": null,"
+			" \"interviews/r2/minor\": false}");
+	ASSERT_OK(form_apply_logic(form, v, "2026-12-06"));
+	ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "interviews/r2/minor")));
+	ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "interviews/r1/minor")));
+	cJSON_Delete(v);
 	/* Save: a repeat that stops applying keeps no rows. */
 	v = cJSON_Parse("{\"workers\": 0, \"interviews/r1/age\": 30, \"interviews/r1/name\": \"n\"}");
 	ASSERT_OK(form_apply_logic(form, v, "2026-12-06"));
