@@ -43,6 +43,7 @@ repeat_question(const struct form_field *f, const cJSON *values, const char *tod
 	    cJSON_AddStringToObject(q, "problem", why) == NULL)
 		return FS_ERR_NOMEM;
 	return cJSON_AddNumberToObject(q, "rows", (double)rows) != NULL &&
+		cJSON_AddNumberToObject(q, "max_rows", (double)f->max_rows) != NULL &&
 		cJSON_AddNullToObject(q, "value") != NULL
 	    ? FS_OK
 	    : FS_ERR_NOMEM;

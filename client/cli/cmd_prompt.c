@@ -177,8 +177,15 @@ ask_rows(struct cli *cli, const char *form, cJSON *values, const cJSON *q)
 
 	for (;;) {
 		const cJSON *sub, *subs = cJSON_GetObjectItemCaseSensitive(q, "fields");
+		const cJSON *max = cJSON_GetObjectItemCaseSensitive(q, "max_rows");
 		char key[300] = "", prefix[300] = "", assign[300];
 		cJSON *after, *mine;
+
+		if (cJSON_IsNumber(max) && rows >= max->valuedouble) {
+			fprintf(stderr, "%s: %d rows, the most it holds\n",
+			    cJSON_IsString(label) ? label->valuestring : name, rows);
+			return true;
+		}
 
 		fprintf(stderr, "%s [repeat, %d row%s so far]: add a row? (y/n)\n> ",
 		    cJSON_IsString(label) ? label->valuestring : name, rows, rows == 1 ? "" : "s");
@@ -196,11 +203,16 @@ ask_rows(struct cli *cli, const char *form, cJSON *values, const cJSON *q)
 		{
 			const char *sn = cJSON_GetObjectItemCaseSensitive(sub, "name")->valuestring;
 
+			if (flag(sub, "calculated"))
+				continue; /* computed on save */
 			for (;;) {
 				fputs("  ", stderr);
 				prompt(sub);
-				if (!read_answer(answer, sizeof(answer)))
+				if (!read_answer(answer, sizeof(answer))) {
+					if (prefix[0] != '\0') /* a row left half-answered is not kept */
+						drop_row(values, prefix);
 					return false;
+				}
 				if (answer[0] == '\0') {
 					if (!flag(sub, "required"))
 						break;

@@ -135,8 +135,11 @@ FS_API fs_err fs_forms_list(fs_client *client, char **ret_json);
  * and is required, or its `required_if` holds), "calculated", "sensitive",
  * "value" (the entered or calculated value, null when none) and
  * "problem" (the rule a given value breaks, as "field 'x': rule ...",
- * absent when none)}.  For a prompt that walks an officer through a form,
- * and to show what applies after an edit.  *ret_json is freed with
+ * absent when none)}.  A repeat (type "repeat") has "value" null and also
+ * "fields" (its sub-fields, as questions of an empty row), "rows" (rows
+ * with an answer) and "max_rows"; its "problem" is what its rows break.
+ * For a prompt that walks an officer through a form, and to show what
+ * applies after an edit.  *ret_json is freed with
  * fs_free().  FS_ERR_NOTFOUND for a form that is not imported,
  * FS_ERR_JSON when values_json is not an object.
  */

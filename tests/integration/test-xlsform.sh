@@ -115,7 +115,33 @@ assert all(len(k) == 16 for k in rows), rows' || fail "rows of the converted rep
 "$F" --db dev.db record new visit --set workers=3 --set talks/+a/age=1 --set talks/+b/age=2 \
 	--set talks/+c/age=3 2>err.txt && fail "a third row past max_rows 2 saved"
 grep -qF "field 'talks': rule 'max_rows' (at most 2 rows)" err.txt || fail "max_rows: $(cat err.txt)"
-pass "a group and a repeat convert; rows recorded with their rule; max_rows refused"
+# The officer's walk through a repeat: "add a row?", then the row's questions (the calculated one not asked).
+printf '3\ny\nAna\n15\ny\n\nabc\n40\n' | "$F" --db dev.db record new visit --interactive >walk.out 2>walk.err ||
+	fail "interactive repeat: $(cat walk.err)"
+for says in "Interviews [repeat, 0 rows so far]: add a row? (y/n)" "Interviews: 2 rows, the most it holds" \
+	"rule 'type'" "Age [integer, required]"; do
+	grep -qF -- "$says" walk.err || fail "interactive repeat: no '$says' in: $(cat walk.err)"
+done
+if grep -q "Minor \[" walk.err; then fail "a calculated sub-field was asked"; fi
+W=$(cat walk.out)
+"$F" --db dev.db record show "$W" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["values"]
+rows = {}
+for k, x in v.items():
+    if k.startswith("talks/") and x is not None:
+        rows.setdefault(k.split("/")[1], {})[k.split("/")[2]] = x
+got = sorted((r["age"], r["minor"], r.get("who")) for r in rows.values())
+assert got == [(15, True, "Ana"), (40, False, None)], got' || fail "interactive rows: $("$F" --db dev.db record show "$W")"
+# Input ends in the middle of a row: the rows answered are kept, the half one is not.
+printf '3\ny\nAna\n15\ny\nBo\n' | "$F" --db dev.db record new visit --interactive >walk2.out 2>walk2.err ||
+	fail "interactive, input ending in a row: $(cat walk2.err)"
+n=$("$F" --db dev.db record show "$(cat walk2.out)" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["values"]
+print(len({k.split("/")[1] for k, x in v.items() if k.startswith("talks/") and x is not None}))')
+[ "$n" = 1 ] || fail "a half-answered row was kept ($n rows)"
+pass "a group and a repeat convert; rows recorded with their rule; max_rows refused; --interactive asks for rows"
 
 refused() { # what survey [choices] -- the message wanted
 	local want=$1 survey=$2 choices=${3:-}
