@@ -106,6 +106,7 @@ static const struct route routes[] = {
     /* The review page: static files, no data, so no token. */
     {"/", "GET", 0, web_handle_asset, NULL},
     {"/app.js", "GET", 0, web_handle_asset, NULL},
+    {"/report.js", "GET", 0, web_handle_asset, NULL},
     {"/app.css", "GET", 0, web_handle_asset, NULL},
     {"/favicon.svg", "GET", 0, web_handle_asset, NULL},
 };

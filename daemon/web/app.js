@@ -141,6 +141,8 @@
   function signOut(why) {
     sessionStorage.removeItem(TOKEN_KEY);
     $('app-view').hidden = true;
+    $('report-view').hidden = true;
+    $('views').hidden = true;
     $('who').hidden = true;
     $('signin-view').hidden = false;
     $('token').value = '';
@@ -161,8 +163,12 @@
     $('who-name').textContent = me.name + ' (' + me.role +
       (Array.isArray(me.teams) ? '; teams ' + me.teams.join(', ') : '') + ')';
     $('who').hidden = false;
+    $('views').hidden = false;
     $('signin-view').hidden = true;
     $('app-view').hidden = false;
+    $('report-view').hidden = true;
+    $('view-records').setAttribute('aria-pressed', 'true');
+    $('view-report').setAttribute('aria-pressed', 'false');
     await loadForms();
     await loadList();
   }
@@ -636,5 +642,7 @@
 
   /* --- go ----------------------------------------------------------- */
 
+  // What report.js (the situation report view) shares with this file.
+  window.fsReview = Object.freeze({ api, el, clear, message, forms: state.forms });
   if (token()) start(); else signOut('');
 })();

@@ -4,7 +4,8 @@
 //
 // Signs in (a field token is refused first), filters, opens a record,
 // reveals its sensitive values, sets a status, resolves a conflict,
-// downloads a CSV, and checks that XSS payloads stored in fields stay text:
+// downloads a CSV, draws the situation report (table, bar charts, cells
+// under 5 hidden) and checks that XSS payloads stored in fields stay text:
 // window.__xss stays undefined, no dialog opens, no <img> is made.  Fails
 // on any console error (a CSP violation included) and on any request to
 // another origin.  Screenshots go to FS_SHOTS.
@@ -226,6 +227,36 @@ try {
   await page.locator('#list-msg').filter({ hasText: 'Export downloaded' }).waitFor();
   await shot(page, 'exported');
   ok('CSV downloaded: one row per record, formulas escaped, sensitive column left out');
+
+  // The situation report: a table and bar charts, small counts hidden.
+  await page.click('#view-report');
+  await page.locator('#report-view').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#app-view').isVisible(), false);
+  await page.selectOption('#r-form', 'labor_inspection');
+  for (const cb of await page.locator('#r-dims input:checked').all()) await cb.uncheck();
+  await page.check('#r-dim-sector');
+  await page.click('#r-run');
+  await page.locator('#r-body').waitFor({ state: 'visible' });
+  const rows = page.locator('#r-table tbody tr');
+  assert.equal(await rows.count(), 4, 'three sectors and the total');
+  assert.equal(await rows.last().locator('td').first().textContent(), 'Total');
+  assert.deepEqual(await page.locator('#r-table tbody tr td:nth-child(2)').allTextContents(), ['<5', '<5', '<5', '<5'],
+    'every count under 5 is hidden');
+  assert.equal(await page.locator('#r-chart-rows svg g.bar').count(), 3);
+  assert.equal(await page.locator('#r-chart-rows svg g.bar.suppressed').count(), 3);
+  assert.ok(await page.locator('#r-chart-ind svg g.bar').count() >= 11, 'one bar per indicator');
+  await page.locator('#r-msg').filter({ hasText: 'Fewer than 5 records counted' }).waitFor();
+  await shot(page, 'report');
+  const [rep] = await Promise.all([page.waitForEvent('download'), page.click('#r-csv')]);
+  const repFile = path.join(env('FS_TMP'), 'report.csv');
+  await rep.saveAs(repFile);
+  const repCsv = fs.readFileSync(repFile, 'utf8');
+  assert.ok(repCsv.startsWith('sector,records,'), repCsv);
+  assert.ok(repCsv.includes('\r\nTotal,<5,'), repCsv);
+  assert.ok(!repCsv.includes(SENTINEL));
+  await page.click('#view-records');
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  ok('report: table with a total row, bar charts drawn by the page, cells under 5 hidden, CSV download');
 
   // Sign out forgets the token.
   await page.click('#signout');
