@@ -198,6 +198,24 @@ query_one(void *arg, const char *key, const char *value)
 	} else if (strcmp(key, "include_sensitive") == 0 && st->export) {
 		if (!parse_bool(value, &q->include_sensitive))
 			goto bad;
+	} else if (strcmp(key, "q") == 0) {
+		/* Free text: no control characters, not empty, at most REVIEW_SEARCH_MAX bytes. */
+		if (value[0] == '\0' || strlen(value) > REVIEW_SEARCH_MAX)
+			goto bad;
+		for (const char *c = value; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				goto bad;
+		memcpy(q->search, value, strlen(value) + 1);
+		f->search = q->search;
+	} else if (strcmp(key, "sort") == 0 && !st->export) {
+		if (strcmp(value, "updated") == 0)
+			f->sort = REVIEW_SORT_UPDATED;
+		else if (strcmp(value, "date") == 0)
+			f->sort = REVIEW_SORT_DATE;
+		else if (strcmp(value, "risk") == 0)
+			f->sort = REVIEW_SORT_RISK;
+		else
+			goto bad;
 	} else if (strcmp(key, "flag") == 0 ||
 	           (valid_field_name(key) && strcmp(value, "true") == 0)) {
 		/* flag=NAME, or the shorthand NAME=true: a boolean field is true. */
@@ -242,6 +260,85 @@ flag_check_form(void *arg, const struct store_form *sf)
 			fc->hit = fc->f->flags[i];
 	form_free(form);
 	return fc->hit != NULL;
+}
+
+/*
+ * The fields a text search reads (text and select fields no published
+ * version marks sensitive) and the fields that hold each form's date (its
+ * first required date or date-time question), from every published form.
+ */
+struct field_lists {
+	cJSON *search, *sensitive, *dates;
+};
+
+static bool
+has_name(const cJSON *arr, const char *name)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, arr)
+	if (strcmp(x->valuestring, name) == 0)
+		return true;
+	return false;
+}
+
+static int
+lists_form(void *arg, const struct store_form *sf)
+{
+	struct field_lists *fl = arg;
+	struct form *form;
+	bool dated = false;
+	char msg[64];
+
+	if (form_load(sf->definition, strlen(sf->definition), &form, msg, sizeof(msg)) != FS_OK)
+		return 0;
+	for (size_t i = 0; i < form->nfields; i++) {
+		const struct form_field *f = &form->fields[i];
+		cJSON *into = NULL;
+
+		if (f->sensitive)
+			into = fl->sensitive;
+		else if (f->type == FORM_TEXT || f->type == FORM_SELECT_ONE ||
+			 f->type == FORM_SELECT_MULTIPLE)
+			into = fl->search;
+		if (into != NULL && !has_name(into, f->name))
+			cJSON_AddItemToArray(into, cJSON_CreateString(f->name));
+		if (!dated && (f->type == FORM_DATE || f->type == FORM_DATETIME) && f->required &&
+		    f->relevant == NULL) {
+			dated = true;
+			if (!has_name(fl->dates, f->name))
+				cJSON_AddItemToArray(fl->dates, cJSON_CreateString(f->name));
+		}
+	}
+	form_free(form);
+	return 0;
+}
+
+static bool
+field_lists(struct store *store, struct review_query *q)
+{
+	struct field_lists fl = { cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray() };
+	cJSON *x, *next;
+	bool ok = false;
+
+	if (fl.search == NULL || fl.sensitive == NULL || fl.dates == NULL ||
+	    store_form_list(store, lists_form, &fl) != FS_OK)
+		goto out;
+	/* Sensitive in any version: never searched. */
+	for (x = fl.search->child; x != NULL; x = next) {
+		next = x->next;
+		if (has_name(fl.sensitive, x->valuestring))
+			cJSON_Delete(cJSON_DetachItemViaPointer(fl.search, x));
+	}
+	ok = cJSON_PrintPreallocated(fl.search, q->qfields, sizeof(q->qfields), false) &&
+	    cJSON_PrintPreallocated(fl.dates, q->dfields, sizeof(q->dfields), false);
+	q->f.search_fields = q->qfields;
+	q->f.date_fields = q->dfields;
+out:
+	cJSON_Delete(fl.search);
+	cJSON_Delete(fl.sensitive);
+	cJSON_Delete(fl.dates);
+	return ok;
 }
 
 /* 403 for a team outside the reader's, audited (review.denied); no value read. */
@@ -313,6 +410,10 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 		return false;
 	}
 	q->f.scope = auth_review_scope(req->who);
+	if ((q->f.search != NULL || q->f.sort == REVIEW_SORT_DATE) && !field_lists(store, q)) {
+		http_error(resp, 500, "internal", "could not read the form definitions");
+		return false;
+	}
 	if (q->f.team != NULL && !auth_sees_team(req->who, q->f.team)) {
 		deny(store, req, NULL, q->f.team, resp);
 		return false;
@@ -410,6 +511,15 @@ list_value(void *arg, const struct review_value *v)
 
 	if (col == NULL || col->sensitive || v->value == NULL)
 		return 0;
+	/* At a glance, for the compact list: choices, dates and counts (district, risk...). */
+	if (col->type == FORM_SELECT_ONE || col->type == FORM_DATE || col->type == FORM_DATETIME ||
+	    col->type == FORM_INTEGER) {
+		if ((val = review_value_json(v->value)) != NULL &&
+		    !cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(lc->row, "values"),
+			v->field, val))
+			cJSON_Delete(val);
+		return 0;
+	}
 	if (col->type == FORM_BOOLEAN && strcmp(v->value, "true") == 0) {
 		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(lc->row, "flags"),
 		    cJSON_CreateString(v->field));
@@ -435,6 +545,7 @@ list_row(void *arg, const struct review_record *r)
 	cJSON_AddItemToArray(lc->rows, row);
 	add_record(row, r);
 	cJSON_AddArrayToObject(row, "flags");
+	cJSON_AddObjectToObject(row, "values");
 	lc->row = row;
 	lc->summary = NULL;
 	lc->summary_text[0] = '\0';

@@ -25,6 +25,8 @@ struct server_ctx;
 struct http_request;
 struct http_response;
 
+#define REVIEW_SEARCH_MAX 100 /* bytes of a text search (q=) */
+
 /* A review filter parsed from a query string, with the buffers it points into. */
 struct review_query {
 	struct review_filter f;
@@ -32,6 +34,9 @@ struct review_query {
 	int64_t limit, offset;
 	const char *format;     /* export only: "csv" or "json" */
 	bool include_sensitive; /* export only */
+	char search[REVIEW_SEARCH_MAX + 1];
+	char qfields[8192];     /* f.search_fields: the non-sensitive text fields of every form */
+	char dfields[1024];     /* f.date_fields: each form's date question */
 };
 
 /*

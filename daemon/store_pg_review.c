@@ -122,7 +122,39 @@ where_build(const struct review_filter *f, struct where *w)
 		put(w, " AND r.open_conflicts > 0");
 	for (size_t i = 0; i < f->nflags && i < REVIEW_MAX_FLAGS; i++)
 		add(w, " AND fs_field(r.state::json, ", f->flags[i], ") = 'true'");
+	if (f->search != NULL && f->search_fields != NULL) {
+		add(w, " AND EXISTS (SELECT 1 FROM json_array_elements_text(", f->search_fields,
+		    "::json) qn");
+		add(w, " WHERE strpos(lower(fs_field(r.state::json, qn)), lower(", f->search, "::text)) > 0)");
+	}
 	return w->overflow ? -1 : 0;
+}
+
+/* The ORDER BY clause (f->sort), its parameter added to w. */
+static void
+order_build(const struct review_filter *f, struct where *w, char *buf, size_t len)
+{
+	char num[16];
+
+	switch (f->sort) {
+	case REVIEW_SORT_RISK:
+		snprintf(buf, len, " ORDER BY CASE fs_field(r.state::json, 'risk_level')"
+				   " WHEN '\"high\"' THEN 0 WHEN '\"medium\"' THEN 1"
+				   " WHEN '\"low\"' THEN 2 ELSE 3 END, r.updated_at DESC, r.id");
+		return;
+	case REVIEW_SORT_DATE:
+		if (f->date_fields == NULL)
+			break;
+		w->p[w->n++] = f->date_fields;
+		snprintf(num, sizeof(num), "$%d", w->n);
+		snprintf(buf, len,
+		    " ORDER BY coalesce((SELECT fs_field(r.state::json, dn)::json #>> '{}'"
+		    " FROM json_array_elements_text(%s::json) dn"
+		    " WHERE fs_field(r.state::json, dn) IS NOT NULL LIMIT 1), r.created_at) DESC, r.id",
+		    num);
+		return;
+	}
+	snprintf(buf, len, " ORDER BY r.updated_at DESC, r.id");
 }
 
 fs_err
@@ -130,7 +162,7 @@ pg_review_list(struct store *store, const struct review_filter *f, int64_t limit
     review_record_cb cb, void *arg, int64_t *ret_total)
 {
 	PGconn *c = store_pg_conn(store);
-	char sql[4608];
+	char sql[4608 + 512], order[512];
 	struct where w;
 	pg_i64buf lb, ob;
 	PGresult *r;
@@ -145,12 +177,12 @@ pg_review_list(struct store *store, const struct review_filter *f, int64_t limit
 		*ret_total = pg_int(r, 0, 0);
 		PQclear(r);
 	}
+	order_build(f, &w, order, sizeof(order));
 	w.p[w.n] = pg_i64(lb, limit);
 	w.p[w.n + 1] = pg_i64(ob, offset);
 	snprintf(sql, sizeof(sql),
-	    "SELECT " REVIEW_COLUMNS " FROM records r%s"
-	    " ORDER BY r.updated_at DESC, r.id LIMIT $%d OFFSET $%d",
-	    w.sql, w.n + 1, w.n + 2);
+	    "SELECT " REVIEW_COLUMNS " FROM records r%s%s LIMIT $%d OFFSET $%d", w.sql, order,
+	    w.n + 1, w.n + 2);
 	if ((err = pg_run(c, "record list", &r, sql, w.n + 2, w.p)) != FS_OK)
 		return err;
 	for (int i = 0; i < PQntuples(r) && err == FS_OK; i++) {

@@ -83,7 +83,31 @@ store_review_where(const struct review_filter *f, char *buf, size_t len)
 		    i);
 		rc |= append(buf, len, &pos, part);
 	}
+	if (f->search != NULL && f->search_fields != NULL)
+		rc |= append(buf, len, &pos,
+		    " AND EXISTS (SELECT 1 FROM fields fl WHERE fl.record_id = r.id"
+		    " AND fl.name IN (SELECT value FROM json_each(:qfields))"
+		    " AND instr(lower(fl.value), lower(:q)) > 0)");
 	return rc == 0 ? 0 : -1;
+}
+
+const char *
+store_review_order(const struct review_filter *f)
+{
+	switch (f->sort) {
+	case REVIEW_SORT_RISK:
+		return " ORDER BY CASE (SELECT fl.value FROM fields fl WHERE fl.record_id = r.id"
+		       " AND fl.name = 'risk_level') WHEN '\"high\"' THEN 0 WHEN '\"medium\"' THEN 1"
+		       " WHEN '\"low\"' THEN 2 ELSE 3 END, r.updated_at DESC, r.id";
+	case REVIEW_SORT_DATE:
+		if (f->date_fields != NULL)
+			return " ORDER BY coalesce((SELECT fl.value ->> '$' FROM fields fl"
+			       " WHERE fl.record_id = r.id AND fl.value IS NOT NULL"
+			       " AND fl.name IN (SELECT value FROM json_each(:dfields)) LIMIT 1),"
+			       " r.created_at) DESC, r.id";
+		break;
+	}
+	return " ORDER BY r.updated_at DESC, r.id";
 }
 
 static void
@@ -112,6 +136,9 @@ store_review_bind(sqlite3_stmt *st, const struct review_filter *f)
 		snprintf(name, sizeof(name), ":flag%zu", i);
 		bind_named(st, name, f->flags[i]);
 	}
+	bind_named(st, ":q", f->search);
+	bind_named(st, ":qfields", f->search_fields);
+	bind_named(st, ":dfields", f->date_fields);
 }
 
 void
@@ -176,7 +203,7 @@ fs_err
 sqlite_review_list(struct store *store, const struct review_filter *f, int64_t limit, int64_t offset,
     review_record_cb cb, void *arg, int64_t *ret_total)
 {
-	char where[4096], sql[4608];
+	char where[4096], sql[5120];
 	sqlite3_stmt *st;
 	fs_err err;
 	int rc;
@@ -199,9 +226,8 @@ sqlite_review_list(struct store *store, const struct review_filter *f, int64_t l
 			return err;
 	}
 	snprintf(sql, sizeof(sql),
-	    "SELECT " STORE_REVIEW_COLUMNS " FROM records r%s"
-	    " ORDER BY r.updated_at DESC, r.id LIMIT :limit OFFSET :offset",
-	    where);
+	    "SELECT " STORE_REVIEW_COLUMNS " FROM records r%s%s LIMIT :limit OFFSET :offset", where,
+	    store_review_order(f));
 	if ((err = store_sqlite_prepare(store, sql, &st)) != FS_OK)
 		return err;
 	store_review_bind(st, f);

@@ -52,7 +52,21 @@ struct review_filter {
 	int deleted;
 	const char *flags[REVIEW_MAX_FLAGS]; /* boolean fields that must be true */
 	size_t nflags;
+	/*
+	 * Text search (issue 20): search is found, ignoring the case of ASCII
+	 * letters, in the value of one of search_fields, a JSON array of field
+	 * names the caller made of non-sensitive fields only.
+	 */
+	const char *search;
+	const char *search_fields;
+	/* List order (REVIEW_SORT_*); date_fields: JSON array of the fields holding a record's date. */
+	int sort;
+	const char *date_fields;
 };
+
+#define REVIEW_SORT_UPDATED 0 /* last change first (the default) */
+#define REVIEW_SORT_DATE    1 /* the form's date (inspection, screening) first, newest first */
+#define REVIEW_SORT_RISK    2 /* risk_level high, medium, low, none; then last change first */
 
 /* One row of the records table. */
 struct review_record {

@@ -31,6 +31,9 @@
  */
 int store_review_where(const struct review_filter *f, char *buf, size_t len);
 
+/* The ORDER BY clause of a list (f->sort); its parameter is bound by store_review_bind(). */
+const char *store_review_order(const struct review_filter *f);
+
 /* Binds the named parameters of store_review_where() on st. */
 void store_review_bind(sqlite3_stmt *st, const struct review_filter *f);
 

@@ -126,6 +126,12 @@
     return device || deviceId || '?';
   }
 
+  // When a value was written: the milliseconds of its stamp (the device's clock, corrected by the server's).
+  function stampTime(stamp) {
+    const ms = typeof stamp === 'string' ? parseInt(stamp.slice(0, 12), 16) : NaN;
+    return Number.isFinite(ms) && ms > 0 ? ', ' + when(new Date(ms).toISOString()) : '';
+  }
+
   function statusBadge(status) {
     return el('span', { cls: 'badge ' + status, text: STATUS_TEXT[status] || status });
   }
@@ -205,19 +211,33 @@
     fillFlags();
   }
 
+  // Indicator filters: any number of yes/no questions that must be yes (all of them).
+  function checkedFlags() {
+    return [...$('f-flag-list').querySelectorAll('input:checked')].map((x) => x.value);
+  }
+
+  function flagSummary() {
+    const n = checkedFlags().length;
+    $('f-flags-sum').textContent = n ? n + ' chosen (all must be yes)' : 'Any';
+  }
+
   function fillFlags() {
-    const sel = $('f-flag');
-    const keep = sel.value;
+    const box = $('f-flag-list');
+    const keep = new Set(checkedFlags());
     const formId = $('f-form').value;
     const seen = new Map();
     for (const f of state.forms.values()) {
       if (formId && f.id !== formId) continue;
-      for (const fd of f.fields) if (fd.type === 'boolean' && !seen.has(fd.name)) seen.set(fd.name, fd.label || fd.name);
+      for (const fd of f.fields) if (fd.type === 'boolean' && !fd.sensitive && !seen.has(fd.name)) seen.set(fd.name, fd.label || fd.name);
     }
-    clear(sel);
-    sel.appendChild(el('option', { value: '', text: 'Any' }));
-    for (const [name, lab] of seen) sel.appendChild(el('option', { value: name, text: lab }));
-    sel.value = seen.has(keep) ? keep : '';
+    clear(box);
+    for (const [name, lab] of seen) {
+      const cb = el('input', { type: 'checkbox', id: 'f-flag-' + name, value: name });
+      cb.checked = keep.has(name);
+      cb.addEventListener('change', flagSummary);
+      box.appendChild(el('label', { cls: 'check', for: 'f-flag-' + name }, [cb, document.createTextNode(' ' + lab)]));
+    }
+    flagSummary();
   }
 
   function filterParams() {
@@ -230,7 +250,8 @@
     add('from', 'f-from');
     add('to', 'f-to');
     add('conflicts', 'f-conflicts');
-    add('flag', 'f-flag');
+    add('q', 'f-q');
+    for (const name of checkedFlags()) p.append('flag', name);
     if ((p.has('from') || p.has('to')) && $('f-date').value === 'created') p.set('date', 'created');
     return p;
   }
@@ -243,6 +264,7 @@
   });
   $('reset-filters').addEventListener('click', () => {
     $('filters').reset();
+    for (const cb of $('f-flag-list').querySelectorAll('input')) cb.checked = false;
     fillFlags();
     state.offset = 0;
     loadList();
@@ -252,6 +274,7 @@
 
   async function loadList() {
     const p = filterParams();
+    if ($('f-sort').value !== 'updated') p.set('sort', $('f-sort').value);
     p.set('limit', String(PAGE));
     p.set('offset', String(state.offset));
     let ans;
@@ -274,17 +297,36 @@
     if (!ans.records.length) message('list-msg', 'No record matches these filters.');
   }
 
+  // The form's date question (its first required date or date-time), for the list's Date column.
+  function dateField(formId) {
+    const f = state.forms.get(formId);
+    const d = f && f.fields.find((x) => (x.type === 'date' || x.type === 'datetime') && x.required);
+    return d ? d.name : null;
+  }
+
+  // One line per record (issue 20): date, what, where, indicators, risk, who, status.
   function listRow(r) {
     const flags = r.flags.map((n) => label(r.form, n));
+    const v = r.values || {};
+    const df = dateField(r.form);
+    const date = df && v[df] ? String(v[df]).slice(0, 10) : when(r.created_at).slice(0, 10);
+    const where = v.sector || v.checkpoint || '';
+    const count = typeof v.indicator_count === 'number' ? v.indicator_count : flags.length;
+    const risk = v.risk_level || '';
+    const tip = (a, b) => (b ? a + ': ' + b : a);
     const tr = el('tr', { tabindex: '0', data: { id: r.id } }, [
-      el('td', { cls: 'when', text: when(r.updated_at), title: r.updated_at }),
-      el('td', { cls: 'nw', text: shortTitle(r.form), title: r.form + ' v' + r.form_version }),
-      el('td', { cls: 'summary', text: r.summary || '(no summary)' }),
-      el('td', { cls: 'nw' }, [el('span', { text: r.team }), el('span', { cls: 'by', text: r.created_by })]),
-      el('td', { cls: 'flags', text: flags.length ? flags.length + ': ' + flags.join(', ') : '', title: flags.join(', ') }),
+      el('td', { cls: 'when', text: date, title: tip(shortTitle(r.form) + ' v' + r.form_version, 'updated ' + when(r.updated_at)) }),
+      el('td', { cls: 'summary', text: r.summary || '(no summary)', title: r.summary || '' }),
+      el('td', { cls: 'nw', text: v.district || '' }),
+      el('td', { cls: 'nw', text: where, title: where }),
+      el('td', { cls: 'num', text: String(count), title: flags.join(', ') }),
+      el('td', null, [risk ? el('span', { cls: 'badge risk-' + risk, text: risk }) : null]),
+      el('td', { cls: 'nw', title: r.team + ' / ' + r.created_by, text: r.team + ' / ' + r.created_by }),
       el('td', { cls: 'badges' }, [statusBadge(r.review_status),
+        r.deleted ? el('span', { cls: 'badge deleted', text: 'deleted' }) : null,
         r.open_conflicts ? el('span', { cls: 'badge conflict', text: r.open_conflicts + (r.open_conflicts === 1 ? ' conflict' : ' conflicts') }) : null]),
     ]);
+    if (r.deleted) tr.classList.add('deleted');
     if (r.id === state.selected) tr.classList.add('selected');
     const open = () => openRecord(r.id);
     tr.addEventListener('click', open);
@@ -406,11 +448,21 @@
       for (const x of c.candidates) cands.push(x);
       for (const x of cands) {
         const btn = el('button', { type: 'button', cls: 'keep', text: 'Keep this value', data: { stamp: x.stamp } });
-        btn.addEventListener('click', () => resolve(c.field, x.stamp, btn));
+        // Two steps: a conflict's resolution goes back to every device.
+        btn.addEventListener('click', () => {
+          if (!btn.classList.contains('confirming')) {
+            for (const b of box.querySelectorAll('button.confirming')) { b.classList.remove('confirming'); b.textContent = 'Keep this value'; }
+            btn.classList.add('confirming');
+            btn.textContent = 'Confirm: keep this one';
+            return;
+          }
+          resolve(c.field, x.stamp, btn);
+        });
         wrap.appendChild(el('div', { cls: 'candidate' + (x.current ? ' current' : '') }, [
           el('div', null, [
             valueCell(x.masked, c.field, x.value, x.stamp),
-            el('span', { cls: 'by', text: (x.current ? 'current value, ' : '') + 'by ' + author(x.device, x.device_id) }),
+            el('span', { cls: 'by', text: (x.current ? 'current value, ' : '') + 'written by ' +
+              author(x.device, x.device_id) + stampTime(x.stamp) }),
           ]),
           btn,
         ]));
@@ -505,7 +557,13 @@
         method: 'POST', body: note ? { status, note } : { status },
       });
       $('d-note').value = '';
+      // A status leaves the values as they are: what was revealed stays shown.
+      const revealed = state.revealed;
       await openRecord(state.selected);
+      if (revealed) {
+        state.revealed = revealed;
+        renderDetail();
+      }
       message('d-msg', 'Status set to ' + STATUS_TEXT[status] + '.');
       loadList();
     } catch (e) {

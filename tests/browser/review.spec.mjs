@@ -90,17 +90,61 @@ try {
   assert.equal(await xssRow.locator('td.summary').textContent(), '<script>window.__xss=1</script>');
   await shot(page, 'list');
 
-  // Filter: the labour form, with documents retained.
+  // The compact list: one line per record, deleted ones marked.
+  const heights = await page.locator('#records tbody tr').evaluateAll((rows) => rows.map((r) => r.getBoundingClientRect().height));
+  assert.ok(Math.max(...heights) < 40, `a list row is ${Math.max(...heights)} px high: not one line`);
+  assert.equal(await page.locator(`#records tbody tr[data-id="${R1}"] td`).first().textContent(), '2026-11-18',
+    'the Date column is the inspection date');
+
+  // Filter: the labour form, with documents retained and wages withheld (both).
   await page.selectOption('#f-form', 'labor_inspection');
-  await page.selectOption('#f-flag', 'retention_of_documents');
+  await page.click('#f-flags summary');
+  await page.check('#f-flag-retention_of_documents');
+  await page.check('#f-flag-withholding_of_wages');
+  await page.locator('#f-flags-sum').filter({ hasText: '2 chosen' }).waitFor();
+  await page.click('#f-flags summary');
   await page.click('#apply');
   await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
   assert.equal(await page.locator('#records tbody tr').count(), 1);
+  await page.click('#f-flags summary');
+  await page.check('#f-flag-isolation'); // R1 has no isolation: nothing has all three
+  await page.click('#f-flags summary');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^0 records$/ }).waitFor();
+  await page.click('#f-flags summary');
+  await page.uncheck('#f-flag-isolation');
+  await page.click('#f-flags summary');
   await page.selectOption('#f-conflicts', '1');
   await page.click('#apply');
   await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
   await shot(page, 'filtered');
-  ok('filters: form, indicator, conflicts');
+  ok('filters: form, two indicators at once (all must hold), conflicts');
+
+  // Text search over the values that are not sensitive; a sensitive value is never found.
+  await page.click('#reset-filters');
+  await page.fill('#f-q', 'harbour');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  assert.equal(await page.locator(`#records tbody tr[data-id="${R4}"]`).count(), 1);
+  await page.fill('#f-q', SENTINEL.split(' ')[1]);
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^0 records$/ }).waitFor();
+  await page.fill('#f-q', '');
+  await page.selectOption('#f-sort', 'date');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();
+  // The border screening (2026-11-19) is the newest date; the inspections are of 2026-11-18.
+  assert.equal(await page.locator('#records tbody tr td').first().textContent(), '2026-11-19');
+  await page.click('#reset-filters');
+  await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();
+  await page.selectOption('#f-form', 'labor_inspection');
+  await page.selectOption('#f-conflicts', '1');
+  await page.click('#f-flags summary');
+  await page.check('#f-flag-retention_of_documents');
+  await page.click('#f-flags summary');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  ok('search finds non-sensitive text only; sorted by the form\'s date');
 
   // Open the record: sensitive values masked until revealed.
   await page.click(`#records tbody tr[data-id="${R1}"]`);
@@ -141,11 +185,16 @@ try {
   await page.locator('#d-status').filter({ hasText: 'Follow up' }).waitFor();
   await page.locator('#d-history li.event').filter({ hasText: 'Status set to Follow up' }).waitFor();
   await page.locator('#d-history li.event').filter({ hasText: 'follow-up visit planned' }).waitFor();
-  ok('status set to follow up, with the note in the history');
+  assert.match(await nameCell.textContent(), new RegExp(SENTINEL), 'a status change hid the revealed values');
+  ok('status set to follow up, with the note in the history; revealed values still shown');
 
   // Resolve the conflict: keep the value that currently loses.
   const loser = page.locator('#d-conflicts .candidate:not(.current)');
   const kept = (await loser.locator('.v').textContent()).trim();
+  assert.match(await loser.locator('.by').textContent(), /written by inspector-\d, \d{4}-\d\d-\d\d \d\d:\d\d/);
+  await loser.locator('button.keep').click();
+  await loser.locator('button.keep.confirming').filter({ hasText: 'Confirm' }).waitFor();
+  assert.equal(await page.locator('#d-conflicts-box').isVisible(), true, 'resolved on the first click');
   await loser.locator('button.keep').click();
   await page.locator('#d-conflicts-box').waitFor({ state: 'hidden' });
   await page.locator('#d-fields td.value[data-field="number_of_workers"] .v').filter({ hasText: new RegExp(`^${kept}$`) }).waitFor();

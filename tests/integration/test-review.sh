@@ -180,6 +180,24 @@ count() { # query -> total
 [ "$(count retention_of_documents=true)" = 1 ] || fail "indicator filter (NAME=true)"
 [ "$(count flag=retention_of_documents)" = 1 ] || fail "indicator filter (flag=NAME)"
 [ "$(count 'flag=retention_of_documents&flag=deception')" = 0 ] || fail "two indicators"
+# Text search (issue 20): values that are not sensitive, ASCII case ignored.
+[ "$(count q=alpha)" = 1 ] || fail "search"
+[ "$(count q=ALPHA%20Farm)" = 1 ] || fail "search ignores case"
+[ "$(count q=south%20gate)" = 1 ] || fail "search a checkpoint"
+[ "$(count 'q=alpha&form=border_screening')" = 0 ] || fail "search with another filter"
+[ "$(count "q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$SENTINEL")")" = 0 ] ||
+	fail "search found a sensitive value"
+expect 400 "empty search" get '/v1/review/records?q='
+expect 400 "search too long" get "/v1/review/records?q=$(printf 'x%.0s' $(seq 101))"
+# Order: the form's date, newest first (the screening at 10:00 after the inspections' day).
+expect 200 "sort by date" get '/v1/review/records?sort=date'
+[ "$(py 'j["records"][0]["id"]')" = "$R4" ] || fail "sort=date: the screening first"
+expect 200 "sort by risk" get '/v1/review/records?sort=risk&form=labor_inspection'
+[ "$(py 'j["total"]')" = 3 ] || fail "sort=risk"
+expect 400 "bad sort" get '/v1/review/records?sort=colour'
+expect 200 "list values" get "/v1/review/records?form=labor_inspection&flag=retention_of_documents"
+[ "$(py 'j["records"][0]["values"]["sector"], j["records"][0]["values"]["inspection_date"]')" = "fishing 2026-11-20" ] ||
+	fail "a list row's values at a glance: $(cat body)"
 [ "$(count status=new)" = 4 ] || fail "status filter"
 today=$(date -u +%F)
 [ "$(count "from=$today")" = 4 ] || fail "date from today"
@@ -207,7 +225,7 @@ expect 200 "list row" get "/v1/review/records?form=labor_inspection&flag=retenti
 [ "$(py 'j["records"][0]["flags"]')" = "['retention_of_documents']" ] || fail "flags of a row"
 expect 200 "list" get /v1/review/records
 grep -q "$SENTINEL" body && fail "the list shows a sensitive value"
-pass "filters (form, team, device, dates, status, conflicts, indicators) and paging"
+pass "filters (form, team, device, dates, status, conflicts, indicators, text search), order and paging"
 
 # --- One record: history, conflicts, masking ---------------------------
 

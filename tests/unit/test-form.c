@@ -1258,6 +1258,9 @@ FS_TEST(shipped_v3_border_screening)
 	ASSERT(field_at(__LINE__, form, "district")->required);
 	ASSERT(field_at(__LINE__, form, "minor_accompaniment")->relevant != NULL);
 	ASSERT(field_at(__LINE__, form, "officer_notes")->sensitive);
+	ASSERT_EQ(field_at(__LINE__, form, "companions")->type, FORM_REPEAT);
+	ASSERT(field_at(__LINE__, form, "companions/c1/companion_name")->sensitive);
+	ASSERT(field_at(__LINE__, form, "companions/c1/relationship")->required);
 	/* An adult: accompaniment not asked (cleared); the traveller holds the documents. */
 	v = saved(form, "{'checkpoint':'Santa Elena','district':'corozal',"
 			"'screening_time':'2026-11-20T10:00:00Z','document_holder':'traveller',"
@@ -1272,7 +1275,8 @@ FS_TEST(shipped_v3_border_screening)
 	v = saved(form, "{'checkpoint':'Benque Viejo','district':'cayo',"
 			"'screening_time':'2026-11-20T10:00:00Z','document_holder':'companion',"
 			"'is_minor':true,'minor_accompaniment':'with_non_guardian','referral':'refer_victim_services',"
-			"'referral_agency':'human_services'}");
+			"'referral_agency':'human_services','companions/c1/relationship':'recruiter_or_agent',"
+			"'companions/c1/holds_travellers_documents':true}");
 	ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(v, "indicator_count")->valueint, 2);
 	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(v, "risk_level")->valuestring, "high");
 	ASSERT_OK(form_validate(form, v, true, err, sizeof(err)));
