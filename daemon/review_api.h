@@ -80,6 +80,10 @@ bool review_check_record(
 
 int review_handle_me(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+/* GET /v1/review/points?form=F: the records' locations for the map (review_points.c). */
+int review_handle_points(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+
 int review_handle_list(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_record(

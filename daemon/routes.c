@@ -91,6 +91,7 @@ static const struct route routes[] = {
     /* The review API (docs/PROTOCOL.md, "Review API"). */
     {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me, NULL},
     {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list, NULL},
+    {"/v1/review/points", "GET", AUTH_REVIEW, review_handle_points, NULL},
     {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record, review_check_record},
     {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status, review_check_record},
     {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal, review_check_record},
@@ -107,6 +108,8 @@ static const struct route routes[] = {
     {"/", "GET", 0, web_handle_asset, NULL},
     {"/app.js", "GET", 0, web_handle_asset, NULL},
     {"/report.js", "GET", 0, web_handle_asset, NULL},
+    {"/map.js", "GET", 0, web_handle_asset, NULL},
+    {"/belize.json", "GET", 0, web_handle_asset, NULL},
     {"/app.css", "GET", 0, web_handle_asset, NULL},
     {"/favicon.svg", "GET", 0, web_handle_asset, NULL},
 };

@@ -148,6 +148,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     $('app-view').hidden = true;
     $('report-view').hidden = true;
+    $('map-view').hidden = true;
     $('views').hidden = true;
     $('who').hidden = true;
     $('signin-view').hidden = false;
@@ -171,10 +172,7 @@
     $('who').hidden = false;
     $('views').hidden = false;
     $('signin-view').hidden = true;
-    $('app-view').hidden = false;
-    $('report-view').hidden = true;
-    $('view-records').setAttribute('aria-pressed', 'true');
-    $('view-report').setAttribute('aria-pressed', 'false');
+    showView('records');
     await loadForms();
     await loadList();
   }
@@ -700,7 +698,19 @@
 
   /* --- go ----------------------------------------------------------- */
 
-  // What report.js (the situation report view) shares with this file.
-  window.fsReview = Object.freeze({ api, el, clear, message, forms: state.forms });
+  /* --- views: records, report (report.js), map (map.js) -------------- */
+
+  const VIEWS = { records: 'app-view', report: 'report-view', map: 'map-view' };
+  function showView(name) {
+    for (const [v, id] of Object.entries(VIEWS)) {
+      $(id).hidden = v !== name;
+      $('view-' + v).setAttribute('aria-pressed', String(v === name));
+    }
+    document.dispatchEvent(new CustomEvent('fs-view', { detail: name }));
+  }
+  for (const v of Object.keys(VIEWS)) $('view-' + v).addEventListener('click', () => showView(v));
+
+  // What report.js and map.js share with this file.
+  window.fsReview = Object.freeze({ api, el, clear, message, forms: state.forms, showView, openRecord });
   if (token()) start(); else signOut('');
 })();

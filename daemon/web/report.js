@@ -27,15 +27,7 @@
 
   /* --- the view ------------------------------------------------------ */
 
-  function show(report) {
-    $('report-view').hidden = !report;
-    $('app-view').hidden = report;
-    $('view-records').setAttribute('aria-pressed', String(!report));
-    $('view-report').setAttribute('aria-pressed', String(report));
-    if (report) fillForms();
-  }
-  $('view-records').addEventListener('click', () => show(false));
-  $('view-report').addEventListener('click', () => show(true));
+  document.addEventListener('fs-view', (ev) => { if (ev.detail === 'report') fillForms(); });
 
   function fillForms() {
     const sel = $('r-form');

@@ -5,7 +5,7 @@
 // Signs in (a field token is refused first), filters, opens a record,
 // reveals its sensitive values, sets a status, resolves a conflict,
 // downloads a CSV, draws the situation report (table, bar charts, cells
-// under 5 hidden) and checks that XSS payloads stored in fields stay text:
+// under 5 hidden) and the map (a click opens the record) and checks that XSS payloads stored in fields stay text:
 // window.__xss stays undefined, no dialog opens, no <img> is made.  Fails
 // on any console error (a CSP violation included) and on any request to
 // another origin.  Screenshots go to FS_SHOTS.
@@ -303,9 +303,23 @@ try {
   assert.ok(repCsv.startsWith('sector,records,'), repCsv);
   assert.ok(repCsv.includes('\r\nTotal,<5,'), repCsv);
   assert.ok(!repCsv.includes(SENTINEL));
-  await page.click('#view-records');
-  await page.locator('#app-view').waitFor({ state: 'visible' });
   ok('report: table with a total row, bar charts drawn by the page, cells under 5 hidden, CSV download');
+
+  // The map: the outline of Belize drawn by the page, records where they were made; a click opens one.
+  await page.click('#view-map');
+  await page.locator('#map-view').waitFor({ state: 'visible' });
+  await page.locator('#m-svg path.land').waitFor();
+  await page.selectOption('#m-form', 'labor_inspection');
+  await page.click('#m-run');
+  await page.locator('#m-msg').filter({ hasText: '1 record on the map; 3 without a location' }).waitFor();
+  assert.equal(await page.locator('#m-svg circle.point').count(), 1);
+  assert.equal(await page.locator('#m-svg circle.point.risk-none').count(), 1, 'version 2 records have no risk level');
+  assert.equal(await page.locator('#m-svg text.district').count(), 6);
+  await shot(page, 'map');
+  await page.locator(`#m-svg circle.point[data-id="${R1}"]`).click();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.locator('#d-title').filter({ hasText: 'Green Valley tomato farm' }).waitFor();
+  ok('map: outline drawn offline, one located record plotted, a click opens it');
 
   // Sign out forgets the token.
   await page.click('#signout');

@@ -106,7 +106,7 @@ write("r1.json", {"worksite_name": "Green Valley tomato farm", "number_of_worker
     "retention_of_documents": True, "withholding_of_wages": True, "debt_bondage": True,
     "interviewee_name": sys.argv[1], "employer_contact_phone": "+233 20 555 0101",
     "interview_notes": "Workers say passports were collected on arrival.",
-    "location": {"lat": 5.6037, "lon": -0.187}})
+    "location": {"lat": 17.93, "lon": -88.66}})
 write("r2.json", {"worksite_name": "<script>window.__xss=1</script>",
     "referral_agency": "\"><img src=x onerror=\"window.__xss=2\">",
     "inspector_id": "<b onmouseover=alert(1)>x</b>", "deception": True})

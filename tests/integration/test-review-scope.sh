@@ -225,6 +225,19 @@ expect 200 "adm: export" get '/v1/review/export?form=labor_inspection&format=csv
 [ "$(($(wc -l <body) - 1))" = 4 ] || fail "the admin's export is not every record"
 pass "exports: only the reviewer's teams, audited with rows and teams; admin exports all"
 
+# --- The report and the map's points (issue 20): the reviewer's teams only ----
+
+expect 200 "rns: report" get '/v1/review/report?form=labor_inspection&by=sector' rns
+[ "$(py 'j["total"][0]')" = "<5" ] && [ "$(py 'j["rows"][0]["by"]["sector"]')" = fishing ] ||
+	fail "rns's report: $(cat body)"
+expect 200 "adm: report" get '/v1/review/report?form=labor_inspection&by=sector' adm
+[ "$(py 'j["total"][0]')" = "<5" ] || fail "the admin's report: $(cat body)"
+expect 200 "rns: points" get '/v1/review/points?form=labor_inspection' rns
+[ "$(py 'j["without_location"] + len(j["points"])')" = 3 ] || fail "rns's points hold another team's records: $(cat body)"
+expect 200 "re: points" get '/v1/review/points?form=labor_inspection' re
+[ "$(py 'j["without_location"] + len(j["points"])')" = 1 ] || fail "re's points: $(cat body)"
+pass "report and map points: only the reviewer's teams"
+
 # --- Changing a reviewer's teams ----------------------------------------------
 
 "$D" -d data device teams rns --team east >out 2>err || fail "device teams: $(cat err)"

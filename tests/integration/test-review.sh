@@ -109,7 +109,8 @@ def write(name, extra):
     v = dict(base); v.update(extra)
     json.dump(v, open(name, "w"))
 write("r1.json", {"worksite_name": "Alpha farm", "retention_of_documents": True,
-                  "interviewee_name": sentinel, "number_of_workers": 10})
+                  "interviewee_name": sentinel, "number_of_workers": 10,
+                  "location": {"lat": 17.25, "lon": -88.77}})
 write("r2.json", {"worksite_name": xss1, "referral_agency": xss2, "inspector_id": "@attack"})
 write("r3.json", {"worksite_name": formula, "referral_agency": "+SUM(1,2)",
                   "interview_notes": "=notes", "inspector_id": "-2+3", "number_of_workers": -0})
@@ -198,6 +199,12 @@ expect 400 "bad sort" get '/v1/review/records?sort=colour'
 expect 200 "list values" get "/v1/review/records?form=labor_inspection&flag=retention_of_documents"
 [ "$(py 'j["records"][0]["values"]["sector"], j["records"][0]["values"]["inspection_date"]')" = "fishing 2026-11-20" ] ||
 	fail "a list row's values at a glance: $(cat body)"
+# The map's points (issue 20): located records of a form, without any sensitive value.
+expect 200 "points" get "/v1/review/points?form=labor_inspection"
+[ "$(py 'len(j["points"]), j["points"][0]["id"], j["points"][0]["lat"], j["without_location"], j["field"]')" = \
+	"1 $R1 17.25 2 location" ] || fail "points: $(cat body)"
+expect 400 "points without a form" get "/v1/review/points"
+expect 404 "points of an unknown form" get "/v1/review/points?form=nosuch"
 [ "$(count status=new)" = 4 ] || fail "status filter"
 today=$(date -u +%F)
 [ "$(count "from=$today")" = 4 ] || fail "date from today"

@@ -1,0 +1,122 @@
+/*
+ * fieldsync review page: the map (issue 20, item 5).
+ *
+ * Draws the outline of Belize this server carries (/belize.json, made from
+ * Natural Earth by daemon/web/make-outline.py) in SVG, with no tile server
+ * and no library, so it works offline; plots the records of a form where
+ * they were made (GET /v1/review/points), coloured by risk level; a click
+ * opens the record in the Records view.  Shares app.js's helpers through
+ * window.fsReview; values reach the page through attributes and
+ * textContent only.
+ */
+'use strict';
+
+(function () {
+  const R = window.fsReview;
+  const $ = (id) => document.getElementById(id);
+  const SVG = 'http://www.w3.org/2000/svg';
+  const W = 560;
+  let outline = null;
+
+  function svg(tag, attrs, text) {
+    const n = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, String(v));
+    if (text !== undefined) n.textContent = String(text);
+    return n;
+  }
+
+  function fillForms() {
+    const sel = $('m-form');
+    const keep = sel.value;
+    R.clear(sel);
+    for (const f of R.forms.values()) {
+      if (f.fields.some((x) => x.type === 'geopoint' && !x.sensitive)) {
+        sel.appendChild(R.el('option', { value: f.id, text: f.title || f.id }));
+      }
+    }
+    if (keep) sel.value = keep;
+  }
+
+  document.addEventListener('fs-view', async (ev) => {
+    if (ev.detail !== 'map') return;
+    fillForms();
+    if (!outline) {
+      try {
+        const resp = await fetch('/belize.json', { cache: 'no-store', credentials: 'omit' });
+        outline = await resp.json();
+      } catch (e) {
+        R.message('m-msg', 'Could not load the outline of Belize: ' + e.message, true);
+      }
+    }
+    if (outline && !$('m-svg').firstChild) draw([]);
+  });
+
+  /* Equirectangular, stretched by cos(latitude) at the middle of the box. */
+  function projection(box) {
+    const [lon0, lat0, lon1, lat1] = box;
+    const k = Math.cos(((lat0 + lat1) / 2) * Math.PI / 180);
+    const scale = W / ((lon1 - lon0) * k);
+    const H = (lat1 - lat0) * scale;
+    return { H, at: (lon, lat) => [(lon - lon0) * k * scale, (lat1 - lat) * scale] };
+  }
+
+  function pathOf(rings, p) {
+    return rings.map((ring) => ring.map(([lon, lat], i) => {
+      const [x, y] = p.at(lon, lat);
+      return (i ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
+    }).join('') + 'Z').join('');
+  }
+
+  function draw(points) {
+    const s = $('m-svg');
+    R.clear(s);
+    const p = projection(outline.box);
+    s.setAttribute('viewBox', `0 0 ${W} ${p.H.toFixed(0)}`);
+    s.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    s.appendChild(svg('rect', { x: 0, y: 0, width: W, height: p.H.toFixed(0), class: 'sea' }));
+    s.appendChild(svg('path', { d: pathOf(outline.neighbours, p), class: 'neighbour' }));
+    s.appendChild(svg('path', { d: pathOf(outline.belize, p), class: 'land' }));
+    for (const d of outline.districts) {
+      const [x, y] = p.at(d.lon, d.lat);
+      s.appendChild(svg('text', { x: x.toFixed(1), y: y.toFixed(1), class: 'district', 'text-anchor': 'middle' }, d.name));
+    }
+    const [lon0, lat0, lon1, lat1] = outline.box;
+    let outside = 0;
+    for (const pt of points) {
+      if (pt.lon < lon0 || pt.lon > lon1 || pt.lat < lat0 || pt.lat > lat1) {
+        outside++;
+        continue;
+      }
+      const [x, y] = p.at(pt.lon, pt.lat);
+      const risk = ['high', 'medium', 'low'].includes(pt.risk) ? pt.risk : 'none';
+      const c = svg('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 6, class: 'point risk-' + risk, tabindex: 0,
+        'data-id': pt.id });
+      c.appendChild(svg('title', {}, 'Record ' + pt.id + (pt.risk ? ', risk ' + pt.risk : '')));
+      const open = () => { R.showView('records'); R.openRecord(pt.id); };
+      c.addEventListener('click', open);
+      c.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+      s.appendChild(c);
+    }
+    return outside;
+  }
+
+  $('map-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!outline || !$('m-form').value) {
+      R.message('m-msg', $('m-form').value ? 'The outline of Belize is not loaded.' : 'No form has a location question.', true);
+      return;
+    }
+    let ans;
+    try {
+      ans = await R.api('/v1/review/points?form=' + encodeURIComponent($('m-form').value));
+    } catch (e) {
+      if (e.status !== 401) R.message('m-msg', 'Could not load the records: ' + e.message, true);
+      return;
+    }
+    const outside = draw(ans.points);
+    const shown = ans.points.length - outside;
+    R.message('m-msg', shown + (shown === 1 ? ' record' : ' records') + ' on the map' +
+      (outside ? '; ' + outside + ' located outside Belize' : '') +
+      (ans.without_location ? '; ' + ans.without_location + ' without a location' : '') + '.');
+  });
+})();
