@@ -198,6 +198,14 @@ query_one(void *arg, const char *key, const char *value)
 	} else if (strcmp(key, "include_sensitive") == 0 && st->export) {
 		if (!parse_bool(value, &q->include_sensitive))
 			goto bad;
+	} else if (strcmp(key, "assigned") == 0) {
+		/* me (resolved below), none, or a reviewer's name. */
+		if (strcmp(value, "none") == 0)
+			f->assigned = "";
+		else if (strcmp(value, "me") == 0 || auth_valid_name(value))
+			f->assigned = value;
+		else
+			goto bad;
 	} else if (strcmp(key, "q") == 0) {
 		/* Free text: no control characters, not empty, at most REVIEW_SEARCH_MAX bytes. */
 		if (value[0] == '\0' || strlen(value) > REVIEW_SEARCH_MAX)
@@ -410,6 +418,8 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 		return false;
 	}
 	q->f.scope = auth_review_scope(req->who);
+	if (q->f.assigned != NULL && strcmp(q->f.assigned, "me") == 0)
+		q->f.assigned = req->who->name;
 	if ((q->f.search != NULL || q->f.sort == REVIEW_SORT_DATE) && !field_lists(store, q)) {
 		http_error(resp, 500, "internal", "could not read the form definitions");
 		return false;
@@ -471,6 +481,8 @@ add_record(cJSON *obj, const struct review_record *r)
 	cJSON_AddNumberToObject(obj, "open_conflicts", r->open_conflicts);
 	cJSON_AddBoolToObject(obj, "deleted", r->deleted);
 	cJSON_AddBoolToObject(obj, "delete_conflict", r->delete_conflict);
+	cJSON_AddItemToObject(obj, "assigned_to",
+	    r->assigned_to != NULL ? cJSON_CreateString(r->assigned_to) : cJSON_CreateNull());
 }
 
 struct list_ctx {
@@ -587,6 +599,111 @@ review_handle_list(
 	cJSON_AddNumberToObject(obj, "total", (double)total);
 	cJSON_AddNumberToObject(obj, "limit", (double)q.limit);
 	cJSON_AddNumberToObject(obj, "offset", (double)q.offset);
+	return http_reply_json(resp, 200, obj);
+}
+
+/*
+ * POST /v1/review/records/ID/assign {"to": NAME | null, "note"}: the record
+ * goes to a reviewer's queue (issue 20, item 3).  NAME must be a reviewer
+ * (or an admin) that is not revoked and sees the record's team.
+ */
+struct assignee {
+	const char *name;
+	bool found, revoked, reviewer;
+	char team[AUTH_NAME_MAX + 1];
+	const char *teams; /* its review teams (JSON), NULL for all */
+	char teams_buf[AUTH_TEAMS_TEXT_MAX + 1];
+};
+
+static int
+find_assignee(void *arg, const struct store_device *d)
+{
+	struct assignee *a = arg;
+
+	if (strcmp(d->name, a->name) != 0)
+		return 0;
+	a->found = true;
+	a->revoked = d->revoked;
+	a->reviewer = strcmp(d->role, "reviewer") == 0 || strcmp(d->role, "admin") == 0;
+	if (strcmp(d->role, "reviewer") == 0 && d->review_teams != NULL) {
+		snprintf(a->teams_buf, sizeof(a->teams_buf), "%s", d->review_teams);
+		a->teams = a->teams_buf;
+	}
+	return 1;
+}
+
+static bool
+assignee_sees(const struct assignee *a, const char *team)
+{
+	cJSON *arr, *x;
+	bool ok = false;
+
+	if (a->teams == NULL)
+		return true;
+	if ((arr = cJSON_Parse(a->teams)) == NULL)
+		return false;
+	cJSON_ArrayForEach(x, arr)
+	if (cJSON_IsString(x) && strcmp(x->valuestring, team) == 0)
+		ok = true;
+	cJSON_Delete(arr);
+	return ok;
+}
+
+int
+review_handle_assign(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	const cJSON *to, *note;
+	char msg[160], team[AUTH_NAME_MAX + 1] = "";
+	struct assignee a = { 0 };
+	cJSON *root, *obj;
+	fs_err err;
+
+	if (!review_valid_id(req->param))
+		return http_error(resp, 404, "not_found", "no such record");
+	if (form_json_parse(req->body, req->body_len, "body", &root, msg, sizeof(msg)) != FS_OK)
+		return http_error(resp, 400, "bad_json", msg);
+	to = cJSON_GetObjectItemCaseSensitive(root, "to");
+	note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	if (to == NULL || (!cJSON_IsNull(to) && (!cJSON_IsString(to) || !auth_valid_name(to->valuestring)))) {
+		cJSON_Delete(root);
+		return http_error(resp, 400, "bad_request", "'to' must be a reviewer's name, or null");
+	}
+	if (note != NULL && !cJSON_IsNull(note) &&
+	    (!cJSON_IsString(note) || strlen(note->valuestring) > REVIEW_NOTE_MAX)) {
+		cJSON_Delete(root);
+		snprintf(msg, sizeof(msg), "'note' must be a text of at most %d bytes", REVIEW_NOTE_MAX);
+		return http_error(resp, 400, "bad_request", msg);
+	}
+	if ((err = store_review_get(ctx->store, req->param, record_team, team)) != FS_OK) {
+		cJSON_Delete(root);
+		return http_error_fs(resp, err, err == FS_ERR_NOTFOUND ? "no such record" : "could not read the record");
+	}
+	if (cJSON_IsString(to)) {
+		a.name = to->valuestring;
+		if ((err = store_device_list(ctx->store, find_assignee, &a)) != FS_OK) {
+			cJSON_Delete(root);
+			return http_error_fs(resp, err, "could not read the devices");
+		}
+		if (!a.found || a.revoked || !a.reviewer || !assignee_sees(&a, team)) {
+			cJSON_Delete(root);
+			return http_error(resp, 400, "bad_request",
+			    "'to' must name a reviewer who is not revoked and sees the record's team");
+		}
+	}
+	err = store_review_assign(ctx->store, req->param, cJSON_IsString(to) ? to->valuestring : NULL,
+	    cJSON_IsString(note) ? note->valuestring : NULL, req->who->name);
+	if (err != FS_OK) {
+		cJSON_Delete(root);
+		return http_error_fs(resp, err, err == FS_ERR_NOTFOUND ? "no such record" : "could not assign");
+	}
+	log_info("review %s: %s assigned record %s to %s", req->request_id, req->who->name,
+	    req->param, cJSON_IsString(to) ? to->valuestring : "nobody");
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "id", req->param);
+	cJSON_AddItemToObject(obj, "assigned_to",
+	    cJSON_IsString(to) ? cJSON_CreateString(to->valuestring) : cJSON_CreateNull());
+	cJSON_Delete(root);
 	return http_reply_json(resp, 200, obj);
 }
 

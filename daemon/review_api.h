@@ -88,6 +88,8 @@ int review_handle_list(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_record(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+int review_handle_assign(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int review_handle_status(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 /*

@@ -131,6 +131,8 @@ got_record(void *arg, const struct review_record *r)
 	cJSON_AddStringToObject(o, "created_at", r->created_at);
 	cJSON_AddStringToObject(o, "updated_at", r->updated_at);
 	cJSON_AddStringToObject(o, "review_status", r->review_status);
+	cJSON_AddItemToObject(o, "assigned_to",
+	    r->assigned_to != NULL ? cJSON_CreateString(r->assigned_to) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "open_conflicts", r->open_conflicts);
 	cJSON_AddBoolToObject(o, "deleted", r->deleted);
 	cJSON_AddBoolToObject(o, "delete_conflict", r->delete_conflict);

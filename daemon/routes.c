@@ -94,6 +94,7 @@ static const struct route routes[] = {
     {"/v1/review/points", "GET", AUTH_REVIEW, review_handle_points, NULL},
     {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record, review_check_record},
     {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status, review_check_record},
+    {"/v1/review/records/*/assign", "POST", AUTH_REVIEW, review_handle_assign, review_check_record},
     {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal, review_check_record},
     {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print, review_check_record},
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,

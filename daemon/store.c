@@ -323,6 +323,13 @@ store_review_set_status(struct store *store, const char *id, const char *status,
 }
 
 fs_err
+store_review_assign(struct store *store, const char *id, const char *to, const char *note,
+    const char *actor)
+{
+	return OPS(store)->review_assign(store, id, to, note, actor);
+}
+
+fs_err
 store_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg)
 {
 	return OPS(store)->audit_list(store, since, cb, arg);

@@ -104,6 +104,8 @@ struct store_ops {
 	fs_err (*review_events)(struct store *store, const char *id, review_event_cb cb, void *arg);
 	fs_err (*review_set_status)(struct store *store, const char *id, const char *status,
 	    const char *note, const char *actor);
+	fs_err (*review_assign)(struct store *store, const char *id, const char *to,
+	    const char *note, const char *actor);
 	fs_err (*audit_list)(struct store *store, const char *since, review_audit_cb cb, void *arg);
 	fs_err (*export_open)(struct store *store, const struct review_filter *f,
 	    struct store_export **ret_x);

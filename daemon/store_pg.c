@@ -150,6 +150,9 @@ static const char *const migrations[] = {
     " AND json_typeof(cw -> 1) = 'null'));"
     "CREATE VIEW merged(record_id, stamp) AS SELECT r.id, r.state::json -> 's' ->> x::int"
     " FROM records r, json_array_elements_text(r.state::json -> 'seen') x WHERE r.state IS NOT NULL;",
+    /* 1 -> 2: a record assigned to a reviewer (issue 20, item 3); the SQLite store's 11 -> 12. */
+    "ALTER TABLE records ADD COLUMN assigned_to " CT ";"
+    "CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -622,6 +625,7 @@ static const struct store_ops store_pg_ops = {
 	.review_history = pg_review_history,
 	.review_events = pg_review_events,
 	.review_set_status = pg_review_set_status,
+	.review_assign = pg_review_assign,
 	.audit_list = pg_audit_list,
 	.export_open = pg_export_open,
 	.export_next = pg_export_next,

@@ -227,6 +227,8 @@ fs_err pg_review_history(struct store *store, const char *id, review_change_cb c
 fs_err pg_review_events(struct store *store, const char *id, review_event_cb cb, void *arg);
 fs_err pg_review_set_status(struct store *store, const char *id, const char *status,
     const char *note, const char *actor);
+fs_err pg_review_assign(struct store *store, const char *id, const char *to, const char *note,
+    const char *actor);
 fs_err pg_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg);
 fs_err pg_export_open(struct store *store, const struct review_filter *f,
     struct store_export **ret_x);

@@ -29,7 +29,7 @@
 	/* merge rule 2's record-level conflict: alive, a delete not kept */                    \
 	" (r.deleted = 0 AND r.open_conflicts > 0 AND EXISTS (SELECT 1 FROM"                       \
 	" json_array_elements_text(coalesce(r.state::json -> 'd', '[]')) dd WHERE dd NOT IN (SELECT x"  \
-	" FROM json_array_elements_text(coalesce(r.state::json -> 'dk', '[]')) x)))"
+	" FROM json_array_elements_text(coalesce(r.state::json -> 'dk', '[]')) x))), r.assigned_to"
 
 static void
 record_from(const PGresult *r, int i, struct review_record *rec)
@@ -45,6 +45,7 @@ record_from(const PGresult *r, int i, struct review_record *rec)
 	rec->open_conflicts = (int)pg_int(r, i, 8);
 	rec->deleted = pg_int(r, i, 9) != 0;
 	rec->delete_conflict = strcmp(pg_text(r, i, 10), "t") == 0;
+	rec->assigned_to = PQgetisnull(r, i, 11) ? NULL : pg_text(r, i, 11);
 }
 
 /* A filter as SQL text and its parameters ($1 ... $n). */
@@ -103,6 +104,10 @@ where_build(const struct review_filter *f, struct where *w)
 		add(w, " AND r.team IN (SELECT json_array_elements_text(", f->scope, "::json))");
 	if (f->status != NULL)
 		add(w, " AND r.review_status = ", f->status, "");
+	if (f->assigned != NULL && f->assigned[0] == '\0')
+		put(w, " AND r.assigned_to IS NULL");
+	else if (f->assigned != NULL)
+		add(w, " AND r.assigned_to = ", f->assigned, "");
 	if (f->device != NULL) {
 		add(w, " AND (r.created_by = ", f->device, "");
 		add(w, " OR EXISTS (SELECT 1 FROM changes c JOIN devices d ON d.hlc_device = c.device"
@@ -539,6 +544,34 @@ pg_review_set_status(struct store *store, const char *id, const char *status, co
 	return pg_write_end(c, err);
 }
 
+fs_err
+pg_review_assign(struct store *store, const char *id, const char *to, const char *note,
+    const char *actor)
+{
+	PGconn *c = store_pg_conn(store);
+	const char *p[] = { id, to };
+	char detail[128], now[32];
+	PGresult *r;
+	fs_err err;
+
+	if ((err = pg_write_begin(c)) != FS_OK)
+		return err;
+	pg_now_text(now);
+	if ((err = pg_run(c, "review assign", &r,
+		 "UPDATE records SET assigned_to = $2 WHERE id = $1", 2, p)) != FS_OK)
+		return pg_write_end(c, err);
+	if (strtoll(PQcmdTuples(r), NULL, 10) == 0)
+		err = FS_ERR_NOTFOUND;
+	PQclear(r);
+	if (err == FS_OK)
+		err = pg_event_insert(c, now, id, "assign", to, note, NULL, NULL, actor);
+	snprintf(detail, sizeof(detail), "to=%s%s", to != NULL ? to : "-",
+	    note && *note ? " note=yes" : "");
+	if (err == FS_OK)
+		err = pg_audit_append(c, now, actor, "review.assign", id, detail);
+	return pg_write_end(c, err);
+}
+
 struct audit_ctx {
 	review_audit_cb cb;
 	void *arg;
@@ -604,7 +637,7 @@ pg_export_open(struct store *store, const struct review_filter *f, struct store_
 		return FS_ERR_NOMEM;
 	x->base.ops = store_pg_ops_table;
 	merge_mem_init(&x->mm, false);
-	x->state_col = 11;
+	x->state_col = 12;
 	x->c = PQconnectdb(store_pg_conninfo(store));
 	if (x->c == NULL || PQstatus(x->c) != CONNECTION_OK) {
 		log_warnx("Export: cannot connect to the PostgreSQL store: %s",

@@ -59,6 +59,9 @@ store_review_where(const struct review_filter *f, char *buf, size_t len)
 		rc |= append(buf, len, &pos, " AND r.team IN (SELECT value FROM json_each(:scope))");
 	if (f->status != NULL)
 		rc |= append(buf, len, &pos, " AND r.review_status = :status");
+	if (f->assigned != NULL)
+		rc |= append(buf, len, &pos,
+		    f->assigned[0] ? " AND r.assigned_to = :assigned" : " AND r.assigned_to IS NULL");
 	if (f->device != NULL)
 		rc |= append(buf, len, &pos,
 		    " AND (r.created_by = :device OR EXISTS (SELECT 1 FROM changes c"
@@ -129,6 +132,7 @@ store_review_bind(sqlite3_stmt *st, const struct review_filter *f)
 	bind_named(st, ":team", f->team);
 	bind_named(st, ":scope", f->scope);
 	bind_named(st, ":status", f->status);
+	bind_named(st, ":assigned", f->assigned);
 	bind_named(st, ":device", f->device);
 	bind_named(st, ":from", f->from);
 	bind_named(st, ":to", f->to);
@@ -155,6 +159,7 @@ store_review_row(sqlite3_stmt *st, struct review_record *r)
 	r->open_conflicts = sqlite3_column_int(st, 8);
 	r->deleted = sqlite3_column_int(st, 9) != 0;
 	r->delete_conflict = sqlite3_column_int(st, 10) != 0;
+	r->assigned_to = sqlite3_column_type(st, 11) == SQLITE_NULL ? NULL : store_sqlite_text(st, 11);
 }
 
 /* The caller's callback, whichever kind of row it takes. */
@@ -518,6 +523,45 @@ sqlite_review_set_status(
 	/* The note is the reviewer's own text: it stays out of the audit trail. */
 	snprintf(detail, sizeof(detail), "status=%s%s", status, note && *note ? " note=yes" : "");
 	if ((err = store_audit(store, actor, "review.status", id, detail)) != FS_OK)
+		goto rollback;
+	if ((err = store_sqlite_exec(db, "COMMIT")) != FS_OK)
+		goto rollback;
+	return FS_OK;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+fs_err
+sqlite_review_assign(
+    struct store *store, const char *id, const char *to, const char *note, const char *actor)
+{
+	sqlite3 *db = store_sqlite_db(store);
+	char detail[128];
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if (db == NULL)
+		return FS_ERR_DB;
+	if ((err = store_sqlite_exec(db, "BEGIN IMMEDIATE")) != FS_OK)
+		return err;
+	err = store_sqlite_prepare(store, "UPDATE records SET assigned_to = ?2 WHERE id = ?1", &st);
+	if (err != FS_OK)
+		goto rollback;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (to != NULL)
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	if ((err = store_sqlite_step_done(st, "review assign")) != FS_OK)
+		goto rollback;
+	if (sqlite3_changes(db) == 0) {
+		err = FS_ERR_NOTFOUND;
+		goto rollback;
+	}
+	if ((err = event_insert(store, id, "assign", to, note, NULL, NULL, actor)) != FS_OK)
+		goto rollback;
+	snprintf(detail, sizeof(detail), "to=%s%s", to != NULL ? to : "-",
+	    note && *note ? " note=yes" : "");
+	if ((err = store_audit(store, actor, "review.assign", id, detail)) != FS_OK)
 		goto rollback;
 	if ((err = store_sqlite_exec(db, "COMMIT")) != FS_OK)
 		goto rollback;

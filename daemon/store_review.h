@@ -40,6 +40,7 @@ struct review_filter {
 	const char *scope;
 	const char *device; /* device name: the creator or the author of any change */
 	const char *status; /* review status */
+	const char *assigned; /* assigned to this reviewer; "" for records assigned to nobody */
 	const char *from;   /* inclusive bounds on the date column, ISO 8601 UTC text */
 	const char *to;
 	bool by_created;      /* the bounds apply to created_at rather than updated_at */
@@ -81,6 +82,7 @@ struct review_record {
 	int open_conflicts;  /* the fields' and the record-level one */
 	bool deleted;
 	bool delete_conflict; /* merge rule 2: a delete and an edit it did not see */
+	const char *assigned_to; /* the reviewer the record is assigned to, or NULL (issue 20) */
 };
 
 /* A field's current value, or one candidate of a conflict. */
@@ -175,6 +177,15 @@ fs_err store_review_events(struct store *store, const char *id, review_event_cb 
  */
 fs_err store_review_set_status(
     struct store *store, const char *id, const char *status, const char *note, const char *actor);
+
+/*
+ * Assigns record id to reviewer to (NULL: to nobody), with a review event
+ * (kind "assign", the assignee in its status, the note) in the record's
+ * history and an audit entry review.assign.  FS_ERR_NOTFOUND for no such
+ * record.
+ */
+fs_err store_review_assign(
+    struct store *store, const char *id, const char *to, const char *note, const char *actor);
 
 
 /* The audit trail from since (ISO text, NULL for all), oldest first. */

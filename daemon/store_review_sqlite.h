@@ -18,7 +18,7 @@
 	/* merge rule 2's record-level conflict: alive, a delete not kept */                    \
 	" (NOT r.deleted AND r.open_conflicts > 0 AND EXISTS (SELECT 1 FROM"                       \
 	" json_each(r.state, '$.d') dd WHERE dd.value NOT IN (SELECT value FROM"                  \
-	" json_each(r.state, '$.dk'))))"
+	" json_each(r.state, '$.dk')))), r.assigned_to"
 
 /* The name of the device that authored stamps of device id column COL. */
 #define STORE_REVIEW_DEVICE_NAME(d, col)                                                           \

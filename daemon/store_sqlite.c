@@ -204,6 +204,13 @@ static const struct migration migrations[] = {
     { "ALTER TABLE devices ADD COLUMN wipe TEXT CHECK(wipe IS NULL OR wipe IN ('pending','done'));"
       "ALTER TABLE devices ADD COLUMN wipe_at TEXT;",
       NULL, NULL },
+    /*
+     * 11 -> 12: a record assigned to a reviewer (issue 20, item 3): the
+     * reviewer's name, NULL when nobody has it; "my queue" on the page.
+     */
+    { "ALTER TABLE records ADD COLUMN assigned_to TEXT;"
+      "CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;",
+      NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -464,6 +471,7 @@ const struct store_ops store_sqlite_ops = {
 	.review_history = sqlite_review_history,
 	.review_events = sqlite_review_events,
 	.review_set_status = sqlite_review_set_status,
+	.review_assign = sqlite_review_assign,
 	.audit_list = sqlite_audit_list,
 	.export_open = sqlite_export_open,
 	.export_next = sqlite_export_next,

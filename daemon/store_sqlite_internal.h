@@ -144,6 +144,8 @@ fs_err sqlite_review_delete_conflict(struct store *store, const char *id, review
 fs_err sqlite_review_conflicts(struct store *store, const char *id, review_value_cb cb, void *arg);
 fs_err sqlite_review_history(struct store *store, const char *id, review_change_cb cb, void *arg);
 fs_err sqlite_review_events(struct store *store, const char *id, review_event_cb cb, void *arg);
+fs_err sqlite_review_assign(struct store *store, const char *id, const char *to,
+    const char *note, const char *actor);
 fs_err sqlite_review_set_status(struct store *store, const char *id, const char *status,
     const char *note, const char *actor);
 fs_err sqlite_audit_list(struct store *store, const char *since, review_audit_cb cb, void *arg);

@@ -249,6 +249,7 @@
     add('to', 'f-to');
     add('conflicts', 'f-conflicts');
     add('q', 'f-q');
+    add('assigned', 'f-assigned');
     for (const name of checkedFlags()) p.append('flag', name);
     if ((p.has('from') || p.has('to')) && $('f-date').value === 'created') p.set('date', 'created');
     return p;
@@ -319,7 +320,8 @@
       el('td', { cls: 'nw', text: where, title: where }),
       el('td', { cls: 'num', text: String(count), title: flags.join(', ') }),
       el('td', null, [risk ? el('span', { cls: 'badge risk-' + risk, text: risk }) : null]),
-      el('td', { cls: 'nw', title: r.team + ' / ' + r.created_by, text: r.team + ' / ' + r.created_by }),
+      el('td', { cls: 'nw' + (r.assigned_to ? '' : ' muted'), title: 'team ' + r.team + ', recorded by ' + r.created_by,
+        text: r.assigned_to || r.team }),
       el('td', { cls: 'badges' }, [statusBadge(r.review_status),
         r.deleted ? el('span', { cls: 'badge deleted', text: 'deleted' }) : null,
         r.open_conflicts ? el('span', { cls: 'badge conflict', text: r.open_conflicts + (r.open_conflicts === 1 ? ' conflict' : ' conflicts') }) : null]),
@@ -391,6 +393,9 @@
     meta.appendChild(el('span', { text: 'updated ' + when(rec.updated_at) }));
     meta.appendChild(el('span', { cls: 'mono', text: rec.id }));
     if (rec.deleted) meta.appendChild(el('span', { text: 'deleted on the devices' }));
+    $('d-owner').textContent = rec.assigned_to ? 'Assigned to ' + rec.assigned_to + '.' : 'Assigned to nobody.';
+    $('unassign').disabled = !rec.assigned_to;
+    $('assign-me').disabled = !!(state.me && rec.assigned_to === state.me.name);
     const badge = $('d-status');
     badge.className = 'badge ' + rec.review_status;
     badge.textContent = STATUS_TEXT[rec.review_status] || rec.review_status;
@@ -513,6 +518,7 @@
         const e = it.event;
         const what = e.kind === 'status'
           ? 'Status set to ' + (STATUS_TEXT[e.status] || e.status)
+          : e.kind === 'assign' ? (e.status ? 'Assigned to ' + e.status : 'Unassigned')
           : e.field === '@record' ? 'Delete-or-keep conflict resolved'
           : 'Conflict on ' + label(d.record.form, e.field) + ' resolved';
         const li = el('li', { cls: 'event' }, [
@@ -570,6 +576,38 @@
       btn.disabled = false;
     }
   }
+
+  // Assignment (issue 20): the record goes to a reviewer's queue; kept revealed values stay shown.
+  async function assign(to, btn) {
+    if (!state.selected) return;
+    btn.disabled = true;
+    try {
+      const note = $('d-note').value.trim();
+      await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/assign', {
+        method: 'POST', body: note ? { to, note } : { to },
+      });
+      $('d-note').value = '';
+      $('assign-to').value = '';
+      const revealed = state.revealed;
+      await openRecord(state.selected);
+      if (revealed) {
+        state.revealed = revealed;
+        renderDetail();
+      }
+      message('d-msg', to ? 'Assigned to ' + to + '.' : 'Unassigned.');
+      loadList();
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not assign: ' + e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+  $('assign-me').addEventListener('click', () => assign(state.me.name, $('assign-me')));
+  $('assign-go').addEventListener('click', () => {
+    const to = $('assign-to').value.trim();
+    if (to) assign(to, $('assign-go'));
+  });
+  $('unassign').addEventListener('click', () => assign(null, $('unassign')));
 
   for (const b of document.querySelectorAll('.status-btn')) {
     b.addEventListener('click', () => setStatus(b.dataset.status, b));

@@ -1,5 +1,5 @@
 -- server-postgresql.sql -- the central store of fieldsyncd (PostgreSQL
--- backend, issue 18), schema version 1 (server_meta key 'schema').
+-- backend, issue 18), schema version 2 (server_meta key 'schema').
 --
 -- DOCUMENTATION COPY, printed by pg_dump --schema-only from a database
 -- that fieldsyncd has just made.  The authoritative schema is the
@@ -95,7 +95,8 @@ CREATE TABLE public.records (
     review_status text DEFAULT 'new'::text NOT NULL COLLATE pg_catalog."C",
     open_conflicts integer DEFAULT 0 NOT NULL,
     last_seq bigint NOT NULL,
-    state text
+    state text,
+    assigned_to text COLLATE pg_catalog."C"
 )
 WITH (toast_tuple_target='8160');
 CREATE VIEW public.conflicts AS
@@ -284,6 +285,7 @@ CREATE INDEX audit_at ON public.audit USING btree (at);
 CREATE INDEX chain_refused_device ON public.chain_refused USING btree (device, hlc);
 CREATE INDEX changes_team_seq ON public.changes USING btree (team, seq);
 CREATE INDEX history_record ON public.history USING btree (record_id, id);
+CREATE INDEX records_assigned ON public.records USING btree (assigned_to) WHERE (assigned_to IS NOT NULL);
 CREATE INDEX records_form ON public.records USING btree (form, updated_at);
 CREATE INDEX records_team ON public.records USING btree (team, rowid_);
 CREATE INDEX records_updated ON public.records USING btree (updated_at);

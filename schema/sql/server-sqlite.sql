@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 11 (PRAGMA user_version = 11).
+-- schema version 12 (PRAGMA user_version = 12).
 --
 -- DOCUMENTATION COPY, printed by sqlite3's .schema from a store that
 -- fieldsyncd has just made.  The authoritative schema is the migrations[]
@@ -26,7 +26,7 @@ CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT N
 CREATE TABLE sqlite_sequence(name,seq);
 CREATE INDEX changes_team_seq ON changes(team, seq);
 CREATE UNIQUE INDEX changes_hlc ON changes(record_id, hlc);
-CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL, form_version INTEGER NOT NULL, team TEXT NOT NULL, created_by TEXT NOT NULL, tombstone TEXT, deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, review_status TEXT NOT NULL DEFAULT 'new', open_conflicts INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL, state TEXT);
+CREATE TABLE records(id TEXT PRIMARY KEY, form TEXT NOT NULL, form_version INTEGER NOT NULL, team TEXT NOT NULL, created_by TEXT NOT NULL, tombstone TEXT, deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, review_status TEXT NOT NULL DEFAULT 'new', open_conflicts INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL, state TEXT, assigned_to TEXT);
 CREATE INDEX records_form ON records(form, updated_at);
 CREATE TABLE batches(device TEXT NOT NULL, batch TEXT NOT NULL, answer TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY(device, batch)) WITHOUT ROWID;
 CREATE TABLE review_events(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, field TEXT, stamp TEXT);
@@ -49,3 +49,4 @@ CREATE TABLE device_keys(device TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NU
 CREATE TABLE history(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('change', 'event')), ref INTEGER NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);
 CREATE INDEX history_record ON history(record_id, id);
 CREATE TABLE seal_keys(id TEXT PRIMARY KEY, public TEXT NOT NULL UNIQUE, locked TEXT NOT NULL CHECK(json_valid(locked)), created_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;

@@ -130,6 +130,10 @@ try {
   await page.click('#apply');
   await page.locator('#count').filter({ hasText: /^0 records$/ }).waitFor();
   await page.fill('#f-q', '');
+  await page.selectOption('#f-assigned', 'me');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^0 records$/ }).waitFor();
+  await page.selectOption('#f-assigned', '');
   await page.selectOption('#f-sort', 'date');
   await page.click('#apply');
   await page.locator('#count').filter({ hasText: /^5 records$/ }).waitFor();
@@ -188,6 +192,14 @@ try {
   assert.match(await nameCell.textContent(), new RegExp(SENTINEL), 'a status change hid the revealed values');
   ok('status set to follow up, with the note in the history; revealed values still shown');
 
+  // Assignment: to me, into my queue; the history says so.
+  await page.click('#assign-me');
+  await page.locator('#d-owner').filter({ hasText: 'Assigned to reviewer.' }).waitFor();
+  await page.locator('#d-history li.event').filter({ hasText: 'Assigned to reviewer' }).waitFor();
+  assert.match(await nameCell.textContent(), new RegExp(SENTINEL), 'an assignment hid the revealed values');
+  await page.locator(`#records tbody tr[data-id="${R1}"] td:nth-child(7)`).filter({ hasText: 'reviewer' }).waitFor();
+  ok('assigned to me: the owner shows in the list and the history');
+
   // Resolve the conflict: keep the value that currently loses.
   const loser = page.locator('#d-conflicts .candidate:not(.current)');
   const kept = (await loser.locator('.v').textContent()).trim();
@@ -201,6 +213,18 @@ try {
   await page.locator('#d-history li').filter({ hasText: 'headquarters (resolution)' }).waitFor();
   await shot(page, 'resolved');
   ok(`conflict resolved by keeping ${kept}`);
+
+  // My queue: the record assigned to me (the conflict filter cleared: it was resolved).
+  await page.selectOption('#f-conflicts', '');
+  await page.selectOption('#f-assigned', 'me');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  assert.equal(await page.locator(`#records tbody tr[data-id="${R1}"]`).count(), 1);
+  await page.selectOption('#f-assigned', '');
+  await page.selectOption('#f-conflicts', '1');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^0 records$/ }).waitFor();
+  ok('my queue lists the record assigned to me');
 
   // Chain of custody on the page, and the printed case file (issue 16).
   const signed = await page.locator('#d-history .sig.valid').count();

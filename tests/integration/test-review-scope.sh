@@ -236,7 +236,12 @@ expect 200 "rns: points" get '/v1/review/points?form=labor_inspection' rns
 [ "$(py 'j["without_location"] + len(j["points"])')" = 3 ] || fail "rns's points hold another team's records: $(cat body)"
 expect 200 "re: points" get '/v1/review/points?form=labor_inspection' re
 [ "$(py 'j["without_location"] + len(j["points"])')" = 1 ] || fail "re's points: $(cat body)"
-pass "report and map points: only the reviewer's teams"
+expect 400 "assign east's record to rns (does not see east)" post "/v1/review/records/$RE/assign" '{"to":"rns"}' adm
+expect 200 "assign east's record to re" post "/v1/review/records/$RE/assign" '{"to":"re"}' adm
+expect 403 "rns assigns east's record" post "/v1/review/records/$RE/assign" '{"to":"rns"}' rns
+expect 200 "re's queue" get '/v1/review/records?assigned=me' re
+[ "$(py 'j["total"]')" = 1 ] || fail "re's queue: $(cat body)"
+pass "report and map points: only the reviewer's teams; a record is assigned only to a reviewer who sees its team"
 
 # --- Changing a reviewer's teams ----------------------------------------------
 

@@ -301,6 +301,37 @@ assert e[0]["note"] == sys.argv[1] and e[0]["actor"] == "rev" and e[0]["at"]
 PY
 pass "status change with a note, kept in the record's history"
 
+# --- Assignment (issue 20): a reviewer's queue ------------------------------
+
+expect 200 "assign to adm" post "/v1/review/records/$R2/assign" '{"to":"adm","note":"yours"}'
+[ "$(py 'j["assigned_to"]')" = adm ] || fail "assign answer"
+expect 200 "assign to me" post "/v1/review/records/$R3/assign" '{"to":"rev"}'
+[ "$(count assigned=me)" = 1 ] || fail "my queue (rev)"
+expect 200 "queue of adm" get '/v1/review/records?assigned=me' adm
+[ "$(py 'j["total"], j["records"][0]["id"], j["records"][0]["assigned_to"]')" = "1 $R2 adm" ] || fail "adm's queue: $(cat body)"
+[ "$(count assigned=adm)" = 1 ] || fail "assigned=NAME"
+[ "$(count assigned=none)" = 2 ] || fail "assigned=none"
+expect 400 "assign to a field device" post "/v1/review/records/$R1/assign" '{"to":"a1"}'
+expect 400 "assign to nobody known" post "/v1/review/records/$R1/assign" '{"to":"ghost"}'
+expect 400 "assign without to" post "/v1/review/records/$R1/assign" '{}'
+expect 400 "assign to a bad name" post "/v1/review/records/$R1/assign" '{"to":"no way"}'
+expect 400 "bad assigned filter" get '/v1/review/records?assigned=no%20way'
+expect 404 "assign an unknown record" post "/v1/review/records/$(printf '%032d' 0)/assign" '{"to":"rev"}'
+expect 200 "unassign" post "/v1/review/records/$R3/assign" '{"to":null}'
+[ "$(count assigned=me)" = 0 ] || fail "unassigned record still in the queue"
+expect 200 "record" get "/v1/review/records/$R3"
+python3 - <<'PY' || fail "assignment not in the history: $(cat body)"
+import json
+j = json.load(open("body"))
+assert j["record"]["assigned_to"] is None
+kinds = [(e["kind"], e.get("status")) for e in j["events"]]
+assert kinds == [("assign", "rev"), ("assign", None)], kinds
+PY
+[ "$(srv_sql "SELECT count(*) FROM audit WHERE action = 'review.assign'")" = 3 ] || fail "assignments not audited"
+srv_sql "SELECT detail FROM audit WHERE action = 'review.assign' AND record_id = '$R2'" | grep -qx "to=adm note=yes" ||
+	fail "assign audit detail"
+pass "assignment: to a reviewer or admin only, my queue, unassign, in the history and the audit trail"
+
 # --- Conflict resolution ------------------------------------------------
 
 expect 200 "record" get "/v1/review/records/$R1"
