@@ -26,6 +26,7 @@
 #include "hq_key.h"
 #include "log.h"
 #include "report.h"
+#include "agency.h"
 #include "server.h"
 #include "store_migrate.h"
 #include "server_key.h"
@@ -58,6 +59,7 @@ usage(FILE *fp)
 	    fp);
 	admin_usage_lines(fp);
 	admin_review_usage_lines(fp);
+	agency_usage_lines(fp);
 	fputs("       fieldsyncd [-f file] [-d data_dir] report --form FORM [--from DATE] [--to DATE]\n"
 	      "                  [--by DIM[,DIM...]] [--format csv|json] [--out FILE]\n",
 	    fp);
@@ -314,6 +316,13 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return backup_main(&cfg, argc, argv);
+	}
+	if (strcmp(argv[0], "agency") == 0) {
+		if (fl.check_only) {
+			fprintf(stderr, "fieldsyncd: -n applies to the server only\n");
+			return EXIT_USAGE;
+		}
+		return agency_main(&cfg, argc, argv);
 	}
 	if (strcmp(argv[0], "report") == 0) {
 		if (fl.check_only) {

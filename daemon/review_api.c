@@ -15,6 +15,8 @@
 #include "formset.h"
 #include "http.h"
 #include "id.h"
+#include "referral.h"
+#include "agency.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -206,6 +208,11 @@ query_one(void *arg, const char *key, const char *value)
 			f->assigned = value;
 		else
 			goto bad;
+	} else if (strcmp(key, "referred") == 0) {
+		/* us (the reader's agency, resolved below) or an agency's name. */
+		if (strcmp(value, "us") != 0 && !auth_valid_name(value))
+			goto bad;
+		f->referred = value;
 	} else if (strcmp(key, "q") == 0) {
 		/* Free text: no control characters, not empty, at most REVIEW_SEARCH_MAX bytes. */
 		if (value[0] == '\0' || strlen(value) > REVIEW_SEARCH_MAX)
@@ -395,6 +402,21 @@ review_check_record(
 	}
 	if (auth_sees_team(req->who, team))
 		return true;
+	/* Referred to the reader's agency (issue 20): it reads the record too. */
+	{
+		char agency[AUTH_NAME_MAX + 1], since[32];
+		bool ok = false;
+
+		err = referral_reader_agency(ctx->store, req->who, agency);
+		if (err == FS_OK && agency[0] != '\0')
+			err = referral_grants(ctx->store, agency, req->param, &ok, since);
+		if (err != FS_OK) {
+			http_error_fs(resp, err, "could not read the referrals");
+			return false;
+		}
+		if (ok)
+			return true;
+	}
 	deny(ctx->store, req, req->param, team, resp);
 	return false;
 }
@@ -418,6 +440,23 @@ review_query_parse(struct store *store, const struct http_request *req, bool exp
 		return false;
 	}
 	q->f.scope = auth_review_scope(req->who);
+	/* The reader's agency widens the scope by the records referred to it. */
+	if (q->f.scope != NULL) {
+		if ((err = referral_reader_agency(store, req->who, q->agency)) != FS_OK) {
+			http_error_fs(resp, err, "could not read the agencies");
+			return false;
+		}
+		if (q->agency[0] != '\0')
+			q->f.agency = q->agency;
+	}
+	if (q->f.referred != NULL && strcmp(q->f.referred, "us") == 0) {
+		if (q->agency[0] == '\0' &&
+		    (err = agency_of_team(store, req->who->team, q->agency)) != FS_OK) {
+			http_error_fs(resp, err, "could not read the agencies");
+			return false;
+		}
+		q->f.referred = q->agency[0] != '\0' ? q->agency : "\x01none";
+	}
 	if (q->f.assigned != NULL && strcmp(q->f.assigned, "me") == 0)
 		q->f.assigned = req->who->name;
 	if ((q->f.search != NULL || q->f.sort == REVIEW_SORT_DATE) && !field_lists(store, q)) {

@@ -37,6 +37,7 @@ struct review_query {
 	char search[REVIEW_SEARCH_MAX + 1];
 	char qfields[8192];     /* f.search_fields: the non-sensitive text fields of every form */
 	char dfields[1024];     /* f.date_fields: each form's date question */
+	char agency[65];        /* f.agency / f.referred=us: the reader's agency */
 };
 
 /*

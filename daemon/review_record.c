@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "review_api.h"
+#include "referral.h"
 #include "server.h"
 #include "store.h"
 #include "store_records.h"
@@ -38,6 +39,13 @@ struct record_view {
 	cJSON *events;
 	cJSON *revealed; /* names of the sensitive fields seen (reveal) */
 	cJSON *keys;     /* device id -> its registered keys, read once per view */
+	/*
+	 * A reader who sees the record through a referral to its agency (not
+	 * through its team) reads its history from the referral on: since.
+	 */
+	bool sees_team;
+	char mine[AUTH_NAME_MAX + 1]; /* the reader's agency */
+	char since[32];               /* "" for the whole history */
 };
 
 /*
@@ -227,6 +235,8 @@ got_change(void *arg, const struct review_change *c)
 	cJSON *body, *out, *fields, *masked, *f;
 	const cJSON *op, *src, *base;
 
+	if (rv->since[0] != '\0' && strcmp(c->received_at, rv->since) < 0)
+		return 0;
 	body = cJSON_ParseWithLengthOpts(c->body, strlen(c->body) + 1, NULL, 1);
 	if (body == NULL)
 		return 0; /* the log is checked on the way in; skip what cannot be read */
@@ -286,8 +296,11 @@ static int
 got_event(void *arg, const struct review_event *e)
 {
 	struct record_view *rv = arg;
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o;
 
+	if (rv->since[0] != '\0' && strcmp(e->at, rv->since) < 0)
+		return 0;
+	o = cJSON_CreateObject();
 	cJSON_AddItemToArray(rv->events, o);
 	cJSON_AddStringToObject(o, "kind", e->kind);
 	if (e->status[0] != '\0')
@@ -462,6 +475,15 @@ view_start(struct record_view *rv, struct server_ctx *ctx, const struct http_req
 	/* The form first: masking must be known before any value is read. */
 	err = store_review_get(ctx->store, req->param, got_record, rv);
 	if (err == FS_OK) {
+		const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv->record, "team"));
+		bool ok = false;
+
+		rv->sees_team = auth_sees_team(req->who, team);
+		err = referral_reader_agency(ctx->store, req->who, rv->mine);
+		if (err == FS_OK && !rv->sees_team)
+			err = referral_grants(ctx->store, rv->mine, req->param, &ok, rv->since);
+	}
+	if (err == FS_OK) {
 		form = cJSON_GetObjectItemCaseSensitive(rv->record, "form");
 		err = formset_load(ctx->store, form->valuestring, ret_set);
 		if (err == FS_ERR_NOTFOUND)
@@ -517,6 +539,12 @@ review_handle_record(
 	cJSON_AddItemToObject(obj, "history", rv.history);
 	cJSON_AddItemToObject(obj, "events", rv.events);
 	rv.history = rv.events = NULL;
+	/* Referrals (issue 20): how the reader sees the record, and its hand-offs. */
+	cJSON_AddStringToObject(obj, "access", rv.sees_team ? "team" : "referral");
+	cJSON_AddItemToObject(obj, "history_since",
+	    rv.since[0] ? cJSON_CreateString(rv.since) : cJSON_CreateNull());
+	cJSON_AddItemToObject(obj, "referrals",
+	    referral_record_json(ctx->store, req->param, rv.sees_team, rv.mine));
 	/* References into rv must be resolved before rv is freed. */
 	{
 		char *text = cJSON_PrintUnformatted(obj);

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "sync.h"
 #include "web.h"
+#include "referral.h"
 
 static int
 handle_health(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
@@ -99,6 +100,10 @@ static const struct route routes[] = {
     {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print, review_check_record},
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
         review_check_record},
+    {"/v1/review/records/*/refer", "POST", AUTH_REVIEW, referral_handle_refer, review_check_record},
+    /* A referral: its agency's reviewers (or an admin) answer it; the handler checks. */
+    {"/v1/review/referrals", "GET", AUTH_REVIEW, referral_handle_list, NULL},
+    {"/v1/review/referrals/*", "POST", AUTH_REVIEW, referral_handle_update, NULL},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
     {"/v1/review/report", "GET", AUTH_REVIEW, report_handle, NULL},
     /* Prometheus metrics (metrics.h): admin token. */

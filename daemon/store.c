@@ -249,7 +249,14 @@ fs_err
 store_push_review_event(struct store_push *push, const char *id, const char *field,
     const char *stamp, const char *note, const char *actor)
 {
-	return OPS(push)->push_review_event(push, id, field, stamp, note, actor);
+	return OPS(push)->push_event(push, id, "resolve", NULL, field, stamp, note, actor);
+}
+
+fs_err
+store_push_event(struct store_push *push, const char *id, const char *kind, const char *status,
+    const char *field, const char *stamp, const char *note, const char *actor)
+{
+	return OPS(push)->push_event(push, id, kind, status, field, stamp, note, actor);
 }
 
 fs_err
@@ -429,4 +436,29 @@ fs_err
 store_seal_keys(struct store *store, char **ret_json)
 {
 	return OPS(store)->seal_keys(store, ret_json);
+}
+
+fs_err
+store_agency_save(struct store *store, const char *name, const char *title, const char *teams,
+    bool create)
+{
+	return OPS(store)->agency_save(store, name, title, teams, create);
+}
+
+fs_err
+store_agency_list(struct store *store, store_agency_cb cb, void *arg)
+{
+	return OPS(store)->agency_list(store, cb, arg);
+}
+
+fs_err
+store_push_referral_save(struct store_push *push, const struct store_referral *r)
+{
+	return OPS(push)->push_referral_save(push, r);
+}
+
+fs_err
+store_referral_list(struct store *store, const char *record_id, store_referral_cb cb, void *arg)
+{
+	return OPS(store)->referral_list(store, record_id, cb, arg);
 }

@@ -25,6 +25,7 @@
 #include "store.h"
 #include "store_records.h"
 #include "store_review.h"
+#include "store_agency.h"
 
 struct store_ops {
 	const char *name; /* the value of `store` in fieldsyncd.conf */
@@ -84,8 +85,9 @@ struct store_ops {
 	    char ret_hlc[HLC_TEXT_LEN + 1]);
 	fs_err (*pull)(struct store *store, const struct store_pull_query *q, store_change_cb cb,
 	    void *arg, struct store_pull_page *ret_page);
-	fs_err (*push_review_event)(struct store_push *push, const char *id, const char *field,
-	    const char *stamp, const char *note, const char *actor);
+	fs_err (*push_event)(struct store_push *push, const char *id, const char *kind,
+	    const char *status, const char *field, const char *stamp, const char *note,
+	    const char *actor);
 	fs_err (*push_audit)(struct store_push *push, const char *actor, const char *action,
 	    const char *record_id, const char *detail);
 	fs_err (*push_server_device)(struct store_push *push, char ret_id[HLC_DEVICE_LEN + 1]);
@@ -131,6 +133,12 @@ struct store_ops {
 	fs_err (*seal_key_add)(struct store *store, const char *id, const char *public_hex,
 	    const char *locked_json);
 	fs_err (*seal_keys)(struct store *store, char **ret_json);
+	fs_err (*agency_save)(struct store *store, const char *name, const char *title,
+	    const char *teams, bool create);
+	fs_err (*agency_list)(struct store *store, store_agency_cb cb, void *arg);
+	fs_err (*push_referral_save)(struct store_push *push, const struct store_referral *r);
+	fs_err (*referral_list)(struct store *store, const char *record_id, store_referral_cb cb,
+	    void *arg);
 };
 
 /* The first member of every backend's store, push and export handle. */

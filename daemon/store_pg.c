@@ -153,6 +153,16 @@ static const char *const migrations[] = {
     /* 1 -> 2: a record assigned to a reviewer (issue 20, item 3); the SQLite store's 11 -> 12. */
     "ALTER TABLE records ADD COLUMN assigned_to " CT ";"
     "CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;",
+    /* 2 -> 3: agencies and referrals (issue 20); the SQLite store's 12 -> 13. */
+    "CREATE TABLE agencies(name " CT " PRIMARY KEY, title " CT " NOT NULL,"
+    " teams TEXT NOT NULL CHECK(json_typeof(teams::json) = 'array'), created_at " CT " NOT NULL);"
+    "CREATE TABLE referrals(id " CT " PRIMARY KEY, record_id " CT " NOT NULL,"
+    " agency " CT " NOT NULL,"
+    " status " CT " NOT NULL CHECK(status IN ('open','accepted','declined','closed')),"
+    " case_number " CT " NOT NULL, owner " CT ", due " CT ", created_by " CT " NOT NULL,"
+    " created_at " CT " NOT NULL, updated_at " CT " NOT NULL);"
+    "CREATE INDEX referrals_record ON referrals(record_id);"
+    "CREATE INDEX referrals_agency ON referrals(agency, status);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -613,7 +623,7 @@ static const struct store_ops store_pg_ops = {
 	.forms_version = pg_forms_version,
 	.change_hlc = pg_change_hlc,
 	.pull = pg_pull,
-	.push_review_event = pg_push_review_event,
+	.push_event = pg_push_event,
 	.push_audit = pg_push_audit,
 	.push_server_device = pg_push_server_device,
 	.snapshot = pg_snapshot,
@@ -642,6 +652,10 @@ static const struct store_ops store_pg_ops = {
 	.device_info = pg_device_info,
 	.seal_key_add = pg_seal_key_add,
 	.seal_keys = pg_seal_keys,
+	.agency_save = pg_agency_save,
+	.agency_list = pg_agency_list,
+	.push_referral_save = pg_push_referral_save,
+	.referral_list = pg_referral_list,
 };
 
 const struct store_ops *const store_pg_ops_table = &store_pg_ops;

@@ -182,7 +182,8 @@ fs_err pg_push_server_stamp(struct store_push *push, const char *after,
     char ret_stamp[HLC_TEXT_LEN + 1]);
 fs_err pg_push_commit(struct store_push *push);
 void pg_push_abort(struct store_push *push);
-fs_err pg_push_review_event(struct store_push *push, const char *id, const char *field,
+fs_err pg_push_event(struct store_push *push, const char *id, const char *kind,
+    const char *status, const char *field,
     const char *stamp, const char *note, const char *actor);
 fs_err pg_push_audit(struct store_push *push, const char *actor, const char *action,
     const char *record_id, const char *detail);
@@ -235,5 +236,12 @@ fs_err pg_export_open(struct store *store, const struct review_filter *f,
 fs_err pg_export_next(struct store_export *x, struct review_record *ret_r, bool *ret_done);
 fs_err pg_export_fields(struct store_export *x, const char *id, review_value_cb cb, void *arg);
 void pg_export_close(struct store_export *x);
+
+fs_err pg_agency_save(struct store *store, const char *name, const char *title,
+    const char *teams, bool create);
+fs_err pg_agency_list(struct store *store, store_agency_cb cb, void *arg);
+fs_err pg_push_referral_save(struct store_push *push, const struct store_referral *r);
+fs_err pg_referral_list(struct store *store, const char *record_id, store_referral_cb cb,
+    void *arg);
 
 #endif /* FS_DAEMON_STORE_PG_INTERNAL_H */

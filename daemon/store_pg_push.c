@@ -805,7 +805,8 @@ pg_push_device_seen(struct store_push *push, const char *device, const char *sta
 }
 
 fs_err
-pg_push_review_event(struct store_push *push, const char *id, const char *field,
+pg_push_event(struct store_push *push, const char *id, const char *kind, const char *status,
+    const char *field,
     const char *stamp, const char *note, const char *actor)
 {
 	fs_err err;
@@ -813,7 +814,7 @@ pg_push_review_event(struct store_push *push, const char *id, const char *field,
 	/* Its history entry follows the changes' entries: write those first. */
 	if ((err = flush(push)) != FS_OK)
 		return err;
-	return pg_event_insert(push->c, push->now, id, "resolve", NULL, note, field, stamp, actor);
+	return pg_event_insert(push->c, push->now, id, kind, status, note, field, stamp, actor);
 }
 
 fs_err
@@ -1035,4 +1036,19 @@ pg_push_chain_refused(struct store_push *push, const char *device, const struct 
 	    "INSERT INTO chain_refused(device, hlc, record_id, link, prev, reason, at)"
 	    " VALUES($1, $2, $3, $4, $5, $6, $7)",
 	    7, p);
+}
+
+fs_err
+pg_push_referral_save(struct store_push *push, const struct store_referral *r)
+{
+	const char *p[] = { r->id, r->record_id, r->agency, r->status, r->case_number, r->owner,
+		r->due, r->created_by, push->now };
+
+	return pg_run(push->c, "referral", NULL,
+	    "INSERT INTO referrals(id, record_id, agency, status, case_number, owner, due,"
+	    " created_by, created_at, updated_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+	    " ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
+	    " case_number = excluded.case_number, owner = excluded.owner, due = excluded.due,"
+	    " updated_at = excluded.updated_at",
+	    9, p);
 }

@@ -100,8 +100,16 @@ where_build(const struct review_filter *f, struct where *w)
 		add(w, " AND r.form = ", f->form, "");
 	if (f->team != NULL)
 		add(w, " AND r.team = ", f->team, "");
-	if (f->scope != NULL)
+	if (f->scope != NULL && f->agency == NULL)
 		add(w, " AND r.team IN (SELECT json_array_elements_text(", f->scope, "::json))");
+	else if (f->scope != NULL) {
+		add(w, " AND (r.team IN (SELECT json_array_elements_text(", f->scope, "::json))");
+		add(w, " OR r.id IN (SELECT record_id FROM referrals WHERE agency = ", f->agency,
+		    " AND status <> 'declined')");
+		add(w, " OR r.id IN (SELECT id FROM referrals WHERE agency = ", f->agency, "))");
+	}
+	if (f->referred != NULL)
+		add(w, " AND r.id IN (SELECT record_id FROM referrals WHERE agency = ", f->referred, ")");
 	if (f->status != NULL)
 		add(w, " AND r.review_status = ", f->status, "");
 	if (f->assigned != NULL && f->assigned[0] == '\0')

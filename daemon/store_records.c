@@ -521,15 +521,16 @@ out:
 }
 
 fs_err
-sqlite_push_review_event(struct store_push *push, const char *id, const char *field,
+sqlite_push_event(struct store_push *push, const char *id, const char *kind,
+    const char *status, const char *field,
     const char *stamp, const char *note, const char *actor)
 {
 	sqlite3_stmt *st;
 	fs_err err;
 
 	if ((err = prepare(push->db,
-		 "INSERT INTO review_events(record_id, kind, note, field, stamp, actor, at)"
-		 " VALUES(?1, 'resolve', ?2, ?3, ?4, ?5, " STORE_SQLITE_NOW ")",
+		 "INSERT INTO review_events(record_id, kind, note, field, stamp, actor, at, status)"
+		 " VALUES(?1, ?6, ?2, ?3, ?4, ?5, " STORE_SQLITE_NOW ", ?7)",
 		 &st)) != FS_OK)
 		return err;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -537,6 +538,8 @@ sqlite_push_review_event(struct store_push *push, const char *id, const char *fi
 	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, stamp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
 	if ((err = step_done(push->db, st, "review event")) != FS_OK)
 		return err;
 	return sqlite_history_event(push->db, sqlite3_last_insert_rowid(push->db));
@@ -785,4 +788,30 @@ sqlite_push_server_stamp(struct store_push *push, const char *after,
 		return err;
 	hlc_format(stamp, clock.device, ret_stamp);
 	return FS_OK;
+}
+
+fs_err
+sqlite_push_referral_save(struct store_push *push, const struct store_referral *r)
+{
+	sqlite3_stmt *st;
+	fs_err err;
+
+	if ((err = prepare(push->db,
+		 "INSERT INTO referrals(id, record_id, agency, status, case_number, owner, due,"
+		 " created_by, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+		 " ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
+		 " case_number = excluded.case_number, owner = excluded.owner, due = excluded.due,"
+		 " updated_at = excluded.updated_at",
+		 &st)) != FS_OK)
+		return err;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->record_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->agency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->case_number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->due, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, push->now, -1, SQLITE_STATIC);
+	return step_done(push->db, st, "referral");
 }

@@ -201,6 +201,13 @@ fs_err store_pull(struct store *store, const struct store_pull_query *q, store_c
  * the change they go with): a review event of kind "resolve", an audit
  * entry, and the server's own device id.
  */
+/*
+ * Any review event inside the push: kind ("refer", "referral", ...), a
+ * status, the field and stamp it concerns (each may be NULL), a note.
+ */
+fs_err store_push_event(struct store_push *push, const char *id, const char *kind,
+    const char *status, const char *field, const char *stamp, const char *note,
+    const char *actor);
 fs_err store_push_review_event(struct store_push *push, const char *id, const char *field,
     const char *stamp, const char *note, const char *actor);
 fs_err store_push_audit(struct store_push *push, const char *actor, const char *action,

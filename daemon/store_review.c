@@ -55,8 +55,17 @@ store_review_where(const struct review_filter *f, char *buf, size_t len)
 		rc |= append(buf, len, &pos, " AND r.form = :form");
 	if (f->team != NULL)
 		rc |= append(buf, len, &pos, " AND r.team = :team");
-	if (f->scope != NULL)
+	if (f->scope != NULL && f->agency == NULL)
 		rc |= append(buf, len, &pos, " AND r.team IN (SELECT value FROM json_each(:scope))");
+	else if (f->scope != NULL)
+		rc |= append(buf, len, &pos,
+		    " AND (r.team IN (SELECT value FROM json_each(:scope))"
+		    " OR r.id IN (SELECT record_id FROM referrals WHERE agency = :agency"
+		    " AND status <> 'declined') OR r.id IN (SELECT id FROM referrals"
+		    " WHERE agency = :agency))");
+	if (f->referred != NULL)
+		rc |= append(buf, len, &pos,
+		    " AND r.id IN (SELECT record_id FROM referrals WHERE agency = :referred)");
 	if (f->status != NULL)
 		rc |= append(buf, len, &pos, " AND r.review_status = :status");
 	if (f->assigned != NULL)
@@ -131,6 +140,8 @@ store_review_bind(sqlite3_stmt *st, const struct review_filter *f)
 	bind_named(st, ":form", f->form);
 	bind_named(st, ":team", f->team);
 	bind_named(st, ":scope", f->scope);
+	bind_named(st, ":agency", f->agency);
+	bind_named(st, ":referred", f->referred);
 	bind_named(st, ":status", f->status);
 	bind_named(st, ":assigned", f->assigned);
 	bind_named(st, ":device", f->device);

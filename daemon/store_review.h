@@ -38,6 +38,13 @@ struct review_filter {
 	 * reader chose, this is who the reader is.
 	 */
 	const char *scope;
+	/*
+	 * The reader's agency (issue 20), with scope: the reader also sees the
+	 * records referred to it (not declined) and those referrals' own
+	 * records.  NULL: the reader's agency owns no referral.
+	 */
+	const char *agency;
+	const char *referred; /* only records referred to this agency (any status) */
 	const char *device; /* device name: the creator or the author of any change */
 	const char *status; /* review status */
 	const char *assigned; /* assigned to this reviewer; "" for records assigned to nobody */

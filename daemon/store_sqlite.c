@@ -211,6 +211,24 @@ static const struct migration migrations[] = {
     { "ALTER TABLE records ADD COLUMN assigned_to TEXT;"
       "CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;",
       NULL, NULL },
+    /*
+     * 12 -> 13: agencies and referrals (issue 20, items 1 and 2;
+     * daemon/agency.c, daemon/referral.c).  An agency owns teams (a JSON
+     * array; a team belongs to at most one agency, which the admin command
+     * checks).  referrals indexes the referral records (form "referral",
+     * synced data like any record) by the record referred and the agency
+     * it went to, so "who reads a record" is one SQL clause.
+     */
+    { "CREATE TABLE agencies(name TEXT PRIMARY KEY, title TEXT NOT NULL,"
+      " teams TEXT NOT NULL CHECK(json_valid(teams) AND json_type(teams) = 'array'),"
+      " created_at TEXT NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE referrals(id TEXT PRIMARY KEY, record_id TEXT NOT NULL, agency TEXT NOT NULL,"
+      " status TEXT NOT NULL CHECK(status IN ('open','accepted','declined','closed')),"
+      " case_number TEXT NOT NULL, owner TEXT, due TEXT, created_by TEXT NOT NULL,"
+      " created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;"
+      "CREATE INDEX referrals_record ON referrals(record_id);"
+      "CREATE INDEX referrals_agency ON referrals(agency, status);",
+      NULL, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -459,7 +477,7 @@ const struct store_ops store_sqlite_ops = {
 	.forms_version = sqlite_forms_version,
 	.change_hlc = sqlite_change_hlc,
 	.pull = sqlite_pull,
-	.push_review_event = sqlite_push_review_event,
+	.push_event = sqlite_push_event,
 	.push_audit = sqlite_push_audit,
 	.push_server_device = sqlite_push_server_device,
 	.snapshot = sqlite_snapshot,
@@ -488,6 +506,10 @@ const struct store_ops store_sqlite_ops = {
 	.device_info = sqlite_device_info,
 	.seal_key_add = sqlite_seal_key_add,
 	.seal_keys = sqlite_seal_keys,
+	.agency_save = sqlite_agency_save,
+	.agency_list = sqlite_agency_list,
+	.push_referral_save = sqlite_push_referral_save,
+	.referral_list = sqlite_referral_list,
 };
 
 fs_err

@@ -128,7 +128,8 @@ fs_err sqlite_change_hlc(struct store *store, const char *team, int64_t seq,
     char ret_hlc[HLC_TEXT_LEN + 1]);
 fs_err sqlite_pull(struct store *store, const struct store_pull_query *q, store_change_cb cb,
     void *arg, struct store_pull_page *ret_page);
-fs_err sqlite_push_review_event(struct store_push *push, const char *id, const char *field,
+fs_err sqlite_push_event(struct store_push *push, const char *id, const char *kind,
+    const char *status, const char *field,
     const char *stamp, const char *note, const char *actor);
 fs_err sqlite_push_audit(struct store_push *push, const char *actor, const char *action,
     const char *record_id, const char *detail);
@@ -203,5 +204,12 @@ fs_err sqlite_device_info(struct store *store, const char *hlc_device, char ret_
 	" SELECT p.t, ?1, ?2, ?3, ?4, p.h, fs_chain(p.h, 'audit', p.t, ?1, ?2, ?3, ?4)" \
 	" FROM (SELECT " STORE_SQLITE_NOW " AS t, coalesce((SELECT hash FROM audit" \
 	" ORDER BY id DESC LIMIT 1), zeroblob(32)) AS h) p"
+
+fs_err sqlite_agency_save(struct store *store, const char *name, const char *title,
+    const char *teams, bool create);
+fs_err sqlite_agency_list(struct store *store, store_agency_cb cb, void *arg);
+fs_err sqlite_push_referral_save(struct store_push *push, const struct store_referral *r);
+fs_err sqlite_referral_list(struct store *store, const char *record_id, store_referral_cb cb,
+    void *arg);
 
 #endif /* FS_DAEMON_STORE_SQLITE_INTERNAL_H */

@@ -39,6 +39,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_records.h"
+#include "referral.h"
 
 #define PULL_DEFAULT_LIMIT 500
 #define PULL_MAX_LIMIT 5000
@@ -441,6 +442,10 @@ push_one(struct server_ctx *ctx, struct store_push *push, struct form_cache *fc,
 	if (change_check(&ch, form, msg, sizeof(msg)) != FS_OK) {
 		return refuse(pc, push, device, rejected, index, &ch, "invalid", msg);
 	}
+	/* Referrals are headquarters' (referral.h): a device reads them, never writes them. */
+	if (strcmp(ch.form, REFERRAL_FORM) == 0)
+		return refuse(pc, push, device, rejected, index, &ch, "forbidden",
+		    "referrals are written at headquarters, through the review API");
 	if ((err = store_push_record_head(push, ch.id, &head)) != FS_OK)
 		return err;
 	if (head.exists && strcmp(head.team, who->team) != 0) {

@@ -133,6 +133,55 @@ record_edit(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The referrals headquarters made of record id (issue 20): records of the
+ * form "referral" this device pulled, their status only -- the reasons
+ * are sealed to headquarters' key and stay out.  NULL when there are none
+ * or they cannot be read (the record itself is shown all the same).
+ */
+static cJSON *
+referrals_of(struct cli *cli, const char *id)
+{
+	static const char *const shown[] = { "agency", "case_number", "status", "owner", "due" };
+	cJSON *list, *item, *out = NULL;
+	char *json;
+
+	if (fs_record_list(cli->client, "referral", &json) != FS_OK)
+		return NULL;
+	list = cJSON_Parse(json);
+	fs_free(json);
+	cJSON_ArrayForEach(item, list)
+	{
+		const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "id"));
+		cJSON *rec, *fields, *o;
+		char *text;
+
+		if (rid == NULL || fs_record_get(cli->client, rid, &text) != FS_OK)
+			continue;
+		rec = cJSON_Parse(text);
+		fs_free(text);
+		fields = cJSON_GetObjectItemCaseSensitive(rec, "values");
+		text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fields, "record"));
+		if (text == NULL || strcmp(text, id) != 0) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		if (out == NULL)
+			out = cJSON_CreateArray();
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", rid);
+		for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, shown[i]);
+			cJSON_AddItemToObject(o, shown[i],
+			    cJSON_IsString(v) ? cJSON_CreateString(v->valuestring) : cJSON_CreateNull());
+		}
+		cJSON_AddItemToArray(out, o);
+		cJSON_Delete(rec);
+	}
+	cJSON_Delete(list);
+	return out;
+}
+
 static int
 record_one(struct cli *cli, int argc, char **argv, bool delete)
 {
@@ -154,6 +203,12 @@ record_one(struct cli *cli, int argc, char **argv, bool delete)
 		return cli_fail(cli, err);
 	{
 		cJSON *obj = cJSON_Parse(json);
+		cJSON *refs = referrals_of(cli, argv[0]);
+
+		if (refs != NULL && cJSON_GetArraySize(refs) > 0)
+			cJSON_AddItemToObject(obj, "referrals", refs);
+		else
+			cJSON_Delete(refs);
 		char *pretty = cJSON_Print(obj);
 		printf("%s\n", pretty != NULL ? pretty : json);
 		cJSON_free(pretty);
