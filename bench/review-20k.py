@@ -11,8 +11,13 @@ the slowest in milliseconds, and each median as a ratio of the plain list
 (first page, last change first) measured in the same run, so the figures
 compare however busy the machine is.
 
-usage: bench/review-20k.py [BUILD_DIR] [RECORDS]   (default build, 20000)
-Standard library only; needs openssl on PATH.  Loopback only.
+With --browser, the same records are then used from the page itself in
+headless chromium (bench/review-20k-browser.mjs): each action timed from
+the click until the page has drawn the answer, and a second JSON line.
+
+usage: bench/review-20k.py [--browser] [BUILD_DIR] [RECORDS]   (default build, 20000)
+Standard library only (--browser: node, Debian's chromium and playwright-core
+as tests/browser/run.sh installs them); needs openssl on PATH.  Loopback only.
 """
 import json
 import os
@@ -27,8 +32,10 @@ import time
 import urllib.request
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(SRC, "build")
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+BROWSER = "--browser" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--browser"]
+BUILD = os.path.abspath(ARGS[0]) if len(ARGS) > 0 else os.path.join(SRC, "build")
+N = int(ARGS[1]) if len(ARGS) > 1 else 20000
 D = os.path.join(BUILD, "daemon", "fieldsyncd")
 FORM = os.path.join(SRC, "schema", "forms", "labor_inspection.json")
 RUNS = 7
@@ -37,6 +44,9 @@ INDICATORS = ["abuse_of_vulnerability", "deception", "restriction_of_movement", 
               "physical_sexual_violence", "intimidation_threats", "retention_of_documents",
               "withholding_of_wages", "debt_bondage", "abusive_conditions", "excessive_overtime"]
 DISTRICTS = ["corozal", "orange_walk", "belize", "cayo", "stann_creek", "toledo"]
+# Roughly the middle of each district, for the map.
+CENTRES = {"corozal": (18.25, -88.45), "orange_walk": (17.85, -88.75), "belize": (17.45, -88.35),
+           "cayo": (17.05, -88.95), "stann_creek": (16.85, -88.45), "toledo": (16.25, -88.90)}
 SECTORS = ["agriculture", "construction", "domestic_work", "fishing", "manufacturing", "mining",
            "hospitality"]
 
@@ -50,6 +60,9 @@ def record(rng, i):
          "sector": rng.choice(SECTORS),
          "inspection_date": "2026-%02d-%02d" % (rng.randint(1, 11), rng.randint(1, 28)),
          "number_of_workers": rng.randint(1, 200), "referral_decision": "none"}
+    lat, lon = CENTRES[v["district"]]
+    v["location"] = {"lat": round(lat + rng.uniform(-0.15, 0.15), 5),
+                     "lon": round(lon + rng.uniform(-0.15, 0.15), 5)}
     n = 0
     for name in INDICATORS:
         if rng.random() < 0.12:
@@ -143,7 +156,11 @@ def main():
         print(json.dumps({"bench": "review", "records": N, "load_s": round(load_s, 1),
                           "runs": RUNS, "queries": res,
                           "under_1s": all(r["max_ms"] < 1000 for r in res.values()),
-                          "loadavg_1m": os.getloadavg()[0]}))
+                          "loadavg_1m": os.getloadavg()[0]}), flush=True)
+        if BROWSER:
+            env = dict(os.environ, FS_URL=url, FS_TOKEN=tok["hq"])
+            subprocess.run(["node", os.path.join(SRC, "bench", "review-20k-browser.mjs")],
+                           env=env, check=True)
     finally:
         if daemon is not None:
             daemon.terminate()

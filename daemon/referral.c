@@ -782,6 +782,36 @@ referral_handle_list(
 	return http_reply_json(resp, 200, obj);
 }
 
+static int
+agency_one(void *arg, const struct store_agency *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", a->name);
+	cJSON_AddStringToObject(o, "title", a->title);
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+int
+referral_handle_agencies(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	char mine[AUTH_NAME_MAX + 1];
+	cJSON *obj, *arr = cJSON_CreateArray();
+	fs_err err;
+
+	if ((err = agency_of_team(ctx->store, req->who->team, mine)) != FS_OK ||
+	    (err = store_agency_list(ctx->store, agency_one, arr)) != FS_OK) {
+		cJSON_Delete(arr);
+		return http_error_fs(resp, err, "could not read the agencies");
+	}
+	obj = cJSON_CreateObject();
+	cJSON_AddItemToObject(obj, "mine", mine[0] ? cJSON_CreateString(mine) : cJSON_CreateNull());
+	cJSON_AddItemToObject(obj, "agencies", arr);
+	return http_reply_json(resp, 200, obj);
+}
+
 /* --- The record view -------------------------------------------------- */
 
 struct view_ctx {

@@ -76,6 +76,9 @@ int referral_handle_refer(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int referral_handle_update(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+/* GET /v1/review/agencies: {"mine": NAME | null, "agencies": [{"name", "title"}]}. */
+int referral_handle_agencies(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 int referral_handle_list(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 

@@ -384,6 +384,17 @@ record_team(void *arg, const struct review_record *r)
 	return 0;
 }
 
+/* Is req one of the reading routes of a record: view, reveal, print? */
+static bool
+req_reads(const struct http_request *req)
+{
+	const char *last = strrchr(req->path, '/');
+
+	last = last != NULL ? last + 1 : "";
+	return strcmp(last, req->param) == 0 || strcmp(last, "reveal") == 0 ||
+	       strcmp(last, "print") == 0;
+}
+
 bool
 review_check_record(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
@@ -414,7 +425,14 @@ review_check_record(
 			http_error_fs(resp, err, "could not read the referrals");
 			return false;
 		}
-		if (ok)
+		/*
+		 * A referral lets the agency read the case -- view, reveal with
+		 * its own audit, print -- not decide on the referring side's
+		 * record: status, assignment, resolution and onward referral stay
+		 * with the record's teams.  It answers the referral itself
+		 * (POST /v1/review/referrals/RID).
+		 */
+		if (ok && req_reads(req))
 			return true;
 	}
 	deny(ctx->store, req, req->param, team, resp);

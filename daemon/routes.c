@@ -103,6 +103,7 @@ static const struct route routes[] = {
     {"/v1/review/records/*/refer", "POST", AUTH_REVIEW, referral_handle_refer, review_check_record},
     /* A referral: its agency's reviewers (or an admin) answer it; the handler checks. */
     {"/v1/review/referrals", "GET", AUTH_REVIEW, referral_handle_list, NULL},
+    {"/v1/review/agencies", "GET", AUTH_REVIEW, referral_handle_agencies, NULL},
     {"/v1/review/referrals/*", "POST", AUTH_REVIEW, referral_handle_update, NULL},
     {"/v1/review/export", "GET", AUTH_REVIEW, export_handle, NULL},
     {"/v1/review/report", "GET", AUTH_REVIEW, report_handle, NULL},

@@ -67,11 +67,11 @@ static const struct table tables[] = {
 	    "seq, record_id, team, device, batch, hlc, body, received_at", 8, "seq" },
 	{ "records",
 	    "SELECT rowid, id, form, form_version, team, created_by, tombstone, deleted,"
-	    " created_at, updated_at, review_status, open_conflicts, last_seq, state FROM records"
-	    " ORDER BY rowid",
+	    " created_at, updated_at, review_status, open_conflicts, last_seq, state, assigned_to"
+	    " FROM records ORDER BY rowid",
 	    "rowid_, id, form, form_version, team, created_by, tombstone, deleted, created_at,"
-	    " updated_at, review_status, open_conflicts, last_seq, state",
-	    14, "rowid_" },
+	    " updated_at, review_status, open_conflicts, last_seq, state, assigned_to",
+	    15, "rowid_" },
 	{ "batches", "SELECT device, batch, answer, created_at FROM batches",
 	    "device, batch, answer, created_at", 4, NULL },
 	{ "review_events",
@@ -92,6 +92,14 @@ static const struct table tables[] = {
 	    "id, record_id, kind, ref, prev, hash", 6, "id" },
 	{ "seal_keys", "SELECT id, public, locked, created_at FROM seal_keys",
 	    "id, public, locked, created_at", 4, NULL },
+	{ "agencies", "SELECT name, title, teams, created_at FROM agencies",
+	    "name, title, teams, created_at", 4, NULL },
+	{ "referrals",
+	    "SELECT id, record_id, agency, status, case_number, owner, due, created_by, created_at,"
+	    " updated_at FROM referrals",
+	    "id, record_id, agency, status, case_number, owner, due, created_by, created_at,"
+	    " updated_at",
+	    10, NULL },
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

@@ -2,8 +2,12 @@
 # Builds fieldsync and runs the main job: fieldsyncd on its embedded SQLite
 # store with a development certificate, plus two demo field devices: one
 # records a screening form offline and syncs it, then both edit it offline
-# so headquarters has a conflict to resolve on the review page.  The daemon
-# keeps running; the script says how to reach it and how to stop it.
+# so headquarters has a conflict to resolve on the review page.  Two
+# agencies: Labour's reviewer refers the case to Human Services, whose
+# reviewer sees that case only and accepts it; the inspector's device shows
+# the referral's status.  A month of screenings from the six districts
+# fills the situation report and the map.  The daemon keeps running; the
+# script says how to reach it and how to stop it.
 #
 # Usage: scripts/demo.sh            (from anywhere in a clone)
 # Everything it makes lives in ./demo/ (delete it to start over).
@@ -53,6 +57,15 @@ if [ ! -f data/fieldsyncd.db ]; then
 	echo "== headquarters' sealing key (its passphrase is in $W/hq-passphrase, for this demo only)"
 	(umask 077 && head -c 18 /dev/urandom | base64 >hq-passphrase)
 	"$D" -d data key create --passphrase-file hq-passphrase
+fi
+if [ ! -f hs-reviewer.token ]; then
+	echo "== two agencies: Labour (the inspectors' team and headquarters) and Human Services"
+	"$D" -d data agency add labour --title "Labour Department" --team demo --team hq
+	"$D" -d data agency add hs --title "Department of Human Services" --team hs
+	"$D" -d data device add --name demo-hs-reviewer --role reviewer --team hs 2>/dev/null |
+		sed -n 's/^token: //p' >hs-reviewer.token
+	chmod 600 hs-reviewer.token
+	"$D" -d data agency list
 fi
 
 port=${FIELDSYNC_DEMO_PORT:-8443}
@@ -119,6 +132,50 @@ rm -rf "casefile-$id"
 echo "== the case file checked offline, as a prosecutor's office would"
 "$F" verify-bundle "casefile-$id"
 
+api() { # token-file method path [json]
+	curl -sS --fail-with-body --cacert cert.pem -H "Authorization: Bearer $(cat "$1")" \
+		-X "$2" ${4:+-H 'Content-Type: application/json' --data-binary "$4"} \
+		"https://127.0.0.1:$port$3"
+}
+jget() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+
+echo "== Labour's reviewer refers the case to Human Services (the reason is sealed)"
+ref=$(api reviewer.token POST "/v1/review/records/$id/refer" \
+	'{"agency":"hs","reason":"A 17-year-old worker needs a safe place tonight","due":"'"$(date -u -d '+7 days' +%F)"'"}')
+echo "$ref" | jget '"referral " + j["id"] + ", case " + j["case_number"] + ", " + j["status"] + ", due " + j["due"]'
+echo "== Human Services sees only the records referred to it, and accepts"
+api hs-reviewer.token GET "/v1/review/records?referred=us" | jget '"referred to us: " + str(j["total"]) + " record(s)"'
+api hs-reviewer.token GET /v1/review/records | jget '"Human Services sees " + str(j["total"]) + " record(s) in all (the case and its referral)"'
+api hs-reviewer.token POST "/v1/review/referrals/$(echo "$ref" | jget 'j["id"]')" \
+	'{"status":"accepted","owner":"demo-hs-reviewer"}' | jget '"referral " + j["status"] + ", owner " + j["owner"]'
+sync_as device.db device.token -q
+echo "the inspector's device, after a sync, shows the referral's status (not its reason):"
+"$F" --db device.db record show "$id" | sed -n '/"referrals"/,$p'
+
+if [ ! -f report.done ]; then
+	echo "== a month of screenings from the six districts, for the report and the map"
+	districts=(corozal orange_walk belize cayo stann_creek toledo)
+	lats=(18.39 17.95 17.40 17.15 16.90 16.25)
+	lons=(-88.39 -88.75 -88.35 -88.95 -88.45 -88.85)
+	for k in $(seq 0 35); do
+		d=$((k % 6))
+		flags=(--set retention_of_documents=$([ $((k % 3)) = 0 ] && echo true || echo false)
+			--set withholding_of_wages=$([ $((k % 2)) = 0 ] && echo true || echo false)
+			--set isolation=$([ $((k % 4)) = 1 ] && echo true || echo false))
+		[ $((k % 3)) = 0 ] && flags+=(--set documents_held_by=employer)
+		[ $((k % 2)) = 0 ] && flags+=(--set months_unpaid=$((1 + k % 5)))
+		"$F" --db device2.db record new labor_inspection --set worksite_name="Worksite $k" \
+			--set district="${districts[$d]}" --set sector=agriculture \
+			--set inspection_date="$(date -u -d "-$((k % 28)) days" +%F)" \
+			--set location="${lats[$d]},${lons[$d]}" --set number_of_workers=$((5 + k)) \
+			"${flags[@]}" --set referral_decision=monitor >/dev/null
+	done
+	sync_as device2.db device2.token -q
+	touch report.done
+fi
+echo "== the situation report by district (counts under 5 shown as <5)"
+"$D" -d data report --form labor_inspection --by district | cut -d, -f1-6
+
 cat <<MSG
 
 fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
@@ -127,6 +184,9 @@ fieldsyncd is running (pid $(cat fieldsyncd.pid)) at https://127.0.0.1:$port
                $(cat reviewer.token)
                "Reveal sensitive values" asks the sealing key's passphrase:
                $(cat hq-passphrase 2>/dev/null || echo "(in $W/hq-passphrase)")
+               Human Services' reviewer (sees the referred case only):
+               $(cat hs-reviewer.token)
+               Report and Map: the buttons at the top of the page
   health:    curl --cacert $W/cert.pem https://127.0.0.1:$port/v1/health
   forms:     curl --cacert $W/cert.pem -H "Authorization: Bearer \$(cat $W/device.token)" \\
                   https://127.0.0.1:$port/v1/forms

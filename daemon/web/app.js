@@ -166,6 +166,11 @@
       return;
     }
     state.me = me;
+    try {
+      state.agencies = await api('/v1/review/agencies');
+    } catch (e) {
+      state.agencies = { mine: null, agencies: [] };
+    }
     // The teams whose records this token sees (null: every team).
     $('who-name').textContent = me.name + ' (' + me.role +
       (Array.isArray(me.teams) ? '; teams ' + me.teams.join(', ') : '') + ')';
@@ -250,6 +255,7 @@
     add('conflicts', 'f-conflicts');
     add('q', 'f-q');
     add('assigned', 'f-assigned');
+    add('referred', 'f-referred');
     for (const name of checkedFlags()) p.append('flag', name);
     if ((p.has('from') || p.has('to')) && $('f-date').value === 'created') p.set('date', 'created');
     return p;
@@ -399,10 +405,123 @@
     const badge = $('d-status');
     badge.className = 'badge ' + rec.review_status;
     badge.textContent = STATUS_TEXT[rec.review_status] || rec.review_status;
+    const viaReferral = d.access === 'referral';
+    $('d-review-box').hidden = viaReferral;
+    $('d-access').hidden = !viaReferral;
+    $('d-access').textContent = viaReferral
+      ? 'Referred to your agency: you see this record, and its history since ' + when(d.history_since) +
+        '. Its own team keeps its review status.'
+      : '';
+    renderReferrals(d);
     renderConflicts(d);
     renderFields(d);
     renderHistory(d);
   }
+
+  /* --- referrals (issue 20) ----------------------------------------- */
+
+  const REFERRAL_TEXT = { open: 'Open', accepted: 'Accepted', declined: 'Declined', closed: 'Closed' };
+
+  function agencyTitle(name) {
+    const a = (state.agencies.agencies || []).find((x) => x.name === name);
+    return a ? a.title : name;
+  }
+
+  function renderReferrals(d) {
+    const list = $('d-referrals');
+    clear(list);
+    const refs = d.referrals || [];
+    const isReferral = d.record.form === 'referral';
+    $('d-ref-box').hidden = isReferral || (!refs.length && d.access !== 'team');
+    for (const r of refs) {
+      const li = el('li', { data: { referral: r.id } }, [
+        el('span', { text: r.agency_title || agencyTitle(r.agency) }),
+        el('span', { cls: 'mono', text: r.case_number }),
+        el('span', { cls: 'ref-status', text: REFERRAL_TEXT[r.status] || r.status }),
+        el('span', { cls: 'small muted', text: (r.owner ? 'owner ' + r.owner : 'no owner') +
+          (r.due ? ' \u00b7 due ' + r.due : '') + ' \u00b7 by ' + r.created_by + ' ' + when(r.created_at) }),
+      ]);
+      const ours = state.agencies.mine && r.agency === state.agencies.mine;
+      if (ours || (state.me && state.me.role === 'admin')) {
+        const box = el('div', { cls: 'ref-answer' });
+        if (r.status === 'open') {
+          const accept = el('button', { type: 'button', text: 'Accept (I own it)' });
+          accept.addEventListener('click', () => answerReferral(r.id, { status: 'accepted', owner: state.me.name }, accept));
+          const why = el('input', { placeholder: 'Reason to decline', maxlength: '2000', 'aria-label': 'Reason to decline' });
+          const decline = el('button', { type: 'button', text: 'Decline' });
+          decline.addEventListener('click', () => {
+            const reason = why.value.trim();
+            if (!reason) { message('d-msg', 'Say why the referral is declined.', true); return; }
+            if (!window.confirm('Decline this referral? Your agency will no longer see the record.')) return;
+            answerReferral(r.id, { status: 'declined', reason }, decline);
+          });
+          box.append(accept, why, decline);
+        } else if (r.status === 'accepted') {
+          const close = el('button', { type: 'button', text: 'Close the case' });
+          close.addEventListener('click', () => answerReferral(r.id, { status: 'closed' }, close));
+          box.append(close);
+        }
+        if (box.childNodes.length) li.appendChild(box);
+      }
+      list.appendChild(li);
+    }
+    if (!refs.length) list.appendChild(el('li', { cls: 'muted small', text: 'Not referred to another agency.' }));
+    // Only the record's own teams refer it on.
+    const form = $('refer-form');
+    form.hidden = d.access !== 'team' || isReferral;
+    const sel = $('ref-agency');
+    clear(sel);
+    for (const a of state.agencies.agencies || []) {
+      if (a.name === state.agencies.mine) continue;
+      sel.appendChild(el('option', { value: a.name, text: a.title }));
+    }
+    if (!sel.options.length) form.hidden = true;
+  }
+
+  async function answerReferral(id, body, btn) {
+    btn.disabled = true;
+    try {
+      await api('/v1/review/referrals/' + encodeURIComponent(id), { method: 'POST', body });
+      const revealed = state.revealed;
+      await openRecord(state.selected);
+      if (revealed && state.detail) {
+        state.revealed = revealed;
+        renderDetail();
+      }
+      message('d-msg', 'Referral ' + (REFERRAL_TEXT[body.status] || 'updated').toLowerCase() + '.');
+      loadList();
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not answer the referral: ' + e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  $('refer-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!state.selected) return;
+    const body = { agency: $('ref-agency').value, reason: $('ref-reason').value.trim() };
+    if (!body.reason) { message('d-msg', 'Give the reason for the referral.', true); return; }
+    if ($('ref-due').value) body.due = $('ref-due').value;
+    const btn = $('ref-go');
+    btn.disabled = true;
+    try {
+      const ans = await api('/v1/review/records/' + encodeURIComponent(state.selected) + '/refer', { method: 'POST', body });
+      $('ref-reason').value = '';
+      $('ref-due').value = '';
+      const revealed = state.revealed;
+      await openRecord(state.selected);
+      if (revealed) {
+        state.revealed = revealed;
+        renderDetail();
+      }
+      message('d-msg', 'Referred to ' + ans.agency_title + ', case ' + ans.case_number + '.');
+    } catch (e) {
+      if (e.status !== 401) message('d-msg', 'Could not refer: ' + e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
 
   function renderFields(d) {
     const body = $('d-fields').tBodies[0];
@@ -519,6 +638,7 @@
         const what = e.kind === 'status'
           ? 'Status set to ' + (STATUS_TEXT[e.status] || e.status)
           : e.kind === 'assign' ? (e.status ? 'Assigned to ' + e.status : 'Unassigned')
+          : e.kind === 'referral' ? referralEventText(e.status)
           : e.field === '@record' ? 'Delete-or-keep conflict resolved'
           : 'Conflict on ' + label(d.record.form, e.field) + ' resolved';
         const li = el('li', { cls: 'event' }, [
@@ -529,6 +649,14 @@
         list.appendChild(li);
       }
     }
+  }
+
+  function referralEventText(status) {
+    const i = (status || '').lastIndexOf(':');
+    const agency = i > 0 ? status.slice(0, i) : status;
+    const st = i > 0 ? status.slice(i + 1) : '';
+    return st === 'open' ? 'Referred to ' + agencyTitle(agency)
+      : 'Referral to ' + agencyTitle(agency) + ': ' + (REFERRAL_TEXT[st] || st).toLowerCase();
   }
 
   // The printed case file (issue 16): audited first, then the browser's print.

@@ -1,5 +1,5 @@
 -- server-postgresql.sql -- the central store of fieldsyncd (PostgreSQL
--- backend, issue 18), schema version 2 (server_meta key 'schema').
+-- backend, issue 18), schema version 3 (server_meta key 'schema').
 --
 -- DOCUMENTATION COPY, printed by pg_dump --schema-only from a database
 -- that fieldsyncd has just made.  The authoritative schema is the
@@ -18,12 +18,20 @@
 -- appends to the log or a chain holds the advisory lock 7379617320707369
 -- for its transaction (daemon/store_pg_internal.h).
 
+\restrict J06oPQ3zN35YigdYk8xOowRnygkbAZn7737BHV8nZF0mbh7TEULNauXWs71uLSU
 CREATE FUNCTION public.fs_field(st json, name text) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT CASE WHEN json_typeof(f) = 'array' THEN CASE json_typeof(f -> 1) WHEN 'null' THEN NULL ELSE (f -> 1)::text END ELSE (SELECT CASE json_typeof(w -> 1) WHEN 'null' THEN NULL ELSE (w -> 1)::text END FROM json_array_elements(f -> 'w') w WHERE (w ->> 0) = (f ->> 'c') LIMIT 1) END FROM (SELECT st -> 'f' -> name AS f) x $$;
 CREATE FUNCTION public.fs_reserved_id() RETURNS trigger
     LANGUAGE plpgsql
     AS $$ BEGIN IF NEW.hlc_device = (SELECT value FROM server_meta WHERE key = 'hlc_device') THEN RAISE EXCEPTION 'device id reserved for the server' USING ERRCODE = '23505'; END IF; RETURN NEW; END $$;
+CREATE TABLE public.agencies (
+    name text NOT NULL COLLATE pg_catalog."C",
+    title text NOT NULL COLLATE pg_catalog."C",
+    teams text NOT NULL,
+    created_at text NOT NULL COLLATE pg_catalog."C",
+    CONSTRAINT agencies_teams_check CHECK ((json_typeof((teams)::json) = 'array'::text))
+);
 CREATE TABLE public.audit (
     id bigint NOT NULL,
     at text NOT NULL COLLATE pg_catalog."C",
@@ -209,6 +217,19 @@ CREATE SEQUENCE public.records_rowid__seq
     NO MAXVALUE
     CACHE 1;
 ALTER SEQUENCE public.records_rowid__seq OWNED BY public.records.rowid_;
+CREATE TABLE public.referrals (
+    id text NOT NULL COLLATE pg_catalog."C",
+    record_id text NOT NULL COLLATE pg_catalog."C",
+    agency text NOT NULL COLLATE pg_catalog."C",
+    status text NOT NULL COLLATE pg_catalog."C",
+    case_number text NOT NULL COLLATE pg_catalog."C",
+    owner text COLLATE pg_catalog."C",
+    due text COLLATE pg_catalog."C",
+    created_by text NOT NULL COLLATE pg_catalog."C",
+    created_at text NOT NULL COLLATE pg_catalog."C",
+    updated_at text NOT NULL COLLATE pg_catalog."C",
+    CONSTRAINT referrals_status_check CHECK ((status = ANY (ARRAY['open'::text, 'accepted'::text, 'declined'::text, 'closed'::text])))
+);
 CREATE TABLE public.review_events (
     id bigint NOT NULL,
     record_id text NOT NULL COLLATE pg_catalog."C",
@@ -245,6 +266,8 @@ ALTER TABLE ONLY public.devices ALTER COLUMN rowid_ SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.history ALTER COLUMN id SET DEFAULT nextval('public.history_id_seq'::regclass);
 ALTER TABLE ONLY public.records ALTER COLUMN rowid_ SET DEFAULT nextval('public.records_rowid__seq'::regclass);
 ALTER TABLE ONLY public.review_events ALTER COLUMN id SET DEFAULT nextval('public.review_events_id_seq'::regclass);
+ALTER TABLE ONLY public.agencies
+    ADD CONSTRAINT agencies_pkey PRIMARY KEY (name);
 ALTER TABLE ONLY public.audit
     ADD CONSTRAINT audit_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.batches
@@ -273,6 +296,8 @@ ALTER TABLE ONLY public.records
     ADD CONSTRAINT records_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.records
     ADD CONSTRAINT records_rowid__key UNIQUE (rowid_);
+ALTER TABLE ONLY public.referrals
+    ADD CONSTRAINT referrals_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.review_events
     ADD CONSTRAINT review_events_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.seal_keys
@@ -289,5 +314,8 @@ CREATE INDEX records_assigned ON public.records USING btree (assigned_to) WHERE 
 CREATE INDEX records_form ON public.records USING btree (form, updated_at);
 CREATE INDEX records_team ON public.records USING btree (team, rowid_);
 CREATE INDEX records_updated ON public.records USING btree (updated_at);
+CREATE INDEX referrals_agency ON public.referrals USING btree (agency, status);
+CREATE INDEX referrals_record ON public.referrals USING btree (record_id);
 CREATE INDEX review_events_record ON public.review_events USING btree (record_id, id);
 CREATE TRIGGER devices_server_hlc BEFORE UPDATE OF hlc_device ON public.devices FOR EACH ROW EXECUTE FUNCTION public.fs_reserved_id();
+\unrestrict J06oPQ3zN35YigdYk8xOowRnygkbAZn7737BHV8nZF0mbh7TEULNauXWs71uLSU

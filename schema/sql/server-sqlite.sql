@@ -1,5 +1,5 @@
 -- server-sqlite.sql -- the central store of fieldsyncd (SQLite backend),
--- schema version 12 (PRAGMA user_version = 12).
+-- schema version 13 (PRAGMA user_version = 13).
 --
 -- DOCUMENTATION COPY, printed by sqlite3's .schema from a store that
 -- fieldsyncd has just made.  The authoritative schema is the migrations[]
@@ -50,3 +50,7 @@ CREATE TABLE history(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kind TEXT 
 CREATE INDEX history_record ON history(record_id, id);
 CREATE TABLE seal_keys(id TEXT PRIMARY KEY, public TEXT NOT NULL UNIQUE, locked TEXT NOT NULL CHECK(json_valid(locked)), created_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX records_assigned ON records(assigned_to) WHERE assigned_to IS NOT NULL;
+CREATE TABLE agencies(name TEXT PRIMARY KEY, title TEXT NOT NULL, teams TEXT NOT NULL CHECK(json_valid(teams) AND json_type(teams) = 'array'), created_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE referrals(id TEXT PRIMARY KEY, record_id TEXT NOT NULL, agency TEXT NOT NULL, status TEXT NOT NULL CHECK(status IN ('open','accepted','declined','closed')), case_number TEXT NOT NULL, owner TEXT, due TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX referrals_record ON referrals(record_id);
+CREATE INDEX referrals_agency ON referrals(agency, status);

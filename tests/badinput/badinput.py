@@ -735,6 +735,32 @@ def main_catalogue(args):
             a.case("reviewer exports filtered on a sensitive field", (400, "sensitive_filter"),
                    lambda: get_status(cl, "/v1/review/export?form=labor_inspection"
                                       "&interviewee_name=true", tok["rev"]))
+            # Referrals (issue 20): refused before anything is written.
+            def post_json(path, token, body):
+                st, _, js = cl.request("POST", path, body=body, token=token,
+                                       headers={"Content-Type": "application/json"})
+                return st, (js or {}).get("error")
+            a.case("field token refers a record", (403, "forbidden"),
+                   lambda: post_status(cl, f"/v1/review/records/{north_id}/refer", tok["north2"]))
+            a.case("reviewer of another team refers a north record", (403, "forbidden"),
+                   lambda: post_status(cl, f"/v1/review/records/{north_id}/refer", tok["rev"]),
+                   mode="denied")
+            a.case("admin refers without agency or reason", (400, "bad_request"),
+                   lambda: post_status(cl, f"/v1/review/records/{north_id}/refer", tok["adm"]))
+            a.case("admin refers to an unknown agency", (400, "unknown_agency"),
+                   lambda: post_json(f"/v1/review/records/{north_id}/refer", tok["adm"],
+                                     b'{"agency":"nosuch","reason":"x"}'))
+            a.case("referral with a reason over 2000 bytes", (400, "bad_request"),
+                   lambda: post_json(f"/v1/review/records/{north_id}/refer", tok["adm"],
+                                     b'{"agency":"hs","reason":"' + b"x" * 5000 + b'"}'))
+            a.case("answer to an unknown referral", (404, "not_found"),
+                   lambda: post_json("/v1/review/referrals/" + "0" * 32, tok["adm"],
+                                     b'{"status":"accepted"}'))
+            a.case("answer with a status that is not one", (400, "bad_request"),
+                   lambda: post_json("/v1/review/referrals/" + "0" * 32, tok["adm"],
+                                     b'{"status":["accepted"]}'))
+            a.case("referrals listed with a bad parameter", (400, "bad_request"),
+                   lambda: get_status(cl, "/v1/review/referrals?to=them", tok["adm"]))
         a.case("reviewer pulls raw changes", (403, "forbidden"),
                lambda: get_status(cl, "/v1/pull?after=0", tok["rev"]))
 

@@ -28,6 +28,7 @@ const SENTINEL = env('FS_SENTINEL');
 const PASSPHRASE = env('FS_PASSPHRASE');
 const reviewerToken = fs.readFileSync(env('FS_REVIEWER_TOKEN_FILE'), 'utf8').trim();
 const fieldToken = fs.readFileSync(env('FS_FIELD_TOKEN_FILE'), 'utf8').trim();
+const hsToken = fs.readFileSync(env('FS_HS_TOKEN_FILE'), 'utf8').trim();
 const profile = fs.mkdtempSync(path.join(env('FS_TMP'), 'chromium-profile-'));
 
 let step = 0;
@@ -345,11 +346,49 @@ try {
   await page.locator('#d-title').filter({ hasText: 'Green Valley tomato farm' }).waitFor();
   ok('map: outline drawn offline, one located record plotted, a click opens it');
 
+  // Referral (issue 20): Labour refers the open record to Human Services.
+  await page.locator('#refer-form').waitFor({ state: 'visible' });
+  const agencies = await page.locator('#ref-agency option').allTextContents();
+  assert.deepEqual(agencies, ['Department of Human Services'], 'the refer list offers its own agency');
+  await page.selectOption('#ref-agency', 'hs');
+  await page.fill('#ref-due', '2026-12-31');
+  await page.fill('#ref-reason', 'Needs shelter; documents held by the employer.');
+  await page.click('#ref-go');
+  await page.locator('#d-msg').filter({ hasText: /Referred to Department of Human Services, case hs-\d{4}-[0-9a-f]{6}/ }).waitFor();
+  await page.locator('#d-referrals li').filter({ hasText: 'Open' }).waitFor();
+  await page.locator('#d-history li.event').filter({ hasText: 'Referred to Department of Human Services' }).waitFor();
+  assert.equal(await page.locator('#d-referrals').getByText('Needs shelter').count(), 0, 'the reason is shown');
+  await shot(page, 'referred');
+  ok('referred to Human Services from the page: case number, status open, in the history');
+
   // Sign out forgets the token.
   await page.click('#signout');
   await page.locator('#signin-view').waitFor({ state: 'visible' });
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   ok('signed out; token forgotten');
+
+  // Human Services' reviewer sees the referred record only, and accepts it.
+  await page.fill('#token', hsToken);
+  await page.click('#signin-button');
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.click('#reset-filters');
+  await page.locator('#count').filter({ hasText: /^2 records$/ }).waitFor(); // the record and its referral
+  await page.selectOption('#f-referred', 'us');
+  await page.click('#apply');
+  await page.locator('#count').filter({ hasText: /^1 record$/ }).waitFor();
+  await page.locator(`#records tbody tr[data-id="${R1}"]`).click();
+  await page.locator('#d-title').filter({ hasText: 'Green Valley tomato farm' }).waitFor();
+  await page.locator('#d-access').filter({ hasText: 'Referred to your agency' }).waitFor();
+  assert.equal(await page.locator('#d-review-box').isVisible(), false, 'the referring side\'s review controls shown');
+  assert.equal(await page.locator('#refer-form').isVisible(), false, 'a referred record can be referred on');
+  assert.doesNotMatch(await page.locator('#d-fields').textContent(), new RegExp(SENTINEL));
+  await page.locator('#d-referrals button').filter({ hasText: 'Accept' }).click();
+  await page.locator('#d-referrals li').filter({ hasText: 'Accepted' }).filter({ hasText: 'owner hs-reviewer' }).waitFor();
+  await page.locator('#d-history li.event').filter({ hasText: 'Referral to Department of Human Services: accepted' }).waitFor();
+  await shot(page, 'referral-accepted');
+  await page.click('#signout');
+  await page.locator('#signin-view').waitFor({ state: 'visible' });
+  ok('Human Services sees only the referred record (values masked, no review controls of Labour) and accepts it');
 
   assert.equal(await page.evaluate(() => typeof window.__xss), 'undefined');
   assert.deepEqual(problems, []);

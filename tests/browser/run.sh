@@ -75,6 +75,10 @@ token inspector-1 field north
 token inspector-2 field north
 token officer-7 field south
 token reviewer reviewer hq --all-teams
+token hs-reviewer reviewer hs
+# Two agencies (issue 20): Labour owns the field teams and headquarters, Human Services its own.
+"$D" -d data agency add labour --title "Labour Department" --team north --team south --team hq >/dev/null
+"$D" -d data agency add hs --title "Department of Human Services" --team hs >/dev/null
 # Headquarters' sealing key (issue 17): the devices seal sensitive values,
 # and the page asks for the passphrase before a reveal.
 PASSPHRASE="Browser-Sealing-Passphrase-$$"
@@ -139,7 +143,7 @@ pass "fieldsyncd on $URL with 5 records, 1 field conflict and 1 delete conflict"
 
 export FS_URL=$URL FS_CHROMIUM=$CHROMIUM FS_SHOTS=$SHOTS FS_R1=$R1 FS_R2=$R2 FS_R3=$R3 FS_R4=$R4
 export FS_REVIEWER_TOKEN_FILE=$T/tok-reviewer FS_FIELD_TOKEN_FILE=$T/tok-inspector-1
-export FS_SENTINEL=$SENTINEL FS_TMP=$T FS_PASSPHRASE=$PASSPHRASE
+export FS_SENTINEL=$SENTINEL FS_TMP=$T FS_PASSPHRASE=$PASSPHRASE FS_HS_TOKEN_FILE=$T/tok-hs-reviewer
 node "$HERE/review.spec.mjs" || fail "browser scenario failed (screenshots in $SHOTS)"
 
 # What the page did must be in the store, the audit trail and on devices.

@@ -322,7 +322,7 @@ PRAGMA user_version = 3;" || fail "could not plant the old conflicts"
 	fail "migration: conflicts left $(sqlite3 "$M/fieldsyncd.db" "SELECT name FROM conflicts")"
 [ "$(sqlite3 "$M/fieldsyncd.db" "SELECT open_conflicts FROM records WHERE id = '$r'")" = 1 ] ||
 	fail "migration: the record's conflict count was not recounted"
-[ "$(sqlite3 "$M/fieldsyncd.db" 'PRAGMA user_version')" = 12 ] || fail "not migrated to rows"
+[ "$(sqlite3 "$M/fieldsyncd.db" 'PRAGMA user_version')" = 13 ] || fail "not migrated to rows"
 ok "schema 3 -> 5: a null-vs-null conflict of the old rule dropped, a real one kept, count 1"
 
 echo "PASS: daemon-basics"

@@ -132,7 +132,7 @@ sstate() {
 # The server keeps every change: the record a delete raced with an edit is
 # merged again under rule 2 and its values come back (issue 22).
 {
-	rule2_expected "$SRC/tests/fixtures/server-v4.expected" 12
+	rule2_expected "$SRC/tests/fixtures/server-v4.expected" 13
 	cat <<'EOF'
 2f3e9e3782b81ebbe2c6e5a20172bb5c|inspection_date|"2026-11-20"|01a2447e5fa50000-e64dbbe1858f3178
 2f3e9e3782b81ebbe2c6e5a20172bb5c|number_of_workers|2|01a2447e5fa50000-e64dbbe1858f3178

@@ -245,7 +245,13 @@ expect 200 "rh reveals the referral's reason" post "/v1/review/records/$REF/reve
 grep -q "Reason-Text" body || fail "rh cannot read the reason"
 expect 200 "rh2 views A, not unlocked" get "/v1/review/records/$RA" rh2
 grep -q "$SECRET" body && fail "rh2 sees a value without its own reveal"
-pass "Human Services reveals through its own unlock, audited; another reviewer still sees masks"
+expect 200 "rh prints A" post "/v1/review/records/$RA/print" '{}' rh
+expect 403 "rh sets A's review status" post "/v1/review/records/$RA/status" '{"status":"reviewed"}' rh
+expect 403 "rh assigns A" post "/v1/review/records/$RA/assign" '{"to":"rh"}' rh
+expect 403 "rh resolves on A" post "/v1/review/records/$RA/resolve" '{"record":"keep"}' rh
+[ "$(srv_sql "SELECT review_status FROM records WHERE id = '$RA'")" = new ] ||
+	fail "a refused status change changed A"
+pass "Human Services reveals through its own unlock, audited, and prints; another reviewer still sees masks; status, assignment and resolution stay with Labour"
 
 # --- Human Services answers ----------------------------------------------
 

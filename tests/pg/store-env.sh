@@ -36,7 +36,7 @@ srv_sql() {
 srv_hash() {
 	if [ -n "$ON_PG" ]; then
 		for t in devices forms changes records batches review_events audit chain_refused \
-			device_keys history seal_keys server_meta; do
+			device_keys history seal_keys server_meta agencies referrals; do
 			srv_sql "SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM $t x"
 		done | sha256sum | cut -d' ' -f1
 	else

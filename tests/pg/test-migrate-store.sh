@@ -134,11 +134,17 @@ sync_dev a2 || fail "sync of a2"
 "$F" --db a1.db record edit "$R1" --set number_of_workers=71 >/dev/null
 "$F" --db a2.db record edit "$R1" --set number_of_workers=72 >/dev/null
 sync_dev a1 && sync_dev a2 || fail "syncs before the move"
+# Agencies, a referral and an assignment (issue 20) move too.
+"$D" -d data agency add labour --title "Labour Department" --team north >/dev/null || fail "agency add"
+"$D" -d data agency add hs --title "Human Services" --team hs >/dev/null || fail "agency add"
+post "/v1/review/records/$R2/refer" '{"agency":"hs","reason":"shelter","due":"2026-12-31"}' \
+	>/dev/null || fail "refer"
+post "/v1/review/records/$R2/assign" '{"to":"rev"}' >/dev/null || fail "assign"
 # Settled: each device holds all the server has for its team.
 sync_dev a1 && sync_dev b1 || fail "syncs before the move"
 review_dump >before.json
 "$D" -d data export --form labor_inspection >before.csv 2>/dev/null
-[ "$(python3 -c 'import json; print(json.load(open("before.json"))["total"])')" -eq 7 ] ||
+[ "$(python3 -c 'import json; print(json.load(open("before.json"))["total"])')" -eq 8 ] ||
 	fail "the SQLite store has fewer records than made"
 grep -q '"sealed"' <(sqlite3 data/fieldsyncd.db "SELECT body FROM changes") ||
 	fail "no sealed value in the store: the test would not cover them"
@@ -165,6 +171,12 @@ grep -q "^changes" migrate.out && grep -q "^migrated" migrate.out || fail "no re
 n_sqlite=$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM changes")
 n_pg=$(psql -X -At -d "$EMPTY" -c "SELECT count(*) FROM changes")
 [ "$n_sqlite" = "$n_pg" ] || fail "changes: $n_sqlite in SQLite, $n_pg in PostgreSQL"
+for t in agencies referrals; do
+	[ "$(sqlite3 data/fieldsyncd.db "SELECT count(*) FROM $t")" = \
+		"$(psql -X -At -d "$EMPTY" -c "SELECT count(*) FROM $t")" ] || fail "$t not moved"
+done
+[ "$(psql -X -At -d "$EMPTY" -c "SELECT assigned_to FROM records WHERE id = '$R2'")" = rev ] ||
+	fail "the assignment was not moved"
 before_hash=$(psql -X -At -d "$EMPTY" -c "SELECT md5(string_agg(body, '' ORDER BY seq)) FROM changes")
 if "$D" -d data migrate-store --to "$EMPTY" >/dev/null 2>err; then fail "migrated twice"; fi
 grep -q "not empty" err || fail "no clear message for a full target: $(cat err)"

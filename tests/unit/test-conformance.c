@@ -34,6 +34,7 @@
 #include "store.h"
 #include "store_records.h"
 #include "store_review.h"
+#include "store_agency.h"
 
 static char tmpdir[] = "/tmp/fs-conformance-XXXXXX";
 static int nstores;
@@ -359,6 +360,23 @@ count_events(void *arg, const struct review_event *e)
 	return 0;
 }
 
+static int
+count_referral(void *arg, const struct store_referral *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_referrals(struct store *s, const char *rec)
+{
+	int n = 0;
+
+	ASSERT_OK(store_referral_list(s, rec, count_referral, &n));
+	return n;
+}
+
 /* A resolution-shaped transaction; commits when commit is true, else aborts. */
 static void
 resolution_tx(struct store *s, const char *rec, bool commit)
@@ -383,6 +401,12 @@ resolution_tx(struct store *s, const char *rec, bool commit)
 	ASSERT_OK(store_push_record_merge(push, form, &c, "north", "hq", seq, &res, &open));
 	ASSERT_OK(store_push_review_event(push, rec, "a", c.hlc, "note", "hq"));
 	ASSERT_OK(store_push_audit(push, "hq", "review.resolve", rec, "field=a"));
+	{
+		struct store_referral r = { .id = "000000000000000000000000000000f1", .record_id = rec,
+			.agency = "hs", .status = "open", .case_number = "hs-1", .created_by = "hq" };
+		ASSERT_OK(store_push_referral_save(push, &r));
+	}
+	ASSERT_OK(store_push_event(push, rec, "referral", "hs:open", NULL, NULL, NULL, "hq"));
 	if (commit)
 		ASSERT_OK(store_push_commit(push));
 	else
@@ -412,6 +436,7 @@ FS_TEST(conformance_transaction_is_atomic)
 	ASSERT_OK(store_review_events(s, rec, count_events, &ev));
 	ASSERT_EQ(ev, 0);
 	ASSERT_EQ(count_changes(s), 1);
+	ASSERT_EQ(count_referrals(s, NULL), 0);
 	/* Committed: every part of it is there. */
 	resolution_tx(s, rec, true);
 	record_view(s, rec, &after);
@@ -420,8 +445,70 @@ FS_TEST(conformance_transaction_is_atomic)
 	ASSERT_OK(store_audit_list(s, NULL, count_audit, &audit1));
 	ASSERT_EQ(audit1, audit0 + 1);
 	ASSERT_OK(store_review_events(s, rec, count_events, &ev));
-	ASSERT_EQ(ev, 1);
+	ASSERT_EQ(ev, 2);
 	ASSERT_EQ(count_changes(s), 2);
+	ASSERT_EQ(count_referrals(s, rec), 1);
+	store_close(s);
+}
+
+static int
+agency_text(void *arg, const struct store_agency *a)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 512 - len, "%s|%s|%s;", a->name, a->title, a->teams);
+	return 0;
+}
+
+static int
+referral_text(void *arg, const struct store_referral *r)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 1024 - len, "%s %s %s %s %s %s %s %s;", r->id, r->record_id, r->agency,
+	    r->status, r->case_number, r->owner ? r->owner : "-", r->due ? r->due : "-",
+	    r->created_by);
+	return 0;
+}
+
+/* Agencies and the referral index (issue 20), the same on every backend. */
+FS_TEST(conformance_agencies_and_referrals)
+{
+	struct store *s = fresh_store();
+	char buf[1024] = "";
+	struct store_push *push;
+	struct store_referral r = { .id = "000000000000000000000000000000a1",
+		.record_id = "000000000000000000000000000000b1", .agency = "hs", .status = "open",
+		.case_number = "hs-2026-000000", .created_by = "rl" };
+
+	ASSERT_OK(store_agency_save(s, "labour", "Labour Department", "[\"north\"]", true));
+	ASSERT_OK(store_agency_save(s, "hs", "Human Services", "[\"hs\"]", true));
+	ASSERT_EQ(store_agency_save(s, "hs", "Again", "[]", true), FS_ERR_EXISTS);
+	ASSERT_EQ(store_agency_save(s, "nosuch", "X", "[]", false), FS_ERR_NOTFOUND);
+	ASSERT_OK(store_agency_save(s, "labour", "Labour Department", "[\"north\",\"south\"]", false));
+	ASSERT_OK(store_agency_list(s, agency_text, buf));
+	ASSERT_STR_EQ(buf, "hs|Human Services|[\"hs\"];labour|Labour Department|[\"north\",\"south\"];");
+
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(store_push_referral_save(push, &r));
+	ASSERT_OK(store_push_commit(push));
+	/* An update keeps who made it; status, owner and due change. */
+	r.status = "accepted";
+	r.owner = "rh2";
+	r.due = "2026-12-31";
+	r.created_by = "someone-else";
+	ASSERT_OK(store_push_begin(s, &push));
+	ASSERT_OK(store_push_referral_save(push, &r));
+	ASSERT_OK(store_push_commit(push));
+	buf[0] = '\0';
+	ASSERT_OK(store_referral_list(s, NULL, referral_text, buf));
+	ASSERT_STR_EQ(buf, "000000000000000000000000000000a1 000000000000000000000000000000b1 hs accepted"
+	                   " hs-2026-000000 rh2 2026-12-31 rl;");
+	buf[0] = '\0';
+	ASSERT_OK(store_referral_list(s, "000000000000000000000000000000c9", referral_text, buf));
+	ASSERT_STR_EQ(buf, "");
 	store_close(s);
 }
 
@@ -894,6 +981,7 @@ main(void)
 	FS_RUN(conformance_gap_free_pull_without_echo);
 	FS_RUN(conformance_transaction_is_atomic);
 	FS_RUN(conformance_token_binding);
+	FS_RUN(conformance_agencies_and_referrals);
 	FS_RUN(conformance_reviewer_teams);
 	FS_RUN(conformance_restore_detection);
 	FS_RUN(conformance_merge_vectors);
