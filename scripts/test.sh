@@ -3,7 +3,7 @@
 # builds twice (warnings as errors; address+undefined sanitizers), runs every
 # meson test in both builds, runs the unit suite again under valgrind
 # memcheck, builds the libFuzzer targets with clang and fuzzes each for
-# FS_FUZZ_SECONDS (default 45 each), prints the reliability counts (kills
+# FS_FUZZ_SECONDS (default 20 each), prints the reliability counts (kills
 # survived, changes verified, bad inputs tried, fuzz executions) and ends
 # with "N passed, N failed".
 # Usage: scripts/test.sh            (from anywhere in a clone)
@@ -72,7 +72,7 @@ run_fuzz() {
 	ninja -C "$dir" -j "$jobs" $(for c in tests/fuzz/corpus/*/; do
 		echo "tests/fuzz/fuzz-$(basename "$c")"; done) || return 1
 	echo "== fuzz $dir"
-	tests/fuzz/run-fuzzers.sh "$dir" "${FS_FUZZ_SECONDS:-45}" "$dir/fuzz-results.txt"
+	tests/fuzz/run-fuzzers.sh "$dir" "${FS_FUZZ_SECONDS:-20}" "$dir/fuzz-results.txt"
 }
 
 t0=$(date +%s)
