@@ -5,8 +5,8 @@
 # so headquarters has a conflict to resolve on the review page.  Two
 # agencies: Labour's reviewer refers the case to Human Services, whose
 # reviewer sees that case only and accepts it; the inspector's device shows
-# the referral's status.  A month of screenings from the six districts
-# fills the situation report and the map.  The daemon keeps running; the
+# the referral's status.  Two months of inspections from the six districts
+# fill the situation report and the map.  The daemon keeps running; the
 # script says how to reach it and how to stop it.
 #
 # Usage: scripts/demo.sh            (from anywhere in a clone)
@@ -153,28 +153,48 @@ echo "the inspector's device, after a sync, shows the referral's status (not its
 "$F" --db device.db record show "$id" | sed -n '/"referrals"/,$p'
 
 if [ ! -f report.done ]; then
-	echo "== a month of screenings from the six districts, for the report and the map"
+	echo "== two months of inspections from the six districts, for the report and the map"
 	districts=(corozal orange_walk belize cayo stann_creek toledo)
 	lats=(18.39 17.95 17.40 17.15 16.90 16.25)
 	lons=(-88.39 -88.75 -88.35 -88.95 -88.45 -88.85)
-	for k in $(seq 0 35); do
+	sectors=(agriculture fishing construction domestic_work manufacturing hospitality)
+	RANDOM=2026 # the same made-up inspections on every run
+	n=60
+	for k in $(seq 0 $((n - 1))); do
 		d=$((k % 6))
-		flags=(--set retention_of_documents=$([ $((k % 3)) = 0 ] && echo true || echo false)
-			--set withholding_of_wages=$([ $((k % 2)) = 0 ] && echo true || echo false)
-			--set isolation=$([ $((k % 4)) = 1 ] && echo true || echo false))
-		[ $((k % 3)) = 0 ] && flags+=(--set documents_held_by=employer)
-		[ $((k % 2)) = 0 ] && flags+=(--set months_unpaid=$((1 + k % 5)))
+		flags=()
+		for ind in deception isolation retention_of_documents withholding_of_wages \
+			debt_bondage excessive_overtime; do
+			if [ $((RANDOM % 10)) -lt 4 ]; then
+				flags+=(--set "$ind=true")
+				case $ind in
+				retention_of_documents) flags+=(--set documents_held_by=employer) ;;
+				withholding_of_wages) flags+=(--set months_unpaid=$((1 + RANDOM % 6))) ;;
+				debt_bondage) flags+=(--set debt_amount=$((200 + RANDOM % 3000))) ;;
+				esac
+			else
+				flags+=(--set "$ind=false")
+			fi
+		done
+		lat=$(awk -v a="${lats[$d]}" -v r=$((RANDOM % 200)) 'BEGIN { printf "%.4f", a - 0.1 + r / 1000 }')
+		lon=$(awk -v a="${lons[$d]}" -v r=$((RANDOM % 200)) 'BEGIN { printf "%.4f", a - 0.1 + r / 1000 }')
+		# The CLI says after each record which questions remain: kept in a log.
 		"$F" --db device2.db record new labor_inspection --set worksite_name="Worksite $k" \
-			--set district="${districts[$d]}" --set sector=agriculture \
-			--set inspection_date="$(date -u -d "-$((k % 28)) days" +%F)" \
-			--set location="${lats[$d]},${lons[$d]}" --set number_of_workers=$((5 + k)) \
-			"${flags[@]}" --set referral_decision=monitor >/dev/null
+			--set district="${districts[$d]}" --set sector="${sectors[$((RANDOM % 6))]}" \
+			--set inspection_date="$(date -u -d "-$((k % 59)) days" +%F)" \
+			--set location="$lat,$lon" --set number_of_workers=$((5 + RANDOM % 40)) \
+			"${flags[@]}" --set referral_decision=monitor >>generate.log 2>&1 ||
+			{ tail -5 generate.log; exit 1; }
+		[ $(((k + 1) % 20)) = 0 ] && echo "  $((k + 1)) of $n recorded"
 	done
 	sync_as device2.db device2.token -q
 	touch report.done
 fi
 echo "== the situation report by district (counts under 5 shown as <5)"
-"$D" -d data report --form labor_inspection --by district | cut -d, -f1-6
+"$D" -d data report --form labor_inspection --by district | awk -F, '
+	NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^(district|records|deception|isolation|retention_of_documents|withholding_of_wages|debt_bondage|risk_level=high)$/) keep[i] = 1 }
+	/^fieldsyncd:/ { print; next }
+	{ out = ""; for (i = 1; i <= NF; i++) if (i in keep) out = out (out == "" ? "" : ",") $i; print out }'
 
 cat <<MSG
 
