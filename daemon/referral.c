@@ -250,11 +250,50 @@ struct write {
 	char detail[256];
 	const char *actor;
 	bool create;
+	/* the referral's status when the request read it (update), checked again in the transaction */
+	const char *from_status;
 	/* out */
 	int status;
 	const char *error;
 	char msg[256];
 };
+
+/*
+ * What the request checked, checked again under the store's writer lock
+ * (the push transaction holds it; reads on this thread's connection see
+ * the transaction): two reviewers answering one referral at once, or
+ * referring one record to one agency twice, get a 409 instead of both
+ * steps landing.
+ */
+static fs_err
+recheck(struct store *store, struct write *w)
+{
+	struct row_copy now = { .want = w->rid };
+	fs_err err;
+
+	if (w->create) {
+		now.to_agency = w->row.agency;
+		if ((err = store_referral_list(store, w->record, copy_one, &now)) != FS_OK)
+			return err;
+		if (now.found) {
+			w->status = 409;
+			w->error = "already_referred";
+			snprintf(w->msg, sizeof(w->msg),
+			    "the record is already referred to that agency (case %s)", now.case_number);
+		}
+		return FS_OK;
+	}
+	if ((err = store_referral_list(store, w->record, copy_one, &now)) != FS_OK)
+		return err;
+	if (!now.found || strcmp(now.status, w->from_status) != 0) {
+		w->status = 409;
+		w->error = "changed";
+		snprintf(w->msg, sizeof(w->msg),
+		    "the referral changed meanwhile (now %s): read it again",
+		    now.found ? now.status : "gone");
+	}
+	return FS_OK;
+}
 
 static fs_err
 write_in(struct server_ctx *ctx, struct store_push *push, struct write *w)
@@ -267,6 +306,8 @@ write_in(struct server_ctx *ctx, struct store_push *push, struct write *w)
 	int open;
 	fs_err err;
 
+	if ((err = recheck(ctx->store, w)) != FS_OK || w->status != 0)
+		return err;
 	if ((err = store_form_get(ctx->store, REFERRAL_FORM, REFERRAL_VERSION, &form)) != FS_OK) {
 		if (err == FS_ERR_NOTFOUND) {
 			w->status = 503;
@@ -657,6 +698,7 @@ referral_handle_update(
 	}
 	w.rid = cur.id;
 	w.record = cur.record_id;
+	w.from_status = cur.status;
 	w.team = ri.team;
 	w.actor = req->who->name;
 	w.audit = "review.referral";

@@ -317,6 +317,37 @@ expect 200 "rp still sees its referral" get "/v1/review/records/$REFB" rp
 expect 200 "admin answers for an agency" post "/v1/review/referrals/$REF" '{"owner":null}' adm
 pass "a declined referral ends the agency's access to the record; an admin may act"
 
+# --- Two answers at once ---------------------------------------------------
+
+# Two Human Services reviewers answer one open referral at the same moment,
+# one accepting and one declining: one answer lands, the other gets 409
+# (checked again under the store's writer lock), and the record's history
+# holds one answer only.
+answer_bg() { # referral JSON out-file
+	curl -s -o "$3.body" -w '%{http_code}' --cacert cert.pem -X POST \
+		-H "Authorization: Bearer $(cat tok-rh)" -H 'Content-Type: application/json' \
+		--data-binary "$2" "$URL/v1/review/referrals/$1" >"$3"
+}
+for round in 1 2 3 4; do
+	RC=$(new_record "race $round")
+	sync_n1 || fail "sync of race record $round"
+	expect 201 "rl refers race record $round" refer "$RC" "{\"agency\":\"hs\",\"reason\":\"$REASON\"}" rl
+	REFC=$(py 'j["id"]')
+	answer_bg "$REFC" '{"status":"accepted"}' ans-a &
+	p1=$!
+	answer_bg "$REFC" '{"status":"declined","reason":"not ours"}' ans-d &
+	p2=$!
+	wait "$p1" "$p2"
+	codes=$(printf '%s\n%s\n' "$(cat ans-a)" "$(cat ans-d)" | sort | tr '\n' ' ')
+	[ "$codes" = "200 409 " ] || fail "round $round: two answers at once gave $codes"
+	expect 200 "rl views race record $round" get "/v1/review/records/$RC" rl
+	n=$(py 'len([e for e in j["events"] if e["kind"] == "referral" and e["status"] in ("hs:accepted", "hs:declined")])')
+	[ "$n" = 1 ] || fail "round $round: $n answers in the history"
+	st=$(srv_sql "SELECT status FROM referrals WHERE id = '$REFC'")
+	[ "$st" = accepted ] || [ "$st" = declined ] || fail "round $round: referral is $st"
+done
+pass "two answers at once: one lands, the other 409, one answer in the history (4 rounds)"
+
 # --- The store holds together ----------------------------------------------
 
 kill "$DPID"
