@@ -11,12 +11,17 @@
  *                           several)
  *   risk_level=CHOICE       records at each risk level, and
  *   risk_level=(none)       those without one (the group adds up to records)
- *   REFERRAL=CHOICE         the same for the referral outcome
+ *   REFERRAL=CHOICE         the same for the officer's referral decision
  *                           (referral_decision, or referral)
+ *   referred=STATUS         the agencies' answer: records by the status of
+ *                           their latest referral to another agency
+ *                           (open, accepted, declined, closed; (none):
+ *                           never referred), from the referrals index
+ *                           (store_agency.h)
  * Dimensions (--by): month (of the form's first required date or
- * date-time question, else of the record's creation), or any question of
- * the form that is not sensitive and holds one value (select_one, text,
- * integer, boolean, date).
+ * date-time question, else of the record's creation), referred (as
+ * above), or any question of the form that is not sensitive and holds one
+ * value (select_one, text, integer, boolean, date).
  */
 #include "report.h"
 
@@ -37,9 +42,14 @@
 #include "report_table.h"
 #include "review_api.h"
 #include "store.h"
+#include "store_agency.h"
 #include "store_review.h"
 
 #define REPORT_MAX_COLS 256
+/* The referral outcome: a value the report adds to each record. */
+#define REFERRED "referred"
+
+static const char *const referred_choices[] = { "open", "accepted", "declined", "closed", "" };
 #define EXIT_USAGE 2
 
 struct column {
@@ -60,6 +70,8 @@ struct report {
 	const char *from, *to;
 	struct report_table *t;
 	cJSON *vals; /* the current record's values of interest */
+	bool with_referred; /* the form has no question named "referred" */
+	cJSON *referred;    /* record id -> {"s": status, "u": updated_at} of its latest referral */
 	int64_t records;
 	fs_err err;
 };
@@ -125,7 +137,49 @@ plan_columns(struct report *r, char *err, size_t errlen)
 				return fail(err, errlen, FS_ERR_INVALID, "form %s: too many columns",
 				    form->id);
 	}
+	r->with_referred = form_field_find(form, REFERRED) == NULL;
+	if (r->with_referred) {
+		g++;
+		for (size_t j = 0; j < sizeof(referred_choices) / sizeof(*referred_choices); j++)
+			if (!add_col(r, REFERRED, referred_choices[j], g))
+				return fail(err, errlen, FS_ERR_INVALID, "form %s: too many columns",
+				    form->id);
+	}
 	return FS_OK;
+}
+
+/* Keeps the latest referral of each record (by its last change). */
+static int
+take_referral(void *arg, const struct store_referral *ref)
+{
+	struct report *r = arg;
+	cJSON *cur = cJSON_GetObjectItemCaseSensitive(r->referred, ref->record_id), *o;
+	const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cur, "u"));
+
+	if (u != NULL && strcmp(u, ref->updated_at) > 0)
+		return 0;
+	if ((o = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(o, "s", ref->status) == NULL ||
+	    cJSON_AddStringToObject(o, "u", ref->updated_at) == NULL) {
+		cJSON_Delete(o);
+		r->err = FS_ERR_NOMEM;
+		return 1;
+	}
+	if (cur != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(r->referred, ref->record_id);
+	cJSON_AddItemToObject(r->referred, ref->record_id, o);
+	return 0;
+}
+
+/* Adds the record's referral outcome to its values, as if it were a question. */
+static fs_err
+add_referred(struct report *r, const char *record_id)
+{
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(r->referred, record_id), "s"));
+
+	if (!r->with_referred || s == NULL)
+		return FS_OK;
+	return cJSON_AddStringToObject(r->vals, REFERRED, s) != NULL ? FS_OK : FS_ERR_NOMEM;
 }
 
 static fs_err
@@ -153,7 +207,7 @@ plan_dimensions(struct report *r, const char *by, char *err, size_t errlen)
 		for (size_t i = 0; i < r->nby; i++)
 			if (strcmp(r->by[i], tok) == 0)
 				return fail(err, errlen, FS_ERR_INVALID, "--by: '%s' given twice", tok);
-		if (strcmp(tok, "month") != 0) {
+		if (strcmp(tok, "month") != 0 && !(strcmp(tok, REFERRED) == 0 && r->with_referred)) {
 			f = strchr(tok, '/') == NULL ? form_field_find(r->form, tok) : NULL;
 			if (f == NULL)
 				return fail(err, errlen, FS_ERR_INVALID,
@@ -420,6 +474,16 @@ report_write(struct store *store, const struct report_opts *o, FILE *out, int64_
 		rc = FS_ERR_NOMEM;
 		goto out;
 	}
+	if (r->with_referred) {
+		if ((r->referred = cJSON_CreateObject()) == NULL) {
+			rc = FS_ERR_NOMEM;
+			goto out;
+		}
+		if ((rc = store_referral_list(store, NULL, take_referral, r)) == FS_OK)
+			rc = r->err;
+		if (rc != FS_OK)
+			goto out;
+	}
 	if ((rc = store_export_open(store, &f, &x)) != FS_OK)
 		goto out;
 	for (;;) {
@@ -435,6 +499,8 @@ report_write(struct store *store, const struct report_opts *o, FILE *out, int64_
 		rc = store_export_fields(x, rec.id, take_value, r);
 		if (rc == FS_OK && r->err != FS_OK)
 			rc = r->err;
+		if (rc == FS_OK)
+			rc = add_referred(r, rec.id);
 		if (rc == FS_OK)
 			rc = count_record(r, &rec);
 		cJSON_Delete(r->vals);
@@ -456,6 +522,7 @@ report_write(struct store *store, const struct report_opts *o, FILE *out, int64_
 		*ret_records = r->records;
 out:
 	store_export_close(x);
+	cJSON_Delete(r->referred);
 	report_table_free(r->t);
 	formset_free(set);
 	free(r);
@@ -467,11 +534,13 @@ static const char usage_report[] =
     "                  [--by DIM[,DIM...]] [--format csv|json] [--out FILE]\n"
     "  Counts the records of FORM (every published version, deleted ones left out)\n"
     "  by up to 4 dimensions, with the number of records, of each yes/no indicator,\n"
-    "  of each risk level and each referral outcome.  Cells from 1 to 4 are shown\n"
+    "  of each risk level, each referral decision and each agency's answer to a\n"
+    "  referral (referred=open|accepted|declined|closed).  Cells from 1 to 4 are shown\n"
     "  as \"<5\", and further cells are hidden so that none can be worked out from\n"
     "  the totals (complementary suppression).  Sensitive questions are never read.\n"
-    "  --by DIMS       month (of the form's date), or questions of the form that are\n"
-    "                  not sensitive: district, sector, risk_level, checkpoint ...;\n"
+    "  --by DIMS       month (of the form's date), referred (the status of the\n"
+    "                  record's latest referral to an agency), or questions of the\n"
+    "                  form that are not sensitive: district, sector, risk_level ...;\n"
     "                  default district,month\n"
     "  --from, --to    inclusive dates (YYYY-MM-DD) on the form's date\n"
     "  --format        csv (default) or json\n"

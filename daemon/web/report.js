@@ -17,6 +17,8 @@
   // Questions the page offers to count by: choices, never sensitive (the
   // server takes any single-valued question: fieldsyncd report --by).
   const DIM_TYPES = new Set(['select_one']);
+  const REFERRED = 'referred';
+  const REFERRED_LABEL = 'Referral (agency\u2019s answer)';
 
   function svg(tag, attrs, text) {
     const n = document.createElementNS(SVG, tag);
@@ -48,6 +50,9 @@
     for (const fd of f.fields) {
       if (!fd.sensitive && DIM_TYPES.has(fd.type)) names.push(fd.name);
     }
+    // The agencies' answer to a referral: counted by the server from its
+    // referrals, offered unless the form has a question of that name.
+    if (!f.fields.some((x) => x.name === REFERRED)) names.push(REFERRED);
     const preferred = names.includes('district') ? ['district', 'month'] : [names[1] || 'month'];
     for (const n of names) {
       const fd = f.fields.find((x) => x.name === n);
@@ -55,7 +60,7 @@
       const cb = R.el('input', { type: 'checkbox', id, value: n });
       cb.checked = preferred.includes(n);
       box.appendChild(R.el('label', { cls: 'check', for: id }, [cb,
-        document.createTextNode(' ' + (n === 'month' ? 'Month' : (fd && fd.label) || n))]));
+        document.createTextNode(' ' + (n === 'month' ? 'Month' : (fd && fd.label) || (n === REFERRED ? REFERRED_LABEL : n)))]));
     }
   }
   $('r-form').addEventListener('change', fillDims);
@@ -89,7 +94,8 @@
     const f = R.forms.get(form);
     const [field, choice] = name.split('=');
     const fd = f && f.fields.find((x) => x.name === field);
-    const lab = field === 'records' ? 'Records' : (fd && fd.label) || field;
+    const lab = field === 'records' ? 'Records'
+      : (fd && fd.label) || (field === REFERRED ? REFERRED_LABEL : field);
     return choice === undefined ? lab : lab + ': ' + choice;
   }
 

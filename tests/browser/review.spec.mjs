@@ -320,6 +320,11 @@ try {
   assert.equal(await page.locator('#r-chart-rows svg g.bar.suppressed').count(), 3);
   assert.ok(await page.locator('#r-chart-ind svg g.bar').count() >= 11, 'one bar per indicator');
   await page.locator('#r-msg').filter({ hasText: 'Fewer than 5 records counted' }).waitFor();
+  const heads = await page.locator('#r-table thead th').allTextContents();
+  for (const st of ['open', 'accepted', 'declined', 'closed']) {
+    assert.ok(heads.includes('Referral (agency\u2019s answer): ' + st), 'no referral column ' + st + ': ' + heads);
+  }
+  assert.equal(await page.locator('#r-dim-referred').count(), 1, 'the report counts by referral outcome');
   await shot(page, 'report');
   const [rep] = await Promise.all([page.waitForEvent('download'), page.click('#r-csv')]);
   const repFile = path.join(env('FS_TMP'), 'report.csv');

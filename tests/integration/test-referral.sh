@@ -348,6 +348,28 @@ for round in 1 2 3 4; do
 done
 pass "two answers at once: one lands, the other 409, one answer in the history (4 rounds)"
 
+# --- The report counts the agencies' answers -------------------------------
+
+# Five more cases referred to Human Services and left open: the report's
+# referred=open cell is 5 (shown), the other outcomes 1-4 (hidden, "<5").
+OPEN5=
+for k in 1 2 3 4 5; do OPEN5="$OPEN5 $(new_record "open $k")"; done
+sync_n1 || fail "sync of the open cases"
+for r in $OPEN5; do
+	expect 201 "rl refers $r" refer "$r" "{\"agency\":\"hs\",\"reason\":\"$REASON\"}" rl
+done
+expect 200 "report by referral outcome" get "/v1/review/report?form=labor_inspection&by=referred" rl
+got=$(py '";".join(r["by"]["referred"] + "=" + str(r["cells"][0]) for r in j["rows"])')
+[ "$(py 'str(j["rows"][[r["by"]["referred"] for r in j["rows"]].index("open")]["cells"][0])')" = 5 ] ||
+	fail "report rows by referred: $got"
+[ "$(py 'str(j["total"][j["columns"].index("referred=open")])')" = 5 ] ||
+	fail "report column referred=open: $(py 'list(zip(j["columns"], j["total"]))')"
+[ "$(py 'str(j["total"][j["columns"].index("referred=closed")])')" = "<5" ] ||
+	fail "report column referred=closed is not suppressed: $(py 'list(zip(j["columns"], j["total"]))')"
+"$D" -d data report --form labor_inspection --by referred >rep.csv 2>/dev/null || fail "report --by referred"
+grep -q '^open,5,' rep.csv || fail "report --by referred (CSV): $(cat rep.csv)"
+pass "the report counts records by their latest referral's status (referred=open 5, the rest <5)"
+
 # --- The store holds together ----------------------------------------------
 
 kill "$DPID"
