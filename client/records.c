@@ -19,6 +19,7 @@
 #include "id.h"
 #include "internal.h"
 #include "merge_row.h"
+#include "protocol.h"
 #include "record_row.h"
 
 struct record_state {
@@ -175,6 +176,9 @@ fs_record_create(fs_client *c, const char *form_id, const char *values_json, cha
 	client_reset_error(c);
 	if (!c->has_device)
 		return client_fail(c, FS_ERR_NOT_INIT, "store has no device id: run init first");
+	if (strcmp(form_id, FS_REFERRAL_FORM) == 0)
+		return client_fail(c, FS_ERR_FORBIDDEN,
+		    "referrals are written by headquarters only, read here");
 	if ((err = forms_get(c, form_id, 0, &form)) != FS_OK)
 		return err;
 	if ((err = parse_values(c, values_json, &values)) != FS_OK)
@@ -245,6 +249,11 @@ record_load_live(fs_client *c, const char *id, struct record_state *r,
 	if (r->deleted) {
 		record_state_finish(r);
 		return client_fail(c, FS_ERR_DELETED, "record %s is deleted", id);
+	}
+	if (strcmp(r->form, FS_REFERRAL_FORM) == 0) {
+		record_state_finish(r);
+		return client_fail(c, FS_ERR_FORBIDDEN,
+		    "record %s is a referral: written by headquarters only, read here", id);
 	}
 	if ((err = forms_get(c, r->form, r->version, ret_form)) != FS_OK)
 		record_state_finish(r);

@@ -41,6 +41,14 @@
  */
 #define FS_MERGE_RULE_VERSION 2
 
+/*
+ * The built-in form of referrals between agencies (daemon/referral.c):
+ * written by headquarters only, read on devices (status, not reasons).
+ * A device refuses to create, edit or delete one (FS_ERR_FORBIDDEN), and
+ * the server refuses a device's change of one.
+ */
+#define FS_REFERRAL_FORM "referral"
+
 #define FS_PROTOCOL_HEADER   "Fieldsync-Protocol"
 #define FS_MERGE_RULE_HEADER "Fieldsync-Merge-Rule"
 

@@ -36,8 +36,9 @@
 
 #include "auth.h"
 #include "fieldsync.h"
+#include "protocol.h"
 
-#define REFERRAL_FORM "referral"
+#define REFERRAL_FORM FS_REFERRAL_FORM
 #define REFERRAL_TEXT_MAX 2000 /* bytes of a reason */
 
 struct server_ctx;

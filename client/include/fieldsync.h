@@ -166,6 +166,8 @@ FS_API fs_err fs_values_from_assignments(fs_client *client, const char *form_id,
  * names the field and the rule.  The record and its change-log entry are
  * written in one durable transaction: when this returns FS_OK the record
  * survives a power cut.  *ret_id (32 hex digits) is freed with fs_free().
+ * FS_ERR_FORBIDDEN for the built-in form "referral": referrals are written
+ * at headquarters only (docs/PROTOCOL.md), a device reads them.
  */
 FS_API fs_err fs_record_create(fs_client *client, const char *form_id,
     const char *values_json, char **ret_id);
@@ -173,7 +175,7 @@ FS_API fs_err fs_record_create(fs_client *client, const char *form_id,
 /*
  * Edits a record: the given fields are set (null clears), the others are
  * kept.  The merged record is validated as on create.  FS_ERR_NOTFOUND,
- * FS_ERR_DELETED, FS_ERR_INVALID.
+ * FS_ERR_DELETED, FS_ERR_INVALID, FS_ERR_FORBIDDEN (a referral).
  */
 FS_API fs_err fs_record_edit(fs_client *client, const char *id, const char *values_json);
 
@@ -181,7 +183,7 @@ FS_API fs_err fs_record_edit(fs_client *client, const char *id, const char *valu
  * Deletes a record: a tombstone that syncs, naming every value this device
  * holds of it.  An edit elsewhere that the delete did not see keeps the
  * record alive (merge rule 2, docs/PROTOCOL.md).  FS_ERR_NOTFOUND,
- * FS_ERR_DELETED.
+ * FS_ERR_DELETED, FS_ERR_FORBIDDEN (a referral).
  */
 FS_API fs_err fs_record_delete(fs_client *client, const char *id);
 

@@ -295,11 +295,30 @@ grep -q '"sealed"' ref.json || fail "the referral's reason is not sealed on the 
 grep -a -q "Reason-Text" n1.db && fail "the reason is in the device's store"
 pass "the inspector's device pulls the referral: status closed, case number, no reason"
 
-# A device cannot write a referral.
-"$F" --db n1.db record edit "$REF" --set status=open >/dev/null 2>err && true
+# A device cannot write a referral: the library refuses it, and the server
+# refuses a change of one pushed by hand.
+rc=0
+"$F" --db n1.db record edit "$REF" --set status=open >/dev/null 2>err || rc=$?
+[ "$rc" != 0 ] && grep -q 'written by headquarters only' err ||
+	fail "the device edited a referral (exit $rc): $(cat err)"
+rc=0
+"$F" --db n1.db record new referral --set status=open >/dev/null 2>err || rc=$?
+[ "$rc" != 0 ] && grep -q 'written by headquarters only' err ||
+	fail "the device created a referral (exit $rc): $(cat err)"
 before=$(srv_sql "SELECT count(*) FROM changes WHERE record_id = '$REF'")
-sync_n1 >sync.out 2>&1 || true
-grep -q 'rejected 1' sync.out || fail "the device's change of a referral was not refused: $(cat sync.out)"
+# n2: a field device of north that never registered a signing key.
+token n2 field north
+N2DEV=$(python3 -c 'import secrets; print(secrets.token_hex(8))')
+python3 - "$REF" "$N2DEV" >push.json <<'PY'
+import json, sys, time
+ref, dev = sys.argv[1], sys.argv[2]
+stamp = "%016x-%s" % ((int(time.time() * 1000) + 60000) << 16, dev)
+print(json.dumps({"device": dev, "batch": "hand-made-1", "changes": [{
+    "id": ref, "form": "referral", "form_version": 1, "op": "upsert", "hlc": stamp,
+    "fields": {"status": "open"}, "base": {}}]}))
+PY
+expect 200 "hand-made push of a referral change" post /v1/push "$(cat push.json)" n2
+[ "$(py 'j["rejected"][0]["error"]')" = forbidden ] || fail "hand-made referral change: $(cat body)"
 [ "$(srv_sql "SELECT count(*) FROM changes WHERE record_id = '$REF'")" = "$before" ] ||
 	fail "the server took a device's change of a referral"
 [ "$(srv_sql "SELECT status FROM referrals")" = closed ] || fail "a device changed the referral"
