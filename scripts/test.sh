@@ -30,10 +30,10 @@ run_build() { # name, meson args...
 		--no-suite postgresql-long $TEST_EXTRA || true
 }
 
-# The 9.6 kbit/s slow-link scenario (~13 minutes, nearly all of it waiting
-# on the shaped link) runs in the background on the plain build while the
-# sanitizer build compiles and runs; its results go to their own log,
-# testlog-slowlink-long.json, counted with the rest.
+# The slow-link scenarios (9.6 kbit/s ~13 minutes, 32 kbit/s ~2, nearly
+# all of it waiting on the shaped link) run in the background on the plain
+# build while the sanitizer build compiles and runs; their results go to
+# their own log, testlog-slowlink-long.json, counted with the rest.
 slow_pid=
 start_slowlink_long() {
 	local dir=build-ci-plain

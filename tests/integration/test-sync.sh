@@ -9,12 +9,15 @@
 # and a daemon killed with SIGKILL in the middle of a push loses nothing
 # and applies nothing twice once the device resumes.
 #
-# usage: test-sync.sh FIELDSYNCD FIELDSYNC SOURCE_ROOT
+# usage: test-sync.sh FIELDSYNCD FIELDSYNC SOURCE_ROOT FAULT_DEV
+# (FAULT_DEV: tests/fault/fault-dev, a device on the public API that saves
+# many records in one process)
 set -euo pipefail
 
 D=$(realpath "$1")
 F=$(realpath "$2")
 SRC=$(realpath "$3")
+DEV=$(realpath "$4")
 T=$(mktemp -d /tmp/fs-test-sync-XXXXXX)
 DPID=
 cleanup() {
@@ -214,11 +217,8 @@ head -c 300000000 /dev/zero | gzip -9 >bomb.gz
 pass "malformed JSON 400, oversized 413, zip bomb 413, store unchanged"
 
 # 7. Daemon killed with SIGKILL in the middle of a push; the device resumes.
-for k in $(seq 1 1500); do
-	echo "{\"worksite_name\":\"bulk $k\",\"sector\":\"mining\",\"inspection_date\":\"2026-11-21\",\"referral_decision\":\"none\",\"number_of_workers\":$k}" >v.json
-	"$F" --db a3.db record new labor_inspection --json v.json >/dev/null
-done 2>/dev/null &
-wait $!
+# 1500 new records saved through the library in one process (fault-dev).
+"$DEV" add a3.db 1500 7 --edit 0 --delete 0 >/dev/null || fail "fault-dev could not save 1500 records"
 pending=$("$F" --db a3.db status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')
 [ "$pending" -ge 1500 ] || fail "expected 1500 pending changes, got $pending"
 dev3=$(sqlite3 a3.db "SELECT value FROM meta WHERE key = 'device_id'")
