@@ -88,8 +88,13 @@ try {
   await measure('map', () => timed('/v1/review/points?', () => page.click('#m-run'),
     () => page.locator('#m-svg circle.point').first().waitFor()));
 
+  // Each median also as a ratio of the plain list's in the same run (the machine is shared).
+  for (const r of Object.values(results)) r.vs_list = Math.round((r.median_ms / results.list.median_ms) * 100) / 100;
+  const page_actions = Object.entries(results).filter(([k]) => k !== 'map');
   console.log(JSON.stringify({ bench: 'review-browser', runs: RUNS, actions: results,
-    under_1s: Object.values(results).every((r) => r.max_ms < 1000), loadavg_1m: os.loadavg()[0] }));
+    // The bar: the list, its filters and the report under 1 s (the map is shown apart).
+    list_filters_report_under_1s: page_actions.every(([, r]) => r.max_ms < 1000),
+    map_under_1s: results.map.max_ms < 1000, loadavg_1m: os.loadavg()[0] }));
 } finally {
   await context.close();
   fs.rmSync(profile, { recursive: true, force: true });

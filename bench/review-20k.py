@@ -140,6 +140,7 @@ def main():
             "list_last_page": "/v1/review/records?limit=50&offset=%d" % (N - 50),
             "report_district_month": "/v1/review/report?form=labor_inspection&by=district,month",
             "report_sector": "/v1/review/report?form=labor_inspection&by=sector",
+            "map_points": "/v1/review/points?form=labor_inspection",
         }
         res = {}
         for name, path in queries.items():

@@ -82,23 +82,47 @@
     }
     const [lon0, lat0, lon1, lat1] = outline.box;
     let outside = 0;
+    // Thousands of points: built in a fragment, one circle element each
+    // (no child, no listener); the svg element listens for all of them
+    // and a point's tooltip is made when the pointer first reaches it.
+    const frag = document.createDocumentFragment();
     for (const pt of points) {
       if (pt.lon < lon0 || pt.lon > lon1 || pt.lat < lat0 || pt.lat > lat1) {
         outside++;
         continue;
       }
       const [x, y] = p.at(pt.lon, pt.lat);
-      const risk = ['high', 'medium', 'low'].includes(pt.risk) ? pt.risk : 'none';
-      const c = svg('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 6, class: 'point risk-' + risk, tabindex: 0,
-        'data-id': pt.id });
-      c.appendChild(svg('title', {}, 'Record ' + pt.id + (pt.risk ? ', risk ' + pt.risk : '')));
-      const open = () => { R.showView('records'); R.openRecord(pt.id); };
-      c.addEventListener('click', open);
-      c.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
-      s.appendChild(c);
+      const risk = RISKS.has(pt.risk) ? pt.risk : 'none';
+      const c = document.createElementNS(SVG, 'circle');
+      c.setAttribute('cx', x.toFixed(1));
+      c.setAttribute('cy', y.toFixed(1));
+      c.setAttribute('r', '6');
+      c.setAttribute('class', 'point risk-' + risk);
+      c.setAttribute('tabindex', '0');
+      c.setAttribute('data-id', pt.id);
+      if (pt.risk) c.setAttribute('data-risk', pt.risk);
+      frag.appendChild(c);
     }
+    s.appendChild(frag);
     return outside;
   }
+
+  const RISKS = new Set(['high', 'medium', 'low']);
+  const pointOf = (ev) => (ev.target instanceof Element ? ev.target.closest('circle.point') : null);
+  const openPoint = (c) => { R.showView('records'); R.openRecord(c.getAttribute('data-id')); };
+  $('m-svg').addEventListener('click', (ev) => { const c = pointOf(ev); if (c) openPoint(c); });
+  $('m-svg').addEventListener('keydown', (ev) => {
+    const c = pointOf(ev);
+    if (c && ev.key === 'Enter') openPoint(c);
+  });
+  const titled = (ev) => {
+    const c = pointOf(ev);
+    if (!c || c.firstChild) return;
+    const risk = c.getAttribute('data-risk');
+    c.appendChild(svg('title', {}, 'Record ' + c.getAttribute('data-id') + (risk ? ', risk ' + risk : '')));
+  };
+  $('m-svg').addEventListener('pointerover', titled);
+  $('m-svg').addEventListener('focusin', titled);
 
   $('map-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();

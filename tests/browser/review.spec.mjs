@@ -346,7 +346,10 @@ try {
   assert.equal(await page.locator('#m-svg circle.point.risk-none').count(), 1, 'version 2 records have no risk level');
   assert.equal(await page.locator('#m-svg text.district').count(), 6);
   await shot(page, 'map');
-  await page.locator(`#m-svg circle.point[data-id="${R1}"]`).click();
+  const point = page.locator(`#m-svg circle.point[data-id="${R1}"]`);
+  await point.hover();
+  assert.equal(await point.locator('title').textContent(), 'Record ' + R1, 'a point names its record on hover');
+  await point.click();
   await page.locator('#app-view').waitFor({ state: 'visible' });
   await page.locator('#d-title').filter({ hasText: 'Green Valley tomato farm' }).waitFor();
   ok('map: outline drawn offline, one located record plotted, a click opens it');
