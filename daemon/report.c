@@ -46,11 +46,11 @@
 #include "store_review.h"
 
 #define REPORT_MAX_COLS 256
+#define EXIT_USAGE 2
 /* The referral outcome: a value the report adds to each record. */
 #define REFERRED "referred"
 
 static const char *const referred_choices[] = { "open", "accepted", "declined", "closed", "" };
-#define EXIT_USAGE 2
 
 struct column {
 	const char *field; /* the value read */
