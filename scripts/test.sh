@@ -3,7 +3,7 @@
 # builds twice (warnings as errors; address+undefined sanitizers), runs every
 # meson test in both builds, runs the unit suite again under valgrind
 # memcheck, builds the libFuzzer targets with clang and fuzzes each for
-# FS_FUZZ_SECONDS (default 20 each), prints the reliability counts (kills
+# FS_FUZZ_SECONDS (default 15 each), prints the reliability counts (kills
 # survived, changes verified, bad inputs tried, fuzz executions) and ends
 # with "N passed, N failed".
 # Usage: scripts/test.sh            (from anywhere in a clone)
@@ -72,7 +72,7 @@ run_fuzz() {
 	ninja -C "$dir" -j "$jobs" $(for c in tests/fuzz/corpus/*/; do
 		echo "tests/fuzz/fuzz-$(basename "$c")"; done) || return 1
 	echo "== fuzz $dir"
-	tests/fuzz/run-fuzzers.sh "$dir" "${FS_FUZZ_SECONDS:-20}" "$dir/fuzz-results.txt"
+	tests/fuzz/run-fuzzers.sh "$dir" "${FS_FUZZ_SECONDS:-15}" "$dir/fuzz-results.txt"
 }
 
 t0=$(date +%s)
@@ -80,7 +80,9 @@ status=0
 TEST_EXTRA= run_build plain --werror -Dwarning_level=2 || status=1
 rm -f build-ci-plain/meson-logs/testlog-slowlink-long*
 start_slowlink_long || status=1
-# The PostgreSQL fault scenarios other than multi-daemon run in the plain build only (time).
+# The suite postgresql-plain (the PostgreSQL variants of the long integration
+# and fault scripts) runs in the plain build only, for time: see
+# tests/integration/meson.build.
 TEST_EXTRA="--no-suite postgresql-plain" run_build asan --werror -Db_sanitize=address,undefined \
 	-Db_lundef=false || status=1
 run_valgrind || status=1
