@@ -458,7 +458,6 @@ referral_handle_refer(
 	const cJSON *agency, *reason, *due, *case_number;
 	char msg[200], mine[AUTH_NAME_MAX + 1], title[128], rid[33], cn[CASE_NUMBER_MAX + 1];
 	struct record_info ri = { .found = false };
-	struct row_copy dup = { .found = false };
 	struct write w = { .create = true };
 	cJSON *root, *obj, *v;
 	time_t now = time(NULL);
@@ -515,17 +514,7 @@ referral_handle_refer(
 		cJSON_Delete(root);
 		return http_error(resp, 400, "bad_request", "the record is already your agency's");
 	}
-	dup.to_agency = agency->valuestring;
-	if ((err = store_referral_list(ctx->store, req->param, copy_one, &dup)) != FS_OK) {
-		cJSON_Delete(root);
-		return http_error_fs(resp, err, "could not read the referrals");
-	}
-	if (dup.found) {
-		cJSON_Delete(root);
-		snprintf(msg, sizeof(msg), "the record is already referred to that agency (case %s)",
-		    dup.case_number);
-		return http_error(resp, 409, "already_referred", msg);
-	}
+	/* A second referral to the same agency: 409 from recheck(), in the transaction. */
 	if (id_random_hex(rid, 16) != FS_OK) {
 		cJSON_Delete(root);
 		return http_error(resp, 500, "internal", "no random id");

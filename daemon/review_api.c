@@ -384,20 +384,10 @@ record_team(void *arg, const struct review_record *r)
 	return 0;
 }
 
-/* Is req one of the reading routes of a record: view, reveal, print? */
+/* Both route checks; by_referral: a referral to the reader's agency also lets it in. */
 static bool
-req_reads(const struct http_request *req)
-{
-	const char *last = strrchr(req->path, '/');
-
-	last = last != NULL ? last + 1 : "";
-	return strcmp(last, req->param) == 0 || strcmp(last, "reveal") == 0 ||
-	       strcmp(last, "print") == 0;
-}
-
-bool
-review_check_record(
-    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+check_record(struct server_ctx *ctx, const struct http_request *req, struct http_response *resp,
+    bool by_referral)
 {
 	char team[AUTH_NAME_MAX + 1] = "";
 	fs_err err;
@@ -414,7 +404,7 @@ review_check_record(
 	if (auth_sees_team(req->who, team))
 		return true;
 	/* Referred to the reader's agency (issue 20): it reads the record too. */
-	{
+	if (by_referral) {
 		char agency[AUTH_NAME_MAX + 1], since[32];
 		bool ok = false;
 
@@ -425,18 +415,25 @@ review_check_record(
 			http_error_fs(resp, err, "could not read the referrals");
 			return false;
 		}
-		/*
-		 * A referral lets the agency read the case -- view, reveal with
-		 * its own audit, print -- not decide on the referring side's
-		 * record: status, assignment, resolution and onward referral stay
-		 * with the record's teams.  It answers the referral itself
-		 * (POST /v1/review/referrals/RID).
-		 */
-		if (ok && req_reads(req))
+		if (ok)
 			return true;
 	}
 	deny(ctx->store, req, req->param, team, resp);
 	return false;
+}
+
+bool
+review_check_record(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	return check_record(ctx, req, resp, false);
+}
+
+bool
+review_check_record_read(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+	return check_record(ctx, req, resp, true);
 }
 
 bool

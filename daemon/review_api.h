@@ -79,6 +79,17 @@ bool review_status_settable(const char *status);
 bool review_check_record(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
+/*
+ * The same for the routes that read a record (view, reveal, print): a
+ * record referred to the reader's agency passes too (issue 20).  A
+ * referral lets the agency read the case, with its own audited reveal,
+ * not decide on the referring side's record: status, assignment,
+ * resolution and onward referral keep review_check_record().  The agency
+ * answers the referral itself (POST /v1/review/referrals/RID).
+ */
+bool review_check_record_read(
+    struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
+
 int review_handle_me(
     struct server_ctx *ctx, const struct http_request *req, struct http_response *resp);
 /* GET /v1/review/points?form=F: the records' locations for the map (review_points.c). */

@@ -79,7 +79,9 @@ handle_forms(struct server_ctx *ctx, const struct http_request *req, struct http
 
 /*
  * Every route under /v1/review/records/ID checks, before its handler, that
- * the reviewer sees the record's team (review_check_record(), issue 15).
+ * the reviewer sees the record's team (review_check_record(), issue 15),
+ * or, for the routes that read it, that it is referred to the reviewer's
+ * agency (review_check_record_read(), issue 20).
  */
 static const struct route routes[] = {
     {"/v1/health", "GET", 0, handle_health, NULL},
@@ -93,11 +95,13 @@ static const struct route routes[] = {
     {"/v1/review/me", "GET", AUTH_REVIEW, review_handle_me, NULL},
     {"/v1/review/records", "GET", AUTH_REVIEW, review_handle_list, NULL},
     {"/v1/review/points", "GET", AUTH_REVIEW, review_handle_points, NULL},
-    {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record, review_check_record},
+    {"/v1/review/records/*", "GET", AUTH_REVIEW, review_handle_record, review_check_record_read},
     {"/v1/review/records/*/status", "POST", AUTH_REVIEW, review_handle_status, review_check_record},
     {"/v1/review/records/*/assign", "POST", AUTH_REVIEW, review_handle_assign, review_check_record},
-    {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal, review_check_record},
-    {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print, review_check_record},
+    {"/v1/review/records/*/reveal", "POST", AUTH_REVIEW, review_handle_reveal,
+        review_check_record_read},
+    {"/v1/review/records/*/print", "POST", AUTH_REVIEW, review_handle_print,
+        review_check_record_read},
     {"/v1/review/records/*/resolve", "POST", AUTH_REVIEW, review_handle_resolve,
         review_check_record},
     {"/v1/review/records/*/refer", "POST", AUTH_REVIEW, referral_handle_refer, review_check_record},
